@@ -1,0 +1,47 @@
+# The README's commands. `make up` and `make test` work on a fresh machine:
+# they create .venv, install the Python and npm dependencies, then run.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BUF    := node_modules/.bin/buf
+
+.PHONY: setup up down status logs gen check test test-fast bench clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+up: setup            ## start the whole mesh in the background; returns once healthy
+	$(VENV)/bin/agentic up --detach
+
+down:                ## stop what `make up` started
+	@if [ -x $(VENV)/bin/agentic ]; then $(VENV)/bin/agentic down; fi
+
+status: setup
+	$(VENV)/bin/agentic status
+
+gen: setup           ## regenerate gen/ (stubs + Envoy descriptor set) from proto/
+	scripts/gen.sh
+
+check: setup         ## lint, contracts, import rules, generated code up to date
+	scripts/check.sh
+
+test: check          ## the whole suite against real components
+	$(PY) -m pytest
+
+test-fast: setup     ## skip tests marked slow
+	$(PY) -m pytest -m "not slow"
+
+bench: setup         ## benchmark figures (starts its own mesh on free ports)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache build *.egg-info

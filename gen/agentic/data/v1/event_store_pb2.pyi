@@ -1,0 +1,113 @@
+from agentic.common.v1 import event_pb2 as _event_pb2
+from google.api import annotations_pb2 as _annotations_pb2
+from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class NewEvent(_message.Message):
+    __slots__ = ("id", "type", "data", "metadata")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    type: str
+    data: _struct_pb2.Struct
+    metadata: _struct_pb2.Struct
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class AppendEventsRequest(_message.Message):
+    __slots__ = ("stream_id", "expected_version", "events")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    expected_version: int
+    events: _containers.RepeatedCompositeFieldContainer[NewEvent]
+    def __init__(self, stream_id: _Optional[str] = ..., expected_version: _Optional[int] = ..., events: _Optional[_Iterable[_Union[NewEvent, _Mapping]]] = ...) -> None: ...
+
+class AppendEventsResponse(_message.Message):
+    __slots__ = ("stream_id", "first_version", "last_version", "first_position", "last_position", "event_ids")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_VERSION_FIELD_NUMBER: _ClassVar[int]
+    LAST_VERSION_FIELD_NUMBER: _ClassVar[int]
+    FIRST_POSITION_FIELD_NUMBER: _ClassVar[int]
+    LAST_POSITION_FIELD_NUMBER: _ClassVar[int]
+    EVENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    first_version: int
+    last_version: int
+    first_position: int
+    last_position: int
+    event_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, stream_id: _Optional[str] = ..., first_version: _Optional[int] = ..., last_version: _Optional[int] = ..., first_position: _Optional[int] = ..., last_position: _Optional[int] = ..., event_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ReadStreamRequest(_message.Message):
+    __slots__ = ("stream_id", "from_version", "max_count")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MAX_COUNT_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    from_version: int
+    max_count: int
+    def __init__(self, stream_id: _Optional[str] = ..., from_version: _Optional[int] = ..., max_count: _Optional[int] = ...) -> None: ...
+
+class ReadStreamResponse(_message.Message):
+    __slots__ = ("events", "next_version", "last_version", "end_of_stream")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    LAST_VERSION_FIELD_NUMBER: _ClassVar[int]
+    END_OF_STREAM_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_event_pb2.Event]
+    next_version: int
+    last_version: int
+    end_of_stream: bool
+    def __init__(self, events: _Optional[_Iterable[_Union[_event_pb2.Event, _Mapping]]] = ..., next_version: _Optional[int] = ..., last_version: _Optional[int] = ..., end_of_stream: _Optional[bool] = ...) -> None: ...
+
+class ReadAllRequest(_message.Message):
+    __slots__ = ("from_position", "max_count", "type_prefix")
+    FROM_POSITION_FIELD_NUMBER: _ClassVar[int]
+    MAX_COUNT_FIELD_NUMBER: _ClassVar[int]
+    TYPE_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    from_position: int
+    max_count: int
+    type_prefix: str
+    def __init__(self, from_position: _Optional[int] = ..., max_count: _Optional[int] = ..., type_prefix: _Optional[str] = ...) -> None: ...
+
+class ReadAllResponse(_message.Message):
+    __slots__ = ("events", "next_position", "end_of_log")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_POSITION_FIELD_NUMBER: _ClassVar[int]
+    END_OF_LOG_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_event_pb2.Event]
+    next_position: int
+    end_of_log: bool
+    def __init__(self, events: _Optional[_Iterable[_Union[_event_pb2.Event, _Mapping]]] = ..., next_position: _Optional[int] = ..., end_of_log: _Optional[bool] = ...) -> None: ...
+
+class SubscribeAllRequest(_message.Message):
+    __slots__ = ("from_position", "type_prefix")
+    FROM_POSITION_FIELD_NUMBER: _ClassVar[int]
+    TYPE_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    from_position: int
+    type_prefix: str
+    def __init__(self, from_position: _Optional[int] = ..., type_prefix: _Optional[str] = ...) -> None: ...
+
+class SubscribeAllResponse(_message.Message):
+    __slots__ = ("event", "caught_up")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
+    event: _event_pb2.Event
+    caught_up: CaughtUp
+    def __init__(self, event: _Optional[_Union[_event_pb2.Event, _Mapping]] = ..., caught_up: _Optional[_Union[CaughtUp, _Mapping]] = ...) -> None: ...
+
+class CaughtUp(_message.Message):
+    __slots__ = ("position",)
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    position: int
+    def __init__(self, position: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Static checks CI runs before the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+BUF=node_modules/.bin/buf
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "ruff"
+"$VENV/bin/ruff" check services tests bench
+"$VENV/bin/ruff" format --check services tests bench
+
+step "import rules (layers never import each other)"
+"$VENV/bin/lint-imports"
+
+step "buf lint"
+"$BUF" lint
+
+step "buf breaking against the previous commit"
+if git rev-parse --verify --quiet HEAD~1 >/dev/null && git cat-file -e HEAD~1:buf.yaml 2>/dev/null; then
+  "$BUF" breaking --against '.git#ref=HEAD~1'
+  echo "no breaking change"
+else
+  echo "skipped: no previous commit with contracts"
+fi
+
+step "gen/ is up to date with proto/"
+fresh=$(mktemp -d)
+trap 'rm -rf "$fresh"' EXIT
+GEN_OUT="$fresh" scripts/gen.sh >/dev/null
+if ! diff -r -q -x __pycache__ "$fresh" gen; then
+  echo "gen/ is stale: run 'make gen' and commit the result" >&2
+  exit 1
+fi
+echo "gen/ matches proto/"
