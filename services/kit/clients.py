@@ -1,0 +1,113 @@
+"""The one way a process opens a channel to a layer and calls its stubs.
+
+Targets come from ``AGENTIC_<LAYER>_TARGET`` (e.g. ``AGENTIC_L01_TARGET``) or the
+layer's default port on loopback. Every call gets a bearer token and a default
+deadline; idempotent methods are retried by gRPC itself (service config).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import grpc
+
+# Default gRPC ports of the layers (DESIGN.md); L09 is Envoy.
+LAYER_PORTS: Mapping[str, int] = {f"l{n:02d}": 8000 + n for n in range(15)}
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+
+
+def layer_target(layer: str) -> str:
+    """``host:port`` of a layer, e.g. ``layer_target("l01")``."""
+    key = layer.lower()[:3]
+    return os.environ.get(f"AGENTIC_{key.upper()}_TARGET", f"127.0.0.1:{LAYER_PORTS[key]}")
+
+
+def retry_service_config(service: str, idempotent_methods: Iterable[str]) -> str:
+    """gRPC service config retrying UNAVAILABLE for the given idempotent methods."""
+    return json.dumps(
+        {
+            "methodConfig": [
+                {
+                    "name": [{"service": service, "method": m} for m in idempotent_methods],
+                    "retryPolicy": {
+                        "maxAttempts": 4,
+                        "initialBackoff": "0.05s",
+                        "maxBackoff": "1s",
+                        "backoffMultiplier": 2,
+                        "retryableStatusCodes": ["UNAVAILABLE"],
+                    },
+                }
+            ]
+        }
+    )
+
+
+class _CallDefaults:
+    """Adds the bearer token, and a deadline to unary calls that set none."""
+
+    def __init__(self, token: str | None, timeout: float | None) -> None:
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._timeout = timeout
+
+    def _details(self, details: Any, unary: bool) -> Any:
+        metadata = grpc.aio.Metadata(*(details.metadata or ()), *self._metadata)
+        timeout = details.timeout
+        if timeout is None and unary:
+            timeout = self._timeout
+        return details._replace(metadata=metadata, timeout=timeout)
+
+
+# grpc.aio files each interceptor under one call kind only, so one class per kind.
+class _UnaryUnaryDefaults(_CallDefaults, grpc.aio.UnaryUnaryClientInterceptor):
+    async def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return await continuation(self._details(details, unary=True), request)
+
+
+class _UnaryStreamDefaults(_CallDefaults, grpc.aio.UnaryStreamClientInterceptor):
+    async def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return await continuation(self._details(details, unary=False), request)
+
+
+class _StreamUnaryDefaults(_CallDefaults, grpc.aio.StreamUnaryClientInterceptor):
+    async def intercept_stream_unary(self, continuation, details, request_iterator):  # type: ignore[no-untyped-def]
+        return await continuation(self._details(details, unary=True), request_iterator)
+
+
+class _StreamStreamDefaults(_CallDefaults, grpc.aio.StreamStreamClientInterceptor):
+    async def intercept_stream_stream(self, continuation, details, request_iterator):  # type: ignore[no-untyped-def]
+        return await continuation(self._details(details, unary=False), request_iterator)
+
+
+def open_channel(
+    target: str,
+    *,
+    token: str | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
+    service_config: str | None = None,
+    max_message_bytes: int = 16 * 1024 * 1024,
+) -> grpc.aio.Channel:
+    """An insecure grpc.aio channel with the platform's call defaults."""
+    options: list[tuple[str, Any]] = [
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.enable_retries", 1),
+    ]
+    if service_config:
+        options.append(("grpc.service_config", service_config))
+    return grpc.aio.insecure_channel(
+        target,
+        options=options,
+        interceptors=[
+            kind(token, timeout)
+            for kind in (
+                _UnaryUnaryDefaults,
+                _UnaryStreamDefaults,
+                _StreamUnaryDefaults,
+                _StreamStreamDefaults,
+            )
+        ],
+    )

@@ -1,0 +1,132 @@
+"""Server interceptors every layer installs: call context, errors, auth."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any, NoReturn
+
+import grpc
+import structlog
+from grpc_interceptor.server import AsyncServerInterceptor
+
+from services.kit.auth import TokenAuthenticator, current_principal
+from services.kit.errors import ErrorCode, PlatformError, to_rpc_status
+
+log = structlog.get_logger("kit.rpc")
+
+# Health checks and reflection answer without a token: launchers, Envoy and
+# grpcurl use them before any credentials exist.
+OPEN_METHOD_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+
+def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
+    return {
+        key: value for key, value in (context.invocation_metadata() or ()) if isinstance(value, str)
+    }
+
+
+class CallContextInterceptor(AsyncServerInterceptor):
+    """Outermost interceptor: request id, access log, and error mapping.
+
+    A :class:`PlatformError` becomes its gRPC status with ErrorInfo; anything
+    unexpected is logged with its traceback and becomes INTERNAL with the
+    layer's internal error code, never a traceback sent to the client.
+    """
+
+    def __init__(self, domain: str, internal_error: ErrorCode) -> None:
+        self._domain = domain
+        self._internal = internal_error
+
+    async def intercept(
+        self,
+        method: Callable[..., Any],
+        request_or_iterator: Any,
+        context: grpc.aio.ServicerContext,
+        method_name: str,
+    ) -> Any:
+        request_id = _metadata(context).get("x-request-id") or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method_name)
+        started = time.perf_counter()
+        try:
+            result = method(request_or_iterator, context)
+            if hasattr(result, "__aiter__"):
+                return self._guard_stream(result, context, started)
+            response = await result
+        except Exception as exc:
+            await self._fail(exc, context, started)
+        self._log_done(started, "OK")
+        return response
+
+    async def _guard_stream(
+        self, stream: AsyncIterator[Any], context: grpc.aio.ServicerContext, started: float
+    ) -> AsyncIterator[Any]:
+        try:
+            async for item in stream:
+                yield item
+        except Exception as exc:
+            await self._fail(exc, context, started)
+        self._log_done(started, "OK")
+
+    async def _fail(
+        self, exc: Exception, context: grpc.aio.ServicerContext, started: float
+    ) -> NoReturn:
+        if isinstance(exc, grpc.aio.AbortError):
+            raise exc
+        if not isinstance(exc, PlatformError):
+            log.error("rpc.unexpected_error", exc_info=exc)
+            exc = PlatformError(self._internal, "internal error; see the server log")
+        status = to_rpc_status(exc, self._domain)
+        self._log_done(started, exc.error.kind.name, code=exc.code, message=exc.message)
+        await context.abort(
+            exc.error.kind.value,
+            status.message,
+            trailing_metadata=(("grpc-status-details-bin", status.SerializeToString()),),
+        )
+        raise AssertionError("context.abort returned")  # abort always raises
+
+    @staticmethod
+    def _log_done(started: float, outcome: str, **fields: str) -> None:
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
+        if outcome == "OK":
+            log.debug("rpc.done", outcome=outcome, ms=elapsed_ms)
+        else:
+            log.info("rpc.done", outcome=outcome, ms=elapsed_ms, **fields)
+
+
+class BearerAuthInterceptor(AsyncServerInterceptor):
+    """Refuses calls without a valid ``authorization: Bearer <token>``."""
+
+    def __init__(
+        self,
+        authenticator: TokenAuthenticator,
+        unauthenticated: ErrorCode,
+        open_prefixes: Iterable[str] = OPEN_METHOD_PREFIXES,
+    ) -> None:
+        self._auth = authenticator
+        self._error = unauthenticated
+        self._open = tuple(open_prefixes)
+
+    async def intercept(
+        self,
+        method: Callable[..., Any],
+        request_or_iterator: Any,
+        context: grpc.aio.ServicerContext,
+        method_name: str,
+    ) -> Any:
+        if not method_name.startswith(self._open):
+            header = _metadata(context).get("authorization")
+            principal = self._auth.principal_for(header)
+            if principal is None:
+                reason = "missing" if not header else "invalid"
+                raise PlatformError(
+                    self._error,
+                    f"{reason} credentials: send 'authorization: Bearer <token>'",
+                )
+            current_principal.set(principal)
+            structlog.contextvars.bind_contextvars(principal=principal)
+        result = method(request_or_iterator, context)
+        if hasattr(result, "__aiter__"):
+            return result
+        return await result

@@ -1,0 +1,115 @@
+"""grpc.aio server bootstrap: interceptors, health, reflection, graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.kit.auth import TokenAuthenticator
+from services.kit.config import ServiceSettings
+from services.kit.errors import ErrorCode
+from services.kit.interceptors import BearerAuthInterceptor, CallContextInterceptor
+
+log = structlog.get_logger("kit.server")
+
+Registrar = Callable[[grpc.aio.Server], None]
+ServingStatus = health_pb2.HealthCheckResponse.ServingStatus
+
+
+@dataclass
+class ServiceDefinition:
+    """What a layer hands the kit: its servicers and error conventions."""
+
+    layer: str  # e.g. "l01_data"
+    domain: str  # ErrorInfo domain, e.g. "data.agentic"
+    service_names: Sequence[str]  # fully qualified, for health and reflection
+    registrars: Sequence[Registrar]
+    internal_error: ErrorCode
+    unauthenticated: ErrorCode
+    authenticator: TokenAuthenticator | None = None
+    extra_options: list[tuple[str, int]] = field(default_factory=list)
+
+
+class GrpcServer:
+    """An async gRPC server with the platform's interceptors, health and reflection.
+
+    ``async with GrpcServer(defn, settings) as server:`` starts it (``server.port``
+    holds the bound port) and stops it gracefully on exit.
+    """
+
+    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings) -> None:
+        self.definition = definition
+        self.settings = settings
+        self.health = health.aio.HealthServicer()
+        interceptors: list[grpc.aio.ServerInterceptor] = [
+            CallContextInterceptor(definition.domain, definition.internal_error)
+        ]
+        if definition.authenticator is not None:
+            interceptors.append(
+                BearerAuthInterceptor(definition.authenticator, definition.unauthenticated)
+            )
+        self._server = grpc.aio.server(
+            interceptors=interceptors,
+            options=[
+                ("grpc.max_receive_message_length", settings.max_message_bytes),
+                ("grpc.max_send_message_length", settings.max_message_bytes),
+                ("grpc.so_reuseport", 0),
+                *definition.extra_options,
+            ],
+        )
+        self.port = 0
+
+    async def __aenter__(self) -> GrpcServer:
+        for register in self.definition.registrars:
+            register(self._server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
+        reflection.enable_server_reflection(
+            [*self.definition.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME],
+            self._server,
+        )
+        address = f"{self.settings.host}:{self.settings.port}"
+        self.port = self._server.add_insecure_port(address)
+        if self.port == 0:
+            raise RuntimeError(f"cannot bind {address}")
+        await self._server.start()
+        await self.set_serving(True)
+        log.info(
+            "server.started",
+            layer=self.definition.layer,
+            address=f"{self.settings.host}:{self.port}",
+        )
+        return self
+
+    async def set_serving(self, serving: bool) -> None:
+        """Report every service (and the server as a whole, "") as (not) serving."""
+        status = ServingStatus.SERVING if serving else ServingStatus.NOT_SERVING
+        for name in ("", *self.definition.service_names):
+            await self.health.set(name, status)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.health.enter_graceful_shutdown()
+        await self._server.stop(self.settings.grace_seconds)
+        log.info("server.stopped", layer=self.definition.layer)
+
+
+async def wait_for_termination() -> None:
+    """Returns on SIGTERM or SIGINT, so ``async with`` blocks unwind cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("server.signal_received")
