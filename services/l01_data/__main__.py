@@ -1,0 +1,89 @@
+"""Starts L01: migrations, the outbox publisher, and the gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+
+from agentic.data.v1 import event_store_pb2_grpc
+from services.kit import (
+    GrpcServer,
+    ServiceDefinition,
+    TokenAuthenticator,
+    configure_logging,
+    wait_for_termination,
+)
+from services.l01_data import errors
+from services.l01_data.config import DataSettings
+from services.l01_data.database import create_pool
+from services.l01_data.event_store import NOTIFY_CHANNEL, EventStore
+from services.l01_data.log_head import LogHead, listen_for_appends
+from services.l01_data.migrate import apply_migrations
+from services.l01_data.outbox import OutboxPublisher
+from services.l01_data.server import SERVICE_NAME, EventStoreServicer
+
+log = structlog.get_logger("l01")
+
+
+async def watch_database(server: GrpcServer, store: EventStore) -> None:
+    """Reports NOT_SERVING on grpc.health while PostgreSQL is unreachable."""
+    serving = True
+    while True:
+        await asyncio.sleep(2)
+        try:
+            await asyncio.wait_for(store.head_position(), timeout=2)
+            healthy = True
+        except Exception:
+            healthy = False
+        if healthy != serving:
+            serving = healthy
+            log.warning("database.health_changed", serving=serving)
+            await server.set_serving(serving)
+
+
+async def main() -> None:
+    settings = DataSettings()
+    configure_logging("l01_data", settings.log_level, settings.log_format)
+    pool = await create_pool(settings)
+    async with pool.acquire() as conn:
+        await apply_migrations(conn)
+    head = LogHead()
+    store = EventStore(pool, head)
+    head.advance(await store.head_position())
+    publisher = OutboxPublisher(
+        settings.database_url, settings.redis_url, head, settings.redis_stream_maxlen
+    )
+    definition = ServiceDefinition(
+        layer="l01_data",
+        domain=errors.DOMAIN,
+        service_names=[SERVICE_NAME],
+        registrars=[
+            lambda s: event_store_pb2_grpc.add_EventStoreServiceServicer_to_server(
+                EventStoreServicer(store, head), s
+            )
+        ],
+        internal_error=errors.INTERNAL,
+        unauthenticated=errors.UNAUTHENTICATED,
+        authenticator=TokenAuthenticator(settings.api_key),
+    )
+    async with GrpcServer(definition, settings) as server:
+        tasks = [
+            asyncio.create_task(listen_for_appends(settings.database_url, NOTIFY_CHANNEL, head)),
+            asyncio.create_task(publisher.run()),
+            asyncio.create_task(watch_database(server, store)),
+        ]
+        try:
+            await wait_for_termination()
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    await pool.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,63 @@
+"""The PostgreSQL connection pool, and the translation of outages into E1007."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import structlog
+
+from services.kit.errors import PlatformError
+from services.l01_data import errors
+from services.l01_data.config import DataSettings
+
+log = structlog.get_logger("l01.database")
+
+# Errors that mean "the database is not reachable right now", as opposed to a
+# bug or bad input: the client may retry, and the pool heals by itself.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+@asynccontextmanager
+async def translate_outages() -> AsyncIterator[None]:
+    """Turns a lost or refused database connection into UNAVAILABLE / E1007."""
+    try:
+        yield
+    except OUTAGE_ERRORS as exc:
+        log.warning("database.unavailable", error=type(exc).__name__, detail=str(exc)[:200])
+        raise PlatformError(
+            errors.STORE_UNAVAILABLE, "the event store's database is unavailable; retry shortly"
+        ) from exc
+
+
+async def create_pool(settings: DataSettings) -> asyncpg.Pool:
+    """A pool to ``settings.database_url``, waiting for the server at start-up."""
+    deadline = asyncio.get_running_loop().time() + settings.startup_wait_seconds
+    while True:
+        try:
+            pool = await asyncpg.create_pool(
+                settings.database_url,
+                min_size=settings.pool_min_size,
+                max_size=settings.pool_max_size,
+                timeout=settings.connect_timeout_seconds,
+                command_timeout=settings.statement_timeout_seconds,
+            )
+            assert pool is not None
+            return pool
+        except OUTAGE_ERRORS as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.info("database.waiting", error=type(exc).__name__)
+            await asyncio.sleep(0.5)

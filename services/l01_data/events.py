@@ -1,0 +1,184 @@
+"""Event types of the store and the validation of what clients send."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services.kit.errors import PlatformError
+from services.l01_data import errors
+
+MAX_EVENTS_PER_APPEND = 1_000
+MAX_EVENT_BYTES = 1024 * 1024  # data + metadata, as JSON
+MAX_STREAM_ID_LENGTH = 256
+MAX_TYPE_LENGTH = 256
+MAX_READ_COUNT = 1_000
+DEFAULT_READ_COUNT = 100
+# Pages stop growing at this many bytes of JSON so a response fits gRPC's 4 MiB default.
+MAX_PAGE_BYTES = 3 * 1024 * 1024
+
+NO_STREAM = -1  # expected_version: the stream must not exist yet
+
+_STREAM_ID = re.compile(r"[A-Za-z0-9_.:@-]+")
+_EVENT_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]*")
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append; ``data_json``/``metadata_json`` are JSON object texts."""
+
+    id: uuid.UUID
+    type: str
+    data_json: str
+    metadata_json: str
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    id: uuid.UUID
+    stream_id: str
+    stream_version: int
+    global_position: int
+    type: str
+    data_json: str
+    metadata_json: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    stream_id: str
+    first_version: int
+    last_version: int
+    first_position: int
+    last_position: int
+    event_ids: tuple[uuid.UUID, ...]
+
+
+@dataclass(frozen=True)
+class StreamPage:
+    events: list[RecordedEvent]
+    next_version: int
+    last_version: int
+    end_of_stream: bool
+
+
+@dataclass(frozen=True)
+class LogPage:
+    events: list[RecordedEvent]
+    next_position: int
+    end_of_log: bool
+
+
+def invalid_field(field: str, message: str) -> PlatformError:
+    return PlatformError(errors.INVALID_ARGUMENT, f"{field}: {message}", field=field)
+
+
+def validate_stream_id(stream_id: str, field: str = "stream_id") -> str:
+    if not stream_id:
+        raise invalid_field(field, "must not be empty")
+    if len(stream_id) > MAX_STREAM_ID_LENGTH:
+        raise invalid_field(
+            field, f"is {len(stream_id)} characters; the limit is {MAX_STREAM_ID_LENGTH}"
+        )
+    if not _STREAM_ID.fullmatch(stream_id):
+        raise invalid_field(field, "may hold only letters, digits and '_', '-', '.', ':', '@'")
+    return stream_id
+
+
+def validate_expected_version(expected: int | None) -> int | None:
+    if expected is not None and expected < NO_STREAM:
+        raise invalid_field(
+            "expected_version", "must be absent (any), -1 (no stream) or a version >= 0"
+        )
+    return expected
+
+
+def validate_type_prefix(prefix: str) -> str:
+    if len(prefix) > MAX_TYPE_LENGTH:
+        raise invalid_field("type_prefix", f"is longer than {MAX_TYPE_LENGTH} characters")
+    return prefix
+
+
+def validate_count(count: int, field: str = "max_count") -> int:
+    if count == 0:
+        return DEFAULT_READ_COUNT
+    if count < 0 or count > MAX_READ_COUNT:
+        raise invalid_field(
+            field, f"must be between 1 and {MAX_READ_COUNT} (0 means {DEFAULT_READ_COUNT})"
+        )
+    return count
+
+
+def _object_json(value: Mapping[str, Any] | None, field: str) -> str:
+    if value is None:
+        return "{}"
+    try:
+        text = json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+    except ValueError:
+        raise invalid_field(field, "numbers must be finite (no NaN or Infinity)") from None
+    if "\\u0000" in text:
+        raise invalid_field(field, "strings must not contain the NUL character")
+    return text
+
+
+def new_event(
+    index: int,
+    event_id: str,
+    event_type: str,
+    data: Mapping[str, Any] | None,
+    metadata: Mapping[str, Any] | None,
+) -> NewEvent:
+    """Validates one proposed event; ``index`` names it in errors (``events[3].type``)."""
+    where = f"events[{index}]"
+    if not event_type:
+        raise invalid_field(f"{where}.type", "must not be empty")
+    if len(event_type) > MAX_TYPE_LENGTH or not _EVENT_TYPE.fullmatch(event_type):
+        raise invalid_field(
+            f"{where}.type",
+            f"must start with a letter and hold only letters, digits, '_', '-', '.', ':' "
+            f"(at most {MAX_TYPE_LENGTH} characters)",
+        )
+    if event_id:
+        try:
+            parsed_id = uuid.UUID(event_id)
+        except ValueError:
+            raise invalid_field(f"{where}.id", "must be a UUID") from None
+    else:
+        parsed_id = uuid.uuid4()
+    data_json = _object_json(data, f"{where}.data")
+    metadata_json = _object_json(metadata, f"{where}.metadata")
+    size = len(data_json.encode()) + len(metadata_json.encode())
+    if size > MAX_EVENT_BYTES:
+        raise PlatformError(
+            errors.EVENT_TOO_LARGE,
+            f"{where}: data and metadata are {size} bytes as JSON; the limit is {MAX_EVENT_BYTES}",
+            field=f"{where}.data",
+            metadata={"limit_bytes": str(MAX_EVENT_BYTES), "size_bytes": str(size)},
+        )
+    return NewEvent(parsed_id, event_type, data_json, metadata_json)
+
+
+def validate_batch_size(count: int) -> None:
+    """Checked before any event is parsed, so a huge batch fails fast."""
+    if count == 0:
+        raise invalid_field("events", "must hold at least one event")
+    if count > MAX_EVENTS_PER_APPEND:
+        raise PlatformError(
+            errors.BATCH_TOO_LARGE,
+            f"events: {count} events in one append; the limit is {MAX_EVENTS_PER_APPEND}",
+            field="events",
+            metadata={"limit": str(MAX_EVENTS_PER_APPEND)},
+        )
+
+
+def validate_unique_ids(events: Sequence[NewEvent]) -> Sequence[NewEvent]:
+    ids = [e.id for e in events]
+    if len(set(ids)) != len(ids):
+        raise invalid_field("events", "event ids must be unique within an append")
+    return events

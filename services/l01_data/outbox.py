@@ -1,0 +1,139 @@
+"""Publishes committed events to Redis, in log order, surviving Redis outages.
+
+The log itself is the outbox: a checkpoint row records the last position
+published. The publisher reads the events after it, sends each to the pub/sub
+channel ``events:<type>`` and to the capped stream ``events`` (so a consumer
+that was disconnected can replay), then advances the checkpoint. While Redis is
+down nothing advances, so nothing is lost: the backlog goes out when it returns.
+Only one L01 process publishes at a time (a PostgreSQL advisory lock), so each
+event is published once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+import asyncpg
+import redis.asyncio as redis
+import structlog
+
+from services.l01_data.event_store import event_from_row
+from services.l01_data.events import RecordedEvent
+from services.l01_data.log_head import LogHead
+
+log = structlog.get_logger("l01.outbox")
+
+REDIS_STREAM = "events"
+_LEADER_LOCK = 0x4C30314F  # "L01O"
+_BATCH = 500
+
+_READ_AFTER = """
+SELECT global_position, stream_id, stream_version, event_id, type, data, metadata, recorded_at
+  FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2
+"""
+
+
+def event_json(event: RecordedEvent) -> str:
+    """The JSON envelope published for an event (data and metadata embedded as stored)."""
+    head = json.dumps(
+        {
+            "id": str(event.id),
+            "stream_id": event.stream_id,
+            "stream_version": event.stream_version,
+            "global_position": event.global_position,
+            "type": event.type,
+            "recorded_at": event.recorded_at.isoformat(),
+        },
+        separators=(",", ":"),
+    )
+    return f'{head[:-1]},"data":{event.data_json},"metadata":{event.metadata_json}}}'
+
+
+class OutboxPublisher:
+    def __init__(
+        self, database_url: str, redis_url: str, head: LogHead, stream_maxlen: int
+    ) -> None:
+        self._database_url = database_url
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._head = head
+        self._maxlen = stream_maxlen
+        self.published_position = 0
+
+    async def run(self) -> None:
+        """Runs until cancelled, re-electing itself after database failures."""
+        try:
+            while True:
+                try:
+                    await self._lead()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("outbox.restart", error=type(exc).__name__, detail=str(exc)[:200])
+                await asyncio.sleep(1)
+        finally:
+            await self._redis.aclose()
+
+    async def _lead(self) -> None:
+        conn = await asyncpg.connect(self._database_url, timeout=2)
+        try:
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
+                await asyncio.sleep(2)
+            checkpoint = await conn.fetchval(
+                "SELECT last_published FROM outbox_checkpoint WHERE id = 1"
+            )
+            self.published_position = max(self.published_position, checkpoint)
+            log.info("outbox.leading", checkpoint=self.published_position)
+            while True:
+                await self._publish_pending(conn)
+                await self._head.wait_beyond(self.published_position, timeout=0.5)
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=1)
+
+    async def _publish_pending(self, conn: asyncpg.Connection) -> None:
+        backoff = 0.1
+        while True:
+            rows = await conn.fetch(_READ_AFTER, self.published_position, _BATCH)
+            if not rows:
+                return
+            events = [event_from_row(r) for r in rows]
+            try:
+                await self._send(events)
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                log.warning(
+                    "outbox.redis_unavailable",
+                    error=type(exc).__name__,
+                    backlog_from=self.published_position + 1,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            backoff = 0.1
+            # Kept in memory first: if saving the checkpoint fails, this process
+            # still never republishes; only a crash right here can repeat a batch.
+            self.published_position = events[-1].global_position
+            await conn.execute(
+                "UPDATE outbox_checkpoint SET last_published = $1 WHERE id = 1",
+                self.published_position,
+            )
+
+    async def _send(self, events: list[RecordedEvent]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for event in events:
+                payload = event_json(event)
+                pipe.publish(f"events:{event.type}", payload)
+                pipe.xadd(
+                    REDIS_STREAM,
+                    {"position": event.global_position, "type": event.type, "event": payload},
+                    id=f"{event.global_position}-1",
+                    maxlen=self._maxlen,
+                    approximate=True,
+                )
+            results = await pipe.execute(raise_on_error=False)
+        for result in results:
+            # An id at or below the stream's top means this position is already
+            # there (a batch repeated after a crash): the stream stays duplicate-free.
+            if isinstance(result, Exception) and "equal or smaller" not in str(result):
+                raise result

@@ -1,0 +1,68 @@
+"""The service kit's error mapping, authentication and log-head waiting."""
+
+import asyncio
+
+import grpc
+import pytest
+from google.rpc import code_pb2, error_details_pb2
+
+from services.kit import DEV_TOKENS, ErrorCode, Kind, PlatformError, TokenAuthenticator
+from services.kit.errors import error_info, to_rpc_status
+from services.l01_data.log_head import LogHead
+
+pytestmark = [pytest.mark.unit, pytest.mark.kit]
+
+CONFLICT = ErrorCode("E1005", Kind.CONFLICT, "conflict")
+
+
+def test_platform_error_becomes_status_with_error_info_and_field() -> None:
+    error = PlatformError(
+        ErrorCode("E1002", Kind.INVALID_ARGUMENT, "bad"), "x: empty", field="x", metadata={"k": "v"}
+    )
+    status = to_rpc_status(error, "data.agentic")
+    assert status.code == code_pb2.INVALID_ARGUMENT
+    info = error_info(status)
+    assert info is not None
+    assert (info.reason, info.domain) == ("E1002", "data.agentic")
+    assert info.metadata["field"] == "x" and info.metadata["k"] == "v"
+    bad_request = error_details_pb2.BadRequest()
+    assert status.details[1].Unpack(bad_request)
+    assert bad_request.field_violations[0].field == "x"
+
+
+def test_every_kind_maps_to_its_grpc_status() -> None:
+    for kind in Kind:
+        status = to_rpc_status(PlatformError(ErrorCode("E1", kind, "t"), "m"), "d")
+        assert status.code == kind.value.value[0]
+    assert Kind.CONFLICT.value is grpc.StatusCode.ABORTED
+
+
+def test_dev_tokens_work_without_a_production_key() -> None:
+    auth = TokenAuthenticator(None)
+    assert not auth.production
+    for token, principal in DEV_TOKENS.items():
+        assert auth.principal_for(f"Bearer {token}") == principal
+    assert auth.principal_for("Bearer wrong") is None
+    assert auth.principal_for(None) is None
+    assert auth.principal_for("Basic dev_key_local_ONLY") is None
+    assert auth.principal_for("Bearer ") is None
+
+
+def test_a_production_key_disables_the_dev_tokens() -> None:
+    auth = TokenAuthenticator("s3cret-key")
+    assert auth.production
+    assert auth.principal_for("Bearer s3cret-key") == "service"
+    assert auth.principal_for("bearer s3cret-key") == "service"
+    assert auth.principal_for("Bearer dev_key_local_ONLY") is None
+
+
+async def test_log_head_wakes_waiters_when_it_moves() -> None:
+    head = LogHead(5)
+    assert await head.wait_beyond(4, timeout=0.01)
+    waiter = asyncio.create_task(head.wait_beyond(5, timeout=5))
+    await asyncio.sleep(0)
+    head.advance(6)
+    assert await waiter
+    assert not await head.wait_beyond(6, timeout=0.01)
+    head.advance(3)  # stale notifications never move it backwards
+    assert head.position == 6
