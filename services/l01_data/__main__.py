@@ -82,6 +82,7 @@ async def main() -> None:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+    await store.close()
     await pool.close()
 
 

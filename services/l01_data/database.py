@@ -42,6 +42,16 @@ async def translate_outages() -> AsyncIterator[None]:
         ) from exc
 
 
+async def _rollback_if_needed(conn: asyncpg.Connection) -> None:
+    """Pool reset without the default's extra round trip per request.
+
+    Pool connections carry no session state (no LISTEN, advisory locks or SET):
+    the listener and the outbox use connections of their own.
+    """
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 async def create_pool(settings: DataSettings) -> asyncpg.Pool:
     """A pool to ``settings.database_url``, waiting for the server at start-up."""
     deadline = asyncio.get_running_loop().time() + settings.startup_wait_seconds
@@ -53,6 +63,7 @@ async def create_pool(settings: DataSettings) -> asyncpg.Pool:
                 max_size=settings.pool_max_size,
                 timeout=settings.connect_timeout_seconds,
                 command_timeout=settings.statement_timeout_seconds,
+                reset=_rollback_if_needed,
             )
             assert pool is not None
             return pool

@@ -8,18 +8,25 @@ visible. A reader that sees position N has necessarily been able to see every
 position below N, so a subscriber that reads "everything after my checkpoint"
 can never skip a slow transaction that commits later with a lower position —
 the gap problem of sequence-ordered logs does not arise. The price is that
-appends are serialised; batching events per append is how throughput scales.
+appends are serialised, so each process commits concurrent appends together
+(group commit): one committer task takes every append that arrived while the
+previous transaction ran and writes them in one transaction, with one fsync.
+Each append still succeeds or fails on its own (see append_plan.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from collections import deque
 from collections.abc import Sequence
 
 import asyncpg
+import structlog
 
 from services.kit.errors import PlatformError
-from services.l01_data import errors
+from services.l01_data.append_plan import AppendRequest, GroupPlan, StoredId, plan_group
 from services.l01_data.database import translate_outages
 from services.l01_data.events import (
     MAX_PAGE_BYTES,
@@ -32,7 +39,11 @@ from services.l01_data.events import (
 )
 from services.l01_data.log_head import LogHead
 
+log = structlog.get_logger("l01.event_store")
+
 NOTIFY_CHANNEL = "agentic_events"
+# A group stops taking appends past this many events (a single append may exceed it).
+MAX_GROUP_EVENTS = 2_000
 # A filtered ReadAll scans at most this many positions per call, so a rare
 # type prefix cannot turn one request into a scan of the whole log.
 FILTER_SCAN_WINDOW = 50_000
@@ -41,30 +52,30 @@ _COLUMNS = "global_position, stream_id, stream_version, event_id, type, data, me
 
 _LOCK_HEAD = "SELECT last_position FROM log_head WHERE id = 1 FOR UPDATE"
 
-_STREAM_STATE = """
-SELECT (SELECT last_version FROM streams WHERE stream_id = $1) AS last_version,
-       array(SELECT row(event_id, stream_id, stream_version, global_position)
-               FROM events WHERE event_id = ANY($2::uuid[])) AS reused
+# Read after the lock is held, so no other append can change them meanwhile.
+_GROUP_STATE = """
+SELECT stream_id, last_version AS version, NULL::uuid AS event_id, NULL::bigint AS position
+  FROM streams WHERE stream_id = ANY($1::text[])
+UNION ALL
+SELECT stream_id, stream_version, event_id, global_position
+  FROM events WHERE event_id = ANY($2::uuid[])
 """
 
-_WRITE = """
-WITH new AS (
-    SELECT t.id, t.type, t.data, t.metadata, t.n
-      FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[])
-           WITH ORDINALITY AS t(id, type, data, metadata, n)
-), inserted AS (
+_WRITE_GROUP = """
+WITH inserted AS (
     INSERT INTO events (global_position, stream_id, stream_version, event_id, type, data, metadata)
-    SELECT $7 + new.n - 1, $1, $6 + new.n - 1, new.id, new.type,
-           new.data::jsonb, new.metadata::jsonb
-      FROM new
-    RETURNING recorded_at
+    SELECT t.position, t.stream_id, t.version, t.id, t.type, t.data::jsonb, t.metadata::jsonb
+      FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::text[],
+                  $7::text[]) AS t(position, stream_id, version, id, type, data, metadata)
+    RETURNING 1
 ), head AS (
-    UPDATE log_head SET last_position = $7 + $8 - 1 WHERE id = 1
+    UPDATE log_head SET last_position = $8 WHERE id = 1
 ), stream AS (
-    INSERT INTO streams (stream_id, last_version) VALUES ($1, $6 + $8 - 1)
+    INSERT INTO streams (stream_id, last_version)
+    SELECT * FROM unnest($9::text[], $10::bigint[])
     ON CONFLICT (stream_id) DO UPDATE SET last_version = EXCLUDED.last_version
 )
-SELECT pg_notify($9, ($7 + $8 - 1)::text)
+SELECT pg_notify($11, $8::text)
 """
 
 _READ_STREAM = f"""
@@ -124,42 +135,89 @@ class EventStore:
     def __init__(self, pool: asyncpg.Pool, head: LogHead) -> None:
         self._pool = pool
         self._head = head
+        self._pending: deque[tuple[AppendRequest, Waiter]] = deque()
+        self._wakeup = asyncio.Event()
+        self._committer: asyncio.Task[None] | None = None
 
     async def append(
         self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
     ) -> AppendResult:
         """Appends atomically; a retry with the same event ids returns the first result."""
-        ids = [e.id for e in events]
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_forever())
+        waiter: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+        self._pending.append((AppendRequest(stream_id, expected_version, events), waiter))
+        self._wakeup.set()
+        return await waiter
+
+    async def close(self) -> None:
+        if self._committer is not None:
+            self._committer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._committer
+
+    async def _commit_forever(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                group, count = [], 0
+                while self._pending and (not group or count < MAX_GROUP_EVENTS):
+                    request, waiter = self._pending.popleft()
+                    group.append((request, waiter))
+                    count += len(request.events)
+                await self._commit_group(group)
+
+    async def _commit_group(self, group: list[tuple[AppendRequest, Waiter]]) -> None:
+        try:
+            plan = await self._write([request for request, _ in group])
+        except PlatformError as error:  # an outage: nothing was written
+            for _, waiter in group:
+                _settle(waiter, error)
+            return
+        except Exception as error:
+            if len(group) == 1:
+                log.error("append.failed", exc_info=error)
+                _settle(group[0][1], error)
+                return
+            for item in group:
+                await self._commit_group([item])
+            return
+        self._head.advance(plan.last_position)
+        for (_, waiter), outcome in zip(group, plan.outcomes, strict=True):
+            _settle(waiter, outcome)
+
+    async def _write(self, requests: list[AppendRequest]) -> GroupPlan:
+        streams = sorted({r.stream_id for r in requests})
+        ids = [e.id for r in requests for e in r.events]
         async with translate_outages(), self._pool.acquire() as conn, conn.transaction():
             head = await conn.fetchval(_LOCK_HEAD)
-            state = await conn.fetchrow(_STREAM_STATE, stream_id, ids)
-            if state["reused"]:
-                return _replayed(stream_id, ids, state["reused"])
-            current = NO_STREAM if state["last_version"] is None else state["last_version"]
-            _check_expected(stream_id, expected_version, current)
-            first_version, first_position = current + 1, head + 1
-            await conn.execute(
-                _WRITE,
-                stream_id,
-                ids,
-                [e.type for e in events],
-                [e.data_json for e in events],
-                [e.metadata_json for e in events],
-                first_version,
-                first_position,
-                len(events),
-                NOTIFY_CHANNEL,
-            )
-        last_position = first_position + len(events) - 1
-        self._head.advance(last_position)
-        return AppendResult(
-            stream_id=stream_id,
-            first_version=first_version,
-            last_version=first_version + len(events) - 1,
-            first_position=first_position,
-            last_position=last_position,
-            event_ids=tuple(ids),
-        )
+            versions: dict[str, int] = {}
+            stored: dict[uuid.UUID, StoredId] = {}
+            for row in await conn.fetch(_GROUP_STATE, streams, ids):
+                if row["event_id"] is None:
+                    versions[row["stream_id"]] = row["version"]
+                else:
+                    stored[row["event_id"]] = StoredId(
+                        row["stream_id"], row["version"], row["position"]
+                    )
+            plan = plan_group(requests, head, versions, stored)
+            if plan.rows:
+                await conn.execute(
+                    _WRITE_GROUP,
+                    [r[0] for r in plan.rows],
+                    [r[1] for r in plan.rows],
+                    [r[2] for r in plan.rows],
+                    [r[3].id for r in plan.rows],
+                    [r[3].type for r in plan.rows],
+                    [r[3].data_json for r in plan.rows],
+                    [r[3].metadata_json for r in plan.rows],
+                    plan.last_position,
+                    list(plan.stream_versions),
+                    list(plan.stream_versions.values()),
+                    NOTIFY_CHANNEL,
+                )
+        return plan
 
     async def read_stream(self, stream_id: str, from_version: int, count: int) -> StreamPage:
         async with translate_outages():
@@ -189,49 +247,13 @@ class EventStore:
         return position
 
 
-def _check_expected(stream_id: str, expected: int | None, current: int) -> None:
-    if expected is None or expected == current:
+Waiter = asyncio.Future[AppendResult]
+
+
+def _settle(waiter: Waiter, outcome: AppendResult | BaseException) -> None:
+    if waiter.done():  # the caller went away (cancelled RPC)
         return
-    wanted = "no stream" if expected == NO_STREAM else f"version {expected}"
-    actual = "no stream" if current == NO_STREAM else f"version {current}"
-    raise PlatformError(
-        errors.WRONG_EXPECTED_VERSION,
-        f"stream {stream_id!r} is at {actual}, expected {wanted}",
-        field="expected_version",
-        metadata={
-            "stream_id": stream_id,
-            "actual_version": str(current),
-            "expected_version": str(expected),
-        },
-    )
-
-
-def _replayed(
-    stream_id: str, ids: Sequence[uuid.UUID], reused: Sequence[asyncpg.Record]
-) -> AppendResult:
-    """The original result when every id was written by one earlier identical append."""
-    found = {r[0]: r for r in reused}
-    rows = [found.get(i) for i in ids]
-    same_append = (
-        all(r is not None for r in rows)
-        and all(r[1] == stream_id for r in rows)  # type: ignore[index]
-        and [r[2] for r in rows] == list(range(rows[0][2], rows[0][2] + len(ids)))  # type: ignore[index]
-    )
-    if not same_append:
-        first = next(r for r in reused)
-        raise PlatformError(
-            errors.EVENT_ID_REUSED,
-            f"event id {first[0]} was already written to stream {first[1]!r} at version "
-            f"{first[2]} by a different append",
-            field="events.id",
-            metadata={"event_id": str(first[0]), "stream_id": first[1]},
-        )
-    first_row, last_row = rows[0], rows[-1]
-    return AppendResult(
-        stream_id=stream_id,
-        first_version=first_row[2],  # type: ignore[index]
-        last_version=last_row[2],  # type: ignore[index]
-        first_position=first_row[3],  # type: ignore[index]
-        last_position=last_row[3],  # type: ignore[index]
-        event_ids=tuple(ids),
-    )
+    if isinstance(outcome, BaseException):
+        waiter.set_exception(outcome)
+    else:
+        waiter.set_result(outcome)
