@@ -1,0 +1,65 @@
+"""`make bench`: starts a mesh on free ports (durable: fsync on) and prints figures."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import event_store
+from services.launcher.config import LauncherSettings
+from services.launcher.mesh import Mesh, free_port
+
+ENVOY_P50_BUDGET_MS = 1.0
+
+
+async def run(settings: LauncherSettings) -> None:
+    l01 = f"127.0.0.1:{settings.l01_port}"
+    gateway = f"127.0.0.1:{settings.gateway_port}"
+    print("\nL01 appends (direct gRPC, synchronous commit on)")
+    for writers, batch in ((1, 1), (8, 1), (1, 100), (8, 100)):
+        rate = await event_store.appends_per_second(l01, writers, batch, seconds=4)
+        print(f"  {writers} writer(s), {batch:3d} event(s)/append: {rate:9.0f} events/s")
+
+    print("\nReadStream latency, 1 in flight, 3000 calls each")
+    latencies = await event_store.read_latencies(l01, gateway, f"http://{gateway}", count=3000)
+    for name, latency in latencies.items():
+        print(f"  {name:15s} {latency}")
+    direct = latencies["gRPC direct"]
+    for name in ("gRPC via Envoy", "REST via Envoy"):
+        added = latencies[name].p50_ms - direct.p50_ms
+        verdict = "met" if added <= ENVOY_P50_BUDGET_MS else "MISSED"
+        ratio = latencies[name].p50_ms / direct.p50_ms
+        print(
+            f"  {name}: +{added:.3f} ms p50 over direct ({ratio:.2f}x);"
+            f" target <= {ENVOY_P50_BUDGET_MS} ms: {verdict}"
+        )
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="agentic-bench-") as home:
+        settings = LauncherSettings(
+            home=Path(home),
+            gateway_port=free_port(),
+            envoy_admin_port=free_port(),
+            gateway_http_port=free_port(),
+            l01_port=free_port(),
+            postgres_port=free_port(),
+            redis_port=free_port(),
+            database_url=None,
+            redis_url=None,
+            l01_api_key=None,
+        )
+        mesh = Mesh(settings, fsync=True)
+        print("starting a benchmark mesh on free ports ...", flush=True)
+        mesh.up(timeout=120)
+        try:
+            asyncio.run(run(settings))
+        finally:
+            mesh.down()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Event store figures: append throughput, and read latency direct vs through Envoy."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from agentic.data.v1 import event_store_pb2 as pb
+from agentic.data.v1 import event_store_pb2_grpc
+from bench.stats import Latency, measure_latency
+from services.kit import open_channel
+
+TOKEN = "dev_key_local_ONLY"
+
+
+def _event(i: int) -> pb.NewEvent:
+    event = pb.NewEvent(type="bench.appended")
+    event.data.update({"i": i, "payload": "x" * 64})
+    return event
+
+
+async def appends_per_second(target: str, writers: int, batch: int, seconds: float) -> float:
+    """Events/s appended by ``writers`` concurrent clients, ``batch`` events per append."""
+    async with open_channel(target, token=TOKEN) as channel:
+        stub = event_store_pb2_grpc.EventStoreServiceStub(channel)
+        deadline = time.perf_counter() + seconds
+        counts = [0] * writers
+
+        async def writer(w: int) -> None:
+            n = 0
+            while time.perf_counter() < deadline:
+                await stub.AppendEvents(
+                    pb.AppendEventsRequest(
+                        stream_id=f"bench-{w}-{n % 50}", events=[_event(i) for i in range(batch)]
+                    )
+                )
+                counts[w] += batch
+                n += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(writer(w) for w in range(writers)))
+        return sum(counts) / (time.perf_counter() - started)
+
+
+async def read_latencies(
+    l01: str, gateway: str, gateway_url: str, count: int
+) -> dict[str, Latency]:
+    """ReadStream of a 10-event stream: direct gRPC, gRPC via Envoy, REST via Envoy."""
+    stream = "bench-read"
+    results: dict[str, Latency] = {}
+    async with (
+        open_channel(l01, token=TOKEN) as direct,
+        open_channel(gateway, token=TOKEN) as envoy,
+    ):
+        direct_stub = event_store_pb2_grpc.EventStoreServiceStub(direct)
+        envoy_stub = event_store_pb2_grpc.EventStoreServiceStub(envoy)
+        await direct_stub.AppendEvents(
+            pb.AppendEventsRequest(stream_id=stream, events=[_event(i) for i in range(10)])
+        )
+        request = pb.ReadStreamRequest(stream_id=stream, max_count=10)
+        results["gRPC direct"] = await measure_latency(
+            lambda: direct_stub.ReadStream(request), count
+        )
+        results["gRPC via Envoy"] = await measure_latency(
+            lambda: envoy_stub.ReadStream(request), count
+        )
+    async with httpx.AsyncClient(
+        base_url=gateway_url, headers={"authorization": f"Bearer {TOKEN}"}
+    ) as client:
+
+        async def rest_read() -> None:
+            response = await client.get(f"/v1/streams/{stream}/events", params={"max_count": 10})
+            response.raise_for_status()
+
+        results["REST via Envoy"] = await measure_latency(rest_read, count)
+    return results

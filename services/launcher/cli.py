@@ -1,0 +1,187 @@
+"""``agentic``: bring the mesh up on this machine, look at it, take it down."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from services.launcher.config import LauncherSettings
+from services.launcher.errors import ComponentFailed, MeshError
+from services.launcher.logs import follow as follow_log
+from services.launcher.logs import tail_lines
+from services.launcher.mesh import ComponentStatus, Mesh
+
+app = typer.Typer(
+    help="Run the agentic mesh (PostgreSQL, Redis, the layers, Envoy) on this machine.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+_STATE_STYLE = {"RUNNING": "green", "STARTING": "yellow", "BACKOFF": "red", "FATAL": "red"}
+
+
+def _settings(home: Path | None) -> LauncherSettings:
+    return LauncherSettings(home=home) if home is not None else LauncherSettings()
+
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="Mesh directory (default: $AGENTIC_HOME or ./.agentic)."),
+]
+
+
+def _fail(error: MeshError) -> typer.Exit:
+    if isinstance(error, ComponentFailed):
+        err.print(f"[red]error:[/] {escape(f'{error.component} failed to start: {error.reason}')}")
+        if error.log_tail:
+            err.print(f"[dim]--- last lines of {error.component}'s log ---[/]")
+            err.print(escape(error.log_tail), style="dim")
+    else:
+        err.print(f"[red]error:[/] {escape(str(error))}")
+    return typer.Exit(1)
+
+
+def _progress(name: str, event: str, detail: str) -> None:
+    if event == "running":
+        console.print(f"  [green]●[/] {name} already running at {escape(detail)}")
+    elif event == "starting":
+        console.print(f"  [dim]… starting {name}[/]")
+    elif event == "ready":
+        console.print(f"  [green]✓[/] {name} ready at {escape(detail)}")
+    elif event == "failed":
+        console.print(f"  [red]✗[/] {name}: {escape(detail)}")
+
+
+def _table(statuses: list[ComponentStatus]) -> Table:
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("component", "address", "pid", "state"):
+        table.add_column(column)
+    for status in statuses:
+        style = _STATE_STYLE.get(status.state, "dim")
+        table.add_row(
+            status.name,
+            status.address,
+            str(status.pid) if status.pid else "-",
+            f"[{style}]{status.state}[/]",
+        )
+    return table
+
+
+def _externals(settings: LauncherSettings) -> None:
+    if not settings.embedded_postgres:
+        console.print("  [dim]postgres: external (DATABASE_URL)[/]")
+    if not settings.embedded_redis:
+        console.print("  [dim]redis: external (REDIS_URL)[/]")
+
+
+def _wait_for_signal(mesh: Mesh) -> None:
+    """Blocks until Ctrl-C or SIGTERM, or until supervisord goes away on its own."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+    while not stop.wait(1.0):
+        if not mesh.is_running():
+            err.print("[red]error:[/] supervisord stopped; the mesh is down")
+            raise typer.Exit(1)
+
+
+@app.command()
+def up(
+    detach: Annotated[
+        bool, typer.Option("--detach", "-d", help="Return once healthy; leave the mesh running.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the whole mesh.")] = 120.0,
+    home: HomeOption = None,
+) -> None:
+    """Start every component not yet running, in order, each waited for until ready."""
+    try:
+        settings = _settings(home)
+        mesh = Mesh(settings, on_progress=_progress)
+        console.print(f"mesh home: {settings.home}")
+        _externals(settings)
+        statuses = mesh.up(timeout=timeout)
+    except MeshError as error:
+        raise _fail(error) from None
+    console.print(_table(statuses))
+    if detach:
+        console.print("running in the background: `agentic down` stops it")
+        return
+    console.print("running: Ctrl-C stops the mesh")
+    try:
+        _wait_for_signal(mesh)
+    finally:
+        console.print("stopping...")
+        mesh.down()
+        console.print("stopped")
+
+
+@app.command()
+def down(home: HomeOption = None) -> None:
+    """Stop the mesh started from this home (and nothing else)."""
+    try:
+        settings = _settings(home)
+        stopped = Mesh(settings).down()
+    except MeshError as error:
+        raise _fail(error) from None
+    console.print("stopped" if stopped else f"no mesh running in {settings.home}")
+
+
+@app.command()
+def status(home: HomeOption = None) -> None:
+    """Show each component; exit code 1 if any is not running."""
+    try:
+        settings = _settings(home)
+        mesh = Mesh(settings)
+        statuses = mesh.status()
+    except MeshError as error:
+        raise _fail(error) from None
+    console.print(_table(statuses))
+    _externals(settings)
+    if not mesh.is_running():
+        console.print(f"no mesh running in {settings.home}")
+    if not all(s.running for s in statuses):
+        raise typer.Exit(1)
+
+
+@app.command()
+def logs(
+    name: Annotated[str, typer.Argument(help="Component name, or 'supervisord'.")],
+    lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines to show.")] = 50,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Print the end of a component's log file."""
+    try:
+        path = Mesh(_settings(home)).log_file(name)
+    except MeshError as error:
+        raise _fail(error) from None
+    if not path.exists() and not follow:
+        err.print(f"[red]error:[/] no log yet for {name} ({path})")
+        raise typer.Exit(1)
+    text = tail_lines(path, lines)
+    if text:
+        print(text, flush=True)
+    if follow:
+        try:
+            for line in follow_log(path):
+                print(line, flush=True)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    app()

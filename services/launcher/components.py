@@ -1,0 +1,272 @@
+"""What the mesh runs: each component's command, environment, ports and readiness probe."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.launcher import binaries, envoy_config, probes
+from services.launcher.config import LauncherSettings
+from services.launcher.errors import MeshError
+from services.launcher.ports import LOOPBACK
+from services.launcher.postgres import SUPERUSER, PostgresCluster
+from services.launcher.supervisor import Program
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ENVOY_TEMPLATE = PROJECT_ROOT / "gateway" / "envoy.yaml"
+GATEWAY_HTTP_CLUSTER = "l09_gateway_http"
+
+# Settings the launcher passes explicitly; inherited copies from the caller's shell could
+# otherwise point a test mesh's layers at a developer's servers.
+OWNED_ENV = ("DATABASE_URL", "REDIS_URL", "L01_API_KEY")
+
+
+def _python() -> str:
+    """This environment's interpreter under one stable name (the ``agentic`` script runs
+    as ``python3``, pytest as ``python``), so equal settings give an equal config."""
+    executable = Path(sys.executable)
+    plain = executable.with_name("python")
+    return str(plain if plain.exists() else executable)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A Python layer process (``python -m <module>``) serving gRPC on one port."""
+
+    name: str  # component and Envoy cluster name, e.g. "l01_data"
+    module: str
+    env_prefix: str  # its settings prefix, e.g. "L01" for L01_HOST / L01_PORT
+    port_setting: str  # LauncherSettings field holding its port
+    database: bool = False  # only L01 talks to PostgreSQL
+
+    def installed(self, root: Path = PROJECT_ROOT) -> bool:
+        return (root.joinpath(*self.module.split(".")) / "__main__.py").is_file()
+
+
+KNOWN_LAYERS: tuple[LayerSpec, ...] = (
+    LayerSpec("l01_data", "services.l01_data", "L01", "l01_port", database=True),
+)
+
+
+def installed_layers() -> list[LayerSpec]:
+    return [layer for layer in KNOWN_LAYERS if layer.installed()]
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    program: Program
+    address: str  # for people: where to reach it
+    ports: Mapping[str, int]  # every port it binds, by what it is
+    ready: probes.Probe
+    # Components of a stage start together and are waited for in list order; the next
+    # stage starts when all of them are ready.
+    stage: int
+    prepare: Callable[[], object] | None = None  # before each start
+    after_ready: Callable[[], None] | None = None
+
+
+class ComponentSet:
+    """Builds the components of one mesh from its settings."""
+
+    def __init__(
+        self,
+        settings: LauncherSettings,
+        *,
+        fsync: bool = True,
+        layers: list[LayerSpec] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.home = settings.home
+        self.log_dir = settings.home / "logs"
+        self.layers = installed_layers() if layers is None else list(layers)
+        self.postgres: PostgresCluster | None = None
+        if settings.embedded_postgres:
+            self.postgres = PostgresCluster.for_home(
+                binaries.postgres_bin_dir(), settings.home, settings.postgres_port, fsync=fsync
+            )
+        self.components = self._build()
+
+    def by_name(self, name: str) -> Component:
+        for component in self.components:
+            if component.name == name:
+                return component
+        names = ", ".join(c.name for c in self.components)
+        raise MeshError(f"no component named {name!r} (this mesh has: {names})")
+
+    def log_file(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def _program(
+        self,
+        name: str,
+        command: list[str],
+        priority: int,
+        *,
+        environment: Mapping[str, str] | None = None,
+        user: str | None = None,
+        stopsignal: str = "TERM",
+        stopwaitsecs: int = 10,
+    ) -> Program:
+        return Program(
+            name=name,
+            command=command,
+            log_file=self.log_file(name),
+            directory=PROJECT_ROOT,
+            priority=priority,
+            environment=dict(environment or {}),
+            user=user,
+            stopsignal=stopsignal,
+            stopwaitsecs=stopwaitsecs,
+        )
+
+    def _build(self) -> list[Component]:
+        components = []
+        if self.postgres is not None:
+            components.append(self._postgres(self.postgres))
+        if self.settings.embedded_redis:
+            components.append(self._redis())
+        components += [self._layer(layer, n) for n, layer in enumerate(self.layers)]
+        components.append(self._gateway_http())
+        components.append(self._envoy())
+        return components
+
+    def _postgres(self, cluster: PostgresCluster) -> Component:
+        port = self.settings.postgres_port
+        return Component(
+            name="postgres",
+            # SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for clients to leave.
+            program=self._program(
+                "postgres", cluster.command(), 10, user=cluster.run_as, stopsignal="INT"
+            ),
+            address=f"{LOOPBACK}:{port}",
+            ports={"postgres": port},
+            ready=lambda: probes.pg_isready(cluster.bin_dir, port, SUPERUSER),
+            stage=0,
+            prepare=cluster.prepare,
+            after_ready=cluster.ensure_database,
+        )
+
+    def _redis(self) -> Component:
+        port = self.settings.redis_port
+        data_dir = self.home / "redis"
+        command = [
+            str(binaries.redis_server()),
+            "--port", str(port),
+            "--bind", LOOPBACK,
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(data_dir),
+        ]  # fmt: skip
+        return Component(
+            name="redis",
+            program=self._program("redis", command, 20),
+            address=f"{LOOPBACK}:{port}",
+            ports={"redis": port},
+            ready=lambda: probes.redis_ping(port),
+            stage=0,
+            prepare=lambda: data_dir.mkdir(mode=0o700, parents=True, exist_ok=True),
+        )
+
+    def _python_env(self) -> dict[str, str]:
+        env = {"AGENTIC_LOG_LEVEL": self.settings.log_level, "PYTHONUNBUFFERED": "1"}
+        for layer in self.layers:  # kit.layer_target() finds the layers of this mesh
+            port = getattr(self.settings, layer.port_setting)
+            env[f"AGENTIC_{layer.env_prefix}_TARGET"] = f"{LOOPBACK}:{port}"
+        return env
+
+    def _layer(self, layer: LayerSpec, index: int) -> Component:
+        port = getattr(self.settings, layer.port_setting)
+        env = {
+            **self._python_env(),
+            f"{layer.env_prefix}_HOST": LOOPBACK,
+            f"{layer.env_prefix}_PORT": str(port),
+            "REDIS_URL": self.settings.effective_redis_url,
+        }
+        if layer.database:
+            env["DATABASE_URL"] = self.settings.effective_database_url
+        if layer.name == "l01_data" and self.settings.l01_api_key:
+            env["L01_API_KEY"] = self.settings.l01_api_key
+        return Component(
+            name=layer.name,
+            program=self._program(
+                layer.name, [_python(), "-m", layer.module], 100 + index, environment=env
+            ),
+            address=f"{LOOPBACK}:{port}",
+            ports={"gRPC": port},
+            ready=lambda: probes.grpc_serving(port),
+            stage=1,
+        )
+
+    def _gateway_http(self) -> Component:
+        port = self.settings.gateway_http_port
+        layers = ",".join(
+            f"{layer.name}={LOOPBACK}:{getattr(self.settings, layer.port_setting)}"
+            for layer in self.layers
+        )
+        env = {
+            **self._python_env(),
+            "L09_HTTP_HOST": LOOPBACK,
+            "L09_HTTP_PORT": str(port),
+            "L09_LAYERS": layers,
+        }
+        command = [_python(), "-m", "services.l09_gateway"]
+        return Component(
+            name="l09_gateway",
+            program=self._program("l09_gateway", command, 800, environment=env),
+            address=f"http://{LOOPBACK}:{port}",
+            ports={"http": port},
+            # Up once it answers at all; whether the layers are serving is envoy's check.
+            ready=lambda: probes.http_status(f"http://{LOOPBACK}:{port}/health", expect=None),
+            stage=1,
+        )
+
+    def envoy_cluster_ports(self) -> dict[str, int]:
+        ports = {GATEWAY_HTTP_CLUSTER: self.settings.gateway_http_port}
+        for layer in KNOWN_LAYERS:
+            ports[layer.name] = getattr(self.settings, layer.port_setting)
+        return ports
+
+    def render_envoy_config(self) -> Path:
+        descriptor = PROJECT_ROOT / "gen" / "descriptor.binpb"
+        if not descriptor.is_file():
+            raise MeshError(f"{descriptor} not found: run scripts/gen.sh")
+        path = self.home / "envoy.yaml"
+        path.write_text(
+            envoy_config.render(
+                ENVOY_TEMPLATE,
+                listener_port=self.settings.gateway_port,
+                admin_port=self.settings.envoy_admin_port,
+                cluster_ports=self.envoy_cluster_ports(),
+                base_dir=PROJECT_ROOT,
+            )
+        )
+        return path
+
+    def _envoy(self) -> Component:
+        gateway, admin = self.settings.gateway_port, self.settings.envoy_admin_port
+        command = [
+            str(binaries.envoy()),
+            "-c", str(self.home / "envoy.yaml"),
+            "--concurrency", "1",
+            # Several Envoys on one host (parallel test meshes) need distinct shared memory.
+            "--use-dynamic-base-id",
+            "--log-level", "info" if self.settings.log_level.lower() == "debug" else "warning",
+            # The access log reaches its file within a second, not the default ten.
+            "--file-flush-interval-msec", "1000",
+        ]  # fmt: skip
+        return Component(
+            name="envoy",
+            program=self._program("envoy", command, 900, stopwaitsecs=5),
+            address=f"{LOOPBACK}:{gateway} (admin {admin})",
+            ports={"gateway": gateway, "admin": admin},
+            ready=probes.all_of(
+                lambda: probes.http_status(f"http://{LOOPBACK}:{admin}/ready"),
+                lambda: probes.http_status(f"http://{LOOPBACK}:{gateway}/health"),
+            ),
+            # Started with the layers (its startup overlaps theirs); ready once they are.
+            stage=1,
+            prepare=self.render_envoy_config,
+        )

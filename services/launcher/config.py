@@ -1,0 +1,77 @@
+"""Launcher settings: where the mesh lives and which ports it uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LauncherSettings(BaseSettings):
+    """Read from ``AGENTIC_*`` (plus ``DATABASE_URL``, ``REDIS_URL``, ``L01_API_KEY``)."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTIC_", extra="ignore", populate_by_name=True)
+
+    home: Path = Field(Path(".agentic"), description="supervisord files, logs, pgdata, configs")
+    gateway_port: int = Field(8009, ge=1, le=65535, description="Envoy: gRPC and REST")
+    envoy_admin_port: int = Field(8901, ge=1, le=65535)
+    gateway_http_port: int = Field(8090, ge=1, le=65535, description="L09 health sidecar")
+    l01_port: int = Field(8001, ge=1, le=65535)
+    postgres_port: int = Field(8432, ge=1, le=65535)
+    redis_port: int = Field(8379, ge=1, le=65535)
+    # External servers: when set, the embedded one is not started.
+    database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL"))
+    redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL"))
+    l01_api_key: str | None = Field(None, validation_alias=AliasChoices("L01_API_KEY"))
+    log_level: str = "info"
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, home: Path) -> Path:
+        return home.expanduser().absolute()
+
+    @field_validator("database_url", "redis_url", "l01_api_key")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> LauncherSettings:
+        ports = self.ports()
+        taken: dict[int, str] = {}
+        for name, port in ports.items():
+            if port in taken:
+                raise ValueError(f"{name} and {taken[port]} both use port {port}")
+            taken[port] = name
+        return self
+
+    def ports(self) -> dict[str, int]:
+        """Every port the mesh may listen on, by setting name."""
+        return {
+            name: getattr(self, name)
+            for name in (
+                "gateway_port",
+                "envoy_admin_port",
+                "gateway_http_port",
+                "l01_port",
+                "postgres_port",
+                "redis_port",
+            )
+        }
+
+    @property
+    def embedded_postgres(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"postgresql://agentic@127.0.0.1:{self.postgres_port}/agentic"
+
+    @property
+    def effective_redis_url(self) -> str:
+        return self.redis_url or f"redis://127.0.0.1:{self.redis_port}/0"

@@ -1,0 +1,65 @@
+"""Renders the committed gateway/envoy.yaml with a mesh's ports and absolute paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from services.launcher.errors import MeshError
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes shared nodes out in full instead of as YAML anchors."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _walk(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+
+
+def _set_port(section: dict[str, Any], port: int) -> None:
+    section["address"]["socket_address"]["port_value"] = port
+
+
+def render(
+    template: Path,
+    *,
+    listener_port: int,
+    admin_port: int,
+    cluster_ports: Mapping[str, int],
+    base_dir: Path,
+) -> str:
+    """The config with the given ports; relative descriptor paths resolved against
+    ``base_dir``. Every cluster must have a port: a forgotten one would point this mesh
+    at another mesh's layer."""
+    config = yaml.safe_load(template.read_text())
+    _set_port(config["admin"], admin_port)
+    static = config["static_resources"]
+    listeners = static["listeners"]
+    if len(listeners) != 1:
+        raise MeshError(f"{template}: expected one listener, found {len(listeners)}")
+    _set_port(listeners[0], listener_port)
+    for cluster in static["clusters"]:
+        name = cluster["name"]
+        if name not in cluster_ports:
+            raise MeshError(f"{template}: no port configured for cluster {name!r}")
+        for group in cluster["load_assignment"]["endpoints"]:
+            for endpoint in group["lb_endpoints"]:
+                _set_port(endpoint["endpoint"], cluster_ports[name])
+    for node in _walk(config):
+        descriptor = node.get("proto_descriptor")
+        if isinstance(descriptor, str) and not Path(descriptor).is_absolute():
+            node["proto_descriptor"] = str(base_dir / descriptor)
+    header = f"# Rendered from {template} by the agentic launcher; edit that file instead.\n"
+    return header + yaml.dump(config, Dumper=_PlainDumper, sort_keys=False, width=100)

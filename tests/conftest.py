@@ -1,0 +1,119 @@
+"""Session fixtures: one real mesh (PostgreSQL, Redis, L01, Envoy) on free ports.
+
+The mesh is started by the project's own launcher, in a temporary home, so it
+runs beside a developer's `make up` mesh without touching it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+import redis.asyncio as redis
+
+from agentic.data.v1 import event_store_pb2_grpc
+from services.kit import open_channel
+from services.launcher.config import LauncherSettings
+from services.launcher.mesh import Mesh, free_port
+from tests.support import DEV_TOKEN
+
+
+@dataclass
+class RunningMesh:
+    mesh: Mesh
+    settings: LauncherSettings
+
+    @property
+    def l01_target(self) -> str:
+        return f"127.0.0.1:{self.settings.l01_port}"
+
+    @property
+    def gateway_target(self) -> str:
+        return f"127.0.0.1:{self.settings.gateway_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.gateway_port}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.settings.redis_port}/0"
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://agentic@127.0.0.1:{self.settings.postgres_port}/agentic"
+
+
+def start_mesh(home: Path) -> RunningMesh:
+    settings = LauncherSettings(
+        home=home,
+        gateway_port=free_port(),
+        envoy_admin_port=free_port(),
+        gateway_http_port=free_port(),
+        l01_port=free_port(),
+        postgres_port=free_port(),
+        redis_port=free_port(),
+        database_url=None,
+        redis_url=None,
+        l01_api_key=None,
+    )
+    mesh = Mesh(settings, fsync=False)
+    try:
+        mesh.up(timeout=120)
+    except BaseException:
+        mesh.down()
+        raise
+    return RunningMesh(mesh, settings)
+
+
+@pytest.fixture(scope="session")
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
+    running = start_mesh(tmp_path_factory.mktemp("mesh"))
+    yield running
+    running.mesh.down()
+
+
+@pytest.fixture(scope="session")
+async def l01_channel(mesh: RunningMesh) -> AsyncIterator[grpc.aio.Channel]:
+    channel = open_channel(mesh.l01_target, token=DEV_TOKEN)
+    yield channel
+    await channel.close()
+
+
+@pytest.fixture(scope="session")
+async def gateway_channel(mesh: RunningMesh) -> AsyncIterator[grpc.aio.Channel]:
+    channel = open_channel(mesh.gateway_target, token=DEV_TOKEN)
+    yield channel
+    await channel.close()
+
+
+@pytest.fixture(params=["direct", "envoy"])
+def store(
+    request: pytest.FixtureRequest,
+    l01_channel: grpc.aio.Channel,
+    gateway_channel: grpc.aio.Channel,
+) -> event_store_pb2_grpc.EventStoreServiceStub:
+    """The EventStore stub, once straight to L01 and once through Envoy."""
+    channel = l01_channel if request.param == "direct" else gateway_channel
+    return event_store_pb2_grpc.EventStoreServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+async def rest(mesh: RunningMesh) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=mesh.gateway_url,
+        headers={"authorization": f"Bearer {DEV_TOKEN}"},
+        timeout=10,
+    ) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def redis_client(mesh: RunningMesh) -> AsyncIterator[redis.Redis]:
+    client = redis.Redis.from_url(mesh.redis_url, decode_responses=True)
+    yield client
+    await client.aclose()

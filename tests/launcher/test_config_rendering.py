@@ -1,0 +1,100 @@
+"""Launcher pieces that need no running component: settings, configs, escaping."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from services.launcher import binaries
+from services.launcher.components import ENVOY_TEMPLATE, PROJECT_ROOT
+from services.launcher.config import LauncherSettings
+from services.launcher.envoy_config import render
+from services.launcher.errors import MeshError
+from services.launcher.supervisor import Program, Supervisor
+
+pytestmark = [pytest.mark.unit, pytest.mark.launcher]
+
+PORTS = {"l01_data": 18001, "l09_gateway_http": 18090}
+
+
+def _validate(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(binaries.envoy()), "--mode", "validate", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        check=False,
+    )
+
+
+def test_committed_envoy_config_validates() -> None:
+    result = _validate(ENVOY_TEMPLATE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rendered_envoy_config_has_the_ports_and_validates(tmp_path: Path) -> None:
+    text = render(
+        ENVOY_TEMPLATE, listener_port=18009, admin_port=18901, cluster_ports=PORTS,
+        base_dir=PROJECT_ROOT,
+    )  # fmt: skip
+    config = yaml.safe_load(text)
+    assert config["admin"]["address"]["socket_address"]["port_value"] == 18901
+    listener = config["static_resources"]["listeners"][0]
+    assert listener["address"]["socket_address"]["port_value"] == 18009
+    for cluster in config["static_resources"]["clusters"]:
+        endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
+        assert endpoint["address"]["socket_address"]["port_value"] == PORTS[cluster["name"]]
+    assert str(PROJECT_ROOT / "gen" / "descriptor.binpb") in text
+    path = tmp_path / "envoy.yaml"
+    path.write_text(text)
+    result = _validate(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_cluster_without_a_port_is_refused() -> None:
+    with pytest.raises(MeshError, match="l01_data"):
+        render(
+            ENVOY_TEMPLATE, listener_port=1, admin_port=2,
+            cluster_ports={"l09_gateway_http": 3}, base_dir=PROJECT_ROOT,
+        )  # fmt: skip
+
+
+def test_settings_refuse_a_port_used_twice(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="port 9000"):
+        LauncherSettings(home=tmp_path, gateway_port=9000, redis_port=9000)
+
+
+def test_settings_read_external_servers_from_the_plain_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db.example/x")
+    monkeypatch.setenv("AGENTIC_REDIS_PORT", "9379")
+    settings = LauncherSettings(home=tmp_path)
+    assert settings.effective_database_url == "postgresql://db.example/x"
+    assert not settings.embedded_postgres
+    assert settings.effective_redis_url == "redis://127.0.0.1:9379/0"
+
+
+def test_supervisord_conf_escapes_percent_and_quotes_values(tmp_path: Path) -> None:
+    program = Program(
+        name="x",
+        command=["/bin/echo", "50%", "a b"],
+        log_file=tmp_path / "x.log",
+        directory=tmp_path,
+        priority=1,
+        environment={"KEY": 'p%w"d', "URL": "redis://h:1/0"},
+    )
+    conf = Supervisor(tmp_path).render_conf([program])
+    assert "command=/bin/echo 50%% 'a b'" in conf
+    assert 'environment=KEY=\'p%%w"d\',URL="redis://h:1/0"' in conf
+
+
+@pytest.mark.parametrize("value", ["two\nlines", "x ; y", "x # y"])
+def test_supervisord_conf_refuses_what_its_parser_would_cut(tmp_path: Path, value: str) -> None:
+    program = Program(
+        name="x", command=["true"], log_file=tmp_path / "x.log", directory=tmp_path,
+        priority=1, environment={"KEY": value},
+    )  # fmt: skip
+    with pytest.raises(MeshError):
+        Supervisor(tmp_path).render_conf([program])

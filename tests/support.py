@@ -1,0 +1,56 @@
+"""Small helpers shared by the integration tests."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import grpc
+from google.protobuf import struct_pb2
+from google.rpc import status_pb2
+
+from agentic.data.v1 import event_store_pb2 as pb
+from services.kit import error_info
+
+DEV_TOKEN = "dev_key_local_ONLY"
+
+
+def stream_name(prefix: str = "test") -> str:
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+def struct(value: dict[str, Any]) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    message.update(value)
+    return message
+
+
+def new_event(event_type: str = "test.happened", event_id: str = "", **data: Any) -> pb.NewEvent:
+    return pb.NewEvent(id=event_id, type=event_type, data=struct(data))
+
+
+def platform_code(error: grpc.aio.AioRpcError) -> str:
+    """The E-code in the ErrorInfo of a failed call's status details."""
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            info = error_info(status_pb2.Status.FromString(value))
+            if info is not None:
+                return info.reason
+    raise AssertionError(f"no ErrorInfo in {error!r}")
+
+
+def error_metadata(error: grpc.aio.AioRpcError) -> dict[str, str]:
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            info = error_info(status_pb2.Status.FromString(value))
+            if info is not None:
+                return dict(info.metadata)
+    return {}
+
+
+def rest_reason(body: dict[str, Any]) -> str:
+    """The E-code of a JSON error body from the gateway (google.rpc.Status or local reply)."""
+    for detail in body.get("details", []):
+        if detail.get("@type", "").endswith("google.rpc.ErrorInfo"):
+            return str(detail["reason"])
+    return str(body.get("reason", ""))
