@@ -8,12 +8,19 @@ BUF=${BUF:-node_modules/.bin/buf}
 
 OUT=${GEN_OUT:-gen}
 
-rm -rf "$OUT/agentic"
+# Build beside the target and swap it in, so running processes never see a half-written gen/.
 mkdir -p "$OUT"
+work=$(mktemp -d "$OUT/.gen.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 mapfile -t protos < <(cd proto && find agentic -name '*.proto' | sort)
 "$PY" -m grpc_tools.protoc -I proto -I third_party/googleapis \
-  --python_out="$OUT" --pyi_out="$OUT" --grpc_python_out="$OUT" "${protos[@]/#/proto/}"
+  --python_out="$work" --pyi_out="$work" --grpc_python_out="$work" "${protos[@]/#/proto/}"
 # protoc writes no packages; make every generated directory importable.
-find "$OUT/agentic" -type d -exec touch {}/__init__.py \;
-"$BUF" build -o "$OUT/descriptor.binpb"
+find "$work/agentic" -type d -exec touch {}/__init__.py \;
+"$BUF" build -o "$work/descriptor.binpb"
+rm -rf "$OUT/agentic.old"
+if [ -d "$OUT/agentic" ]; then mv "$OUT/agentic" "$OUT/agentic.old"; fi
+mv "$work/agentic" "$OUT/agentic"
+mv "$work/descriptor.binpb" "$OUT/descriptor.binpb"
+rm -rf "$OUT/agentic.old"
 echo "gen: ${#protos[@]} proto files -> $OUT/agentic, $OUT/descriptor.binpb"

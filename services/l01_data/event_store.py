@@ -188,36 +188,8 @@ class EventStore:
             _settle(waiter, outcome)
 
     async def _write(self, requests: list[AppendRequest]) -> GroupPlan:
-        streams = sorted({r.stream_id for r in requests})
-        ids = [e.id for r in requests for e in r.events]
         async with translate_outages(), self._pool.acquire() as conn, conn.transaction():
-            head = await conn.fetchval(_LOCK_HEAD)
-            versions: dict[str, int] = {}
-            stored: dict[uuid.UUID, StoredId] = {}
-            for row in await conn.fetch(_GROUP_STATE, streams, ids):
-                if row["event_id"] is None:
-                    versions[row["stream_id"]] = row["version"]
-                else:
-                    stored[row["event_id"]] = StoredId(
-                        row["stream_id"], row["version"], row["position"]
-                    )
-            plan = plan_group(requests, head, versions, stored)
-            if plan.rows:
-                await conn.execute(
-                    _WRITE_GROUP,
-                    [r[0] for r in plan.rows],
-                    [r[1] for r in plan.rows],
-                    [r[2] for r in plan.rows],
-                    [r[3].id for r in plan.rows],
-                    [r[3].type for r in plan.rows],
-                    [r[3].data_json for r in plan.rows],
-                    [r[3].metadata_json for r in plan.rows],
-                    plan.last_position,
-                    list(plan.stream_versions),
-                    list(plan.stream_versions.values()),
-                    NOTIFY_CHANNEL,
-                )
-        return plan
+            return await write_group(conn, requests)
 
     async def read_stream(self, stream_id: str, from_version: int, count: int) -> StreamPage:
         async with translate_outages():
@@ -245,6 +217,43 @@ class EventStore:
         async with translate_outages():
             position: int = await self._pool.fetchval("SELECT last_position FROM log_head")
         return position
+
+
+async def write_group(conn: asyncpg.Connection, requests: Sequence[AppendRequest]) -> GroupPlan:
+    """Appends ``requests`` inside the caller's open transaction.
+
+    For state changes that must commit together with their events (a document
+    and its audit event, say): call it in your transaction, then pass
+    ``plan.last_position`` to ``LogHead.advance`` after the commit. It takes the
+    log lock, so keep the rest of that transaction short.
+    """
+    streams = sorted({r.stream_id for r in requests})
+    ids = [e.id for r in requests for e in r.events]
+    head = await conn.fetchval(_LOCK_HEAD)
+    versions: dict[str, int] = {}
+    stored: dict[uuid.UUID, StoredId] = {}
+    for row in await conn.fetch(_GROUP_STATE, streams, ids):
+        if row["event_id"] is None:
+            versions[row["stream_id"]] = row["version"]
+        else:
+            stored[row["event_id"]] = StoredId(row["stream_id"], row["version"], row["position"])
+    plan = plan_group(requests, head, versions, stored)
+    if plan.rows:
+        await conn.execute(
+            _WRITE_GROUP,
+            [r[0] for r in plan.rows],
+            [r[1] for r in plan.rows],
+            [r[2] for r in plan.rows],
+            [r[3].id for r in plan.rows],
+            [r[3].type for r in plan.rows],
+            [r[3].data_json for r in plan.rows],
+            [r[3].metadata_json for r in plan.rows],
+            plan.last_position,
+            list(plan.stream_versions),
+            list(plan.stream_versions.values()),
+            NOTIFY_CHANNEL,
+        )
+    return plan
 
 
 Waiter = asyncio.Future[AppendResult]

@@ -23,6 +23,9 @@ DEFAULT_READ_COUNT = 100
 MAX_PAGE_BYTES = 3 * 1024 * 1024
 
 NO_STREAM = -1  # expected_version: the stream must not exist yet
+# Metadata key the server sets on every appended event: who appended it. A
+# client-sent value is overwritten, so it cannot be forged.
+PRINCIPAL_KEY = "$principal"
 
 _STREAM_ID = re.compile(r"[A-Za-z0-9_.:@-]+")
 _EVENT_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]*")
@@ -133,8 +136,12 @@ def new_event(
     event_type: str,
     data: Mapping[str, Any] | None,
     metadata: Mapping[str, Any] | None,
+    principal: str | None = None,
 ) -> NewEvent:
-    """Validates one proposed event; ``index`` names it in errors (``events[3].type``)."""
+    """Validates one proposed event; ``index`` names it in errors (``events[3].type``).
+
+    With a ``principal``, it is recorded in the metadata under PRINCIPAL_KEY.
+    """
     where = f"events[{index}]"
     if not event_type:
         raise invalid_field(f"{where}.type", "must not be empty")
@@ -151,6 +158,8 @@ def new_event(
             raise invalid_field(f"{where}.id", "must be a UUID") from None
     else:
         parsed_id = uuid.uuid4()
+    if principal is not None:
+        metadata = {**(metadata or {}), PRINCIPAL_KEY: principal}
     data_json = _object_json(data, f"{where}.data")
     metadata_json = _object_json(metadata, f"{where}.metadata")
     size = len(data_json.encode()) + len(metadata_json.encode())

@@ -11,6 +11,7 @@ from google.protobuf import json_format, struct_pb2
 from agentic.common.v1 import event_pb2
 from agentic.data.v1 import event_store_pb2 as pb
 from agentic.data.v1 import event_store_pb2_grpc as pb_grpc
+from services.kit import current_principal
 from services.l01_data import events as ev
 from services.l01_data.event_store import EventStore
 from services.l01_data.log_head import LogHead
@@ -41,6 +42,7 @@ def to_proto(event: ev.RecordedEvent) -> event_pb2.Event:
 
 def _new_events(request: pb.AppendEventsRequest) -> list[ev.NewEvent]:
     ev.validate_batch_size(len(request.events))
+    principal = current_principal.get()
     parsed = [
         ev.new_event(
             i,
@@ -48,6 +50,7 @@ def _new_events(request: pb.AppendEventsRequest) -> list[ev.NewEvent]:
             e.type,
             json_format.MessageToDict(e.data) if e.HasField("data") else None,
             json_format.MessageToDict(e.metadata) if e.HasField("metadata") else None,
+            principal,
         )
         for i, e in enumerate(request.events)
     ]

@@ -40,7 +40,7 @@ async def test_append_and_read_over_rest(rest: httpx.AsyncClient) -> None:
     page = read.json()
     assert [e["type"] for e in page["events"]] == ["order.placed", "order.paid"]
     assert page["events"][0]["data"] == {"sku": "A1", "qty": 2}
-    assert page["events"][1]["metadata"] == {"by": "rest"}
+    assert page["events"][1]["metadata"] == {"by": "rest", "$principal": "dev"}
     assert int(page["events"][0]["stream_version"]) == 0
     assert page["end_of_stream"] is True
 

@@ -171,3 +171,13 @@ async def test_a_batch_append_is_atomic(store) -> None:
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     page = await store.ReadStream(pb.ReadStreamRequest(stream_id=stream))
     assert list(page.events) == []
+
+
+async def test_the_appending_principal_is_recorded_and_cannot_be_forged(store) -> None:
+    stream = stream_name()
+    event = new_event()
+    event.metadata.update({"$principal": "someone-else", "trace": "t-1"})
+    await store.AppendEvents(pb.AppendEventsRequest(stream_id=stream, events=[event]))
+    page = await store.ReadStream(pb.ReadStreamRequest(stream_id=stream))
+    metadata = json_format.MessageToDict(page.events[0].metadata)
+    assert metadata == {"$principal": "dev", "trace": "t-1"}
