@@ -7,7 +7,13 @@ import contextlib
 
 import structlog
 
-from agentic.data.v1 import event_store_pb2_grpc
+from agentic.data.v1 import (
+    documents_pb2_grpc,
+    event_store_pb2_grpc,
+    snapshots_pb2_grpc,
+    subscriptions_pb2_grpc,
+    vectors_pb2_grpc,
+)
 from services.kit import (
     GrpcServer,
     ServiceDefinition,
@@ -15,14 +21,24 @@ from services.kit import (
     configure_logging,
     wait_for_termination,
 )
-from services.l01_data import errors
+from services.l01_data import (
+    consumer_groups_server,
+    documents_server,
+    errors,
+    snapshots_server,
+    vectors_server,
+)
 from services.l01_data.config import DataSettings
+from services.l01_data.consumer_groups import ConsumerGroups
 from services.l01_data.database import create_pool
+from services.l01_data.documents import DocumentStore
 from services.l01_data.event_store import NOTIFY_CHANNEL, EventStore
 from services.l01_data.log_head import LogHead, listen_for_appends
 from services.l01_data.migrate import apply_migrations
 from services.l01_data.outbox import OutboxPublisher
 from services.l01_data.server import SERVICE_NAME, EventStoreServicer
+from services.l01_data.snapshots import SnapshotStore
+from services.l01_data.vectors import VectorStore
 
 log = structlog.get_logger("l01")
 
@@ -49,6 +65,8 @@ async def main() -> None:
     pool = await create_pool(settings)
     async with pool.acquire() as conn:
         await apply_migrations(conn)
+    # Connections opened before the migrations created the vector type lack its codec.
+    await pool.expire_connections()
     head = LogHead()
     store = EventStore(pool, head)
     head.advance(await store.head_position())
@@ -58,11 +76,29 @@ async def main() -> None:
     definition = ServiceDefinition(
         layer="l01_data",
         domain=errors.DOMAIN,
-        service_names=[SERVICE_NAME],
+        service_names=[
+            SERVICE_NAME,
+            snapshots_server.SERVICE_NAME,
+            consumer_groups_server.SERVICE_NAME,
+            documents_server.SERVICE_NAME,
+            vectors_server.SERVICE_NAME,
+        ],
         registrars=[
             lambda s: event_store_pb2_grpc.add_EventStoreServiceServicer_to_server(
                 EventStoreServicer(store, head), s
-            )
+            ),
+            lambda s: snapshots_pb2_grpc.add_SnapshotServiceServicer_to_server(
+                snapshots_server.SnapshotServicer(SnapshotStore(store)), s
+            ),
+            lambda s: subscriptions_pb2_grpc.add_ConsumerGroupServiceServicer_to_server(
+                consumer_groups_server.ConsumerGroupServicer(ConsumerGroups(store, head)), s
+            ),
+            lambda s: documents_pb2_grpc.add_DocumentServiceServicer_to_server(
+                documents_server.DocumentServicer(DocumentStore(pool, head)), s
+            ),
+            lambda s: vectors_pb2_grpc.add_VectorServiceServicer_to_server(
+                vectors_server.VectorServicer(VectorStore(pool, head)), s
+            ),
         ],
         internal_error=errors.INTERNAL,
         unauthenticated=errors.UNAUTHENTICATED,

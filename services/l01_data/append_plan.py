@@ -4,12 +4,15 @@ Pure logic with no I/O: given the log head, the streams' current versions and
 the already-stored events that reuse any of the group's ids, each append either
 gets its versions and positions, replays an earlier identical append
 (idempotent retry), or fails with its own error without affecting the others.
+Appends to soft-deleted streams are refused (a retry of an append that was
+stored before the deletion still replays its result).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from services.kit.errors import PlatformError
@@ -47,14 +50,16 @@ def plan_group(
     head: int,
     current_versions: Mapping[str, int],
     stored_ids: Mapping[uuid.UUID, StoredId],
+    deleted_streams: AbstractSet[str] = frozenset(),
 ) -> GroupPlan:
     """Plans the group in arrival order, as if the appends had run one by one."""
     plan = GroupPlan(last_position=head)
     versions = dict(current_versions)
     known = dict(stored_ids)
     for request in requests:
+        outcome: AppendResult | PlatformError
         try:
-            outcome = _plan_one(request, plan, versions, known)
+            outcome = _plan_one(request, plan, versions, known, deleted_streams)
         except PlatformError as error:
             outcome = error
         plan.outcomes.append(outcome)
@@ -66,11 +71,19 @@ def _plan_one(
     plan: GroupPlan,
     versions: dict[str, int],
     known: dict[uuid.UUID, StoredId],
+    deleted: AbstractSet[str],
 ) -> AppendResult:
     ids = [e.id for e in request.events]
     reused = [known[i] for i in ids if i in known]
     if reused:
         return _replay(request.stream_id, ids, known)
+    if request.stream_id in deleted:
+        raise PlatformError(
+            errors.APPEND_TO_DELETED_STREAM,
+            f"stream {request.stream_id!r} was deleted; append to a new stream id",
+            field="stream_id",
+            metadata={"stream_id": request.stream_id},
+        )
     current = versions.get(request.stream_id, NO_STREAM)
     _check_expected(request.stream_id, request.expected_version, current)
     first_version, first_position = current + 1, plan.last_position + 1

@@ -12,6 +12,7 @@ import structlog
 from services.kit.errors import PlatformError
 from services.l01_data import errors
 from services.l01_data.config import DataSettings
+from services.l01_data.vector_session import prepare_vector_session
 
 log = structlog.get_logger("l01.database")
 
@@ -64,6 +65,7 @@ async def create_pool(settings: DataSettings) -> asyncpg.Pool:
                 timeout=settings.connect_timeout_seconds,
                 command_timeout=settings.statement_timeout_seconds,
                 reset=_rollback_if_needed,
+                init=prepare_vector_session,
             )
             assert pool is not None
             return pool

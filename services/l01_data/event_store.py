@@ -20,12 +20,14 @@ import asyncio
 import contextlib
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 import asyncpg
 import structlog
 
 from services.kit.errors import PlatformError
+from services.l01_data import errors
 from services.l01_data.append_plan import AppendRequest, GroupPlan, StoredId, plan_group
 from services.l01_data.database import translate_outages
 from services.l01_data.events import (
@@ -40,6 +42,7 @@ from services.l01_data.events import (
 from services.l01_data.log_head import LogHead
 
 log = structlog.get_logger("l01.event_store")
+T = TypeVar("T")
 
 NOTIFY_CHANNEL = "agentic_events"
 # A group stops taking appends past this many events (a single append may exceed it).
@@ -52,12 +55,22 @@ _COLUMNS = "global_position, stream_id, stream_version, event_id, type, data, me
 
 _LOCK_HEAD = "SELECT last_position FROM log_head WHERE id = 1 FOR UPDATE"
 
-# Read after the lock is held, so no other append can change them meanwhile.
+# BEGIN and the lock in one round trip (the simple query protocol runs both).
+_BEGIN_AND_LOCK_HEAD = f"BEGIN; {_LOCK_HEAD}"
+
+# Read in a statement after the one that took the lock: under READ COMMITTED each
+# statement sees what committed before it started, so this sees the previous lock
+# holder's writes (one statement that waited for the lock would not). The row
+# with a NULL stream_id is the head.
 _GROUP_STATE = """
-SELECT stream_id, last_version AS version, NULL::uuid AS event_id, NULL::bigint AS position
+SELECT NULL AS stream_id, last_position AS version, NULL::uuid AS event_id,
+       NULL::bigint AS position, false AS deleted
+  FROM log_head WHERE id = 1
+UNION ALL
+SELECT stream_id, last_version, NULL, NULL, deleted_at IS NOT NULL
   FROM streams WHERE stream_id = ANY($1::text[])
 UNION ALL
-SELECT stream_id, stream_version, event_id, global_position
+SELECT stream_id, stream_version, event_id, global_position, false
   FROM events WHERE event_id = ANY($2::uuid[])
 """
 
@@ -78,16 +91,32 @@ WITH inserted AS (
 SELECT pg_notify($11, $8::text)
 """
 
-_READ_STREAM = f"""
-SELECT s.last_version AS stream_last_version, e.*
+# A stream's limits hide events from stream reads (the global log keeps them):
+# max_count keeps the newest N versions visible, max_age the recent ones.
+_VISIBLE = """
+    (s.max_count = 0 OR stream_version > s.last_version - s.max_count)
+    AND (s.max_age IS NULL OR recorded_at >= now() - s.max_age)
+"""
+
+
+def _read_stream_sql(backwards: bool) -> str:
+    bound, order = ("<=", "DESC") if backwards else (">=", "")
+    return f"""
+SELECT s.last_version AS stream_last_version, s.deleted_at IS NOT NULL AS stream_deleted, e.*
   FROM (SELECT $1::text AS stream_id) q
   LEFT JOIN streams s ON s.stream_id = q.stream_id
   LEFT JOIN LATERAL (
       SELECT {_COLUMNS} FROM events
-       WHERE stream_id = q.stream_id AND stream_version >= $2
-       ORDER BY stream_version LIMIT $3
+       WHERE stream_id = q.stream_id AND stream_version {bound} $2 AND {_VISIBLE}
+       ORDER BY stream_version {order} LIMIT $3
   ) e ON true
 """
+
+
+_READ_STREAM_FORWARDS = _read_stream_sql(backwards=False)
+_READ_STREAM_BACKWARDS = _read_stream_sql(backwards=True)
+# ReadStream backwards from this version starts at the stream's last event.
+FROM_END = -1
 
 _READ_ALL = f"""
 SELECT h.last_position AS head, e.*
@@ -161,7 +190,8 @@ class EventStore:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending:
-                group, count = [], 0
+                group: list[tuple[AppendRequest, Waiter]] = []
+                count = 0
                 while self._pending and (not group or count < MAX_GROUP_EVENTS):
                     request, waiter = self._pending.popleft()
                     group.append((request, waiter))
@@ -188,17 +218,47 @@ class EventStore:
             _settle(waiter, outcome)
 
     async def _write(self, requests: list[AppendRequest]) -> GroupPlan:
-        async with translate_outages(), self._pool.acquire() as conn, conn.transaction():
-            return await write_group(conn, requests)
+        # One round trip fewer than conn.transaction() + write_group: the group
+        # holds the log lock from BEGIN to COMMIT, so every round trip counts.
+        async with translate_outages(), self._pool.acquire() as conn:
+            await conn.execute(_BEGIN_AND_LOCK_HEAD)
+            try:
+                plan = await _write_locked(conn, requests)
+                await conn.execute("COMMIT")
+            except BaseException:
+                if conn.is_in_transaction() and not conn.is_closed():
+                    with contextlib.suppress(Exception):
+                        await conn.execute("ROLLBACK")
+                raise
+            return plan
 
-    async def read_stream(self, stream_id: str, from_version: int, count: int) -> StreamPage:
+    async def read_stream(
+        self, stream_id: str, from_version: int, count: int, *, backwards: bool = False
+    ) -> StreamPage:
+        """A page of the stream; backwards from ``from_version`` (FROM_END: the last event)."""
+        if backwards:
+            start = 2**62 if from_version == FROM_END else from_version
+            sql = _READ_STREAM_BACKWARDS
+        else:
+            start, sql = max(from_version, 0), _READ_STREAM_FORWARDS
         async with translate_outages():
-            rows = await self._pool.fetch(_READ_STREAM, stream_id, max(from_version, 0), count + 1)
+            rows = await self._pool.fetch(sql, stream_id, start, count + 1)
+        if rows[0]["stream_deleted"]:
+            raise PlatformError(
+                errors.STREAM_DELETED,
+                f"stream {stream_id!r} was deleted",
+                field="stream_id",
+                metadata={"stream_id": stream_id},
+            )
         last_version = rows[0]["stream_last_version"]
         last_version = NO_STREAM if last_version is None else last_version
         events, cut = _bounded(rows[:count])
         more = cut or len(rows) > count
-        next_version = events[-1].stream_version + 1 if events else max(from_version, 0)
+        step = -1 if backwards else 1
+        if events:
+            next_version = events[-1].stream_version + step
+        else:
+            next_version = min(start, last_version) if backwards else start
         return StreamPage(events, next_version, last_version, end_of_stream=not more)
 
     async def read_all(self, from_position: int, count: int, type_prefix: str = "") -> LogPage:
@@ -212,6 +272,30 @@ class EventStore:
             return LogPage(events, events[-1].global_position + 1, end_of_log=False)
         scanned_to = min(head, scan_end)
         return LogPage(events, max(scanned_to + 1, start), end_of_log=scanned_to >= head)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
+
+    async def audited(
+        self, audit: AppendRequest, work: Callable[[asyncpg.Connection], Awaitable[T]]
+    ) -> T:
+        """Runs ``work`` in one transaction with the append of an audit event.
+
+        The audit append goes first: appends take the log lock before touching
+        ``streams`` rows, so taking it first here keeps one lock order (no
+        deadlock with concurrent appends) and makes ``work`` see the stream
+        states every append sees. If ``work`` raises, neither is committed.
+        """
+        async with translate_outages(), self._pool.acquire() as conn:
+            async with conn.transaction():
+                plan = await write_group(conn, [audit])
+                outcome = plan.outcomes[0]
+                if isinstance(outcome, PlatformError):
+                    raise outcome
+                result = await work(conn)
+        self._head.advance(plan.last_position)
+        return result
 
     async def head_position(self) -> int:
         async with translate_outages():
@@ -227,17 +311,28 @@ async def write_group(conn: asyncpg.Connection, requests: Sequence[AppendRequest
     ``plan.last_position`` to ``LogHead.advance`` after the commit. It takes the
     log lock, so keep the rest of that transaction short.
     """
+    await conn.execute(_LOCK_HEAD)
+    return await _write_locked(conn, requests)
+
+
+async def _write_locked(conn: asyncpg.Connection, requests: Sequence[AppendRequest]) -> GroupPlan:
+    """write_group once the log lock is held."""
     streams = sorted({r.stream_id for r in requests})
-    ids = [e.id for r in requests for e in r.events]
-    head = await conn.fetchval(_LOCK_HEAD)
+    ids = [e.id for r in requests for e in r.events if e.id_from_client]
+    head = 0
     versions: dict[str, int] = {}
     stored: dict[uuid.UUID, StoredId] = {}
+    deleted: set[str] = set()
     for row in await conn.fetch(_GROUP_STATE, streams, ids):
-        if row["event_id"] is None:
+        if row["stream_id"] is None:
+            head = row["version"]
+        elif row["event_id"] is None:
             versions[row["stream_id"]] = row["version"]
+            if row["deleted"]:
+                deleted.add(row["stream_id"])
         else:
             stored[row["event_id"]] = StoredId(row["stream_id"], row["version"], row["position"])
-    plan = plan_group(requests, head, versions, stored)
+    plan = plan_group(requests, head, versions, stored, deleted)
     if plan.rows:
         await conn.execute(
             _WRITE_GROUP,

@@ -39,6 +39,9 @@ class NewEvent:
     type: str
     data_json: str
     metadata_json: str
+    # False when the store drew the id itself: a fresh uuid4 cannot repeat an
+    # earlier append, so appends skip looking it up among the stored ids.
+    id_from_client: bool = True
 
 
 @dataclass(frozen=True)
@@ -118,16 +121,25 @@ def validate_count(count: int, field: str = "max_count") -> int:
     return count
 
 
+# Built once: json.dumps with options builds an encoder on every call.
+_JSON = json.JSONEncoder(allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+
+
 def _object_json(value: Mapping[str, Any] | None, field: str) -> str:
     if value is None:
         return "{}"
     try:
-        text = json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+        text = _JSON.encode(value)
     except ValueError:
         raise invalid_field(field, "numbers must be finite (no NaN or Infinity)") from None
     if "\\u0000" in text:
         raise invalid_field(field, "strings must not contain the NUL character")
     return text
+
+
+def object_json(value: Mapping[str, Any] | None, field: str) -> str:
+    """``value`` as compact JSON text; INVALID_ARGUMENT naming ``field`` if it cannot be."""
+    return _object_json(value, field)
 
 
 def new_event(
@@ -170,7 +182,7 @@ def new_event(
             field=f"{where}.data",
             metadata={"limit_bytes": str(MAX_EVENT_BYTES), "size_bytes": str(size)},
         )
-    return NewEvent(parsed_id, event_type, data_json, metadata_json)
+    return NewEvent(parsed_id, event_type, data_json, metadata_json, bool(event_id))
 
 
 def validate_batch_size(count: int) -> None:

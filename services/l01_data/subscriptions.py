@@ -1,7 +1,19 @@
-"""Catch-up-then-live reading of the global log for SubscribeAll."""
+"""Catch-up-then-live reading of the global log (SubscribeAll and consumer groups).
+
+Why no event is ever skipped: positions are handed out under the ``log_head``
+row lock, held until commit (see event_store.py), so they become visible in
+commit order. When a reader has seen position N, every transaction that took
+a position below N has already committed, and none can commit one later.
+Reading "everything after the last position seen" again and again therefore
+neither skips a slow transaction's events nor repeats any, however long the
+concurrent transactions run. A sequence-ordered log without that lock would
+need a commit-safe watermark instead (a slow transaction holding position 7
+while position 8 commits would make a reader at 8 skip 7 for ever).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -21,20 +33,24 @@ class CaughtUp:
     position: int
 
 
-async def follow_log(
-    store: EventStore, head: LogHead, from_position: int, type_prefix: str = ""
-) -> AsyncIterator[RecordedEvent | CaughtUp]:
-    """Every event from ``from_position`` on, in order, then new ones as they commit.
+async def follow_pages(
+    store: EventStore,
+    head: LogHead,
+    from_position: int,
+    type_prefix: str = "",
+    page_size: int = CATCH_UP_PAGE,
+    stop: asyncio.Event | None = None,
+) -> AsyncIterator[list[RecordedEvent] | CaughtUp]:
+    """Pages of events from ``from_position`` on, in order, then new ones as they commit.
 
-    Positions are gapless and visible in commit order (see event_store.py), so
-    reading "from the next position" repeatedly neither skips nor repeats.
+    Ends when ``stop`` is set (noticed within POLL_SECONDS while idle).
     """
     position = max(from_position, 1)
     announced = False
-    while True:
-        page = await store.read_all(position, CATCH_UP_PAGE, type_prefix)
-        for event in page.events:
-            yield event
+    while stop is None or not stop.is_set():
+        page = await store.read_all(position, page_size, type_prefix)
+        if page.events:
+            yield page.events
         position = page.next_position
         if not page.end_of_log:
             continue
@@ -42,3 +58,15 @@ async def follow_log(
             announced = True
             yield CaughtUp(position - 1)
         await head.wait_beyond(position - 1, timeout=POLL_SECONDS)
+
+
+async def follow_log(
+    store: EventStore, head: LogHead, from_position: int, type_prefix: str = ""
+) -> AsyncIterator[RecordedEvent | CaughtUp]:
+    """Every event from ``from_position`` on, one at a time, then new ones as they commit."""
+    async for item in follow_pages(store, head, from_position, type_prefix):
+        if isinstance(item, CaughtUp):
+            yield item
+        else:
+            for event in item:
+                yield event

@@ -1,14 +1,27 @@
+import datetime
+
 from agentic.common.v1 import event_pb2 as _event_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ReadDirection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    READ_DIRECTION_UNSPECIFIED: _ClassVar[ReadDirection]
+    READ_DIRECTION_FORWARDS: _ClassVar[ReadDirection]
+    READ_DIRECTION_BACKWARDS: _ClassVar[ReadDirection]
+READ_DIRECTION_UNSPECIFIED: ReadDirection
+READ_DIRECTION_FORWARDS: ReadDirection
+READ_DIRECTION_BACKWARDS: ReadDirection
 
 class NewEvent(_message.Message):
     __slots__ = ("id", "type", "data", "metadata")
@@ -49,14 +62,16 @@ class AppendEventsResponse(_message.Message):
     def __init__(self, stream_id: _Optional[str] = ..., first_version: _Optional[int] = ..., last_version: _Optional[int] = ..., first_position: _Optional[int] = ..., last_position: _Optional[int] = ..., event_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ReadStreamRequest(_message.Message):
-    __slots__ = ("stream_id", "from_version", "max_count")
+    __slots__ = ("stream_id", "from_version", "max_count", "direction")
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
     FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
     MAX_COUNT_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
     stream_id: str
     from_version: int
     max_count: int
-    def __init__(self, stream_id: _Optional[str] = ..., from_version: _Optional[int] = ..., max_count: _Optional[int] = ...) -> None: ...
+    direction: ReadDirection
+    def __init__(self, stream_id: _Optional[str] = ..., from_version: _Optional[int] = ..., max_count: _Optional[int] = ..., direction: _Optional[_Union[ReadDirection, str]] = ...) -> None: ...
 
 class ReadStreamResponse(_message.Message):
     __slots__ = ("events", "next_version", "last_version", "end_of_stream")
@@ -111,3 +126,63 @@ class CaughtUp(_message.Message):
     POSITION_FIELD_NUMBER: _ClassVar[int]
     position: int
     def __init__(self, position: _Optional[int] = ...) -> None: ...
+
+class Stream(_message.Message):
+    __slots__ = ("stream_id", "last_version", "metadata", "deleted")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    LAST_VERSION_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    last_version: int
+    metadata: StreamMetadata
+    deleted: bool
+    def __init__(self, stream_id: _Optional[str] = ..., last_version: _Optional[int] = ..., metadata: _Optional[_Union[StreamMetadata, _Mapping]] = ..., deleted: _Optional[bool] = ...) -> None: ...
+
+class StreamMetadata(_message.Message):
+    __slots__ = ("max_count", "max_age")
+    MAX_COUNT_FIELD_NUMBER: _ClassVar[int]
+    MAX_AGE_FIELD_NUMBER: _ClassVar[int]
+    max_count: int
+    max_age: _duration_pb2.Duration
+    def __init__(self, max_count: _Optional[int] = ..., max_age: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class GetStreamRequest(_message.Message):
+    __slots__ = ("stream_id",)
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    def __init__(self, stream_id: _Optional[str] = ...) -> None: ...
+
+class GetStreamResponse(_message.Message):
+    __slots__ = ("stream",)
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    stream: Stream
+    def __init__(self, stream: _Optional[_Union[Stream, _Mapping]] = ...) -> None: ...
+
+class UpdateStreamMetadataRequest(_message.Message):
+    __slots__ = ("stream_id", "metadata")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    metadata: StreamMetadata
+    def __init__(self, stream_id: _Optional[str] = ..., metadata: _Optional[_Union[StreamMetadata, _Mapping]] = ...) -> None: ...
+
+class UpdateStreamMetadataResponse(_message.Message):
+    __slots__ = ("stream",)
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    stream: Stream
+    def __init__(self, stream: _Optional[_Union[Stream, _Mapping]] = ...) -> None: ...
+
+class DeleteStreamRequest(_message.Message):
+    __slots__ = ("stream_id", "expected_version")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    expected_version: int
+    def __init__(self, stream_id: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class DeleteStreamResponse(_message.Message):
+    __slots__ = ("stream",)
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    stream: Stream
+    def __init__(self, stream: _Optional[_Union[Stream, _Mapping]] = ...) -> None: ...

@@ -60,6 +60,21 @@ class EventStoreServiceStub:
                 request_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.SubscribeAllRequest.SerializeToString,
                 response_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.SubscribeAllResponse.FromString,
                 _registered_method=True)
+        self.GetStream = channel.unary_unary(
+                '/agentic.data.v1.EventStoreService/GetStream',
+                request_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.GetStreamRequest.SerializeToString,
+                response_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.GetStreamResponse.FromString,
+                _registered_method=True)
+        self.UpdateStreamMetadata = channel.unary_unary(
+                '/agentic.data.v1.EventStoreService/UpdateStreamMetadata',
+                request_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.UpdateStreamMetadataRequest.SerializeToString,
+                response_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.UpdateStreamMetadataResponse.FromString,
+                _registered_method=True)
+        self.DeleteStream = channel.unary_unary(
+                '/agentic.data.v1.EventStoreService/DeleteStream',
+                request_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.DeleteStreamRequest.SerializeToString,
+                response_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.DeleteStreamResponse.FromString,
+                _registered_method=True)
 
 
 class EventStoreServiceServicer:
@@ -101,6 +116,32 @@ class EventStoreServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStream(self, request, context):
+        """Returns a stream's current version, metadata and deleted flag.
+        NOT_FOUND (E1300) if the stream has no events.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateStreamMetadata(self, request, context):
+        """Replaces a stream's metadata (max age, max count). The limits hide older
+        events from ReadStream; the global log keeps every event. Recorded as a
+        "$stream.metadata_updated" event in the "$streams" stream, with the caller.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteStream(self, request, context):
+        """Soft-deletes a stream: ReadStream then answers NOT_FOUND (E1301) and
+        appends are refused (FAILED_PRECONDITION, E1302); the events stay in the
+        global log. Recorded as a "$stream.deleted" event in the "$streams" stream.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EventStoreServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -123,6 +164,21 @@ def add_EventStoreServiceServicer_to_server(servicer, server):
                     servicer.SubscribeAll,
                     request_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.SubscribeAllRequest.FromString,
                     response_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.SubscribeAllResponse.SerializeToString,
+            ),
+            'GetStream': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStream,
+                    request_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.GetStreamRequest.FromString,
+                    response_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.GetStreamResponse.SerializeToString,
+            ),
+            'UpdateStreamMetadata': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateStreamMetadata,
+                    request_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.UpdateStreamMetadataRequest.FromString,
+                    response_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.UpdateStreamMetadataResponse.SerializeToString,
+            ),
+            'DeleteStream': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteStream,
+                    request_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.DeleteStreamRequest.FromString,
+                    response_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.DeleteStreamResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -239,6 +295,87 @@ class EventStoreService:
             '/agentic.data.v1.EventStoreService/SubscribeAll',
             agentic_dot_data_dot_v1_dot_event__store__pb2.SubscribeAllRequest.SerializeToString,
             agentic_dot_data_dot_v1_dot_event__store__pb2.SubscribeAllResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentic.data.v1.EventStoreService/GetStream',
+            agentic_dot_data_dot_v1_dot_event__store__pb2.GetStreamRequest.SerializeToString,
+            agentic_dot_data_dot_v1_dot_event__store__pb2.GetStreamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateStreamMetadata(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentic.data.v1.EventStoreService/UpdateStreamMetadata',
+            agentic_dot_data_dot_v1_dot_event__store__pb2.UpdateStreamMetadataRequest.SerializeToString,
+            agentic_dot_data_dot_v1_dot_event__store__pb2.UpdateStreamMetadataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteStream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentic.data.v1.EventStoreService/DeleteStream',
+            agentic_dot_data_dot_v1_dot_event__store__pb2.DeleteStreamRequest.SerializeToString,
+            agentic_dot_data_dot_v1_dot_event__store__pb2.DeleteStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,42 @@
+"""A state change and its audit event, committed in one transaction.
+
+The change runs first and the audit event is appended last, so the log lock
+(which every append in the platform waits for) is held only from the append
+to the commit, not while the change works: an HNSW insert of a thousand
+vectors takes a second, and must not stall every other writer meanwhile.
+This lock order cannot deadlock: the log lock's other holders never wait for
+the rows of documents or vector collections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+
+from services.kit.errors import PlatformError
+from services.l01_data.append_plan import AppendRequest
+from services.l01_data.database import translate_outages
+from services.l01_data.event_store import write_group
+from services.l01_data.log_head import LogHead
+
+T = TypeVar("T")
+
+# The change returns its result and the audit append recording it (None: nothing changed).
+Change = Callable[[asyncpg.Connection], Awaitable[tuple[T, AppendRequest | None]]]
+
+
+async def run_audited(pool: asyncpg.Pool, head: LogHead, change: Change[T]) -> T:
+    """Runs ``change`` and appends its audit event in one transaction; neither or both commit."""
+    async with translate_outages(), pool.acquire() as conn:
+        async with conn.transaction():
+            result, audit = await change(conn)
+            if audit is None:
+                return result
+            plan = await write_group(conn, [audit])
+            outcome = plan.outcomes[0]
+            if isinstance(outcome, PlatformError):
+                raise outcome
+    head.advance(plan.last_position)
+    return result

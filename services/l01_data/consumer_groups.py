@@ -1,0 +1,306 @@
+"""Durable consumer groups: a filter over the global log and a checkpoint in L01.
+
+A group delivers from ``checkpoint + 1``: first what is stored (in pages), a
+CaughtUp marker, then new events as they commit (subscriptions.follow_pages,
+whose docstring explains why no event is skipped). The consumer acknowledges
+cumulatively; the checkpoint only moves on an ack, so a consumer that crashes
+or disconnects gets everything after its last ack again (at-least-once,
+in order). Acks may not pass what this process delivered to the group, nor
+go below the checkpoint.
+
+One consumer per group at a time: while one is connected, a second subscriber
+is refused with E1404 (a consumer that died is noticed when its connection
+closes, and the group is free again). Who is connected and how far delivery
+got is this process's memory: run one L01 process per database for consumer
+groups, or route a group's subscription and acks to the same process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import asyncpg
+
+from services.kit.errors import PlatformError
+from services.l01_data import errors
+from services.l01_data.audit import GROUPS_AUDIT, audit_append
+from services.l01_data.database import translate_outages
+from services.l01_data.event_store import EventStore
+from services.l01_data.events import RecordedEvent, invalid_field, validate_type_prefix
+from services.l01_data.log_head import LogHead
+from services.l01_data.subscriptions import CaughtUp, follow_pages
+
+MAX_GROUP_ID_LENGTH = 128
+MAX_BATCH = 1_000
+DEFAULT_BATCH = 100
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1_000
+FROM_END = -1  # start_position: only events committed after the group is created
+
+_GROUP_ID = re.compile(r"[A-Za-z0-9_.:@-]+")
+_COLUMNS = "group_id, type_prefix, start_position, checkpoint, created_at, acked_by, acked_at"
+
+
+@dataclass(frozen=True)
+class GroupState:
+    group_id: str
+    type_prefix: str
+    start_position: int
+    checkpoint: int
+    created_at: datetime
+    acked_by: str
+    acked_at: datetime | None
+    consumer_connected: bool = False
+    delivered_position: int = 0
+
+
+@dataclass
+class _Session:
+    """What this process knows about a group beyond its row."""
+
+    delivered: int = 0
+    connected: bool = False
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def validate_group_id(group_id: str) -> str:
+    if not group_id:
+        raise invalid_field("group_id", "must not be empty")
+    if len(group_id) > MAX_GROUP_ID_LENGTH:
+        raise invalid_field(
+            "group_id", f"is {len(group_id)} characters; the limit is {MAX_GROUP_ID_LENGTH}"
+        )
+    if not _GROUP_ID.fullmatch(group_id):
+        raise invalid_field("group_id", "may hold only letters, digits and '_', '-', '.', ':', '@'")
+    return group_id
+
+
+def validate_batch_size(size: int) -> int:
+    if size == 0:
+        return DEFAULT_BATCH
+    if size < 0 or size > MAX_BATCH:
+        raise invalid_field(
+            "max_batch_size", f"must be between 1 and {MAX_BATCH} (0 means {DEFAULT_BATCH})"
+        )
+    return size
+
+
+def encode_page_token(last_group_id: str) -> str:
+    return base64.urlsafe_b64encode(last_group_id.encode()).decode()
+
+
+def decode_page_token(token: str) -> str:
+    if not token:
+        return ""
+    try:
+        return validate_group_id(base64.urlsafe_b64decode(token.encode()).decode())
+    except (binascii.Error, UnicodeError, ValueError, PlatformError):
+        raise invalid_field("page_token", "is not a token from a previous page") from None
+
+
+def _not_found(group_id: str) -> PlatformError:
+    return PlatformError(
+        errors.GROUP_NOT_FOUND,
+        f"no consumer group {group_id!r}",
+        field="group_id",
+        metadata={"group_id": group_id},
+    )
+
+
+class ConsumerGroups:
+    def __init__(self, store: EventStore, head: LogHead) -> None:
+        self._store = store
+        self._head = head
+        self._sessions: dict[str, _Session] = {}
+
+    def _state(self, row: asyncpg.Record) -> GroupState:
+        session = self._sessions.get(row["group_id"]) or _Session()
+        return GroupState(
+            group_id=row["group_id"],
+            type_prefix=row["type_prefix"],
+            start_position=row["start_position"],
+            checkpoint=row["checkpoint"],
+            created_at=row["created_at"],
+            acked_by=row["acked_by"],
+            acked_at=row["acked_at"],
+            consumer_connected=session.connected,
+            delivered_position=session.delivered,
+        )
+
+    async def create(
+        self, group_id: str, type_prefix: str, start_position: int, principal: str
+    ) -> GroupState:
+        validate_group_id(group_id)
+        validate_type_prefix(type_prefix)
+        if start_position < FROM_END:
+            raise invalid_field(
+                "start_position", "must be -1 (new events only), 0 or 1 (start) or a position"
+            )
+        audit = audit_append(
+            GROUPS_AUDIT,
+            "$group.created",
+            {"group_id": group_id, "type_prefix": type_prefix, "start_position": start_position},
+            principal,
+        )
+
+        async def create(conn: asyncpg.Connection) -> GroupState:
+            # The audit append holds the log lock: the head read here is exact.
+            head = await conn.fetchval("SELECT last_position FROM log_head WHERE id = 1")
+            start = head + 1 if start_position == FROM_END else max(start_position, 1)
+            row = await conn.fetchrow(
+                "INSERT INTO consumer_groups (group_id, type_prefix, start_position, checkpoint)"
+                " VALUES ($1, $2, $3::bigint, $3::bigint - 1)"
+                f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
+                group_id,
+                type_prefix,
+                start,
+            )
+            if row is None:
+                raise PlatformError(
+                    errors.GROUP_EXISTS,
+                    f"consumer group {group_id!r} already exists",
+                    field="group_id",
+                    metadata={"group_id": group_id},
+                )
+            return self._state(row)
+
+        return await self._store.audited(audit, create)
+
+    async def get(self, group_id: str) -> GroupState:
+        validate_group_id(group_id)
+        async with translate_outages():
+            row = await self._store.pool.fetchrow(
+                f"SELECT {_COLUMNS} FROM consumer_groups WHERE group_id = $1", group_id
+            )
+        if row is None:
+            raise _not_found(group_id)
+        return self._state(row)
+
+    async def list_page(self, page_size: int, after: str) -> tuple[list[GroupState], str]:
+        """A page of groups ordered by id, and the token of the next page ("" at the end)."""
+        if page_size < 0 or page_size > MAX_PAGE_SIZE:
+            raise invalid_field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
+        size = page_size or DEFAULT_PAGE_SIZE
+        async with translate_outages():
+            rows = await self._store.pool.fetch(
+                f"SELECT {_COLUMNS} FROM consumer_groups WHERE group_id > $1"
+                " ORDER BY group_id LIMIT $2",
+                after,
+                size + 1,
+            )
+        groups = [self._state(r) for r in rows[:size]]
+        token = encode_page_token(groups[-1].group_id) if len(rows) > size else ""
+        return groups, token
+
+    async def delete(self, group_id: str, principal: str) -> GroupState:
+        validate_group_id(group_id)
+        audit = audit_append(GROUPS_AUDIT, "$group.deleted", {"group_id": group_id}, principal)
+
+        async def delete(conn: asyncpg.Connection) -> GroupState:
+            row = await conn.fetchrow(
+                f"DELETE FROM consumer_groups WHERE group_id = $1 RETURNING {_COLUMNS}", group_id
+            )
+            if row is None:
+                raise _not_found(group_id)
+            return self._state(row)
+
+        state = await self._store.audited(audit, delete)
+        session = self._sessions.pop(group_id, None)
+        if session is not None:
+            session.stop.set()  # a connected consumer's stream ends with NOT_FOUND
+        return state
+
+    async def subscribe(
+        self, group_id: str, max_batch: int
+    ) -> AsyncIterator[list[RecordedEvent] | CaughtUp]:
+        """The group's events after its checkpoint: pages, a CaughtUp marker, then live."""
+        session = self._sessions.setdefault(group_id, _Session())
+        if session.connected:
+            raise PlatformError(
+                errors.GROUP_BUSY,
+                f"a consumer is already connected to group {group_id!r}",
+                field="group_id",
+                metadata={"group_id": group_id},
+            )
+        session.connected = True
+        try:
+            # Read once registered: a deletion from here on finds the session and stops it.
+            group = await self._group_or_forget(group_id, session)
+            pages = follow_pages(
+                self._store,
+                self._head,
+                group.checkpoint + 1,
+                group.type_prefix,
+                page_size=max_batch,
+                stop=session.stop,
+            )
+            async for item in pages:
+                if session.stop.is_set():
+                    break
+                # Recorded before the item leaves, so an ack right after it is valid.
+                reached = item.position if isinstance(item, CaughtUp) else item[-1].global_position
+                session.delivered = max(session.delivered, reached)
+                yield item
+            raise _not_found(group_id)  # only a deletion ends the stream
+        finally:
+            session.connected = False
+
+    async def _group_or_forget(self, group_id: str, session: _Session) -> GroupState:
+        try:
+            return await self.get(group_id)
+        except PlatformError:
+            # No entry stays behind for ids that name no group.
+            if self._sessions.get(group_id) is session and not session.delivered:
+                del self._sessions[group_id]
+            raise
+
+    async def ack(self, group_id: str, position: int, principal: str) -> GroupState:
+        """Moves the checkpoint; the principal is kept in the group's row.
+
+        Not as an audit event in the log: a group over the whole log would be
+        delivered the events its own acks wrote, and ack them, for ever.
+        """
+        validate_group_id(group_id)
+        if position < 0:
+            raise invalid_field("position", "must be >= 0")
+        session = self._sessions.get(group_id)
+        delivered = session.delivered if session is not None else 0
+        async with translate_outages():
+            row = await self._store.pool.fetchrow(
+                f"UPDATE consumer_groups SET checkpoint = $2, acked_by = $3, acked_at = now()"
+                f" WHERE group_id = $1 AND checkpoint <= $2 AND $2 <= GREATEST(checkpoint, $4)"
+                f" RETURNING {_COLUMNS}",
+                group_id,
+                position,
+                principal,
+                delivered,
+            )
+            if row is not None:
+                return self._state(row)
+            current = await self.get(group_id)
+        metadata = {
+            "group_id": group_id,
+            "checkpoint": str(current.checkpoint),
+            "delivered_position": str(delivered),
+        }
+        if position < current.checkpoint:
+            raise PlatformError(
+                errors.ACK_BEHIND_CHECKPOINT,
+                f"position {position} is below group {group_id!r}'s checkpoint "
+                f"{current.checkpoint}",
+                field="position",
+                metadata=metadata,
+            )
+        raise PlatformError(
+            errors.ACK_BEYOND_DELIVERED,
+            f"position {position} is beyond what was delivered to group {group_id!r} "
+            f"({delivered}); acknowledge only positions you received",
+            field="position",
+            metadata=metadata,
+        )
