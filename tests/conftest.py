@@ -32,6 +32,10 @@ class RunningMesh:
         return f"127.0.0.1:{self.settings.l01_port}"
 
     @property
+    def l04_target(self) -> str:
+        return f"127.0.0.1:{self.settings.l04_port}"
+
+    @property
     def gateway_target(self) -> str:
         return f"127.0.0.1:{self.settings.gateway_port}"
 
@@ -54,7 +58,9 @@ def start_mesh(home: Path) -> RunningMesh:
         gateway_port=free_port(),
         envoy_admin_port=free_port(),
         gateway_http_port=free_port(),
+        gateway_grpc_port=free_port(),
         l01_port=free_port(),
+        l04_port=free_port(),
         postgres_port=free_port(),
         redis_port=free_port(),
         database_url=None,

@@ -1,15 +1,25 @@
-"""Bearer-token authentication for layer servers."""
+"""Bearer-token authentication for layer servers, the gateway's service token, API keys."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import json
+import os
+import secrets
 from collections.abc import Mapping
 from contextvars import ContextVar
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
 
 from services.kit.config import DEV_TOKENS
 
 # The authenticated principal of the call being served (for audit metadata).
 current_principal: ContextVar[str] = ContextVar("current_principal", default="anonymous")
+
+# Who a call carrying the service token is from when it names no caller.
+SERVICE_PRINCIPAL = "gateway"
 
 
 class TokenAuthenticator:
@@ -19,10 +29,22 @@ class TokenAuthenticator:
     public development tokens are.
     """
 
-    def __init__(self, production_key: str | None, principal: str = "service") -> None:
+    def __init__(
+        self,
+        production_key: str | None,
+        principal: str = "service",
+        service_token: str | None = None,
+    ) -> None:
         self._tokens: Mapping[str, str] = (
             {production_key: principal} if production_key else dict(DEV_TOKENS)
         )
+        # The gateway's token ($AGENTIC_SERVICE_TOKEN unless given): accepted in both modes.
+        self._service_token = service_token or service_token_from_env()
+
+    def is_service(self, authorization: str | None) -> bool:
+        """True for the gateway's service token: the caller named in PRINCIPAL_HEADER is
+        then the one to record."""
+        return is_service_token(authorization, self._service_token)
 
     @property
     def production(self) -> bool:
@@ -36,7 +58,130 @@ class TokenAuthenticator:
         if scheme.lower() != "bearer" or not token:
             return None
         token = token.strip()
+        if self.is_service(authorization):
+            return SERVICE_PRINCIPAL
         for known, principal in self._tokens.items():
             if hmac.compare_digest(known.encode(), token.encode()):
                 return principal
         return None
+
+
+# -- the gateway's service credential --------------------------------------------------------
+
+# The gateway authenticates callers itself and then calls the layers with this token,
+# naming the caller in PRINCIPAL_HEADER (and ROLES_HEADER). A layer trusts those headers only
+# on calls that carry the service token; from anyone else they are ignored.
+SERVICE_TOKEN_ENV = "AGENTIC_SERVICE_TOKEN"
+PRINCIPAL_HEADER = "x-agentic-principal"
+ROLES_HEADER = "x-agentic-roles"
+
+# The roles of the call being served, as the gateway forwarded them (empty when unknown).
+current_roles: ContextVar[tuple[str, ...]] = ContextVar("current_roles", default=())
+
+
+def service_token_from_env() -> str | None:
+    return os.environ.get(SERVICE_TOKEN_ENV) or None
+
+
+def is_service_token(authorization: str | None, service_token: str | None) -> bool:
+    """True if ``authorization`` is ``Bearer <service_token>`` (constant-time compare)."""
+    if not authorization or not service_token:
+        return False
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(token.strip().encode(), service_token.encode())
+
+
+# -- API keys (hashed at rest) ------------------------------------------------------------------
+
+API_KEY_PREFIX = "agk"
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 of a key's secret. Keys are 256-bit random, so a fast hash is enough: nothing
+    can be guessed from it, and the gateway can check a key on every request."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def split_api_key(key: str) -> tuple[str, str] | None:
+    """``agk_<id>_<secret>`` -> (id, secret); None for anything else."""
+    prefix, _, rest = key.partition("_")
+    key_id, _, secret = rest.partition("_")
+    if prefix != API_KEY_PREFIX or not key_id or not secret:
+        return None
+    return key_id, secret
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """One API key as stored: never the key itself, only its id and the secret's hash."""
+
+    key_id: str
+    principal: str
+    roles: tuple[str, ...]
+    tier: str
+    secret_sha256: str
+    created_at: str
+    revoked_at: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def matches(self, secret: str) -> bool:
+        return hmac.compare_digest(hash_secret(secret), self.secret_sha256)
+
+
+class ApiKeyFile:
+    """The gateway's API keys in one JSON file (mode 0600), written atomically.
+
+    ``agentic keys create|list|revoke`` writes it; the L09 authz service reads it and
+    reloads it when it changes.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, ApiKeyRecord]:
+        if not self.path.exists():
+            return {}
+        entries = json.loads(self.path.read_text() or "{}").get("keys", [])
+        records = [ApiKeyRecord(**{**e, "roles": tuple(e["roles"])}) for e in entries]
+        return {record.key_id: record for record in records}
+
+    def _save(self, records: dict[str, ApiKeyRecord]) -> None:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        body = {"keys": [{**asdict(r), "roles": list(r.roles)} for r in records.values()]}
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(body, indent=2) + "\n")
+        temporary.chmod(0o600)
+        temporary.replace(self.path)  # readers see the old file or the new one, never half
+
+    def create(self, principal: str, roles: tuple[str, ...], tier: str) -> tuple[str, ApiKeyRecord]:
+        """A new key: returns the key (shown once, never stored) and its record."""
+        key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+        record = ApiKeyRecord(
+            key_id=key_id,
+            principal=principal,
+            roles=roles,
+            tier=tier,
+            secret_sha256=hash_secret(secret),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        records = self.load()
+        records[key_id] = record
+        self._save(records)
+        return f"{API_KEY_PREFIX}_{key_id}_{secret}", record
+
+    def revoke(self, key_id: str) -> ApiKeyRecord | None:
+        """Marks a key revoked (kept for the audit trail); None if there is no such key."""
+        records = self.load()
+        record = records.get(key_id)
+        if record is None:
+            return None
+        if record.active:
+            record = replace(record, revoked_at=datetime.now(UTC).isoformat(timespec="seconds"))
+            records[key_id] = record
+            self._save(records)
+        return record

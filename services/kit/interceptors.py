@@ -11,7 +11,13 @@ import grpc
 import structlog
 from grpc_interceptor.server import AsyncServerInterceptor
 
-from services.kit.auth import TokenAuthenticator, current_principal
+from services.kit.auth import (
+    PRINCIPAL_HEADER,
+    ROLES_HEADER,
+    TokenAuthenticator,
+    current_principal,
+    current_roles,
+)
 from services.kit.errors import ErrorCode, PlatformError, to_rpc_status
 
 log = structlog.get_logger("kit.rpc")
@@ -116,7 +122,8 @@ class BearerAuthInterceptor(AsyncServerInterceptor):
         method_name: str,
     ) -> Any:
         if not method_name.startswith(self._open):
-            header = _metadata(context).get("authorization")
+            metadata = _metadata(context)
+            header = metadata.get("authorization")
             principal = self._auth.principal_for(header)
             if principal is None:
                 reason = "missing" if not header else "invalid"
@@ -124,6 +131,11 @@ class BearerAuthInterceptor(AsyncServerInterceptor):
                     self._error,
                     f"{reason} credentials: send 'authorization: Bearer <token>'",
                 )
+            if self._auth.is_service(header):
+                # The gateway vouches for the caller; from anyone else these are ignored.
+                principal = metadata.get(PRINCIPAL_HEADER) or principal
+                roles = metadata.get(ROLES_HEADER, "")
+                current_roles.set(tuple(filter(None, roles.split(","))))
             current_principal.set(principal)
             structlog.contextvars.bind_contextvars(principal=principal)
         result = method(request_or_iterator, context)

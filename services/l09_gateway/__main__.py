@@ -1,30 +1,96 @@
-"""Runs the L09 health sidecar: ``python -m services.l09_gateway``."""
+"""Runs the L09 gateway process: ``python -m services.l09_gateway``.
+
+One process, one event loop: the HTTP side behind Envoy's open routes (``/health``,
+``/openapi.json``) and the gRPC side Envoy asks on every other call (ext_authz, rate limits).
+"""
 
 from __future__ import annotations
 
+import asyncio
+
 import uvicorn
 
-from services.kit import configure_logging, get_logger
+from services.kit import DEV_TOKENS, configure_logging, get_logger
+from services.l09_gateway import descriptor
 from services.l09_gateway.app import create_app
+from services.l09_gateway.authz import AuthorizationServicer
 from services.l09_gateway.config import GatewaySettings
+from services.l09_gateway.credentials import ApiKeys, Authenticator, Identity
+from services.l09_gateway.grpc_server import start_grpc_server
+from services.l09_gateway.jwt_verify import JwtVerifier
+from services.l09_gateway.limits import RateLimiter
+from services.l09_gateway.openapi import openapi_document
+from services.l09_gateway.policy import PolicySource
+from services.l09_gateway.ratelimit import RateLimitServicer
+
+log = get_logger("l09")
+
+
+def _service_token(settings: GatewaySettings) -> str:
+    """The token the layers accept from the gateway. Without one, development falls back to
+    a dev token (the layers' own dev mode accepts it, but records no caller)."""
+    if settings.service_token:
+        return settings.service_token
+    if settings.production_mode:
+        raise SystemExit("AGENTIC_SERVICE_TOKEN is required in production mode")
+    return next(iter(DEV_TOKENS))
+
+
+async def serve(settings: GatewaySettings) -> None:
+    policy = PolicySource(settings.policy_file, settings.reload_seconds)
+    current = policy()
+    development = (
+        None
+        if settings.production_mode
+        else Identity("dev", current.development_roles, current.development_tier, "dev_token")
+    )
+    authenticator = Authenticator(
+        ApiKeys(settings.keys_file, settings.reload_seconds),
+        JwtVerifier.configured(
+            hs256_secret=settings.jwt_hs256_secret,
+            jwks_file=settings.jwks_file,
+            jwks_url=settings.jwks_url,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            leeway_seconds=settings.jwt_leeway_seconds,
+        ),
+        development,
+    )
+    limiter = RateLimiter.from_url(settings.redis_url)
+    server, port = await start_grpc_server(
+        f"{settings.grpc_host}:{settings.grpc_port}",
+        AuthorizationServicer(authenticator, policy, _service_token(settings)),
+        RateLimitServicer(limiter, policy),
+    )
+    log.info(
+        "gateway.starting",
+        http=f"{settings.http_host}:{settings.http_port}",
+        grpc=f"{settings.grpc_host}:{port}",
+        mode="production" if settings.production_mode else "development",
+        layers=settings.layers,
+    )
+    openapi = openapi_document(descriptor.load(settings.descriptor_file))
+    # Envoy writes the access log; uvicorn's own logging would duplicate it as plain text.
+    http = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, openapi),
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+        )
+    )
+    try:
+        await http.serve()  # returns on SIGTERM / SIGINT
+    finally:
+        await server.stop(2)
+        await limiter.close()
 
 
 def main() -> None:
     settings = GatewaySettings()
     configure_logging("l09_gateway", settings.log_level, settings.log_format)
-    get_logger("l09").info(
-        "sidecar.starting",
-        address=f"{settings.http_host}:{settings.http_port}",
-        layers=settings.layers,
-    )
-    # Envoy writes the access log; uvicorn's own logging would duplicate it as plain text.
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-    )
+    asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":

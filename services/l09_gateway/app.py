@@ -1,6 +1,8 @@
-"""HTTP routes of the L09 sidecar."""
+"""HTTP routes of the L09 process: /health and /openapi.json (both open)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -14,7 +16,7 @@ from services.l09_gateway.health import SERVING, check_mesh
 log = get_logger("l09.http")
 
 
-def create_app(settings: GatewaySettings) -> Starlette:
+def create_app(settings: GatewaySettings, openapi: dict[str, Any] | None = None) -> Starlette:
     async def health(request: Request) -> JSONResponse:
         report = await check_mesh(settings.layers, settings.check_timeout_seconds)
         if not report.serving:
@@ -22,4 +24,10 @@ def create_app(settings: GatewaySettings) -> Starlette:
             log.info("health.not_serving", layers=down)
         return JSONResponse(report.as_dict(), status_code=200 if report.serving else 503)
 
-    return Starlette(routes=[Route("/health", health, methods=["GET"])])
+    async def openapi_json(request: Request) -> JSONResponse:
+        return JSONResponse(openapi)
+
+    routes = [Route("/health", health, methods=["GET"])]
+    if openapi is not None:
+        routes.append(Route("/openapi.json", openapi_json, methods=["GET"]))
+    return Starlette(routes=routes)

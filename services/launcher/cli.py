@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from services.launcher import backup as backups
+from services.launcher import keys
 from services.launcher.config import LauncherSettings
 from services.launcher.errors import ComponentFailed, MeshError
 from services.launcher.logs import follow as follow_log
@@ -24,6 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(keys.app, name="keys")
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -181,6 +184,32 @@ def logs(
                 print(line, flush=True)
         except KeyboardInterrupt:
             pass
+
+
+@app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="Where to write the backup.")],
+    home: HomeOption = None,
+) -> None:
+    """Write every table of the platform database to FILE (pg_dump); the mesh keeps running."""
+    try:
+        backups.backup(_settings(home), file)
+    except MeshError as error:
+        raise _fail(error) from None
+    console.print(f"backup written to {escape(str(file))}")
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="A file written by `agentic backup`.")],
+    home: HomeOption = None,
+) -> None:
+    """Replace the platform database with FILE; L01 is stopped meanwhile and restarted."""
+    try:
+        backups.restore(_settings(home), file, report=lambda line: console.print(escape(line)))
+    except MeshError as error:
+        raise _fail(error) from None
+    console.print(f"restored from {escape(str(file))}")
 
 
 if __name__ == "__main__":

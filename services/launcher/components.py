@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,10 +18,11 @@ from services.launcher.supervisor import Program
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ENVOY_TEMPLATE = PROJECT_ROOT / "gateway" / "envoy.yaml"
 GATEWAY_HTTP_CLUSTER = "l09_gateway_http"
+GATEWAY_GRPC_CLUSTER = "l09_gateway_grpc"  # ext_authz and the rate limit service
 
 # Settings the launcher passes explicitly; inherited copies from the caller's shell could
 # otherwise point a test mesh's layers at a developer's servers.
-OWNED_ENV = ("DATABASE_URL", "REDIS_URL", "L01_API_KEY")
+OWNED_ENV = ("DATABASE_URL", "REDIS_URL", "L01_API_KEY", "AGENTIC_SERVICE_TOKEN")
 
 
 def _python() -> str:
@@ -47,6 +49,7 @@ class LayerSpec:
 
 KNOWN_LAYERS: tuple[LayerSpec, ...] = (
     LayerSpec("l01_data", "services.l01_data", "L01", "l01_port", database=True),
+    LayerSpec("l04_models", "services.l04_models", "L04", "l04_port"),
 )
 
 
@@ -171,7 +174,12 @@ class ComponentSet:
         )
 
     def _python_env(self) -> dict[str, str]:
-        env = {"AGENTIC_LOG_LEVEL": self.settings.log_level, "PYTHONUNBUFFERED": "1"}
+        env = {
+            "AGENTIC_LOG_LEVEL": self.settings.log_level,
+            "PYTHONUNBUFFERED": "1",
+            # The layers accept it from the gateway, which forwards the caller it vouches for.
+            "AGENTIC_SERVICE_TOKEN": self.service_token(),
+        }
         for layer in self.layers:  # kit.layer_target() finds the layers of this mesh
             port = getattr(self.settings, layer.port_setting)
             env[f"AGENTIC_{layer.env_prefix}_TARGET"] = f"{LOOPBACK}:{port}"
@@ -200,8 +208,23 @@ class ComponentSet:
             stage=1,
         )
 
+    def service_token(self) -> str:
+        """AGENTIC_SERVICE_TOKEN, else one generated once per home and kept there (0600),
+        so every start renders the same supervisord config."""
+        if self.settings.service_token:
+            return self.settings.service_token
+        path = self.home / "service_token"
+        if path.exists():
+            return path.read_text().strip()
+        token = secrets.token_urlsafe(32)
+        if self.home.is_dir():  # `status` of a mesh never started writes nothing
+            path.touch(mode=0o600)
+            path.write_text(token + "\n")
+        return token
+
     def _gateway_http(self) -> Component:
         port = self.settings.gateway_http_port
+        grpc_port = self.settings.gateway_grpc_port
         layers = ",".join(
             f"{layer.name}={LOOPBACK}:{getattr(self.settings, layer.port_setting)}"
             for layer in self.layers
@@ -210,22 +233,34 @@ class ComponentSet:
             **self._python_env(),
             "L09_HTTP_HOST": LOOPBACK,
             "L09_HTTP_PORT": str(port),
+            "L09_GRPC_HOST": LOOPBACK,
+            "L09_GRPC_PORT": str(grpc_port),
             "L09_LAYERS": layers,
+            "L09_KEYS_FILE": str(self.settings.gateway_keys_file),
+            "REDIS_URL": self.settings.effective_redis_url,
         }
+        if self.settings.production or self.settings.l01_api_key:
+            env["L09_PRODUCTION"] = "true"
         command = [_python(), "-m", "services.l09_gateway"]
         return Component(
             name="l09_gateway",
             program=self._program("l09_gateway", command, 800, environment=env),
-            address=f"http://{LOOPBACK}:{port}",
-            ports={"http": port},
+            address=f"http://{LOOPBACK}:{port} (authz {grpc_port})",
+            ports={"http": port, "authz": grpc_port},
             # Up once it answers at all; whether the layers are serving is envoy's check.
-            ready=lambda: probes.http_status(f"http://{LOOPBACK}:{port}/health", expect=None),
+            ready=probes.all_of(
+                lambda: probes.http_status(f"http://{LOOPBACK}:{port}/health", expect=None),
+                lambda: probes.grpc_serving(grpc_port),
+            ),
             stage=1,
         )
 
     def envoy_cluster_ports(self) -> dict[str, int]:
-        ports = {GATEWAY_HTTP_CLUSTER: self.settings.gateway_http_port}
-        for layer in KNOWN_LAYERS:
+        ports = {
+            GATEWAY_HTTP_CLUSTER: self.settings.gateway_http_port,
+            GATEWAY_GRPC_CLUSTER: self.settings.gateway_grpc_port,
+        }
+        for layer in self.layers:
             ports[layer.name] = getattr(self.settings, layer.port_setting)
         return ports
 
@@ -241,6 +276,9 @@ class ComponentSet:
                 admin_port=self.settings.envoy_admin_port,
                 cluster_ports=self.envoy_cluster_ports(),
                 base_dir=PROJECT_ROOT,
+                # Layer packages in the descriptor whose layer this mesh does not run.
+                idle_clusters=set(envoy_config.cluster_names(ENVOY_TEMPLATE))
+                - set(self.envoy_cluster_ports()),
             )
         )
         return path

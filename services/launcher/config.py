@@ -17,13 +17,19 @@ class LauncherSettings(BaseSettings):
     gateway_port: int = Field(8009, ge=1, le=65535, description="Envoy: gRPC and REST")
     envoy_admin_port: int = Field(8901, ge=1, le=65535)
     gateway_http_port: int = Field(8090, ge=1, le=65535, description="L09 health sidecar")
+    gateway_grpc_port: int = Field(8091, ge=1, le=65535, description="L09 ext_authz, rate limits")
     l01_port: int = Field(8001, ge=1, le=65535)
+    l04_port: int = Field(8004, ge=1, le=65535)
     postgres_port: int = Field(8432, ge=1, le=65535)
     redis_port: int = Field(8379, ge=1, le=65535)
     # External servers: when set, the embedded one is not started.
     database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL"))
     redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL"))
     l01_api_key: str | None = Field(None, validation_alias=AliasChoices("L01_API_KEY"))
+    # The gateway's credential towards the layers; generated into the home when unset.
+    service_token: str | None = None
+    # Production: the gateway refuses the public dev tokens (also implied by L01_API_KEY).
+    production: bool = False
     log_level: str = "info"
 
     @field_validator("home")
@@ -31,7 +37,7 @@ class LauncherSettings(BaseSettings):
     def _absolute_home(cls, home: Path) -> Path:
         return home.expanduser().absolute()
 
-    @field_validator("database_url", "redis_url", "l01_api_key")
+    @field_validator("database_url", "redis_url", "l01_api_key", "service_token")
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None
@@ -54,11 +60,18 @@ class LauncherSettings(BaseSettings):
                 "gateway_port",
                 "envoy_admin_port",
                 "gateway_http_port",
+                "gateway_grpc_port",
                 "l01_port",
+                "l04_port",
                 "postgres_port",
                 "redis_port",
             )
         }
+
+    @property
+    def gateway_keys_file(self) -> Path:
+        """The API keys `agentic keys` writes and the L09 gateway reads (hashed)."""
+        return self.home / "gateway" / "api_keys.json"
 
     @property
     def embedded_postgres(self) -> bool:

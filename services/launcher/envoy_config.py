@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +39,12 @@ def render(
     admin_port: int,
     cluster_ports: Mapping[str, int],
     base_dir: Path,
+    idle_clusters: Collection[str] = (),
 ) -> str:
     """The config with the given ports; relative descriptor paths resolved against
     ``base_dir``. Every cluster must have a port: a forgotten one would point this mesh
-    at another mesh's layer."""
+    at another mesh's layer. ``idle_clusters`` (layers this mesh does not run) get no
+    endpoint and no health check: calls to them fail fast with 503."""
     config = yaml.safe_load(template.read_text())
     _set_port(config["admin"], admin_port)
     static = config["static_resources"]
@@ -52,6 +54,10 @@ def render(
     _set_port(listeners[0], listener_port)
     for cluster in static["clusters"]:
         name = cluster["name"]
+        if name in idle_clusters:
+            cluster["load_assignment"]["endpoints"] = []
+            cluster.pop("health_checks", None)
+            continue
         if name not in cluster_ports:
             raise MeshError(f"{template}: no port configured for cluster {name!r}")
         for group in cluster["load_assignment"]["endpoints"]:
@@ -63,3 +69,9 @@ def render(
             node["proto_descriptor"] = str(base_dir / descriptor)
     header = f"# Rendered from {template} by the agentic launcher; edit that file instead.\n"
     return header + yaml.dump(config, Dumper=_PlainDumper, sort_keys=False, width=100)
+
+
+def cluster_names(template: Path) -> list[str]:
+    """Names of the clusters the template defines."""
+    config = yaml.safe_load(template.read_text())
+    return [cluster["name"] for cluster in config["static_resources"]["clusters"]]

@@ -15,7 +15,12 @@ from services.launcher.supervisor import Program, Supervisor
 
 pytestmark = [pytest.mark.unit, pytest.mark.launcher]
 
-PORTS = {"l01_data": 18001, "l09_gateway_http": 18090}
+PORTS = {
+    "l01_data": 18001,
+    "l04_models": 18004,
+    "l09_gateway_http": 18090,
+    "l09_gateway_grpc": 18091,
+}
 
 
 def _validate(config: Path) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.launcher]
 
 def test_every_component_runs(mesh: RunningMesh) -> None:
     statuses = mesh.mesh.status()
-    assert [s.name for s in statuses] == ["postgres", "redis", "l01_data", "l09_gateway", "envoy"]
+    assert [s.name for s in statuses] == [
+        "postgres",
+        "redis",
+        "l01_data",
+        "l04_models",
+        "l09_gateway",
+        "envoy",
+    ]
     assert all(s.running and s.pid for s in statuses), statuses
 
 

@@ -1,0 +1,105 @@
+"""Envoy's ext_authz (envoy.service.auth.v3): who is calling, and may they call this RPC.
+
+Envoy runs it after the transcoder, so REST and gRPC calls both arrive as the gRPC path of
+their method. An allowed call continues with the layers' service token and the caller's
+identity in headers that overwrite whatever the client sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+from envoy.config.core.v3 import base_pb2
+from envoy.service.auth.v3 import external_auth_pb2 as pb
+from envoy.service.auth.v3 import external_auth_pb2_grpc as pb_grpc
+from envoy.type.v3 import http_status_pb2
+from google.rpc import code_pb2, status_pb2
+
+from services.kit import get_logger
+from services.l09_gateway.credentials import Authenticator, Unauthenticated
+from services.l09_gateway.names import (
+    METERED_TIER_HEADER,
+    PRINCIPAL_HEADER,
+    ROLES_HEADER,
+    RPC_HEADER,
+    TIER_HEADER,
+)
+from services.l09_gateway.policy import Policy
+from services.l09_gateway.status_details import DETAILS_HEADER, details_value
+
+log = get_logger("l09.authz")
+
+_OVERWRITE = base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
+
+
+def _header(key: str, value: str) -> base_pb2.HeaderValueOption:
+    return base_pb2.HeaderValueOption(
+        header=base_pb2.HeaderValue(key=key, value=value), append_action=_OVERWRITE
+    )
+
+
+def _denied(http_status: int, code: int, reason: str, message: str) -> pb.CheckResponse:
+    """The body is the message: Envoy wraps it into the E9401/E9403 JSON for REST clients
+    and into grpc-message for gRPC clients, who find the code in the status details."""
+    headers = [
+        _header("content-type", "text/plain"),
+        _header(DETAILS_HEADER, details_value(code, message, reason)),
+    ]
+    if http_status == 401:
+        headers.append(_header("www-authenticate", 'Bearer realm="agentic"'))
+    return pb.CheckResponse(
+        status=status_pb2.Status(code=code, message=message),
+        denied_response=pb.DeniedHttpResponse(
+            status=http_status_pb2.HttpStatus(code=http_status), headers=headers, body=message
+        ),
+    )
+
+
+class AuthorizationServicer(pb_grpc.AuthorizationServicer):
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        policy: Callable[[], Policy],
+        service_token: str | None,
+    ) -> None:
+        self._authenticator = authenticator
+        self._policy = policy
+        self._service_token = service_token
+
+    async def Check(
+        self, request: pb.CheckRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CheckResponse:
+        http = request.attributes.request.http
+        rpc = http.path.split("?", 1)[0].lstrip("/")
+        headers = dict(http.headers)
+        try:
+            identity = await self._authenticator.identify(headers)
+        except Unauthenticated as error:
+            log.info("authz.unauthenticated", rpc=rpc, reason=str(error))
+            return _denied(401, code_pb2.UNAUTHENTICATED, "E9401", str(error))
+        policy = self._policy()
+        if not policy.allows(identity.roles, rpc):
+            roles = ",".join(identity.roles) or "none"
+            log.info("authz.denied", rpc=rpc, principal=identity.principal, roles=roles)
+            return _denied(
+                403,
+                code_pb2.PERMISSION_DENIED,
+                "E9403",
+                f"{identity.principal} (roles: {roles}) may not call {rpc}",
+            )
+        tier = policy.tier(identity.tier)
+        forwarded = [
+            _header(PRINCIPAL_HEADER, identity.principal),
+            _header(ROLES_HEADER, ",".join(identity.roles)),  # allowed: never empty
+            _header(TIER_HEADER, tier.name),
+            _header(RPC_HEADER, rpc),
+        ]
+        if not tier.unlimited:
+            forwarded.append(_header(METERED_TIER_HEADER, tier.name))
+        if self._service_token:
+            forwarded.append(_header("authorization", f"Bearer {self._service_token}"))
+        return pb.CheckResponse(
+            status=status_pb2.Status(code=code_pb2.OK),
+            ok_response=pb.OkHttpResponse(headers=forwarded, headers_to_remove=["x-api-key"]),
+        )

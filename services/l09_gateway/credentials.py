@@ -1,0 +1,112 @@
+"""Who is calling: API keys, JWTs and (in development) the public dev tokens."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.kit.auth import API_KEY_PREFIX, ApiKeyFile, ApiKeyRecord, split_api_key
+from services.kit.config import DEV_TOKENS
+from services.l09_gateway.jwt_verify import JwtVerifier, TokenRejected
+
+# Principals travel in a header: printable, no separators that would confuse a log parser.
+_SAFE_PRINCIPAL = re.compile(r"[A-Za-z0-9@._:+\-/|]{1,256}")
+
+
+class Unauthenticated(Exception):
+    """No credential, or one that is malformed, unknown, expired or revoked."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    principal: str
+    roles: tuple[str, ...]
+    tier: str | None  # None: the policy's default tier
+    kind: str  # "api_key", "jwt" or "dev_token"
+
+
+def credential_from(headers: dict[str, str]) -> str | None:
+    """The bearer token, else the ``x-api-key`` header."""
+    authorization = headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    if authorization:
+        raise Unauthenticated("malformed authorization header: expected 'Bearer <token>'")
+    return headers.get("x-api-key", "").strip() or None
+
+
+class ApiKeys:
+    """The key file, re-read when it changes (checked at most every ``reload_seconds``)."""
+
+    def __init__(self, path: Path, reload_seconds: float = 1.0) -> None:
+        self._file = ApiKeyFile(path)
+        self._reload_seconds = reload_seconds
+        self._records: dict[str, ApiKeyRecord] = {}
+        self._stamp: tuple[int, int] | None = None
+        self._checked_at = float("-inf")
+
+    def _refresh(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < self._reload_seconds:
+            return
+        self._checked_at = now
+        try:
+            stat = self._file.path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except FileNotFoundError:
+            self._records, self._stamp = {}, None
+            return
+        if stamp != self._stamp:
+            self._records, self._stamp = self._file.load(), stamp
+
+    def identify(self, key: str) -> Identity:
+        parts = split_api_key(key)
+        if parts is None:
+            raise Unauthenticated("malformed API key")
+        self._refresh()
+        record = self._records.get(parts[0])
+        if record is None or not record.matches(parts[1]):
+            raise Unauthenticated("unknown API key")
+        if not record.active:
+            raise Unauthenticated(f"API key {record.key_id} was revoked")
+        return Identity(record.principal, record.roles, record.tier, "api_key")
+
+
+class Authenticator:
+    def __init__(
+        self,
+        keys: ApiKeys,
+        jwt: JwtVerifier | None,
+        development: Identity | None,
+    ) -> None:
+        self._keys = keys
+        self._jwt = jwt
+        self._development = development  # None in production: dev tokens are refused
+
+    async def identify(self, headers: dict[str, str]) -> Identity:
+        credential = credential_from(headers)
+        if credential is None:
+            raise Unauthenticated(
+                "missing credentials: send 'authorization: Bearer <API key or JWT>'"
+            )
+        if credential.startswith(f"{API_KEY_PREFIX}_"):
+            identity = self._keys.identify(credential)
+        elif credential.count(".") == 2:
+            if self._jwt is None:
+                raise Unauthenticated("JWTs are not accepted: no signing key is configured")
+            try:
+                claims = await self._jwt.verify(credential)
+            except TokenRejected as error:
+                raise Unauthenticated(f"invalid JWT: {error}") from None
+            identity = Identity(claims.subject, claims.roles, claims.tier, "jwt")
+        elif credential in DEV_TOKENS and self._development is not None:
+            dev = self._development
+            identity = Identity(DEV_TOKENS[credential], dev.roles, dev.tier, "dev_token")
+        else:
+            raise Unauthenticated("unknown credentials")
+        if not _SAFE_PRINCIPAL.fullmatch(identity.principal):
+            raise Unauthenticated("the principal name has characters a header cannot carry")
+        return identity

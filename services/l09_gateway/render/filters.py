@@ -1,0 +1,244 @@
+"""The listener's HTTP filter chain, in order.
+
+Client-facing edges first (gRPC-Web, stripping identity headers a client might forge, the
+per-instance ceiling), then REST bodies (buffer, size limit, transcoding), then CORS, who
+may call (ext_authz) and how often (the global rate limit), and routing. Auth and limits run
+after the transcoder because only then does a REST call have a route: they see every call,
+REST or gRPC, as the gRPC path of its method.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.l09_gateway.names import (
+    AUTHZ_CLUSTER,
+    IDENTITY_HEADERS,
+    METERED_TIER_HEADER,
+    PRINCIPAL_HEADER,
+    RATELIMIT_DOMAIN,
+    RPC_HEADER,
+)
+
+MAX_REST_BODY = 8 * 1024 * 1024
+MAX_BUFFERED_BODY = 16 * 1024 * 1024
+
+# Per-instance ceiling: protects this Envoy and the layers behind it whatever the global
+# limit service says (or when it cannot be reached).
+LOCAL_CEILING = {"max_tokens": 20000, "tokens_per_fill": 10000, "fill_interval": "1s"}
+
+
+def _typed(type_name: str, **config: Any) -> dict[str, Any]:
+    return {"@type": f"type.googleapis.com/{type_name}", **config}
+
+
+def _grpc_service(timeout: str) -> dict[str, Any]:
+    return {"envoy_grpc": {"cluster_name": AUTHZ_CLUSTER}, "timeout": timeout}
+
+
+def cors() -> dict[str, Any]:
+    return {
+        "name": "envoy.filters.http.cors",
+        "typed_config": _typed("envoy.extensions.filters.http.cors.v3.Cors"),
+    }
+
+
+def grpc_web() -> dict[str, Any]:
+    return {
+        "name": "envoy.filters.http.grpc_web",
+        "typed_config": _typed("envoy.extensions.filters.http.grpc_web.v3.GrpcWeb"),
+    }
+
+
+# HTTP allows header names gRPC metadata does not (e.g. "*", "'", "|"); a layer would fail
+# the whole call (INTERNAL) on one of them. They can mean nothing to a layer: drop them.
+_DROP_NON_METADATA_HEADERS = """
+function envoy_on_request(handle)
+  local headers = handle:headers()
+  local illegal = {}
+  for key, _ in pairs(headers) do
+    if key:sub(1, 1) ~= ":" and key:find("[^a-z0-9_.%-]") then
+      illegal[#illegal + 1] = key
+    end
+  end
+  for _, key in ipairs(illegal) do
+    headers:remove(key)
+  end
+end
+"""
+
+
+def drop_non_metadata_headers() -> dict[str, Any]:
+    return {
+        "name": "envoy.filters.http.lua",
+        "typed_config": _typed(
+            "envoy.extensions.filters.http.lua.v3.Lua",
+            default_source_code={"inline_string": _DROP_NON_METADATA_HEADERS},
+        ),
+    }
+
+
+def strip_identity_headers() -> dict[str, Any]:
+    """Removes identity headers a client sent: only ext_authz may set them."""
+    return {
+        "name": "envoy.filters.http.header_mutation",
+        "typed_config": _typed(
+            "envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
+            mutations={"request_mutations": [{"remove": name} for name in IDENTITY_HEADERS]},
+        ),
+    }
+
+
+def local_ceiling() -> dict[str, Any]:
+    return {
+        "name": "envoy.filters.http.local_ratelimit",
+        "typed_config": _typed(
+            "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+            stat_prefix="local_ceiling",
+            token_bucket=LOCAL_CEILING,
+            filter_enabled={
+                "runtime_key": "l09.local_ceiling.enabled",
+                "default_value": {"numerator": 100, "denominator": "HUNDRED"},
+            },
+            filter_enforced={
+                "runtime_key": "l09.local_ceiling.enforced",
+                "default_value": {"numerator": 100, "denominator": "HUNDRED"},
+            },
+            rate_limited_as_resource_exhausted=True,
+            response_headers_to_add=[
+                {
+                    "header": {"key": "retry-after", "value": "1"},
+                    "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                }
+            ],
+        ),
+    }
+
+
+def ext_authz() -> dict[str, Any]:
+    """API keys, JWTs and RBAC in the L09 Python service. Only the credential headers are
+    sent: the smaller the check request, the cheaper the hop."""
+    return {
+        "name": "envoy.filters.http.ext_authz",
+        "typed_config": _typed(
+            "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",
+            grpc_service=_grpc_service("1s"),
+            transport_api_version="V3",
+            failure_mode_allow=False,
+            # The auth service unreachable: 503 (E9503), never an open door.
+            status_on_error={"code": "ServiceUnavailable"},
+            allowed_headers={
+                "patterns": [
+                    {"exact": "authorization"},
+                    {"exact": "x-api-key"},
+                    {"exact": "content-type"},
+                ]
+            },
+        ),
+    }
+
+
+def global_ratelimit() -> dict[str, Any]:
+    """Keyed by the tier, principal and RPC that ext_authz put in the request headers; calls
+    of unlimited tiers (no metered-tier header) never reach the service."""
+
+    def header(name: str, key: str) -> dict[str, Any]:
+        # A call without these headers (an unlimited tier) skips the service altogether.
+        return {
+            "request_headers": {"header_name": name, "descriptor_key": key, "skip_if_absent": True}
+        }
+
+    return {
+        "name": "envoy.filters.http.ratelimit",
+        "typed_config": _typed(
+            "envoy.extensions.filters.http.ratelimit.v3.RateLimit",
+            domain=RATELIMIT_DOMAIN,
+            timeout="0.25s",
+            # The limit service unreachable: let calls through (the local ceiling still
+            # holds). Redis down is decided per tier inside the service.
+            failure_mode_deny=False,
+            rate_limited_as_resource_exhausted=True,
+            enable_x_ratelimit_headers="DRAFT_VERSION_03",
+            rate_limit_service={
+                "grpc_service": _grpc_service("0.25s"),
+                "transport_api_version": "V3",
+            },
+            rate_limits=[
+                {
+                    "actions": [
+                        header(METERED_TIER_HEADER, "tier"),
+                        header(PRINCIPAL_HEADER, "principal"),
+                        header(RPC_HEADER, "rpc"),
+                    ]
+                }
+            ],
+        ),
+    }
+
+
+def buffer() -> dict[str, Any]:
+    """REST bodies are read whole before the 413: answering mid-upload makes Envoy close a
+    connection the client is still writing to, and most clients then see a reset."""
+    return {
+        "name": "envoy.filters.http.buffer",
+        "typed_config": _typed(
+            "envoy.extensions.filters.http.buffer.v3.Buffer", max_request_bytes=MAX_BUFFERED_BODY
+        ),
+    }
+
+
+def body_size_limit() -> dict[str, Any]:
+    return {
+        "name": "envoy.filters.http.body_size_limit",
+        "typed_config": _typed(
+            "envoy.extensions.filters.http.body_size_limit.v3.BodySizeLimit",
+            max_request_bytes=MAX_REST_BODY,
+        ),
+    }
+
+
+def transcoder(services: list[str], descriptor: str) -> dict[str, Any]:
+    return {
+        "name": "envoy.filters.http.grpc_json_transcoder",
+        "typed_config": _typed(
+            "envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
+            proto_descriptor=descriptor,
+            services=services,
+            convert_grpc_status=True,
+            auto_mapping=False,
+            # Unknown REST paths get a 404 here (plain routes opt out of the transcoder).
+            request_validation_options={"reject_unknown_method": True},
+            max_request_body_size=MAX_REST_BODY,
+            max_response_body_size=MAX_BUFFERED_BODY,
+            print_options={
+                "preserve_proto_field_names": True,
+                "always_print_primitive_fields": True,
+                "stream_newline_delimited": True,
+            },
+        ),
+    }
+
+
+def router() -> dict[str, Any]:
+    return {
+        "name": "envoy.filters.http.router",
+        "typed_config": _typed("envoy.extensions.filters.http.router.v3.Router"),
+    }
+
+
+def chain(services: list[str], descriptor: str) -> list[dict[str, Any]]:
+    return [
+        grpc_web(),
+        drop_non_metadata_headers(),
+        strip_identity_headers(),
+        local_ceiling(),
+        buffer(),
+        body_size_limit(),
+        transcoder(services, descriptor),
+        # After the transcoder: a REST call has a route (and the virtual host's policy) only
+        # once its path is rewritten. Preflights have their own route (see routes.py).
+        cors(),
+        ext_authz(),
+        global_ratelimit(),
+        router(),
+    ]

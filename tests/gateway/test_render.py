@@ -1,0 +1,135 @@
+"""gateway/envoy.yaml is generated from the descriptor set: every package, service and method."""
+
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+
+from services.l09_gateway import descriptor
+from services.l09_gateway.render import build, render
+from services.l09_gateway.render.__main__ import DEFAULT_OUTPUT
+from services.l09_gateway.render.layers import LAYERS
+from services.launcher import binaries
+from services.launcher.envoy_config import render as launcher_render
+
+pytestmark = [pytest.mark.unit, pytest.mark.l09]
+
+SURFACE = descriptor.load()
+CONFIG = build(SURFACE)
+MANAGER = CONFIG["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
+    "typed_config"
+]
+ROUTES = {
+    route["match"]["path"]: route["route"]
+    for route in MANAGER["route_config"]["virtual_hosts"][0]["routes"]
+    if "path" in route["match"]
+}
+
+
+def _filter(name: str) -> dict[str, Any]:
+    return next(f["typed_config"] for f in MANAGER["http_filters"] if f["name"] == name)
+
+
+def test_the_committed_file_is_what_the_renderer_writes() -> None:
+    assert DEFAULT_OUTPUT.read_text() == render(SURFACE)
+
+
+def test_every_service_of_every_platform_package_is_transcoded() -> None:
+    services = _filter("envoy.filters.http.grpc_json_transcoder")["services"]
+    assert services == SURFACE.services
+    assert "agentic.data.v1.EventStoreService" in services
+
+
+def test_every_layer_package_gets_a_cluster_named_after_its_layer() -> None:
+    clusters = {c["name"]: c for c in CONFIG["static_resources"]["clusters"]}
+    for package in SURFACE.packages:
+        layer = LAYERS[package]
+        endpoint = clusters[layer.name]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
+        assert endpoint["endpoint"]["address"]["socket_address"]["port_value"] == layer.port
+        assert clusters[layer.name]["health_checks"][0]["grpc_health_check"] == {}
+        assert clusters[layer.name]["circuit_breakers"]["thresholds"]
+        assert clusters[layer.name]["outlier_detection"]
+
+
+def test_every_method_has_a_route_to_its_layer() -> None:
+    for method in SURFACE.methods:
+        assert ROUTES[method.path]["cluster"] == LAYERS[method.package].name
+
+
+def test_server_streams_have_no_timeout_and_no_retry() -> None:
+    streams = [m for m in SURFACE.methods if m.server_streaming]
+    assert streams
+    for method in streams:
+        route = ROUTES[method.path]
+        assert route["timeout"] == "0s" and route["idle_timeout"] == "0s"
+        assert "retry_policy" not in route
+
+
+def test_unary_timeouts_are_500_ms_except_for_slow_layers() -> None:
+    data = next(m for m in SURFACE.methods if m.rpc.endswith("EventStoreService/ReadAll"))
+    assert ROUTES[data.path]["timeout"] == "0.5s"
+    for method in SURFACE.methods:
+        if method.package == "agentic.models.v1" and not method.server_streaming:
+            assert ROUTES[method.path]["timeout"] == "120s"
+
+
+def test_only_idempotent_methods_are_retried() -> None:
+    read = next(m for m in SURFACE.methods if m.rpc.endswith("EventStoreService/ReadStream"))
+    append = next(m for m in SURFACE.methods if m.rpc.endswith("EventStoreService/AppendEvents"))
+    assert read.idempotent and "retry_policy" in ROUTES[read.path]
+    assert not append.idempotent and "retry_policy" not in ROUTES[append.path]
+    for method in SURFACE.methods:
+        retried = "retry_policy" in ROUTES[method.path]
+        assert retried == (method.idempotent and not method.server_streaming), method.rpc
+
+
+def test_auth_and_limits_run_after_the_transcoder_so_they_see_rpc_paths() -> None:
+    names = [f["name"] for f in MANAGER["http_filters"]]
+    transcoder = names.index("envoy.filters.http.grpc_json_transcoder")
+    assert transcoder < names.index("envoy.filters.http.ext_authz")
+    assert names.index("envoy.filters.http.ext_authz") < names.index("envoy.filters.http.ratelimit")
+    assert names[-1] == "envoy.filters.http.router"
+    # Client-sent identity headers are removed before anything reads them.
+    assert names.index("envoy.filters.http.header_mutation") < transcoder
+
+
+def test_health_and_openapi_are_open_routes() -> None:
+    for path in ("/health", "/openapi.json"):
+        disabled = next(
+            r["typed_per_filter_config"]
+            for r in MANAGER["route_config"]["virtual_hosts"][0]["routes"]
+            if r["match"].get("path") == path
+        )
+        assert disabled["envoy.filters.http.ext_authz"]["disabled"] is True
+        assert disabled["envoy.filters.http.ratelimit"]["disabled"] is True
+
+
+def test_the_yaml_has_no_anchors_and_round_trips() -> None:
+    text = render(SURFACE)
+    assert "&id" not in text and "*id" not in text
+    assert yaml.safe_load(text) == CONFIG
+
+
+def test_the_launcher_leaves_layers_it_does_not_run_without_endpoints(tmp_path) -> None:
+    text = launcher_render(
+        DEFAULT_OUTPUT,
+        listener_port=18009,
+        admin_port=18901,
+        cluster_ports={"l01_data": 18001, "l09_gateway_http": 18090, "l09_gateway_grpc": 18091},
+        base_dir=descriptor.PROJECT_ROOT,
+        idle_clusters={"l04_models"},
+    )
+    clusters = {c["name"]: c for c in yaml.safe_load(text)["static_resources"]["clusters"]}
+    assert clusters["l04_models"]["load_assignment"]["endpoints"] == []
+    assert "health_checks" not in clusters["l04_models"]
+    assert clusters["l01_data"]["health_checks"]
+    path = tmp_path / "envoy.yaml"
+    path.write_text(text)
+    result = subprocess.run(
+        [str(binaries.envoy()), "--mode", "validate", "-c", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
