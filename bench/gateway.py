@@ -122,7 +122,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="agentic-bench-gateway-") as home:
         settings = LauncherSettings(
             home=Path(home),
-            **{name: free_port() for name in LauncherSettings().ports()},
+            **{name: free_port() for name in LauncherSettings().ports()},  # type: ignore[arg-type]
             database_url=None,
             redis_url=None,
             l01_api_key=None,

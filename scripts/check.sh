@@ -11,6 +11,9 @@ step "ruff"
 "$VENV/bin/ruff" check services tests bench
 "$VENV/bin/ruff" format --check services tests bench
 
+step "mypy"
+"$VENV/bin/mypy" services bench
+
 step "import rules (layers never import each other)"
 "$VENV/bin/lint-imports"
 

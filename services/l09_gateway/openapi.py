@@ -8,13 +8,13 @@ newline-delimited JSON and are marked ``x-streaming: true``.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeAlias
 
 from google.protobuf import descriptor_pb2
 
 from services.l09_gateway.descriptor import HttpBinding, Method, Surface
 
-FieldProto = descriptor_pb2.FieldDescriptorProto
+FieldProto: TypeAlias = descriptor_pb2.FieldDescriptorProto
 
 _SCALARS: dict[int, dict[str, Any]] = {
     FieldProto.TYPE_DOUBLE: {"type": "number", "format": "double"},
@@ -126,10 +126,10 @@ class _Schemas:
             if comment and "$ref" not in schema:
                 schema["description"] = comment
             properties[field.name] = schema
-        schema: dict[str, Any] = {"type": "object", "properties": properties}
+        message_schema: dict[str, Any] = {"type": "object", "properties": properties}
         if self.comments.get(name):
-            schema["description"] = self.comments[name]
-        return schema
+            message_schema["description"] = self.comments[name]
+        return message_schema
 
 
 def _query_parameters(schemas: _Schemas, method: Method, skip: set[str]) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ Response = pb.RateLimitResponse
 Unit = Response.RateLimit.Unit
 
 
-def _status(decision: Decision) -> Response.DescriptorStatus:
+def _status(decision: Decision) -> pb.RateLimitResponse.DescriptorStatus:
     tier = decision.tier
     code = Response.OK if decision.allowed else Response.OVER_LIMIT
     if decision.quota_exceeded:
@@ -41,7 +41,7 @@ def _status(decision: Decision) -> Response.DescriptorStatus:
     )
 
 
-def response_for(decision: Decision) -> Response:
+def response_for(decision: Decision) -> pb.RateLimitResponse:
     if decision.tier.unlimited:
         return Response(overall_code=Response.OK)
     response = Response(
@@ -68,7 +68,7 @@ class RateLimitServicer(pb_grpc.RateLimitServiceServicer):
 
     async def ShouldRateLimit(
         self, request: pb.RateLimitRequest, context: grpc.aio.ServicerContext
-    ) -> Response:
+    ) -> pb.RateLimitResponse:
         if not request.descriptors:
             return Response(overall_code=Response.OK)
         entries = {entry.key: entry.value for entry in request.descriptors[0].entries}

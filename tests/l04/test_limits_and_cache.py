@@ -1,0 +1,161 @@
+"""Token buckets, budgets, usage records and the exact cache, on the session's real Redis."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis.asyncio as redis
+
+from services.kit import PlatformError
+from services.l04_models.conversation import CachePolicy
+from services.l04_models.limits import budget_key
+from services.l04_models.providers.ollama import OllamaProvider
+from services.l04_models.usage import UsageRecorder, read_usage
+from tests.l04 import fakes
+from tests.l04.support import ask, make_gateway
+
+pytestmark = [pytest.mark.integration, pytest.mark.l04]
+
+
+@pytest.fixture
+async def llama():
+    script = fakes.Script()
+    async with fakes.serve(fakes.ollama_app(script)) as url:
+        provider = OllamaProvider(url, timeout=5)
+        yield {"ollama": provider}, script
+        await provider.close()
+
+
+def _replies(script: fakes.Script, n: int) -> None:
+    script.replies += [fakes.Reply(body=fakes.ollama_chat(f"answer {i}")) for i in range(n)]
+
+
+async def test_an_agent_over_its_requests_per_minute_is_refused(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    providers, script = llama
+    _replies(script, 3)
+    gateway = make_gateway(redis_bytes, providers, agent_requests=2)
+    request = ask()
+    await gateway.generate(request)
+    await gateway.generate(request)
+    with pytest.raises(PlatformError) as caught:
+        await gateway.generate(request)
+    assert caught.value.code == "E4008"
+    assert 0 < float(caught.value.metadata["retry_after_seconds"]) <= 30.1
+    assert len(script.requests) == 2, "the refused request never reached the provider"
+    other_agent = await gateway.generate(ask())
+    assert other_agent.completion.content == "answer 2"
+
+
+async def test_tokens_per_minute_count_the_prompt_and_max_tokens(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    providers, script = llama
+    _replies(script, 1)
+    gateway = make_gateway(redis_bytes, providers, agent_tokens=1000)
+    request = ask("x" * 2000, max_tokens=400)  # ~500 prompt + 400 answer tokens
+    await gateway.generate(request)
+    with pytest.raises(PlatformError) as caught:
+        await gateway.generate(request)
+    assert caught.value.code == "E4008" and "tokens/min" in caught.value.message
+
+
+async def test_a_request_bigger_than_the_whole_bucket_says_so(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    providers, _ = llama
+    gateway = make_gateway(redis_bytes, providers, agent_tokens=100)
+    with pytest.raises(PlatformError, match="more than the limit"):
+        await gateway.generate(ask("y" * 4000))
+
+
+async def test_an_exhausted_budget_is_refused_before_any_provider_call(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    providers, script = llama
+    request = ask()
+    await redis_bytes.hset(
+        budget_key("agent", request.agent_id), mapping={"limit_tokens": 10, "spent_tokens": 10}
+    )
+    with pytest.raises(PlatformError) as caught:
+        await make_gateway(redis_bytes, providers).generate(request)
+    assert caught.value.code == "E4009" and caught.value.error.kind.name == "RESOURCE_EXHAUSTED"
+    assert "10 of 10 tokens" in caught.value.message and not script.requests
+
+
+async def test_usage_is_counted_and_spends_the_budget(redis_bytes: redis.Redis, llama) -> None:
+    providers, script = llama
+    _replies(script, 2)
+    tenant = f"tenant-{uuid.uuid4().hex[:8]}"
+    request = ask(tenant_id=tenant)
+    await redis_bytes.hset(budget_key("tenant", tenant), mapping={"limit_tokens": 20})
+    events: list[tuple[str, list[dict]]] = []
+
+    async def sink(stream: str, batch: list[dict]) -> None:
+        events.append((stream, batch))
+
+    gateway = make_gateway(redis_bytes, providers)
+    gateway._usage = recorder = UsageRecorder(redis_bytes, sink)
+    await gateway.generate(request)  # 9 + 4 tokens
+    await recorder.flush()
+    report = await read_usage(redis_bytes, "tenant", tenant)
+    assert (report.requests, report.total.input_tokens, report.total.output_tokens) == (1, 9, 4)
+    assert report.models["ollama/llama3.2"][0] == 1
+    assert events[0][0] == "models.usage"
+    assert events[0][1][0]["provider"] == "ollama" and events[0][1][0]["tenant_id"] == tenant
+    await gateway.generate(request)  # 26 tokens spent now
+    await recorder.flush()
+    with pytest.raises(PlatformError, match="E4009"):
+        await gateway.generate(request)
+
+
+async def test_unreachable_l01_keeps_usage_events_for_the_next_flush(
+    redis_bytes: redis.Redis,
+) -> None:
+    from services.l04_models.conversation import Usage
+    from services.l04_models.usage import UsageRecord
+
+    attempts: list[int] = []
+
+    async def failing_then_ok(stream: str, batch: list[dict]) -> None:
+        attempts.append(len(batch))
+        if len(attempts) == 1:
+            raise ConnectionError("L01 down")
+
+    recorder = UsageRecorder(redis_bytes, failing_then_ok)
+    recorder.record(UsageRecord("m", "p", Usage(1, 1), "", "", False, 1.0))
+    await recorder.flush()
+    recorder.record(UsageRecord("m", "p", Usage(1, 1), "", "", False, 1.0))
+    await recorder.flush()
+    assert attempts == [1, 2]
+
+
+async def test_the_exact_cache_answers_a_repeat_without_the_provider(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    providers, script = llama
+    _replies(script, 1)
+    gateway = make_gateway(redis_bytes, providers)
+    question = f"What is {uuid.uuid4().hex}?"
+    first = await gateway.generate(ask(question, cache=CachePolicy()))
+    second = await gateway.generate(ask(question, cache=CachePolicy()))
+    assert not first.cached and second.cached
+    assert second.completion.content == first.completion.content
+    assert second.completion.provider == "ollama" and second.completion.usage.cost_usd == 0
+    assert len(script.requests) == 1
+
+
+async def test_the_cache_is_isolated_per_tenant_and_can_be_bypassed(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    providers, script = llama
+    _replies(script, 3)
+    gateway = make_gateway(redis_bytes, providers)
+    question = f"What is {uuid.uuid4().hex}?"
+    await gateway.generate(ask(question, tenant_id="a", cache=CachePolicy()))
+    other = await gateway.generate(ask(question, tenant_id="b", cache=CachePolicy()))
+    bypassed = await gateway.generate(ask(question, tenant_id="a", cache=CachePolicy(bypass=True)))
+    assert not other.cached and not bypassed.cached
+    assert len(script.requests) == 3
