@@ -10,7 +10,7 @@ from pathlib import Path
 from bench import appends, event_store, models, subscriptions, vectors
 from bench import gateway as gateway_path
 from services.launcher.config import LauncherSettings
-from services.launcher.mesh import Mesh, free_port
+from services.launcher.mesh import Mesh
 
 ENVOY_P50_BUDGET_MS = 1.0
 
@@ -42,20 +42,7 @@ async def run(settings: LauncherSettings) -> None:
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="agentic-bench-") as home:
-        settings = LauncherSettings(
-            home=Path(home),
-            gateway_port=free_port(),
-            envoy_admin_port=free_port(),
-            gateway_http_port=free_port(),
-            gateway_grpc_port=free_port(),
-            l01_port=free_port(),
-            l04_port=free_port(),
-            postgres_port=free_port(),
-            redis_port=free_port(),
-            database_url=None,
-            redis_url=None,
-            l01_api_key=None,
-        )
+        settings = LauncherSettings.on_free_ports(Path(home))
         mesh = Mesh(settings, fsync=True)
         print("starting a benchmark mesh on free ports ...", flush=True)
         mesh.up(timeout=120)

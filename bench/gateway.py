@@ -20,7 +20,7 @@ from bench.stats import Latency, percentile
 from services.kit import open_channel
 from services.kit.auth import ApiKeyFile
 from services.launcher.config import LauncherSettings
-from services.launcher.mesh import Mesh, free_port
+from services.launcher.mesh import Mesh
 
 DEV_TOKEN = "dev_key_local_ONLY"
 STREAM = "bench-gateway"
@@ -120,13 +120,7 @@ async def run(l01: str, gateway: str, keys_file: Path, seconds: float = 3.0) -> 
 def main() -> int:
     """``python -m bench.gateway``: only these figures, on a mesh of their own."""
     with tempfile.TemporaryDirectory(prefix="agentic-bench-gateway-") as home:
-        settings = LauncherSettings(
-            home=Path(home),
-            **{name: free_port() for name in LauncherSettings().ports()},  # type: ignore[arg-type]
-            database_url=None,
-            redis_url=None,
-            l01_api_key=None,
-        )
+        settings = LauncherSettings.on_free_ports(Path(home))
         mesh = Mesh(settings, fsync=True)
         print("starting a benchmark mesh on free ports ...", flush=True)
         mesh.up(timeout=120)

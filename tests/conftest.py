@@ -18,7 +18,7 @@ import redis.asyncio as redis
 from agentic.data.v1 import event_store_pb2_grpc
 from services.kit import open_channel
 from services.launcher.config import LauncherSettings
-from services.launcher.mesh import Mesh, free_port
+from services.launcher.mesh import Mesh
 from tests.support import DEV_TOKEN
 
 
@@ -53,20 +53,7 @@ class RunningMesh:
 
 
 def start_mesh(home: Path) -> RunningMesh:
-    settings = LauncherSettings(
-        home=home,
-        gateway_port=free_port(),
-        envoy_admin_port=free_port(),
-        gateway_http_port=free_port(),
-        gateway_grpc_port=free_port(),
-        l01_port=free_port(),
-        l04_port=free_port(),
-        postgres_port=free_port(),
-        redis_port=free_port(),
-        database_url=None,
-        redis_url=None,
-        l01_api_key=None,
-    )
+    settings = LauncherSettings.on_free_ports(home)
     mesh = Mesh(settings, fsync=False)
     try:
         mesh.up(timeout=120)

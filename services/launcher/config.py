@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.launcher.ports import free_port
+
 
 class LauncherSettings(BaseSettings):
     """Read from ``AGENTIC_*`` (plus ``DATABASE_URL``, ``REDIS_URL``, ``L01_API_KEY``)."""
@@ -31,6 +33,19 @@ class LauncherSettings(BaseSettings):
     # Production: the gateway refuses the public dev tokens (also implied by L01_API_KEY).
     production: bool = False
     log_level: str = "info"
+
+    @classmethod
+    def on_free_ports(cls, home: Path, **overrides: object) -> LauncherSettings:
+        """A mesh of its own (tests, benchmarks): every port free right now, and no external
+        server or key taken from the caller's environment."""
+        values: dict[str, object] = {
+            **{name: free_port() for name in cls.model_fields if name.endswith("_port")},
+            "database_url": None,
+            "redis_url": None,
+            "l01_api_key": None,
+            **overrides,
+        }
+        return cls(home=home, **values)  # type: ignore[arg-type]
 
     @field_validator("home")
     @classmethod

@@ -15,7 +15,7 @@ from agentic.data.v1 import event_store_pb2_grpc
 from services.kit import open_channel
 from services.kit.auth import ApiKeyFile
 from services.launcher.config import LauncherSettings
-from services.launcher.mesh import Mesh, free_port
+from services.launcher.mesh import Mesh
 from tests.support import platform_code, rest_reason
 
 pytestmark = [pytest.mark.integration, pytest.mark.l09, pytest.mark.slow]
@@ -33,20 +33,8 @@ def token(**overrides: object) -> str:
 
 @pytest.fixture(scope="module")
 def production_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
-    settings = LauncherSettings(
-        home=tmp_path_factory.mktemp("production-mesh"),
-        gateway_port=free_port(),
-        envoy_admin_port=free_port(),
-        gateway_http_port=free_port(),
-        gateway_grpc_port=free_port(),
-        l01_port=free_port(),
-        l04_port=free_port(),
-        postgres_port=free_port(),
-        redis_port=free_port(),
-        database_url=None,
-        redis_url=None,
-        l01_api_key=None,
-        production=True,
+    settings = LauncherSettings.on_free_ports(
+        tmp_path_factory.mktemp("production-mesh"), production=True
     )
     mesh = Mesh(settings, fsync=False)
     # The components inherit the environment supervisord starts with.

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from services.launcher import LauncherSettings, Mesh, PortTaken, free_port
+from services.launcher import LauncherSettings, Mesh, PortTaken
 from tests.conftest import RunningMesh
 
 pytestmark = [pytest.mark.integration, pytest.mark.launcher]
@@ -40,17 +40,7 @@ def test_a_taken_port_is_named_before_anything_starts(tmp_path: Path) -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         taken = squatter.getsockname()[1]
-        settings = LauncherSettings(
-            home=tmp_path / "mesh",
-            gateway_port=free_port(),
-            envoy_admin_port=free_port(),
-            gateway_http_port=free_port(),
-            l01_port=free_port(),
-            postgres_port=free_port(),
-            redis_port=taken,
-            database_url=None,
-            redis_url=None,
-        )
+        settings = LauncherSettings.on_free_ports(tmp_path / "mesh", redis_port=taken)
         mesh = Mesh(settings, fsync=False)
         with pytest.raises(PortTaken, match=f"redis: port {taken}"):
             mesh.up(timeout=30)
