@@ -143,10 +143,10 @@ def global_ratelimit() -> dict[str, Any]:
     of unlimited tiers (no metered-tier header) never reach the service."""
 
     def header(name: str, key: str) -> dict[str, Any]:
-        # A call without these headers (an unlimited tier) skips the service altogether.
-        return {
-            "request_headers": {"header_name": name, "descriptor_key": key, "skip_if_absent": True}
-        }
+        # skip_if_absent left false: a call missing any of these headers (an unlimited tier)
+        # produces no descriptor, so Envoy does not call the service at all. (True would send
+        # a descriptor without the entry, which the service would meter on the default tier.)
+        return {"request_headers": {"header_name": name, "descriptor_key": key}}
 
     return {
         "name": "envoy.filters.http.ratelimit",
