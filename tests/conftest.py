@@ -7,6 +7,7 @@ runs beside a developer's `make up` mesh without touching it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,50 +25,52 @@ from tests.support import DEV_TOKEN
 
 @dataclass
 class RunningMesh:
+    """A started mesh, with the addresses tests need (all from the launcher's own)."""
+
     mesh: Mesh
     settings: LauncherSettings
 
     @property
     def l01_target(self) -> str:
-        return f"127.0.0.1:{self.settings.l01_port}"
+        return self.mesh.layer_target("l01_data")
 
     @property
     def l04_target(self) -> str:
-        return f"127.0.0.1:{self.settings.l04_port}"
+        return self.mesh.layer_target("l04_models")
 
     @property
     def gateway_target(self) -> str:
-        return f"127.0.0.1:{self.settings.gateway_port}"
+        return self.mesh.gateway_target
 
     @property
     def gateway_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.gateway_port}"
+        return self.mesh.gateway_url
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.settings.redis_port}/0"
+        return self.mesh.redis_url
 
     @property
     def database_url(self) -> str:
-        return f"postgresql://agentic@127.0.0.1:{self.settings.postgres_port}/agentic"
+        return self.mesh.database_url
 
 
-def start_mesh(home: Path) -> RunningMesh:
+@contextmanager
+def own_mesh(home: Path) -> Iterator[RunningMesh]:
+    """A whole mesh on free ports in ``home``, taken down on exit."""
     settings = LauncherSettings.on_free_ports(home)
     mesh = Mesh(settings, fsync=False)
     try:
         mesh.up(timeout=120)
-    except BaseException:
+        yield RunningMesh(mesh, settings)
+    finally:
         mesh.down()
-        raise
-    return RunningMesh(mesh, settings)
 
 
 @pytest.fixture(scope="session")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
-    running = start_mesh(tmp_path_factory.mktemp("mesh"))
-    yield running
-    running.mesh.down()
+    with own_mesh(tmp_path_factory.mktemp("mesh")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

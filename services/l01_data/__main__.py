@@ -30,11 +30,10 @@ from services.l01_data import (
 )
 from services.l01_data.config import DataSettings
 from services.l01_data.consumer_groups import ConsumerGroups
-from services.l01_data.database import create_pool
+from services.l01_data.database import create_pool, migrate
 from services.l01_data.documents import DocumentStore
 from services.l01_data.event_store import NOTIFY_CHANNEL, EventStore
 from services.l01_data.log_head import LogHead, listen_for_appends
-from services.l01_data.migrate import apply_migrations
 from services.l01_data.outbox import OutboxPublisher
 from services.l01_data.server import SERVICE_NAME, EventStoreServicer
 from services.l01_data.snapshots import SnapshotStore
@@ -62,11 +61,8 @@ async def watch_database(server: GrpcServer, store: EventStore) -> None:
 async def main() -> None:
     settings = DataSettings()
     configure_logging("l01_data", settings.log_level, settings.log_format)
+    await migrate(settings)
     pool = await create_pool(settings)
-    async with pool.acquire() as conn:
-        await apply_migrations(conn)
-    # Connections opened before the migrations created the vector type lack its codec.
-    await pool.expire_connections()
     head = LogHead()
     store = EventStore(pool, head)
     head.advance(await store.head_position())

@@ -15,10 +15,9 @@ from typing import TypeVar
 
 import asyncpg
 
-from services.kit.errors import PlatformError
 from services.l01_data.append_plan import AppendRequest
 from services.l01_data.database import translate_outages
-from services.l01_data.event_store import write_group
+from services.l01_data.event_store import append_audit
 from services.l01_data.log_head import LogHead
 
 T = TypeVar("T")
@@ -34,9 +33,6 @@ async def run_audited(pool: asyncpg.Pool, head: LogHead, change: Change[T]) -> T
             result, audit = await change(conn)
             if audit is None:
                 return result
-            plan = await write_group(conn, [audit])
-            outcome = plan.outcomes[0]
-            if isinstance(outcome, PlatformError):
-                raise outcome
-    head.advance(plan.last_position)
+            position = await append_audit(conn, audit)
+    head.advance(position)
     return result

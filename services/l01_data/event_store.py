@@ -289,12 +289,9 @@ class EventStore:
         """
         async with translate_outages(), self._pool.acquire() as conn:
             async with conn.transaction():
-                plan = await write_group(conn, [audit])
-                outcome = plan.outcomes[0]
-                if isinstance(outcome, PlatformError):
-                    raise outcome
+                position = await append_audit(conn, audit)
                 result = await work(conn)
-        self._head.advance(plan.last_position)
+        self._head.advance(position)
         return result
 
     async def head_position(self) -> int:
@@ -313,6 +310,16 @@ async def write_group(conn: asyncpg.Connection, requests: Sequence[AppendRequest
     """
     await conn.execute(_LOCK_HEAD)
     return await _write_locked(conn, requests)
+
+
+async def append_audit(conn: asyncpg.Connection, audit: AppendRequest) -> int:
+    """Appends one audit event inside the caller's open transaction; returns its position
+    (for ``LogHead.advance`` after the commit). Its failure, if any, is raised."""
+    plan = await write_group(conn, [audit])
+    outcome = plan.outcomes[0]
+    if isinstance(outcome, PlatformError):
+        raise outcome
+    return plan.last_position
 
 
 async def _write_locked(conn: asyncpg.Connection, requests: Sequence[AppendRequest]) -> GroupPlan:

@@ -6,10 +6,8 @@ import functools
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import grpc
-from google.protobuf import struct_pb2
 
 from agentic.common.v1 import event_pb2
 from agentic.data.v1 import event_store_pb2 as pb
@@ -18,33 +16,11 @@ from services.kit import current_principal
 from services.l01_data import events as ev
 from services.l01_data.event_store import FROM_END, EventStore
 from services.l01_data.log_head import LogHead
+from services.l01_data.proto_json import struct_from_json, struct_to_python_unchecked
 from services.l01_data.streams import StreamCatalog, StreamInfo, validate_limits
 from services.l01_data.subscriptions import CaughtUp, follow_log
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["EventStoreService"].full_name
-
-
-def struct_from_json(text: str) -> struct_pb2.Struct:
-    message = struct_pb2.Struct()
-    message.update(json.loads(text))
-    return message
-
-
-def struct_to_python(message: struct_pb2.Struct) -> dict[str, Any]:
-    """A Struct as plain Python values, like json_format.MessageToDict at a fraction
-    of its cost (numbers stay floats: Struct holds doubles)."""
-    return {key: _value_to_python(value) for key, value in message.fields.items()}
-
-
-def _value_to_python(value: struct_pb2.Value) -> Any:
-    kind = value.WhichOneof("kind")
-    if kind == "struct_value":
-        return struct_to_python(value.struct_value)
-    if kind == "list_value":
-        return [_value_to_python(item) for item in value.list_value.values]
-    if kind is None or kind == "null_value":
-        return None
-    return getattr(value, kind)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -85,8 +61,8 @@ def _new_events(request: pb.AppendEventsRequest) -> list[ev.NewEvent]:
             i,
             e.id,
             e.type,
-            struct_to_python(e.data) if e.HasField("data") else None,
-            struct_to_python(e.metadata) if e.HasField("metadata") else None,
+            struct_to_python_unchecked(e.data) if e.HasField("data") else None,
+            struct_to_python_unchecked(e.metadata) if e.HasField("metadata") else None,
             principal,
         )
         for i, e in enumerate(request.events)

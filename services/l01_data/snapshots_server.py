@@ -8,7 +8,7 @@ from agentic.data.v1 import snapshots_pb2 as pb
 from agentic.data.v1 import snapshots_pb2_grpc as pb_grpc
 from services.kit import current_principal
 from services.l01_data import events as ev
-from services.l01_data.server import struct_from_json, struct_to_python
+from services.l01_data.proto_json import struct_from_json, struct_to_python_unchecked
 from services.l01_data.snapshots import SnapshotRecord, SnapshotStore
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SnapshotService"].full_name
@@ -36,7 +36,7 @@ class SnapshotServicer(pb_grpc.SnapshotServiceServicer):
         stream_id = ev.validate_stream_id(request.stream_id)
         if not request.HasField("state"):
             raise ev.invalid_field("state", "must be a JSON object")
-        state = ev.object_json(struct_to_python(request.state), "state")
+        state = ev.object_json(struct_to_python_unchecked(request.state), "state")
         record = await self._snapshots.save(
             stream_id, request.version, state, request.schema, current_principal.get()
         )

@@ -20,7 +20,7 @@ from agentic.data.v1 import (
 )
 from agentic.data.v1 import subscriptions_pb2 as gpb
 from services.kit import open_channel
-from tests.conftest import RunningMesh, start_mesh
+from tests.conftest import RunningMesh, own_mesh
 from tests.support import DEV_TOKEN, new_event, stream_name, struct
 
 pytestmark = [pytest.mark.integration, pytest.mark.l01, pytest.mark.slow]
@@ -28,9 +28,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.l01, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def backup_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
-    running = start_mesh(tmp_path_factory.mktemp("backup-mesh"))
-    yield running
-    running.mesh.down()
+    with own_mesh(tmp_path_factory.mktemp("backup-mesh")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

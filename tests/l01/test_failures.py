@@ -12,7 +12,7 @@ import redis.asyncio as redis
 from agentic.data.v1 import event_store_pb2 as pb
 from agentic.data.v1 import event_store_pb2_grpc
 from services.kit import open_channel
-from tests.conftest import RunningMesh, start_mesh
+from tests.conftest import RunningMesh, own_mesh
 from tests.support import DEV_TOKEN, new_event, platform_code, stream_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.l01, pytest.mark.slow]
@@ -20,9 +20,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.l01, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def outage_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
-    running = start_mesh(tmp_path_factory.mktemp("outage-mesh"))
-    yield running
-    running.mesh.down()
+    with own_mesh(tmp_path_factory.mktemp("outage-mesh")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,13 @@ METHOD_TIMEOUTS: dict[str, str] = {
     "/agentic.data.v1.VectorService/BuildIndex": "900s",
 }
 
+# Routes Envoy or the L09 process answer without credentials, limits or transcoding.
+_OPEN_ROUTE_FILTERS = _disabled(
+    "envoy.filters.http.ext_authz",
+    "envoy.filters.http.ratelimit",
+    "envoy.filters.http.grpc_json_transcoder",
+)
+
 RETRY_POLICY = {
     "retry_on": "connect-failure,reset,unavailable",
     "num_retries": 2,
@@ -59,11 +66,7 @@ def preflight_route() -> dict[str, Any]:
         },
         # A forwarding route, not a direct response: the CORS filter only acts on those.
         "route": {"cluster": HTTP_CLUSTER, "timeout": "5s"},
-        "typed_per_filter_config": _disabled(
-            "envoy.filters.http.ext_authz",
-            "envoy.filters.http.ratelimit",
-            "envoy.filters.http.grpc_json_transcoder",
-        ),
+        "typed_per_filter_config": dict(_OPEN_ROUTE_FILTERS),
     }
 
 
@@ -76,11 +79,7 @@ def open_routes() -> list[dict[str, Any]]:
                 "headers": [{"name": ":method", "string_match": {"exact": "GET"}}],
             },
             "route": {"cluster": HTTP_CLUSTER, "timeout": "5s"},
-            "typed_per_filter_config": _disabled(
-                "envoy.filters.http.ext_authz",
-                "envoy.filters.http.ratelimit",
-                "envoy.filters.http.grpc_json_transcoder",
-            ),
+            "typed_per_filter_config": dict(_OPEN_ROUTE_FILTERS),
         }
         for path in OPEN_PATHS
     ]
