@@ -44,6 +44,53 @@ async def appends_per_second(target: str, writers: int, batch: int, seconds: flo
         return sum(counts) / (time.perf_counter() - started)
 
 
+async def stream_appends_per_second(target: str, writers: int, batch: int, seconds: float) -> float:
+    """Events/s from ``writers`` concurrent writers sharing one AppendStream; each writer
+    sends an append and waits for its answer before sending the next (one in flight)."""
+    async with open_channel(target, token=TOKEN) as channel:
+        stub = event_store_pb2_grpc.EventStoreServiceStub(channel)
+        call = stub.AppendStream()
+        outbox: asyncio.Queue[pb.AppendStreamRequest] = asyncio.Queue()
+        answers: dict[str, asyncio.Future[pb.AppendStreamResponse]] = {}
+        deadline = time.perf_counter() + seconds
+        counts = [0] * writers
+
+        async def send() -> None:
+            while True:
+                await call.write(await outbox.get())
+
+        async def receive() -> None:
+            async for response in call:
+                answers.pop(response.correlation_id).set_result(response)
+
+        async def writer(w: int) -> None:
+            loop = asyncio.get_running_loop()
+            n = 0
+            while time.perf_counter() < deadline:
+                correlation_id = f"{w}.{n}"
+                answers[correlation_id] = answer = loop.create_future()
+                append = pb.AppendEventsRequest(
+                    stream_id=f"bench-s{w}-{n % 50}", events=[_event(i) for i in range(batch)]
+                )
+                outbox.put_nowait(
+                    pb.AppendStreamRequest(correlation_id=correlation_id, append=append)
+                )
+                response = await answer
+                if response.HasField("error"):
+                    raise RuntimeError(response.error.message)
+                counts[w] += batch
+                n += 1
+
+        sender, receiver = asyncio.create_task(send()), asyncio.create_task(receive())
+        started = time.perf_counter()
+        await asyncio.gather(*(writer(w) for w in range(writers)))
+        elapsed = time.perf_counter() - started
+        sender.cancel()
+        await call.done_writing()
+        await receiver
+        return sum(counts) / elapsed
+
+
 async def read_latencies(
     l01: str, gateway: str, gateway_url: str, count: int
 ) -> dict[str, Latency]:

@@ -51,7 +51,10 @@ MAX_GROUP_EVENTS = 2_000
 # type prefix cannot turn one request into a scan of the whole log.
 FILTER_SCAN_WINDOW = 50_000
 
-_COLUMNS = "global_position, stream_id, stream_version, event_id, type, data, metadata, recorded_at"
+_COLUMNS = (
+    "global_position, stream_id, stream_version, event_id, type, data, metadata, recorded_at,"
+    " data_pb"
+)
 
 _LOCK_HEAD = "SELECT last_position FROM log_head WHERE id = 1 FOR UPDATE"
 
@@ -76,10 +79,13 @@ SELECT stream_id, stream_version, event_id, global_position, false
 
 _WRITE_GROUP = """
 WITH inserted AS (
-    INSERT INTO events (global_position, stream_id, stream_version, event_id, type, data, metadata)
-    SELECT t.position, t.stream_id, t.version, t.id, t.type, t.data::jsonb, t.metadata::jsonb
+    INSERT INTO events (global_position, stream_id, stream_version, event_id, type, data, metadata,
+                        data_pb)
+    SELECT t.position, t.stream_id, t.version, t.id, t.type, t.data::jsonb, t.metadata::jsonb,
+           t.data_pb
       FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::text[],
-                  $7::text[]) AS t(position, stream_id, version, id, type, data, metadata)
+                  $7::text[], $12::bytea[])
+           AS t(position, stream_id, version, id, type, data, metadata, data_pb)
     RETURNING 1
 ), head AS (
     UPDATE log_head SET last_position = $8 WHERE id = 1
@@ -141,6 +147,7 @@ def event_from_row(row: asyncpg.Record) -> RecordedEvent:
         data_json=row["data"],
         metadata_json=row["metadata"],
         recorded_at=row["recorded_at"],
+        data_pb=row.get("data_pb"),  # absent from the outbox's query
     )
 
 
@@ -172,12 +179,21 @@ class EventStore:
         self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
     ) -> AppendResult:
         """Appends atomically; a retry with the same event ids returns the first result."""
+        return await self.submit(stream_id, expected_version, events)
+
+    def submit(
+        self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
+    ) -> Waiter:
+        """Queues an append for the next group commit; the future settles with its outcome.
+
+        For callers with many appends in flight: no task per append.
+        """
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_forever())
-        waiter: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+        waiter: Waiter = asyncio.get_running_loop().create_future()
         self._pending.append((AppendRequest(stream_id, expected_version, events), waiter))
         self._wakeup.set()
-        return await waiter
+        return waiter
 
     async def close(self) -> None:
         if self._committer is not None:
@@ -354,6 +370,7 @@ async def _write_locked(conn: asyncpg.Connection, requests: Sequence[AppendReque
             list(plan.stream_versions),
             list(plan.stream_versions.values()),
             NOTIFY_CHANNEL,
+            [r[3].data_pb for r in plan.rows],
         )
     return plan
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from agentic.data.v1 import event_store_pb2 as pb
 from agentic.data.v1 import event_store_pb2_grpc as pb_grpc
 from services.kit import current_principal
 from services.l01_data import events as ev
+from services.l01_data.append_stream import answer_appends, appended
 from services.l01_data.event_store import FROM_END, EventStore
 from services.l01_data.log_head import LogHead
 from services.l01_data.proto_json import struct_from_json, struct_to_python_unchecked
@@ -41,7 +43,10 @@ def fill_event(message: event_pb2.Event, event: ev.RecordedEvent) -> event_pb2.E
     message.stream_version = event.stream_version
     message.global_position = event.global_position
     message.type = event.type
-    message.data.update(json.loads(event.data_json))
+    if event.data_pb is None:
+        message.data.update(json.loads(event.data_json))
+    else:
+        message.data.MergeFromString(event.data_pb)
     message.metadata.MergeFromString(_metadata_bytes(event.metadata_json))
     since_epoch = event.recorded_at - _EPOCH
     message.recorded_at.seconds = since_epoch.days * 86_400 + since_epoch.seconds
@@ -64,6 +69,7 @@ def _new_events(request: pb.AppendEventsRequest) -> list[ev.NewEvent]:
             struct_to_python_unchecked(e.data) if e.HasField("data") else None,
             struct_to_python_unchecked(e.metadata) if e.HasField("metadata") else None,
             principal,
+            e.data.SerializeToString(),
         )
         for i, e in enumerate(request.events)
     ]
@@ -102,22 +108,26 @@ class EventStoreServicer(pb_grpc.EventStoreServiceServicer):
         self._head = head
         self._streams = streams or StreamCatalog(store)
 
-    async def AppendEvents(
-        self, request: pb.AppendEventsRequest, context: grpc.aio.ServicerContext
-    ) -> pb.AppendEventsResponse:
+    def _submit(self, request: pb.AppendEventsRequest) -> asyncio.Future[ev.AppendResult]:
+        """Validates an append and queues it for the next group commit."""
         stream_id = ev.validate_stream_id(request.stream_id)
         expected = ev.validate_expected_version(
             request.expected_version if request.HasField("expected_version") else None
         )
-        result = await self._store.append(stream_id, expected, _new_events(request))
-        return pb.AppendEventsResponse(
-            stream_id=result.stream_id,
-            first_version=result.first_version,
-            last_version=result.last_version,
-            first_position=result.first_position,
-            last_position=result.last_position,
-            event_ids=[str(i) for i in result.event_ids],
-        )
+        return self._store.submit(stream_id, expected, _new_events(request))
+
+    async def AppendEvents(
+        self, request: pb.AppendEventsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AppendEventsResponse:
+        return appended(await self._submit(request))
+
+    async def AppendStream(
+        self,
+        request_iterator: AsyncIterator[pb.AppendStreamRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[pb.AppendStreamResponse]:
+        async for response in answer_appends(request_iterator, self._submit):
+            yield response
 
     async def ReadStream(
         self, request: pb.ReadStreamRequest, context: grpc.aio.ServicerContext

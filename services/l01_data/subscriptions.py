@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from services.l01_data.event_store import EventStore
-from services.l01_data.events import RecordedEvent
+from services.l01_data.events import LogPage, RecordedEvent
 from services.l01_data.log_head import LogHead
 
 CATCH_UP_PAGE = 1_000
@@ -47,17 +47,29 @@ async def follow_pages(
     """
     position = max(from_position, 1)
     announced = False
-    while stop is None or not stop.is_set():
-        page = await store.read_all(position, page_size, type_prefix)
-        if page.events:
-            yield page.events
-        position = page.next_position
-        if not page.end_of_log:
-            continue
-        if not announced:
-            announced = True
-            yield CaughtUp(position - 1)
-        await head.wait_beyond(position - 1, timeout=POLL_SECONDS)
+    ahead: asyncio.Future[LogPage] | None = None
+    try:
+        while stop is None or not stop.is_set():
+            if ahead is None:
+                page = await store.read_all(position, page_size, type_prefix)
+            else:
+                page, ahead = await ahead, None
+            position = page.next_position
+            if not page.end_of_log:
+                # Behind the head: PostgreSQL reads the next page on the other core
+                # while this one is converted and sent.
+                ahead = asyncio.ensure_future(store.read_all(position, page_size, type_prefix))
+            if page.events:
+                yield page.events
+            if not page.end_of_log:
+                continue
+            if not announced:
+                announced = True
+                yield CaughtUp(position - 1)
+            await head.wait_beyond(position - 1, timeout=POLL_SECONDS)
+    finally:
+        if ahead is not None:
+            ahead.cancel()
 
 
 async def follow_log(

@@ -35,6 +35,10 @@ async def _assert_refused(target: str, token: str | None, code: str = "E1001") -
             async for _ in stream:
                 pass
         assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        appends = stub.AppendStream()  # refused on opening, before any message
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await appends.read()
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token", ""])

@@ -27,9 +27,10 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
+from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!agentic/data/v1/event_store.proto\x12\x0f\x61gentic.data.v1\x1a\x1d\x61gentic/common/v1/event.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\"|\n\x08NewEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\x04type\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12%\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12)\n\x08metadata\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x93\x01\n\x13\x41ppendEventsRequest\x12\x17\n\tstream_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1d\n\x10\x65xpected_version\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12/\n\x06\x65vents\x18\x03 \x03(\x0b\x32\x19.agentic.data.v1.NewEventB\x04\xe2\x41\x01\x02\x42\x13\n\x11_expected_version\"\x98\x01\n\x14\x41ppendEventsResponse\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x15\n\rfirst_version\x18\x02 \x01(\x03\x12\x14\n\x0clast_version\x18\x03 \x01(\x03\x12\x16\n\x0e\x66irst_position\x18\x04 \x01(\x03\x12\x15\n\rlast_position\x18\x05 \x01(\x03\x12\x11\n\tevent_ids\x18\x06 \x03(\t\"\x88\x01\n\x11ReadStreamRequest\x12\x17\n\tstream_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0c\x66rom_version\x18\x02 \x01(\x03\x12\x11\n\tmax_count\x18\x03 \x01(\x05\x12\x31\n\tdirection\x18\x04 \x01(\x0e\x32\x1e.agentic.data.v1.ReadDirection\"\x81\x01\n\x12ReadStreamResponse\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.agentic.common.v1.Event\x12\x14\n\x0cnext_version\x18\x02 \x01(\x03\x12\x14\n\x0clast_version\x18\x03 \x01(\x03\x12\x15\n\rend_of_stream\x18\x04 \x01(\x08\"O\n\x0eReadAllRequest\x12\x15\n\rfrom_position\x18\x01 \x01(\x03\x12\x11\n\tmax_count\x18\x02 \x01(\x05\x12\x13\n\x0btype_prefix\x18\x03 \x01(\t\"f\n\x0fReadAllResponse\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.agentic.common.v1.Event\x12\x15\n\rnext_position\x18\x02 \x01(\x03\x12\x12\n\nend_of_log\x18\x03 \x01(\x08\"A\n\x13SubscribeAllRequest\x12\x15\n\rfrom_position\x18\x01 \x01(\x03\x12\x13\n\x0btype_prefix\x18\x02 \x01(\t\"|\n\x14SubscribeAllResponse\x12)\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x18.agentic.common.v1.EventH\x00\x12.\n\tcaught_up\x18\x02 \x01(\x0b\x32\x19.agentic.data.v1.CaughtUpH\x00\x42\t\n\x07\x63ontent\"\x1c\n\x08\x43\x61ughtUp\x12\x10\n\x08position\x18\x01 \x01(\x03\"u\n\x06Stream\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x14\n\x0clast_version\x18\x02 \x01(\x03\x12\x31\n\x08metadata\x18\x03 \x01(\x0b\x32\x1f.agentic.data.v1.StreamMetadata\x12\x0f\n\x07\x64\x65leted\x18\x04 \x01(\x08\"O\n\x0eStreamMetadata\x12\x11\n\tmax_count\x18\x01 \x01(\x03\x12*\n\x07max_age\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"+\n\x10GetStreamRequest\x12\x17\n\tstream_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"<\n\x11GetStreamResponse\x12\'\n\x06stream\x18\x01 \x01(\x0b\x32\x17.agentic.data.v1.Stream\"i\n\x1bUpdateStreamMetadataRequest\x12\x17\n\tstream_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x31\n\x08metadata\x18\x02 \x01(\x0b\x32\x1f.agentic.data.v1.StreamMetadata\"G\n\x1cUpdateStreamMetadataResponse\x12\'\n\x06stream\x18\x01 \x01(\x0b\x32\x17.agentic.data.v1.Stream\"b\n\x13\x44\x65leteStreamRequest\x12\x17\n\tstream_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1d\n\x10\x65xpected_version\x18\x02 \x01(\x03H\x00\x88\x01\x01\x42\x13\n\x11_expected_version\"?\n\x14\x44\x65leteStreamResponse\x12\'\n\x06stream\x18\x01 \x01(\x0b\x32\x17.agentic.data.v1.Stream*j\n\rReadDirection\x12\x1e\n\x1aREAD_DIRECTION_UNSPECIFIED\x10\x00\x12\x1b\n\x17READ_DIRECTION_FORWARDS\x10\x01\x12\x1c\n\x18READ_DIRECTION_BACKWARDS\x10\x02\x32\x97\x07\n\x11\x45ventStoreService\x12\x86\x01\n\x0c\x41ppendEvents\x12$.agentic.data.v1.AppendEventsRequest\x1a%.agentic.data.v1.AppendEventsResponse\")\x82\xd3\xe4\x93\x02#\"\x1e/v1/streams/{stream_id}:append:\x01*\x12}\n\nReadStream\x12\".agentic.data.v1.ReadStreamRequest\x1a#.agentic.data.v1.ReadStreamResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/streams/{stream_id}/events\x12`\n\x07ReadAll\x12\x1f.agentic.data.v1.ReadAllRequest\x1a .agentic.data.v1.ReadAllResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/events\x12{\n\x0cSubscribeAll\x12$.agentic.data.v1.SubscribeAllRequest\x1a%.agentic.data.v1.SubscribeAllResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/events:subscribe0\x01\x12s\n\tGetStream\x12!.agentic.data.v1.GetStreamRequest\x1a\".agentic.data.v1.GetStreamResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/streams/{stream_id}\x12\xa7\x01\n\x14UpdateStreamMetadata\x12,.agentic.data.v1.UpdateStreamMetadataRequest\x1a-.agentic.data.v1.UpdateStreamMetadataResponse\"2\x82\xd3\xe4\x93\x02,2 /v1/streams/{stream_id}/metadata:\x08metadata\x12|\n\x0c\x44\x65leteStream\x12$.agentic.data.v1.DeleteStreamRequest\x1a%.agentic.data.v1.DeleteStreamResponse\"\x1f\x82\xd3\xe4\x93\x02\x19*\x17/v1/streams/{stream_id}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!agentic/data/v1/event_store.proto\x12\x0f\x61gentic.data.v1\x1a\x1d\x61gentic/common/v1/event.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x17google/rpc/status.proto\"|\n\x08NewEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\x04type\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12%\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12)\n\x08metadata\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x93\x01\n\x13\x41ppendEventsRequest\x12\x17\n\tstream_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1d\n\x10\x65xpected_version\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12/\n\x06\x65vents\x18\x03 \x03(\x0b\x32\x19.agentic.data.v1.NewEventB\x04\xe2\x41\x01\x02\x42\x13\n\x11_expected_version\"\x98\x01\n\x14\x41ppendEventsResponse\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x15\n\rfirst_version\x18\x02 \x01(\x03\x12\x14\n\x0clast_version\x18\x03 \x01(\x03\x12\x16\n\x0e\x66irst_position\x18\x04 \x01(\x03\x12\x15\n\rlast_position\x18\x05 \x01(\x03\x12\x11\n\tevent_ids\x18\x06 \x03(\t\"i\n\x13\x41ppendStreamRequest\x12\x16\n\x0e\x63orrelation_id\x18\x01 \x01(\t\x12:\n\x06\x61ppend\x18\x02 \x01(\x0b\x32$.agentic.data.v1.AppendEventsRequestB\x04\xe2\x41\x01\x02\"\x99\x01\n\x14\x41ppendStreamResponse\x12\x16\n\x0e\x63orrelation_id\x18\x01 \x01(\t\x12\x39\n\x08\x61ppended\x18\x02 \x01(\x0b\x32%.agentic.data.v1.AppendEventsResponseH\x00\x12#\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\t\n\x07outcome\"\x88\x01\n\x11ReadStreamRequest\x12\x17\n\tstream_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0c\x66rom_version\x18\x02 \x01(\x03\x12\x11\n\tmax_count\x18\x03 \x01(\x05\x12\x31\n\tdirection\x18\x04 \x01(\x0e\x32\x1e.agentic.data.v1.ReadDirection\"\x81\x01\n\x12ReadStreamResponse\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.agentic.common.v1.Event\x12\x14\n\x0cnext_version\x18\x02 \x01(\x03\x12\x14\n\x0clast_version\x18\x03 \x01(\x03\x12\x15\n\rend_of_stream\x18\x04 \x01(\x08\"O\n\x0eReadAllRequest\x12\x15\n\rfrom_position\x18\x01 \x01(\x03\x12\x11\n\tmax_count\x18\x02 \x01(\x05\x12\x13\n\x0btype_prefix\x18\x03 \x01(\t\"f\n\x0fReadAllResponse\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.agentic.common.v1.Event\x12\x15\n\rnext_position\x18\x02 \x01(\x03\x12\x12\n\nend_of_log\x18\x03 \x01(\x08\"A\n\x13SubscribeAllRequest\x12\x15\n\rfrom_position\x18\x01 \x01(\x03\x12\x13\n\x0btype_prefix\x18\x02 \x01(\t\"|\n\x14SubscribeAllResponse\x12)\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x18.agentic.common.v1.EventH\x00\x12.\n\tcaught_up\x18\x02 \x01(\x0b\x32\x19.agentic.data.v1.CaughtUpH\x00\x42\t\n\x07\x63ontent\"\x1c\n\x08\x43\x61ughtUp\x12\x10\n\x08position\x18\x01 \x01(\x03\"u\n\x06Stream\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x14\n\x0clast_version\x18\x02 \x01(\x03\x12\x31\n\x08metadata\x18\x03 \x01(\x0b\x32\x1f.agentic.data.v1.StreamMetadata\x12\x0f\n\x07\x64\x65leted\x18\x04 \x01(\x08\"O\n\x0eStreamMetadata\x12\x11\n\tmax_count\x18\x01 \x01(\x03\x12*\n\x07max_age\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"+\n\x10GetStreamRequest\x12\x17\n\tstream_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"<\n\x11GetStreamResponse\x12\'\n\x06stream\x18\x01 \x01(\x0b\x32\x17.agentic.data.v1.Stream\"i\n\x1bUpdateStreamMetadataRequest\x12\x17\n\tstream_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x31\n\x08metadata\x18\x02 \x01(\x0b\x32\x1f.agentic.data.v1.StreamMetadata\"G\n\x1cUpdateStreamMetadataResponse\x12\'\n\x06stream\x18\x01 \x01(\x0b\x32\x17.agentic.data.v1.Stream\"b\n\x13\x44\x65leteStreamRequest\x12\x17\n\tstream_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1d\n\x10\x65xpected_version\x18\x02 \x01(\x03H\x00\x88\x01\x01\x42\x13\n\x11_expected_version\"?\n\x14\x44\x65leteStreamResponse\x12\'\n\x06stream\x18\x01 \x01(\x0b\x32\x17.agentic.data.v1.Stream*j\n\rReadDirection\x12\x1e\n\x1aREAD_DIRECTION_UNSPECIFIED\x10\x00\x12\x1b\n\x17READ_DIRECTION_FORWARDS\x10\x01\x12\x1c\n\x18READ_DIRECTION_BACKWARDS\x10\x02\x32\xf8\x07\n\x11\x45ventStoreService\x12\x86\x01\n\x0c\x41ppendEvents\x12$.agentic.data.v1.AppendEventsRequest\x1a%.agentic.data.v1.AppendEventsResponse\")\x82\xd3\xe4\x93\x02#\"\x1e/v1/streams/{stream_id}:append:\x01*\x12_\n\x0c\x41ppendStream\x12$.agentic.data.v1.AppendStreamRequest\x1a%.agentic.data.v1.AppendStreamResponse(\x01\x30\x01\x12}\n\nReadStream\x12\".agentic.data.v1.ReadStreamRequest\x1a#.agentic.data.v1.ReadStreamResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/streams/{stream_id}/events\x12`\n\x07ReadAll\x12\x1f.agentic.data.v1.ReadAllRequest\x1a .agentic.data.v1.ReadAllResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/events\x12{\n\x0cSubscribeAll\x12$.agentic.data.v1.SubscribeAllRequest\x1a%.agentic.data.v1.SubscribeAllResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/events:subscribe0\x01\x12s\n\tGetStream\x12!.agentic.data.v1.GetStreamRequest\x1a\".agentic.data.v1.GetStreamResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/streams/{stream_id}\x12\xa7\x01\n\x14UpdateStreamMetadata\x12,.agentic.data.v1.UpdateStreamMetadataRequest\x1a-.agentic.data.v1.UpdateStreamMetadataResponse\"2\x82\xd3\xe4\x93\x02,2 /v1/streams/{stream_id}/metadata:\x08metadata\x12|\n\x0c\x44\x65leteStream\x12$.agentic.data.v1.DeleteStreamRequest\x1a%.agentic.data.v1.DeleteStreamResponse\"\x1f\x82\xd3\xe4\x93\x02\x19*\x17/v1/streams/{stream_id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,6 +43,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APPENDEVENTSREQUEST'].fields_by_name['stream_id']._serialized_options = b'\342A\001\002'
   _globals['_APPENDEVENTSREQUEST'].fields_by_name['events']._loaded_options = None
   _globals['_APPENDEVENTSREQUEST'].fields_by_name['events']._serialized_options = b'\342A\001\002'
+  _globals['_APPENDSTREAMREQUEST'].fields_by_name['append']._loaded_options = None
+  _globals['_APPENDSTREAMREQUEST'].fields_by_name['append']._serialized_options = b'\342A\001\002'
   _globals['_READSTREAMREQUEST'].fields_by_name['stream_id']._loaded_options = None
   _globals['_READSTREAMREQUEST'].fields_by_name['stream_id']._serialized_options = b'\342A\001\002'
   _globals['_GETSTREAMREQUEST'].fields_by_name['stream_id']._loaded_options = None
@@ -64,44 +67,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EVENTSTORESERVICE'].methods_by_name['UpdateStreamMetadata']._serialized_options = b'\202\323\344\223\002,2 /v1/streams/{stream_id}/metadata:\010metadata'
   _globals['_EVENTSTORESERVICE'].methods_by_name['DeleteStream']._loaded_options = None
   _globals['_EVENTSTORESERVICE'].methods_by_name['DeleteStream']._serialized_options = b'\202\323\344\223\002\031*\027/v1/streams/{stream_id}'
-  _globals['_READDIRECTION']._serialized_start=1972
-  _globals['_READDIRECTION']._serialized_end=2078
-  _globals['_NEWEVENT']._serialized_start=210
-  _globals['_NEWEVENT']._serialized_end=334
-  _globals['_APPENDEVENTSREQUEST']._serialized_start=337
-  _globals['_APPENDEVENTSREQUEST']._serialized_end=484
-  _globals['_APPENDEVENTSRESPONSE']._serialized_start=487
-  _globals['_APPENDEVENTSRESPONSE']._serialized_end=639
-  _globals['_READSTREAMREQUEST']._serialized_start=642
-  _globals['_READSTREAMREQUEST']._serialized_end=778
-  _globals['_READSTREAMRESPONSE']._serialized_start=781
-  _globals['_READSTREAMRESPONSE']._serialized_end=910
-  _globals['_READALLREQUEST']._serialized_start=912
-  _globals['_READALLREQUEST']._serialized_end=991
-  _globals['_READALLRESPONSE']._serialized_start=993
-  _globals['_READALLRESPONSE']._serialized_end=1095
-  _globals['_SUBSCRIBEALLREQUEST']._serialized_start=1097
-  _globals['_SUBSCRIBEALLREQUEST']._serialized_end=1162
-  _globals['_SUBSCRIBEALLRESPONSE']._serialized_start=1164
-  _globals['_SUBSCRIBEALLRESPONSE']._serialized_end=1288
-  _globals['_CAUGHTUP']._serialized_start=1290
-  _globals['_CAUGHTUP']._serialized_end=1318
-  _globals['_STREAM']._serialized_start=1320
-  _globals['_STREAM']._serialized_end=1437
-  _globals['_STREAMMETADATA']._serialized_start=1439
-  _globals['_STREAMMETADATA']._serialized_end=1518
-  _globals['_GETSTREAMREQUEST']._serialized_start=1520
-  _globals['_GETSTREAMREQUEST']._serialized_end=1563
-  _globals['_GETSTREAMRESPONSE']._serialized_start=1565
-  _globals['_GETSTREAMRESPONSE']._serialized_end=1625
-  _globals['_UPDATESTREAMMETADATAREQUEST']._serialized_start=1627
-  _globals['_UPDATESTREAMMETADATAREQUEST']._serialized_end=1732
-  _globals['_UPDATESTREAMMETADATARESPONSE']._serialized_start=1734
-  _globals['_UPDATESTREAMMETADATARESPONSE']._serialized_end=1805
-  _globals['_DELETESTREAMREQUEST']._serialized_start=1807
-  _globals['_DELETESTREAMREQUEST']._serialized_end=1905
-  _globals['_DELETESTREAMRESPONSE']._serialized_start=1907
-  _globals['_DELETESTREAMRESPONSE']._serialized_end=1970
-  _globals['_EVENTSTORESERVICE']._serialized_start=2081
-  _globals['_EVENTSTORESERVICE']._serialized_end=3000
+  _globals['_READDIRECTION']._serialized_start=2260
+  _globals['_READDIRECTION']._serialized_end=2366
+  _globals['_NEWEVENT']._serialized_start=235
+  _globals['_NEWEVENT']._serialized_end=359
+  _globals['_APPENDEVENTSREQUEST']._serialized_start=362
+  _globals['_APPENDEVENTSREQUEST']._serialized_end=509
+  _globals['_APPENDEVENTSRESPONSE']._serialized_start=512
+  _globals['_APPENDEVENTSRESPONSE']._serialized_end=664
+  _globals['_APPENDSTREAMREQUEST']._serialized_start=666
+  _globals['_APPENDSTREAMREQUEST']._serialized_end=771
+  _globals['_APPENDSTREAMRESPONSE']._serialized_start=774
+  _globals['_APPENDSTREAMRESPONSE']._serialized_end=927
+  _globals['_READSTREAMREQUEST']._serialized_start=930
+  _globals['_READSTREAMREQUEST']._serialized_end=1066
+  _globals['_READSTREAMRESPONSE']._serialized_start=1069
+  _globals['_READSTREAMRESPONSE']._serialized_end=1198
+  _globals['_READALLREQUEST']._serialized_start=1200
+  _globals['_READALLREQUEST']._serialized_end=1279
+  _globals['_READALLRESPONSE']._serialized_start=1281
+  _globals['_READALLRESPONSE']._serialized_end=1383
+  _globals['_SUBSCRIBEALLREQUEST']._serialized_start=1385
+  _globals['_SUBSCRIBEALLREQUEST']._serialized_end=1450
+  _globals['_SUBSCRIBEALLRESPONSE']._serialized_start=1452
+  _globals['_SUBSCRIBEALLRESPONSE']._serialized_end=1576
+  _globals['_CAUGHTUP']._serialized_start=1578
+  _globals['_CAUGHTUP']._serialized_end=1606
+  _globals['_STREAM']._serialized_start=1608
+  _globals['_STREAM']._serialized_end=1725
+  _globals['_STREAMMETADATA']._serialized_start=1727
+  _globals['_STREAMMETADATA']._serialized_end=1806
+  _globals['_GETSTREAMREQUEST']._serialized_start=1808
+  _globals['_GETSTREAMREQUEST']._serialized_end=1851
+  _globals['_GETSTREAMRESPONSE']._serialized_start=1853
+  _globals['_GETSTREAMRESPONSE']._serialized_end=1913
+  _globals['_UPDATESTREAMMETADATAREQUEST']._serialized_start=1915
+  _globals['_UPDATESTREAMMETADATAREQUEST']._serialized_end=2020
+  _globals['_UPDATESTREAMMETADATARESPONSE']._serialized_start=2022
+  _globals['_UPDATESTREAMMETADATARESPONSE']._serialized_end=2093
+  _globals['_DELETESTREAMREQUEST']._serialized_start=2095
+  _globals['_DELETESTREAMREQUEST']._serialized_end=2193
+  _globals['_DELETESTREAMRESPONSE']._serialized_start=2195
+  _globals['_DELETESTREAMRESPONSE']._serialized_end=2258
+  _globals['_EVENTSTORESERVICE']._serialized_start=2369
+  _globals['_EVENTSTORESERVICE']._serialized_end=3385
 # @@protoc_insertion_point(module_scope)

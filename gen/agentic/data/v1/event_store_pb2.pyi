@@ -5,6 +5,7 @@ from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
+from google.rpc import status_pb2 as _status_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -60,6 +61,24 @@ class AppendEventsResponse(_message.Message):
     last_position: int
     event_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, stream_id: _Optional[str] = ..., first_version: _Optional[int] = ..., last_version: _Optional[int] = ..., first_position: _Optional[int] = ..., last_position: _Optional[int] = ..., event_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class AppendStreamRequest(_message.Message):
+    __slots__ = ("correlation_id", "append")
+    CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
+    APPEND_FIELD_NUMBER: _ClassVar[int]
+    correlation_id: str
+    append: AppendEventsRequest
+    def __init__(self, correlation_id: _Optional[str] = ..., append: _Optional[_Union[AppendEventsRequest, _Mapping]] = ...) -> None: ...
+
+class AppendStreamResponse(_message.Message):
+    __slots__ = ("correlation_id", "appended", "error")
+    CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
+    APPENDED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    correlation_id: str
+    appended: AppendEventsResponse
+    error: _status_pb2.Status
+    def __init__(self, correlation_id: _Optional[str] = ..., appended: _Optional[_Union[AppendEventsResponse, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
 
 class ReadStreamRequest(_message.Message):
     __slots__ = ("stream_id", "from_version", "max_count", "direction")

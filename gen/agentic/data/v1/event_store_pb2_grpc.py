@@ -45,6 +45,11 @@ class EventStoreServiceStub:
                 request_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsRequest.SerializeToString,
                 response_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsResponse.FromString,
                 _registered_method=True)
+        self.AppendStream = channel.stream_stream(
+                '/agentic.data.v1.EventStoreService/AppendStream',
+                request_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamRequest.SerializeToString,
+                response_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamResponse.FromString,
+                _registered_method=True)
         self.ReadStream = channel.unary_unary(
                 '/agentic.data.v1.EventStoreService/ReadStream',
                 request_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.ReadStreamRequest.SerializeToString,
@@ -93,9 +98,22 @@ class EventStoreServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ReadStream(self, request, context):
+    def AppendStream(self, request_iterator, context):
         """Reads a stream forwards from a version.
+        Many appends over one long-lived stream, for high-rate writers: each request
+        is an independent append (its own stream, expected version and event ids,
+        the same rules as AppendEvents), answered by one response carrying the same
+        correlation_id, in the order sent. A refused append answers with its error
+        and the stream goes on. Appends from all open streams and calls are
+        committed together, so a writer with many appends in flight costs one
+        message each instead of one call each. gRPC only (no REST mapping).
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadStream(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -149,6 +167,11 @@ def add_EventStoreServiceServicer_to_server(servicer, server):
                     servicer.AppendEvents,
                     request_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsRequest.FromString,
                     response_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsResponse.SerializeToString,
+            ),
+            'AppendStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.AppendStream,
+                    request_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamRequest.FromString,
+                    response_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamResponse.SerializeToString,
             ),
             'ReadStream': grpc.unary_unary_rpc_method_handler(
                     servicer.ReadStream,
@@ -214,6 +237,33 @@ class EventStoreService:
             '/agentic.data.v1.EventStoreService/AppendEvents',
             agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsRequest.SerializeToString,
             agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AppendStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/agentic.data.v1.EventStoreService/AppendStream',
+            agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamRequest.SerializeToString,
+            agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,
