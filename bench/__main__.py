@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import appends, event_store, models, subscriptions, vectors
+from bench import appends, event_store, grpc_ceiling, models, subscriptions, vectors
 from bench import gateway as gateway_path
 from services.launcher.config import LauncherSettings
 from services.launcher.mesh import Mesh
@@ -18,6 +18,7 @@ ENVOY_P50_BUDGET_MS = 1.0
 async def run(settings: LauncherSettings) -> None:
     l01 = f"127.0.0.1:{settings.l01_port}"
     gateway = f"127.0.0.1:{settings.gateway_port}"
+    await grpc_ceiling.report()
     await appends.report(l01, settings.effective_database_url)
     await subscriptions.report(l01)
     await vectors.report(l01, settings.effective_database_url)

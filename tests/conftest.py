@@ -6,6 +6,7 @@ runs beside a developer's `make up` mesh without touching it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +22,10 @@ from services.kit import open_channel
 from services.launcher.config import LauncherSettings
 from services.launcher.mesh import Mesh
 from tests.support import DEV_TOKEN
+
+# L01's retention sweep runs every second in test meshes (30 s by default), so a test
+# can watch it delete what stream limits hide. The mesh's processes inherit this.
+os.environ["L01_RETENTION_SWEEP_SECONDS"] = "1"
 
 
 @dataclass

@@ -35,6 +35,7 @@ from services.l01_data.documents import DocumentStore
 from services.l01_data.event_store import NOTIFY_CHANNEL, EventStore
 from services.l01_data.log_head import LogHead, listen_for_appends
 from services.l01_data.outbox import OutboxPublisher
+from services.l01_data.retention import sweep_forever
 from services.l01_data.server import SERVICE_NAME, EventStoreServicer
 from services.l01_data.snapshots import SnapshotStore
 from services.l01_data.vectors import VectorStore
@@ -105,6 +106,7 @@ async def main() -> None:
             asyncio.create_task(listen_for_appends(settings.database_url, NOTIFY_CHANNEL, head)),
             asyncio.create_task(publisher.run()),
             asyncio.create_task(watch_database(server, store)),
+            asyncio.create_task(sweep_forever(pool, settings.retention_sweep_seconds)),
         ]
         try:
             await wait_for_termination()

@@ -30,3 +30,5 @@ class DataSettings(ServiceSettings):
     startup_wait_seconds: float = Field(30.0, description="how long to wait for PostgreSQL")
     # Redis mirror of the log that a consumer reconnecting after an outage can replay.
     redis_stream_maxlen: int = 100_000
+    # How often events hidden by stream limits (max count / max age) are deleted.
+    retention_sweep_seconds: float = Field(30.0, gt=0)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
+from json.encoder import encode_basestring as _quoted  # C: a JSON string literal
 
 import asyncpg
 import redis.asyncio as redis
@@ -59,19 +59,17 @@ SELECT global_position, stream_id, stream_version, event_id, type, data, metadat
 
 
 def event_json(event: RecordedEvent) -> str:
-    """The JSON envelope published for an event (data and metadata embedded as stored)."""
-    head = json.dumps(
-        {
-            "id": str(event.id),
-            "stream_id": event.stream_id,
-            "stream_version": event.stream_version,
-            "global_position": event.global_position,
-            "type": event.type,
-            "recorded_at": event.recorded_at.isoformat(),
-        },
-        separators=(",", ":"),
+    """The JSON envelope published for an event (data and metadata embedded as stored).
+
+    Formatted directly rather than through json.dumps of a dict: the outbox
+    formats every event ever appended, and this is several times cheaper.
+    """
+    return (
+        f'{{"id":"{event.id}","stream_id":{_quoted(event.stream_id)},'
+        f'"stream_version":{event.stream_version},"global_position":{event.global_position},'
+        f'"type":{_quoted(event.type)},"recorded_at":"{event.recorded_at.isoformat()}",'
+        f'"data":{event.data_json},"metadata":{event.metadata_json}}}'
     )
-    return f'{head[:-1]},"data":{event.data_json},"metadata":{event.metadata_json}}}'
 
 
 class OutboxPublisher:

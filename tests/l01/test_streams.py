@@ -102,7 +102,7 @@ async def test_forwards_is_the_default_direction(store) -> None:
     assert list(default.events) == list(explicit.events)
 
 
-async def test_max_count_hides_older_events_from_stream_reads_only(store) -> None:
+async def test_max_count_hides_older_events_at_once_and_the_sweep_deletes_them(store) -> None:
     stream = await _stream_with(store, 5)
     reply = await store.UpdateStreamMetadata(
         pb.UpdateStreamMetadataRequest(stream_id=stream, metadata=pb.StreamMetadata(max_count=2))
@@ -116,9 +116,22 @@ async def test_max_count_hides_older_events_from_stream_reads_only(store) -> Non
         )
     )
     assert [e.data["i"] for e in backwards.events] == [4, 3]
+
+    # The retention sweep (every second in the test mesh) then removes the hidden
+    # events from the global log as well; the visible ones stay.
     first = page.events[0].global_position - 3
-    everything = await store.ReadAll(pb.ReadAllRequest(from_position=first, max_count=5))
-    assert [e.stream_id for e in everything.events] == [stream] * 5
+    for _ in range(100):
+        everything = await store.ReadAll(pb.ReadAllRequest(from_position=first, max_count=5))
+        in_log = [e.data["i"] for e in everything.events if e.stream_id == stream]
+        if in_log == [3, 4]:
+            break
+        await asyncio.sleep(0.2)
+    assert in_log == [3, 4]
+    described = await store.GetStream(pb.GetStreamRequest(stream_id=stream))
+    assert described.stream.last_version == 4
+    await store.AppendEvents(pb.AppendEventsRequest(stream_id=stream, events=[new_event(i=5)]))
+    page = await store.ReadStream(pb.ReadStreamRequest(stream_id=stream))
+    assert [e.stream_version for e in page.events] == [4, 5]
 
 
 async def test_max_age_hides_events_older_than_it(store) -> None:
@@ -135,10 +148,13 @@ async def test_max_age_hides_events_older_than_it(store) -> None:
     assert [e.data["i"] for e in page.events] == [2]
     described = await store.GetStream(pb.GetStreamRequest(stream_id=stream))
     assert described.stream.metadata.max_age.seconds == 1
-    # Replacing the metadata with none lifts the limits.
+    # Replacing the metadata with none lifts the limits for what the sweep has not removed.
     await store.UpdateStreamMetadata(pb.UpdateStreamMetadataRequest(stream_id=stream))
+    described = await store.GetStream(pb.GetStreamRequest(stream_id=stream))
+    assert not described.stream.metadata.HasField("max_age")
+    await store.AppendEvents(pb.AppendEventsRequest(stream_id=stream, events=[new_event(i=3)]))
     page = await store.ReadStream(pb.ReadStreamRequest(stream_id=stream))
-    assert [e.data["i"] for e in page.events] == [0, 1, 2]
+    assert [e.data["i"] for e in page.events][-2:] == [2, 3]
 
 
 async def test_deleted_stream_is_not_found_refuses_appends_and_stays_in_the_log(store) -> None:

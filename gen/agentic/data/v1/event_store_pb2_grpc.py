@@ -144,7 +144,8 @@ class EventStoreServiceServicer:
 
     def UpdateStreamMetadata(self, request, context):
         """Replaces a stream's metadata (max age, max count). The limits hide older
-        events from ReadStream; the global log keeps every event. Recorded as a
+        events from ReadStream at once; a periodic sweep (L01_RETENTION_SWEEP_SECONDS,
+        default 30 s) then deletes them from the global log too. Recorded as a
         "$stream.metadata_updated" event in the "$streams" stream, with the caller.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
