@@ -61,3 +61,4 @@ VECTOR_BATCH_TOO_LARGE = ErrorCode("E1205", Kind.INVALID_ARGUMENT, "too many vec
 VECTOR_METADATA_TOO_LARGE = ErrorCode(
     "E1206", Kind.INVALID_ARGUMENT, "vector metadata larger than the limit"
 )
+VECTOR_NOT_FOUND = ErrorCode("E1207", Kind.NOT_FOUND, "no vector with this id")

@@ -67,6 +67,10 @@ class NewVector:
     metadata_json: str
 
 
+# A vector read back has the same fields as one to upsert.
+StoredVector = NewVector
+
+
 @dataclass(frozen=True)
 class Match:
     id: str
@@ -341,6 +345,23 @@ class VectorStore:
             return await run_audited(self._pool, self._head, change)
 
         return await self._on_collection(collection_id, "parent", delete)
+
+    async def get_vector(self, collection_id: str, vector_id: str) -> StoredVector:
+        async def get(info: vc.CollectionInfo) -> StoredVector:
+            row = await self._pool.fetchrow(
+                f"SELECT embedding, metadata::text AS metadata FROM {info.table} WHERE id = $1",
+                vector_id,
+            )
+            if row is None:
+                raise PlatformError(
+                    errors.VECTOR_NOT_FOUND,
+                    f"collection {collection_id!r} holds no vector {vector_id!r}",
+                    field="id",
+                    metadata={"collection": collection_id, "id": vector_id},
+                )
+            return StoredVector(vector_id, row["embedding"].to_list(), row["metadata"])
+
+        return await self._on_collection(collection_id, "parent", get)
 
     async def search(
         self,

@@ -125,6 +125,21 @@ class VectorServicer(pb_grpc.VectorServiceServicer):
         count = await self._store.delete_vectors(collection_id, ids, current_principal.get())
         return pb.DeleteVectorsResponse(deleted_count=count)
 
+    async def GetVector(
+        self, request: pb.GetVectorRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetVectorResponse:
+        collection_id = vc.parse_collection_name(request.parent, "parent")
+        vector = await self._store.get_vector(
+            collection_id, vs.validate_vector_id(request.id, "id")
+        )
+        return pb.GetVectorResponse(
+            vector=pb.Vector(
+                id=vector.id,
+                values=vector.values,
+                metadata=struct_from_json(vector.metadata_json),
+            )
+        )
+
     async def SearchVectors(
         self, request: pb.SearchVectorsRequest, context: grpc.aio.ServicerContext
     ) -> pb.SearchVectorsResponse:

@@ -21,6 +21,7 @@ from services.launcher.ports import LOOPBACK
 SYSTEM_USER = "agentic-pg"
 SUPERUSER = "agentic"
 DATABASE = "agentic"
+SHARED_BUFFERS = "512MB"
 # sockaddr_un.sun_path holds 108 bytes with the terminating NUL.
 _MAX_SOCKET_PATH = 107
 
@@ -113,6 +114,10 @@ class PostgresCluster:
             str(self.port),
             "-k",
             socket_dir,
+            # The default 128 MB is below one 100k x 384 HNSW index: k-NN p99 then
+            # depends on the OS cache. Shared memory is only taken as it is used.
+            "-c",
+            f"shared_buffers={SHARED_BUFFERS}",
         ]
         if not self.fsync:
             for setting in ("fsync=off", "synchronous_commit=off", "full_page_writes=off"):

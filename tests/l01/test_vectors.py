@@ -181,6 +181,26 @@ async def test_upsert_replaces_by_id_and_search_returns_metadata_and_values(vect
     assert list(without[0].values) == []
 
 
+async def test_get_vector_returns_values_and_metadata_or_not_found(vectors) -> None:
+    collection_id = await create(vectors, 3, L2)
+    await upsert(vectors, collection_id, vec("a.1@x", [1.5, -2, 3], kind="k", n=2))
+    reply = await vectors.GetVector(pb.GetVectorRequest(parent=cname(collection_id), id="a.1@x"))
+    assert reply.vector.id == "a.1@x"
+    assert list(reply.vector.values) == [1.5, -2, 3]
+    assert dict(reply.vector.metadata) == {"kind": "k", "n": 2}
+
+    error = await refused(
+        vectors.GetVector(pb.GetVectorRequest(parent=cname(collection_id), id="b"))
+    )
+    assert error.code() == grpc.StatusCode.NOT_FOUND and platform_code(error) == "E1207"
+    assert error_metadata(error)["id"] == "b"
+    for bad_id in ("", "a b", "x" * 257):
+        error = await refused(
+            vectors.GetVector(pb.GetVectorRequest(parent=cname(collection_id), id=bad_id))
+        )
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, bad_id
+
+
 async def test_deleted_vectors_are_no_longer_found(vectors) -> None:
     collection_id = await create(vectors, 2, L2)
     await upsert(vectors, collection_id, vec("a", [0, 0]), vec("b", [1, 1]), vec("c", [2, 2]))
@@ -362,6 +382,7 @@ async def test_unknown_collections_are_not_found_on_every_rpc(vectors) -> None:
         vectors.UpsertVectors(pb.UpsertVectorsRequest(parent=name, vectors=[vec("a", [1])])),
         vectors.DeleteVectors(pb.DeleteVectorsRequest(parent=name, ids=["a"])),
         vectors.SearchVectors(pb.SearchVectorsRequest(parent=name, vector=[1])),
+        vectors.GetVector(pb.GetVectorRequest(parent=name, id="a")),
     ):
         error = await refused(call)
         assert error.code() == grpc.StatusCode.NOT_FOUND and platform_code(error) == "E1200"
@@ -519,6 +540,7 @@ async def test_every_vector_rpc_refuses_missing_or_wrong_tokens(mesh, token, pat
             stub.UpsertVectors(pb.UpsertVectorsRequest(parent=name, vectors=[vec("a", [1, 1])])),
             stub.DeleteVectors(pb.DeleteVectorsRequest(parent=name, ids=["a"])),
             stub.SearchVectors(pb.SearchVectorsRequest(parent=name, vector=[1, 1])),
+            stub.GetVector(pb.GetVectorRequest(parent=name, id="a")),
         ):
             error = await refused(call)
             assert error.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -562,6 +584,11 @@ async def test_vectors_over_rest(rest: httpx.AsyncClient) -> None:
     assert built.status_code == 200 and built.json()["built"] is False
     listed = await rest.get("/v1/vectorCollections", params={"page_size": 1000})
     assert cname(collection_id) in [c["name"] for c in listed.json()["collections"]]
+    fetched = await rest.get(f"{base}/vectors/b")
+    assert fetched.status_code == 200, fetched.text
+    assert fetched.json()["vector"] == {"id": "b", "values": [3, 4], "metadata": {"t": "y"}}
+    missing = await rest.get(f"{base}/vectors/zz")
+    assert missing.status_code == 404 and rest_reason(missing.json()) == "E1207"
     removed = await rest.post(f"{base}/vectors:delete", json={"ids": ["a"]})
     assert removed.json()["deleted_count"] == 1
     got = await rest.get(base)

@@ -139,6 +139,20 @@ class UpsertVectorsResponse(_message.Message):
     upserted_count: int
     def __init__(self, upserted_count: _Optional[int] = ...) -> None: ...
 
+class GetVectorRequest(_message.Message):
+    __slots__ = ("parent", "id")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    id: str
+    def __init__(self, parent: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class GetVectorResponse(_message.Message):
+    __slots__ = ("vector",)
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    vector: Vector
+    def __init__(self, vector: _Optional[_Union[Vector, _Mapping]] = ...) -> None: ...
+
 class DeleteVectorsRequest(_message.Message):
     __slots__ = ("parent", "ids")
     PARENT_FIELD_NUMBER: _ClassVar[int]

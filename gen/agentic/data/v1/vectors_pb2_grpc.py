@@ -72,6 +72,11 @@ class VectorServiceStub:
                 request_serializer=agentic_dot_data_dot_v1_dot_vectors__pb2.UpsertVectorsRequest.SerializeToString,
                 response_deserializer=agentic_dot_data_dot_v1_dot_vectors__pb2.UpsertVectorsResponse.FromString,
                 _registered_method=True)
+        self.GetVector = channel.unary_unary(
+                '/agentic.data.v1.VectorService/GetVector',
+                request_serializer=agentic_dot_data_dot_v1_dot_vectors__pb2.GetVectorRequest.SerializeToString,
+                response_deserializer=agentic_dot_data_dot_v1_dot_vectors__pb2.GetVectorResponse.FromString,
+                _registered_method=True)
         self.DeleteVectors = channel.unary_unary(
                 '/agentic.data.v1.VectorService/DeleteVectors',
                 request_serializer=agentic_dot_data_dot_v1_dot_vectors__pb2.DeleteVectorsRequest.SerializeToString,
@@ -139,6 +144,14 @@ class VectorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetVector(self, request, context):
+        """Returns one vector with its values and metadata; an id not in the collection is
+        NOT_FOUND (E1207).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeleteVectors(self, request, context):
         """Deletes vectors by id (1-1,000 per call); unknown ids are ignored.
         """
@@ -186,6 +199,11 @@ def add_VectorServiceServicer_to_server(servicer, server):
                     servicer.UpsertVectors,
                     request_deserializer=agentic_dot_data_dot_v1_dot_vectors__pb2.UpsertVectorsRequest.FromString,
                     response_serializer=agentic_dot_data_dot_v1_dot_vectors__pb2.UpsertVectorsResponse.SerializeToString,
+            ),
+            'GetVector': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVector,
+                    request_deserializer=agentic_dot_data_dot_v1_dot_vectors__pb2.GetVectorRequest.FromString,
+                    response_serializer=agentic_dot_data_dot_v1_dot_vectors__pb2.GetVectorResponse.SerializeToString,
             ),
             'DeleteVectors': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteVectors,
@@ -368,6 +386,33 @@ class VectorService:
             '/agentic.data.v1.VectorService/UpsertVectors',
             agentic_dot_data_dot_v1_dot_vectors__pb2.UpsertVectorsRequest.SerializeToString,
             agentic_dot_data_dot_v1_dot_vectors__pb2.UpsertVectorsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVector(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentic.data.v1.VectorService/GetVector',
+            agentic_dot_data_dot_v1_dot_vectors__pb2.GetVectorRequest.SerializeToString,
+            agentic_dot_data_dot_v1_dot_vectors__pb2.GetVectorResponse.FromString,
             options,
             channel_credentials,
             insecure,
