@@ -8,21 +8,19 @@ or disconnects gets everything after its last ack again (at-least-once,
 in order). Acks may not pass what this process delivered to the group, nor
 go below the checkpoint.
 
-One consumer per group at a time: while one is connected, a second subscriber
-is refused with E1404 (a consumer that died is noticed when its connection
-closes, and the group is free again). Who is connected and how far delivery
-got is this process's memory: run one L01 process per database for consumer
-groups, or route a group's subscription and acks to the same process.
+One consumer per group at a time, across every L01 process: while one is
+connected, a second subscriber is refused with E1404. The session lives in the
+group's row (group_sessions.py): a consumer that disconnects frees the group at
+once, one whose L01 process died frees it when its lease runs out.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -33,6 +31,7 @@ from services.l01_data.audit import GROUPS_AUDIT, audit_append
 from services.l01_data.database import translate_outages
 from services.l01_data.event_store import EventStore
 from services.l01_data.events import RecordedEvent, invalid_field, validate_type_prefix
+from services.l01_data.group_sessions import GroupSession
 from services.l01_data.log_head import LogHead
 from services.l01_data.subscriptions import CaughtUp, follow_pages
 
@@ -44,7 +43,10 @@ MAX_PAGE_SIZE = 1_000
 FROM_END = -1  # start_position: only events committed after the group is created
 
 _GROUP_ID = re.compile(r"[A-Za-z0-9_.:@-]+")
-_COLUMNS = "group_id, type_prefix, start_position, checkpoint, created_at, acked_by, acked_at"
+_COLUMNS = (
+    "group_id, type_prefix, start_position, checkpoint, created_at, acked_by, acked_at,"
+    " delivered, consumer_id IS NOT NULL AND lease_until > now() AS connected"
+)
 
 
 @dataclass(frozen=True)
@@ -58,15 +60,6 @@ class GroupState:
     acked_at: datetime | None
     consumer_connected: bool = False
     delivered_position: int = 0
-
-
-@dataclass
-class _Session:
-    """What this process knows about a group beyond its row."""
-
-    delivered: int = 0
-    connected: bool = False
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def validate_group_id(group_id: str) -> str:
@@ -104,6 +97,15 @@ def decode_page_token(token: str) -> str:
         raise invalid_field("page_token", "is not a token from a previous page") from None
 
 
+def _busy(group_id: str, reason: str) -> PlatformError:
+    return PlatformError(
+        errors.GROUP_BUSY,
+        f"{reason} {group_id!r}",
+        field="group_id",
+        metadata={"group_id": group_id},
+    )
+
+
 def _not_found(group_id: str) -> PlatformError:
     return PlatformError(
         errors.GROUP_NOT_FOUND,
@@ -117,10 +119,10 @@ class ConsumerGroups:
     def __init__(self, store: EventStore, head: LogHead) -> None:
         self._store = store
         self._head = head
-        self._sessions: dict[str, _Session] = {}
+        # This process's connected sessions, stopped at once when the group is deleted here.
+        self._sessions: dict[str, GroupSession] = {}
 
     def _state(self, row: asyncpg.Record) -> GroupState:
-        session = self._sessions.get(row["group_id"]) or _Session()
         return GroupState(
             group_id=row["group_id"],
             type_prefix=row["type_prefix"],
@@ -129,8 +131,8 @@ class ConsumerGroups:
             created_at=row["created_at"],
             acked_by=row["acked_by"],
             acked_at=row["acked_at"],
-            consumer_connected=session.connected,
-            delivered_position=session.delivered,
+            consumer_connected=row["connected"],
+            delivered_position=row["delivered"],
         )
 
     async def create(
@@ -211,54 +213,46 @@ class ConsumerGroups:
             return self._state(row)
 
         state = await self._store.audited(audit, delete)
-        session = self._sessions.pop(group_id, None)
+        session = self._sessions.get(group_id)
         if session is not None:
-            session.stop.set()  # a connected consumer's stream ends with NOT_FOUND
+            session.lost.set()  # a consumer connected here ends at once, with NOT_FOUND
         return state
 
     async def subscribe(
         self, group_id: str, max_batch: int
     ) -> AsyncIterator[list[RecordedEvent] | CaughtUp]:
         """The group's events after its checkpoint: pages, a CaughtUp marker, then live."""
-        session = self._sessions.setdefault(group_id, _Session())
-        if session.connected:
-            raise PlatformError(
-                errors.GROUP_BUSY,
-                f"a consumer is already connected to group {group_id!r}",
-                field="group_id",
-                metadata={"group_id": group_id},
-            )
-        session.connected = True
+        validate_group_id(group_id)
+        session = GroupSession(self._store.pool, group_id)
+        async with translate_outages():
+            claimed = await session.claim()
+        if claimed is None:
+            await self.get(group_id)  # NOT_FOUND when there is no such group
+            raise _busy(group_id, "a consumer is already connected to group")
+        self._sessions[group_id] = session
         try:
-            # Read once registered: a deletion from here on finds the session and stops it.
-            group = await self._group_or_forget(group_id, session)
             pages = follow_pages(
                 self._store,
                 self._head,
-                group.checkpoint + 1,
-                group.type_prefix,
+                claimed["checkpoint"] + 1,
+                claimed["type_prefix"],
                 page_size=max_batch,
-                stop=session.stop,
+                stop=session.lost,
             )
             async for item in pages:
-                if session.stop.is_set():
-                    break
                 # Recorded before the item leaves, so an ack right after it is valid.
                 reached = item.position if isinstance(item, CaughtUp) else item[-1].global_position
-                session.delivered = max(session.delivered, reached)
+                async with translate_outages():
+                    await session.delivered(reached)
+                if session.lost.is_set():
+                    break
                 yield item
-            raise _not_found(group_id)  # only a deletion ends the stream
+            await self.get(group_id)  # deleted: NOT_FOUND
+            raise _busy(group_id, "this consumer's lease ran out and another took group")
         finally:
-            session.connected = False
-
-    async def _group_or_forget(self, group_id: str, session: _Session) -> GroupState:
-        try:
-            return await self.get(group_id)
-        except PlatformError:
-            # No entry stays behind for ids that name no group.
-            if self._sessions.get(group_id) is session and not session.delivered:
+            if self._sessions.get(group_id) is session:
                 del self._sessions[group_id]
-            raise
+            await session.release()
 
     async def ack(self, group_id: str, position: int, principal: str) -> GroupState:
         """Moves the checkpoint; the principal is kept in the group's row.
@@ -269,21 +263,20 @@ class ConsumerGroups:
         validate_group_id(group_id)
         if position < 0:
             raise invalid_field("position", "must be >= 0")
-        session = self._sessions.get(group_id)
-        delivered = session.delivered if session is not None else 0
         async with translate_outages():
             row = await self._store.pool.fetchrow(
                 f"UPDATE consumer_groups SET checkpoint = $2, acked_by = $3, acked_at = now()"
-                f" WHERE group_id = $1 AND checkpoint <= $2 AND $2 <= GREATEST(checkpoint, $4)"
+                f" WHERE group_id = $1 AND checkpoint <= $2"
+                f" AND $2 <= GREATEST(checkpoint, delivered)"
                 f" RETURNING {_COLUMNS}",
                 group_id,
                 position,
                 principal,
-                delivered,
             )
             if row is not None:
                 return self._state(row)
             current = await self.get(group_id)
+        delivered = current.delivered_position
         metadata = {
             "group_id": group_id,
             "checkpoint": str(current.checkpoint),
