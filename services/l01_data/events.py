@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -147,6 +148,12 @@ def object_json(value: Mapping[str, Any] | None, field: str) -> str:
     return _object_json(value, field)
 
 
+@functools.lru_cache(maxsize=1024)
+def _principal_only(principal: str) -> str:
+    """The metadata of an event that brought none: the principal alone (most events)."""
+    return _JSON.encode({PRINCIPAL_KEY: principal})
+
+
 def new_event(
     index: int,
     event_id: str,
@@ -176,11 +183,20 @@ def new_event(
             raise invalid_field(f"{where}.id", "must be a UUID") from None
     else:
         parsed_id = uuid.uuid4()
-    if principal is not None:
-        metadata = {**(metadata or {}), PRINCIPAL_KEY: principal}
     data_json = _object_json(data, f"{where}.data")
-    metadata_json = _object_json(metadata, f"{where}.metadata")
-    size = len(data_json.encode()) + len(metadata_json.encode())
+    if principal is not None and not metadata:
+        metadata_json = _principal_only(principal)
+    else:
+        if principal is not None:
+            metadata = {**(metadata or {}), PRINCIPAL_KEY: principal}
+        metadata_json = _object_json(metadata, f"{where}.metadata")
+    # A character is at most 4 bytes in UTF-8: most events need no encoding to be sized.
+    chars = len(data_json) + len(metadata_json)
+    size = (
+        chars
+        if chars * 4 <= MAX_EVENT_BYTES
+        else len(data_json.encode()) + len(metadata_json.encode())
+    )
     if size > MAX_EVENT_BYTES:
         raise PlatformError(
             errors.EVENT_TOO_LARGE,
