@@ -29,6 +29,7 @@ from services.l04_models.server import SERVICE_NAME, ModelServicer
 
 log = structlog.get_logger("l04")
 DEV_L01_TOKEN = "dev_key_local_ONLY"  # accepted by L01 only while it has no production key
+USAGE_FLUSH_GRACE_SECONDS = 10.0
 
 
 async def main() -> None:
@@ -72,9 +73,9 @@ async def main() -> None:
         try:
             await wait_for_termination()
         finally:
-            recorder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await recorder
+            usage.stop()  # its last flush runs to the end, within a bound
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(recorder, USAGE_FLUSH_GRACE_SECONDS)
             await usage.close()
     for provider in providers.values():
         await provider.close()

@@ -2,7 +2,8 @@
 
 The key is a hash of everything that shapes the answer (conversation, system prompt,
 tools, schema, temperature, max tokens, model and routing hints) under the tenant's
-prefix, so one tenant never reads another's answers.
+prefix, so one tenant never reads another's answers. It is read in the admission round
+trip (limits.py), so a lookup costs no round trip of its own.
 """
 
 from __future__ import annotations
@@ -67,10 +68,6 @@ class ExactCache:
     @staticmethod
     def key(request: GenerationRequest) -> str:
         return f"l04:cache:{request.tenant_id or '-'}:{request_fingerprint(request)}"
-
-    async def get(self, request: GenerationRequest) -> Completion | None:
-        text = await self._redis.get(self.key(request))
-        return completion_from_json(text) if text else None
 
     async def put(self, request: GenerationRequest, completion: Completion) -> None:
         ttl = request.cache.ttl_seconds or self._ttl

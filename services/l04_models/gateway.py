@@ -1,8 +1,13 @@
 """The model gateway: one request from validation to a recorded, honest answer.
 
-validate -> route -> budgets and rate limits (before any provider call) -> cache ->
-providers in fallback order (retries with backoff on retryable errors, breakers skip
-failing providers) -> schema validation with one repair attempt -> usage record -> cache.
+validate -> route -> budgets and rate limits, with the exact cache read in the same Redis
+round trip (before any provider call) -> semantic cache -> providers in fallback order
+(provider_calls.py: retries, breakers, fallback) -> schema validation with one repair
+attempt -> usage record (in the background) -> caches.
+
+StreamGenerate does the same. A cached answer is replayed as deltas. With a response schema
+the answer is buffered: it is validated, and repaired once if needed, before any of it is
+sent, since a streamed delta cannot be taken back.
 """
 
 from __future__ import annotations
@@ -11,62 +16,27 @@ import asyncio
 import dataclasses
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from typing import TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
-import structlog
-
-from services.kit import PlatformError
-from services.l04_models import errors
+from services.l04_models.answer_cache import AnswerCache, replay
 from services.l04_models.breaker import Breakers
 from services.l04_models.conversation import (
     Answer,
     Completion,
     Embeddings,
-    FinishReason,
     GenerationRequest,
     Message,
-    Usage,
 )
 from services.l04_models.exact_cache import ExactCache
 from services.l04_models.limits import Limits
-from services.l04_models.providers import Provider, ProviderError, StreamItem
+from services.l04_models.provider_calls import Attempts, ProviderCalls, estimated_tokens
+from services.l04_models.providers import Provider, ProviderError
 from services.l04_models.registry import ModelSpec
 from services.l04_models.retry import RetryPolicy
 from services.l04_models.router import Router
 from services.l04_models.semantic_cache import Probe, SemanticCache
 from services.l04_models.usage import UsageRecord, UsageRecorder
-from services.l04_models.validation import schema_problems, validate_request, validate_texts
-
-log = structlog.get_logger("l04.gateway")
-T = TypeVar("T")
-DEFAULT_ANSWER_TOKENS = 256  # token estimate for rate limits when max_tokens is unset
-
-
-@dataclasses.dataclass
-class Attempts:
-    """Providers tried for one request and why they failed."""
-
-    failed: list[str] = dataclasses.field(default_factory=list)
-    reasons: list[str] = dataclasses.field(default_factory=list)
-
-    def untried(self, candidates: list[ModelSpec]) -> Iterator[ModelSpec]:
-        """The chain goes across providers: once a provider failed (after its retries),
-        its other models are not tried for this request."""
-        for model in candidates:
-            if model.provider not in self.failed:
-                yield model
-
-    def fail(self, model: ModelSpec, reason: str) -> None:
-        self.failed.append(model.provider)
-        self.reasons.append(f"{model.id}: {reason}")
-
-    def error(self) -> PlatformError:
-        return PlatformError(
-            errors.PROVIDERS_FAILED,
-            "every candidate failed: " + "; ".join(self.reasons),
-            metadata={"failed_providers": ",".join(self.failed)},
-        )
+from services.l04_models.validation import validate_request, validate_texts
 
 
 class ModelGateway:
@@ -81,14 +51,14 @@ class ModelGateway:
         self._providers = providers
         self._breakers = breakers
         self._limits = limits
-        self._cache = cache
+        self._cache = AnswerCache(cache, semantic)
         self._usage = usage
-        self._retry = retry
-        self._timeout = timeout_seconds
         self._max_chars = max_request_chars
-        self._rng = rng or random.Random()
-        self._sleep = sleep
-        self._semantic = semantic
+        self._calls = ProviderCalls(
+            registry=router.registry, providers=providers, breakers=breakers, limits=limits,
+            retry=retry, timeout_seconds=timeout_seconds, rng=rng or random.Random(),
+            sleep=sleep,
+        )  # fmt: skip
 
     # -- Generate ---------------------------------------------------------------------------
 
@@ -96,141 +66,37 @@ class ModelGateway:
         started = time.perf_counter()
         validate_request(request, self._max_chars)
         candidates = self.router.candidates(request)
-        await self._admit(request)
-        probe = None
-        if not request.cache.bypass:
-            hit = await self._cache.get(request)
-            if hit is not None:
-                return self._answer(request, hit, started, cached=True)
-            probe = await self._semantic_lookup(request)
-            if probe is not None and probe.hit is not None:
-                return self._answer(request, probe.hit, started, cached=True)
+        hit, probe = await self._admit_and_look_up(request)
+        if hit is not None:
+            return self._answer(request, hit, started, cached=True)
         attempts = Attempts()
-        completion = await self._first_answer(candidates, request, attempts)
-        if request.response_schema is not None:
-            completion = await self._validated(completion, request, attempts)
+        completion = await self._validated_answer(candidates, request, attempts)
         answer = self._answer(request, completion, started, failed=attempts.failed)
-        if not request.cache.bypass:
-            await self._cache.put(request, completion)
-            if probe is not None:
-                await self._semantic_store(request, probe, completion)
+        await self._cache.store(request, probe, completion)
         return answer
 
-    async def _semantic_lookup(self, request: GenerationRequest) -> Probe | None:
-        # The semantic cache is an optimisation: when L01 or the embedder fails, answer anyway.
-        if self._semantic is None:
-            return None
-        try:
-            return await self._semantic.lookup(request)
-        except Exception as error:
-            log.warning("semantic_cache.lookup_failed", error=str(error))
-            return None
-
-    async def _semantic_store(
-        self, request: GenerationRequest, probe: Probe, completion: Completion
-    ) -> None:
-        assert self._semantic is not None
-        try:
-            await self._semantic.store(request, probe, completion)
-        except Exception as error:
-            log.warning("semantic_cache.store_failed", error=str(error))
-
-    async def _admit(self, request: GenerationRequest) -> None:
-        tokens = request.estimated_input_tokens() + (request.max_tokens or DEFAULT_ANSWER_TOKENS)
-        await self._limits.admit(
-            self._limits.agent_buckets(request.agent_id, tokens),
+    async def _admit_and_look_up(
+        self, request: GenerationRequest
+    ) -> tuple[Completion | None, Probe | None]:
+        """Budgets and the agent's rate limits first (E4009 / E4008, before any provider
+        call), then the caches: (a cached answer, the semantic probe to store under)."""
+        stored = await self._limits.admit(
+            self._limits.agent_buckets(request.agent_id, estimated_tokens(request)),
             [("agent", request.agent_id), ("tenant", request.tenant_id)],
+            fetch=self._cache.exact_key(request),
         )
+        if stored is not None:
+            return self._cache.decode(stored), None
+        probe = await self._cache.semantic_lookup(request)
+        return (probe.hit if probe is not None else None), probe
 
-    async def _first_answer(
+    async def _validated_answer(
         self, candidates: list[ModelSpec], request: GenerationRequest, attempts: Attempts
     ) -> Completion:
-        for model in attempts.untried(candidates):
-            try:
-                return await self._call(model, request, attempts, self._provider_generate)
-            except ProviderError:
-                continue
-        raise attempts.error()
-
-    async def _provider_generate(self, model: ModelSpec, request: GenerationRequest) -> Completion:
-        return await self._providers[model.provider].generate(model, request)
-
-    async def _call(
-        self,
-        model: ModelSpec,
-        request: GenerationRequest,
-        attempts: Attempts,
-        call: Callable[[ModelSpec, GenerationRequest], Awaitable[T]],
-    ) -> T:
-        """One model, with retries on retryable errors; its breaker decides whether to try."""
-        breaker = self._breakers[model.provider]
-        tokens = request.estimated_input_tokens() + (request.max_tokens or DEFAULT_ANSWER_TOKENS)
-        try:
-            await self._limits.admit(self._limits.provider_buckets(model.provider, tokens))
-        except PlatformError as limited:
-            attempts.fail(model, limited.message)
-            raise ProviderError(model.provider, limited.message) from limited
-        attempt = 0
-        while True:
-            if not breaker.before_call():
-                attempts.fail(model, "circuit breaker open")
-                raise ProviderError(model.provider, "circuit breaker open")
-            try:
-                async with asyncio.timeout(self._timeout):
-                    result = await call(model, request)
-            except TimeoutError:
-                error = ProviderError(model.provider, f"no answer within {self._timeout}s",
-                                      retryable=True)  # fmt: skip
-            except ProviderError as failure:
-                error = failure
-            else:
-                breaker.record_success()
-                return result
-            if error.retryable:
-                breaker.record_failure()
-            else:
-                breaker.release()
-            attempt += 1
-            delay = (
-                self._retry.delay(attempt, error.retry_after, self._rng)
-                if error.retryable
-                else None
-            )
-            log.info("provider.failed", model=model.id, error=str(error), retry_in=delay)
-            if delay is None:
-                attempts.fail(model, str(error).removeprefix(f"{model.provider}: "))
-                raise error
-            await self._sleep(delay)
-
-    async def _validated(
-        self, completion: Completion, request: GenerationRequest, attempts: Attempts
-    ) -> Completion:
-        """Checks the answer against the schema; one repair attempt with the problems."""
-        schema = request.response_schema
-        assert schema is not None
-        for attempt in (1, 2):
-            if completion.finish_reason is FinishReason.LENGTH:
-                raise PlatformError(
-                    errors.OUTPUT_TRUNCATED,
-                    f"{completion.model} stopped at max_tokens before finishing the JSON "
-                    "answer; raise max_tokens or simplify the schema",
-                    metadata={"model": completion.model},
-                )
-            document, problems = schema_problems(completion.content, schema)
-            if not problems:
-                return dataclasses.replace(completion, structured=document)
-            if attempt == 2:
-                raise PlatformError(
-                    errors.OUTPUT_INVALID,
-                    f"{completion.model}'s answer failed the response schema after a repair "
-                    f"attempt: {'; '.join(problems)}",
-                    metadata={"model": completion.model, "problems": " | ".join(problems)},
-                )
-            model = self.router.registry.get(completion.model)
-            repair = _repair_request(request, completion, problems)
-            fixed = await self._call(model, repair, attempts, self._provider_generate)
-            completion = dataclasses.replace(fixed, usage=_sum(completion, fixed))
-        raise AssertionError("unreachable")
+        completion = await self._calls.first_answer(candidates, request, attempts)
+        if request.response_schema is not None:
+            completion = await self._calls.validated(completion, request, attempts)
+        return completion
 
     def _answer(
         self, request: GenerationRequest, completion: Completion, started: float, *,
@@ -258,60 +124,36 @@ class ModelGateway:
     # -- StreamGenerate ---------------------------------------------------------------------
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str | Answer]:
-        """Text deltas, then the Answer. Falls back only while nothing has been sent."""
+        """Text deltas, then the Answer."""
         started = time.perf_counter()
         validate_request(request, self._max_chars)
-        candidates = self.router.candidates(request, streaming=True)
-        await self._admit(request)
-        if not request.cache.bypass:
-            hit = await self._cache.get(request)
-            if hit is not None:
-                yield hit.content
-                yield self._answer(request, hit, started, cached=True)
-                return
+        buffered = request.response_schema is not None
+        # A buffered answer is not streamed from the provider: any capable model will do.
+        candidates = self.router.candidates(request, streaming=not buffered)
+        hit, probe = await self._admit_and_look_up(request)
+        if hit is not None:
+            for delta in replay(hit.content):
+                yield delta
+            yield self._answer(request, hit, started, cached=True)
+            return
         attempts = Attempts()
-        for model in attempts.untried(candidates):
-            sent = False
-            try:
-                async for item in self._stream_one(model, request, attempts):
-                    if isinstance(item, Completion):
-                        completion = item
-                        if request.response_schema is not None:
-                            completion = _check_streamed(completion, request)
-                        if not request.cache.bypass:
-                            await self._cache.put(request, completion)
-                        yield self._answer(request, completion, started, failed=attempts.failed)
-                        return
-                    sent = True
+        if buffered:
+            completion = await self._validated_answer(candidates, request, attempts)
+            for delta in replay(completion.content):
+                yield delta
+        else:
+            streamed: Completion | None = None
+            async for item in self._calls.stream(candidates, request, attempts):
+                if isinstance(item, Completion):
+                    streamed = item
+                else:
                     yield item
-            except ProviderError as error:
-                if sent:  # part of the answer is out: no other model can continue it
-                    raise attempts.error() from error
-                continue
-        raise attempts.error()
-
-    async def _stream_one(
-        self, model: ModelSpec, request: GenerationRequest, attempts: Attempts
-    ) -> AsyncIterator[StreamItem]:
-        # The first item is awaited under the retry loop (a fresh stream per attempt);
-        # the rest flow as they come.
-        streams: list[AsyncIterator[StreamItem]] = []
-
-        async def first(spec: ModelSpec, req: GenerationRequest) -> StreamItem:
-            streams.append(self._providers[spec.provider].stream(spec, req))
-            return await anext(streams[-1])
-
-        try:
-            yield await self._call(model, request, attempts, first)
-        except StopAsyncIteration:
-            attempts.fail(model, "empty stream")
-            raise ProviderError(model.provider, "empty stream") from None
-        try:
-            async for item in streams[-1]:
-                yield item
-        except ProviderError as error:
-            attempts.fail(model, f"failed mid-stream: {error}")
-            raise
+            if streamed is None:
+                raise attempts.error()
+            completion = streamed
+        yield self._answer(request, completion, started, failed=attempts.failed)
+        # After the final message: the client has the answer while the caches are written.
+        await self._cache.store(request, probe, completion)
 
     # -- Embed ------------------------------------------------------------------------------
 
@@ -332,7 +174,7 @@ class ModelGateway:
 
         probe = GenerationRequest(messages=(Message("user", texts[0][:1]),))
         try:
-            result = await self._call(model, probe, attempts, call)
+            result = await self._calls.call(model, probe, attempts, call)
         except ProviderError:
             raise attempts.error() from None
         self._usage.record(
@@ -340,45 +182,3 @@ class ModelGateway:
                         (time.perf_counter() - started) * 1000)
         )  # fmt: skip
         return result
-
-
-def _repair_request(
-    request: GenerationRequest, completion: Completion, problems: list[str]
-) -> GenerationRequest:
-    feedback = (
-        "Your answer did not satisfy the required JSON Schema:\n- "
-        + "\n- ".join(problems)
-        + "\nReply again with only the corrected JSON document."
-    )
-    messages = (
-        *request.messages,
-        Message("assistant", completion.content or "(empty)"),
-        Message("user", feedback),
-    )
-    return dataclasses.replace(request, messages=messages)
-
-
-def _sum(first: Completion, second: Completion) -> Usage:
-    return dataclasses.replace(
-        second.usage,
-        input_tokens=first.usage.input_tokens + second.usage.input_tokens,
-        output_tokens=first.usage.output_tokens + second.usage.output_tokens,
-        cost_usd=first.usage.cost_usd + second.usage.cost_usd,
-    )
-
-
-def _check_streamed(completion: Completion, request: GenerationRequest) -> Completion:
-    """A streamed answer is already sent: no repair, only an honest verdict."""
-    assert request.response_schema is not None
-    if completion.finish_reason is FinishReason.LENGTH:
-        raise PlatformError(
-            errors.OUTPUT_TRUNCATED,
-            f"{completion.model} stopped at max_tokens before finishing the JSON answer",
-        )
-    document, problems = schema_problems(completion.content, request.response_schema)
-    if problems:
-        raise PlatformError(
-            errors.OUTPUT_INVALID,
-            f"{completion.model}'s answer failed the response schema: {'; '.join(problems)}",
-        )
-    return dataclasses.replace(completion, structured=document)

@@ -3,7 +3,9 @@
 Token buckets (requests/min and tokens/min) per agent and per provider are taken
 all-or-nothing by one Lua script on Redis's clock. Budgets are hashes an operator sets,
 ``l04:budget:agent:<id>`` or ``l04:budget:tenant:<id>`` with ``limit_tokens`` and/or
-``limit_usd``; the usage recorder adds to their ``spent_tokens`` / ``spent_usd``.
+``limit_usd``; the usage recorder adds to their ``spent_tokens`` / ``spent_usd``. The same
+round trip can read one more key once the request is admitted (the exact cache's answer):
+every Redis round trip is a visible part of the gateway's latency.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ import redis.asyncio as redis
 from services.kit import PlatformError
 from services.l04_models import errors
 
-# One round trip decides a request. KEYS: ARGV[1] budget hashes, then bucket hashes.
-# ARGV[2..]: a (capacity, refill per second, cost) triple per bucket. Budgets are checked
-# first; buckets are taken all-or-nothing. Returns {"ok"}, {"budget", i, spent, limit, unit}
-# or {"rate", j, seconds until bucket j has enough}.
+# One round trip decides a request. KEYS: ARGV[1] budget hashes, then bucket hashes, then
+# (when ARGV[2] is 1) a key to read once admitted. ARGV[3..]: a (capacity, refill per
+# second, cost) triple per bucket. Budgets are checked first; buckets are taken
+# all-or-nothing. Returns {"ok"} or {"ok", value}, {"budget", i, spent, limit, unit} or
+# {"rate", j, seconds until bucket j has enough}.
 ADMIT = """
 local budgets = tonumber(ARGV[1])
+local fetch = tonumber(ARGV[2])
+local buckets = #KEYS - budgets - fetch
 for i = 1, budgets do
   local b = redis.call('HMGET', KEYS[i], 'limit_tokens', 'limit_usd', 'spent_tokens', 'spent_usd')
   local limit_tokens, limit_usd = tonumber(b[1]), tonumber(b[2])
@@ -37,11 +42,11 @@ end
 local now = redis.call('TIME')
 now = tonumber(now[1]) + tonumber(now[2]) / 1e6
 local levels = {}
-for j = 1, #KEYS - budgets do
+for j = 1, buckets do
   local key = KEYS[budgets + j]
-  local cap = tonumber(ARGV[j * 3 - 1])
-  local rate = tonumber(ARGV[j * 3])
-  local cost = tonumber(ARGV[j * 3 + 1])
+  local cap = tonumber(ARGV[j * 3])
+  local rate = tonumber(ARGV[j * 3 + 1])
+  local cost = tonumber(ARGV[j * 3 + 2])
   local state = redis.call('HMGET', key, 'tokens', 'ts')
   local tokens = tonumber(state[1]) or cap
   local ts = tonumber(state[2]) or now
@@ -51,11 +56,17 @@ for j = 1, #KEYS - budgets do
   end
   levels[j] = tokens - cost
 end
-for j = 1, #KEYS - budgets do
-  local cap = tonumber(ARGV[j * 3 - 1])
-  local rate = tonumber(ARGV[j * 3])
+for j = 1, buckets do
+  local cap = tonumber(ARGV[j * 3])
+  local rate = tonumber(ARGV[j * 3 + 1])
   redis.call('HSET', KEYS[budgets + j], 'tokens', tostring(levels[j]), 'ts', tostring(now))
   redis.call('PEXPIRE', KEYS[budgets + j], math.ceil(cap / rate * 1000) + 1000)
+end
+if fetch == 1 then
+  local value = redis.call('GET', KEYS[#KEYS])
+  if value then
+    return {'ok', value}
+  end
 end
 return {'ok'}
 """
@@ -83,19 +94,27 @@ class Limits:
         self._agent = (agent_requests, agent_tokens)
         self._provider = (provider_requests, provider_tokens)
 
-    async def admit(self, buckets: list[Bucket], owners: Sequence[tuple[str, str]] = ()) -> None:
+    async def admit(
+        self, buckets: list[Bucket], owners: Sequence[tuple[str, str]] = (), *,
+        fetch: str | None = None,
+    ) -> bytes | None:  # fmt: skip
         """E4009 if a budget of ``owners`` ((scope, id) pairs) is spent, else takes from
-        every bucket or from none (E4008 with retry_after)."""
+        every bucket or from none (E4008 with retry_after). Once admitted, returns the value
+        of the key ``fetch`` (None when absent or not asked for)."""
         owners = [(scope, owner) for scope, owner in owners if owner]  # type: ignore[assignment]
         live = [b for b in buckets if b.per_minute > 0]
-        if not live and not owners:
-            return
-        args: list[float] = [len(owners)]
+        if not live and not owners and fetch is None:
+            return None
+        args: list[float] = [len(owners), 0 if fetch is None else 1]
         for bucket in live:
             args += [bucket.per_minute, bucket.per_minute / 60.0, bucket.cost]
         keys = [budget_key(scope, owner) for scope, owner in owners] + [b.key for b in live]
-        verdict = [v.decode() if isinstance(v, bytes) else v for v in
-                   await self._admit(keys=keys, args=args)]  # fmt: skip
+        if fetch is not None:
+            keys.append(fetch)
+        reply = await self._admit(keys=keys, args=args)
+        if reply[0] in (b"ok", "ok"):
+            return reply[1] if len(reply) > 1 else None
+        verdict = [v.decode() if isinstance(v, bytes) else v for v in reply]
         if verdict[0] == "budget":
             scope, owner = owners[int(verdict[1]) - 1]
             spent, limit = float(verdict[2]), float(verdict[3])
@@ -104,8 +123,7 @@ class Limits:
                 else f"${spent:.4f} of ${limit:.4f}"
             )  # fmt: skip
             raise _budget_error(scope, owner, amount)
-        if verdict[0] == "rate":
-            raise _rate_error(live[int(verdict[1]) - 1], float(verdict[2]))
+        raise _rate_error(live[int(verdict[1]) - 1], float(verdict[2]))
 
     def agent_buckets(self, agent_id: str, tokens: int) -> list[Bucket]:
         owner = agent_id or "anonymous"

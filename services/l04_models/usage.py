@@ -1,9 +1,11 @@
 """Usage and cost: counters in Redis (GetUsage, budgets) and events in L01.
 
 Recording never delays an answer: records queue in memory and a background task writes
-them in batches, Redis counters first (budgets read them), then one AppendEvents per batch
-to the L01 stream ``models.usage`` (event type ``model.usage_recorded``). While L01 is
-unreachable the batch is kept and retried, up to a bound.
+them in batches: Redis counters every ``flush_seconds`` (budgets read them, so they stay
+close to current), events less often, one AppendEvents per batch to the L01 stream
+``models.usage`` (event type ``model.usage_recorded``), so an L01 commit is not paid per
+answer. While L01 is unreachable the events are kept and retried, up to a bound; what is
+dropped at that bound or still unsent at shutdown is logged as an error with its count.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ log = structlog.get_logger("l04.usage")
 USAGE_STREAM = "models.usage"
 EVENT_TYPE = "model.usage_recorded"
 MAX_PENDING_EVENTS = 10_000
+EVENTS_PER_APPEND = 1_000
 
 # Appends events (dicts) to the stream; raises when L01 cannot be reached.
 EventSink = Callable[[str, list[dict[str, Any]]], Awaitable[None]]
@@ -61,42 +64,60 @@ def usage_key(scope: str, owner: str = "") -> str:
 
 class UsageRecorder:
     def __init__(
-        self, client: redis.Redis, sink: EventSink | None, flush_seconds: float = 0.2
-    ) -> None:
+        self, client: redis.Redis, sink: EventSink | None, flush_seconds: float = 0.2,
+        event_seconds: float = 1.0,
+    ) -> None:  # fmt: skip
         self._redis = client
         self._sink = sink
         self._flush_seconds = flush_seconds
+        self._event_seconds = event_seconds
         self._queue: list[UsageRecord] = []
         self._unsent: list[dict[str, Any]] = []
+        self._stopping = asyncio.Event()
 
     def record(self, record: UsageRecord) -> None:
         self._queue.append(record)
 
     async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self._flush_seconds)
-            await self.flush()
+        """Flushes until stop(), then once more: stopping never interrupts a flush."""
+        loop = asyncio.get_running_loop()
+        events_due = loop.time() + self._event_seconds
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._flush_seconds):
+                    await self._stopping.wait()
+            send_events = self._stopping.is_set() or loop.time() >= events_due
+            if send_events:
+                events_due = loop.time() + self._event_seconds
+            try:
+                await self.flush(send_events=send_events)
+            except Exception:  # the recorder must outlive any one failure
+                log.exception("usage.flush_failed")
 
-    async def flush(self) -> None:
+    async def flush(self, *, send_events: bool = True) -> None:
         batch, self._queue = self._queue, []
         if batch:
-            try:
-                await self._count(batch)
-            except redis.RedisError as error:
-                log.warning("usage.redis_failed", error=str(error), records=len(batch))
+            # Pending first: a flush cancelled while counting still leaves the events to send.
             self._unsent += [r.event() for r in batch]
             if len(self._unsent) > MAX_PENDING_EVENTS:
                 dropped = len(self._unsent) - MAX_PENDING_EVENTS
                 log.error("usage.events_dropped", dropped=dropped)
                 self._unsent = self._unsent[dropped:]
-        if self._unsent and self._sink is not None:
-            events, self._unsent = self._unsent, []
             try:
-                for start in range(0, len(events), 1000):
-                    await self._sink(USAGE_STREAM, events[start : start + 1000])
+                await self._count(batch)
+            except redis.RedisError as error:
+                log.warning("usage.redis_failed", error=str(error), records=len(batch))
+        if send_events and self._unsent and self._sink is not None:
+            events, self._unsent = self._unsent, []
+            sent = 0
+            try:
+                while sent < len(events):
+                    await self._sink(USAGE_STREAM, events[sent : sent + EVENTS_PER_APPEND])
+                    sent += EVENTS_PER_APPEND
             except Exception as error:
-                log.warning("usage.l01_failed", error=str(error), events=len(events))
-                self._unsent = events + self._unsent
+                log.warning("usage.l01_failed", error=str(error), events=len(events) - sent)
+            finally:  # what was not sent (failed or cancelled) waits for the next flush
+                self._unsent = events[sent:] + self._unsent
 
     async def _count(self, batch: list[UsageRecord]) -> None:
         # Summed per key and field first: one HINCRBY per counter per flush, however busy.
@@ -117,9 +138,14 @@ class UsageRecorder:
                     pipe.hincrby(key, name, int(amount))
             await pipe.execute()
 
+    def stop(self) -> None:
+        self._stopping.set()
+
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await self.flush()
+        if self._unsent:
+            log.error("usage.events_lost", events=len(self._unsent), stream=USAGE_STREAM)
 
 
 def _spend(totals: dict[tuple[str, str], float], key: str, usage: Usage) -> None:

@@ -159,3 +159,90 @@ async def test_the_cache_is_isolated_per_tenant_and_can_be_bypassed(
     bypassed = await gateway.generate(ask(question, tenant_id="a", cache=CachePolicy(bypass=True)))
     assert not other.cached and not bypassed.cached
     assert len(script.requests) == 3
+
+
+async def test_an_exhausted_budget_is_refused_even_when_the_answer_is_cached(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    providers, script = llama
+    _replies(script, 1)
+    gateway = make_gateway(redis_bytes, providers)
+    request = ask(f"What is {uuid.uuid4().hex}?", cache=CachePolicy())
+    await gateway.generate(request)
+    assert (await gateway.generate(request)).cached
+    await redis_bytes.hset(
+        budget_key("agent", request.agent_id), mapping={"limit_tokens": 1, "spent_tokens": 1}
+    )
+    with pytest.raises(PlatformError) as caught:
+        await gateway.generate(request)
+    assert caught.value.code == "E4009"
+
+
+async def test_a_batch_l01_refused_halfway_is_resent_from_where_it_stopped(
+    redis_bytes: redis.Redis,
+) -> None:
+    from services.l04_models.conversation import Usage
+    from services.l04_models.usage import EVENTS_PER_APPEND, UsageRecord
+
+    delivered: list[float] = []
+    calls = 0
+
+    async def fails_on_the_second_append(stream: str, batch: list[dict]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise ConnectionError("L01 down")
+        delivered.extend(event["latency_ms"] for event in batch)
+
+    recorder = UsageRecorder(redis_bytes, fails_on_the_second_append)
+    total = EVENTS_PER_APPEND * 2 + 5
+    for i in range(total):
+        recorder.record(UsageRecord("m", "p", Usage(1, 1), "", "", False, float(i)))
+    await recorder.flush()
+    await recorder.flush()
+    assert delivered == [float(i) for i in range(total)], "each event exactly once, in order"
+
+
+async def test_usage_events_still_unsent_at_shutdown_are_reported_as_lost(
+    redis_bytes: redis.Redis,
+) -> None:
+    from structlog.testing import capture_logs
+
+    from services.l04_models.conversation import Usage
+    from services.l04_models.usage import UsageRecord
+
+    async def unreachable(stream: str, batch: list[dict]) -> None:
+        raise ConnectionError("L01 down")
+
+    recorder = UsageRecorder(redis_bytes, unreachable)
+    for _ in range(3):
+        recorder.record(UsageRecord("m", "p", Usage(1, 1), "", "", False, 1.0))
+    with capture_logs() as logs:
+        await recorder.close()
+    lost = [entry for entry in logs if entry["event"] == "usage.events_lost"]
+    assert lost and lost[0]["events"] == 3 and lost[0]["log_level"] == "error"
+
+
+async def test_the_recorder_sends_events_less_often_than_it_counts(
+    redis_bytes: redis.Redis,
+) -> None:
+    import asyncio
+
+    from services.l04_models.conversation import Usage
+    from services.l04_models.usage import UsageRecord
+
+    batches: list[int] = []
+
+    async def sink(stream: str, batch: list[dict]) -> None:
+        batches.append(len(batch))
+
+    agent = f"agent-{uuid.uuid4().hex[:8]}"
+    recorder = UsageRecorder(redis_bytes, sink, flush_seconds=0.01, event_seconds=3600)
+    task = asyncio.create_task(recorder.run())
+    recorder.record(UsageRecord("m", "p", Usage(2, 3), agent, "", False, 1.0))
+    while (await read_usage(redis_bytes, "agent", agent)).requests == 0:
+        await asyncio.sleep(0.01)
+    assert batches == [], "counted in Redis at once, the event waits for its batch"
+    recorder.stop()
+    await task
+    assert batches == [1], "the last flush on stopping sends what is pending"

@@ -167,3 +167,20 @@ async def test_stream_generate_over_rest_is_newline_delimited_json(
     assert "final" in lines[-1] and all("text_delta" in line for line in lines[:-1])
     assert "".join(line["text_delta"] for line in lines[:-1]) == lines[-1]["final"]["content"]
     assert lines[-1]["final"]["provider"] == "local"
+
+
+async def test_a_stream_with_a_schema_sends_only_a_validated_document(
+    models: models_pb2_grpc.ModelServiceStub,
+) -> None:
+    request = _request("Give a person as JSON.", response_schema=PERSON, max_tokens=60)
+    deltas, final = [], None
+    async for message in models.StreamGenerate(pb.StreamGenerateRequest(request=request)):
+        if message.HasField("final"):
+            final = message.final
+        else:
+            deltas.append(message.text_delta)
+    assert final is not None and deltas
+    document = json.loads("".join(deltas))
+    jsonschema.validate(document, PERSON)
+    assert final.content == "".join(deltas)
+    assert json_format.MessageToDict(final.structured) == document

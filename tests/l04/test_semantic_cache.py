@@ -68,3 +68,40 @@ def test_tool_conversations_are_not_served_by_the_semantic_cache() -> None:
     from services.l04_models.conversation import ToolSpec
 
     assert cache_text(ask(tools=(ToolSpec("t", "", {"type": "object"}),))) is None
+
+
+async def _streamed(
+    models: models_pb2_grpc.ModelServiceStub, request: pb.GenerateRequest
+) -> tuple[list[str], pb.GenerateResponse]:
+    deltas: list[str] = []
+    async for message in models.StreamGenerate(pb.StreamGenerateRequest(request=request)):
+        if message.HasField("final"):
+            return deltas, message.final
+        deltas.append(message.text_delta)
+    raise AssertionError("the stream ended without a final message")
+
+
+async def test_stream_generate_hits_on_a_paraphrase_and_replays_it_as_deltas(
+    models: models_pb2_grpc.ModelServiceStub,
+) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    _, first = await _streamed(models, _ask("How many legs does a spider have?", tenant))
+    assert not first.cached and first.provider == "local"
+
+    deltas, paraphrase = await _streamed(models, _ask("How many legs do spiders have?", tenant))
+    assert paraphrase.cached and paraphrase.usage.cost_usd == 0
+    assert deltas and "".join(deltas) == paraphrase.content == first.content
+
+    _, different = await _streamed(models, _ask("How many legs does a cat have?", tenant))
+    assert not different.cached
+
+
+async def test_a_generated_answer_serves_a_later_stream_of_a_paraphrase(
+    models: models_pb2_grpc.ModelServiceStub,
+) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    first = await models.Generate(_ask("Who wrote Romeo and Juliet?", tenant))
+    deltas, streamed = await _streamed(
+        models, _ask("Who is the author of Romeo and Juliet?", tenant)
+    )
+    assert streamed.cached and "".join(deltas) == first.content

@@ -40,13 +40,21 @@ class LocalEmbedder:
         from tokenizers import Tokenizer
 
         options = onnxruntime.SessionOptions()
+        # Full graph optimisation folds the int8 weights' dequantisation into constants once.
+        # Compute stays float32: int8 kernels measured 2x faster here but moved pair
+        # similarities by up to 0.035, enough to turn cache misses into false hits.
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Spinning worker threads would take a core from the event loop between calls.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(
             str(onnx_path), options, providers=["CPUExecutionProvider"]
         )
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(MAX_TOKENS)
+        # The file pads every text to 128 tokens; pad to the longest text of the batch
+        # instead (none for one text): a 12-token question costs 12 positions, not 128.
         self._tokenizer.enable_padding()
 
     def embed(self, texts: list[str]) -> tuple[np.ndarray, int]:

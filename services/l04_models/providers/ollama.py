@@ -6,8 +6,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-
 from services.l04_models.conversation import (
     Completion,
     Embeddings,
@@ -23,6 +21,7 @@ from services.l04_models.providers.base import (
     http_retryable,
     parse_retry_after,
 )
+from services.l04_models.providers.http11 import HttpFailure, JsonHttpClient
 from services.l04_models.registry import ModelSpec
 
 NAME = "ollama"
@@ -91,36 +90,40 @@ class OllamaProvider:
     name = NAME
 
     def __init__(self, url: str | None, timeout: float) -> None:
-        self._client = httpx.AsyncClient(base_url=url, timeout=timeout) if url else None
+        self._client = JsonHttpClient(url, timeout) if url else None
 
     def available(self) -> bool:
         return self._client is not None
 
-    def _require(self) -> httpx.AsyncClient:
+    def _require(self) -> JsonHttpClient:
         if self._client is None:
             raise ProviderError(NAME, "OLLAMA_URL is not set")
         return self._client
 
     @staticmethod
-    async def _check(response: httpx.Response) -> None:
-        if response.status_code >= 400:
-            body = (await response.aread()).decode(errors="replace")[:300]
+    def _check(status: int, headers: dict[str, str], body: bytes) -> None:
+        if status >= 400:
             raise ProviderError(
                 NAME,
-                f"HTTP {response.status_code}: {body}",
-                retryable=http_retryable(response.status_code),
-                retry_after=parse_retry_after(response.headers.get("retry-after")),
-                status=response.status_code,
+                f"HTTP {status}: {body.decode(errors='replace')[:300]}",
+                retryable=http_retryable(status),
+                retry_after=parse_retry_after(headers.get("retry-after")),
+                status=status,
             )
 
-    async def generate(self, model: ModelSpec, request: GenerationRequest) -> Completion:
-        client = self._require()
+    async def _post(self, path: str, body: dict[str, Any]) -> Any:
         try:
-            response = await client.post("/api/chat", json=chat_body(model, request, False))
-            await self._check(response)
-            reply = response.json()
-        except httpx.HTTPError as error:
-            raise ProviderError(NAME, f"unreachable: {error!r}", retryable=True) from error
+            reply = await self._require().post(path, body)
+        except HttpFailure as error:
+            raise ProviderError(NAME, f"unreachable: {error}", retryable=True) from error
+        self._check(reply.status, reply.headers, reply.body)
+        try:
+            return reply.json()
+        except ValueError as error:
+            raise ProviderError(NAME, f"not JSON: {reply.body[:200]!r}") from error
+
+    async def generate(self, model: ModelSpec, request: GenerationRequest) -> Completion:
+        reply = await self._post("/api/chat", chat_body(model, request, False))
         return _completion(model, reply, reply.get("message", {}).get("content", ""))
 
     async def stream(
@@ -131,10 +134,10 @@ class OllamaProvider:
         last: dict[str, Any] = {}
         calls: list[dict[str, Any]] = []
         try:
-            body = chat_body(model, request, True)
-            async with client.stream("POST", "/api/chat", json=body) as response:
-                await self._check(response)
-                async for line in response.aiter_lines():
+            async with client.stream("/api/chat", chat_body(model, request, True)) as reply:
+                if reply.status >= 400:
+                    self._check(reply.status, reply.headers, await reply.read())
+                async for line in reply.lines():
                     if not line.strip():
                         continue
                     last = json.loads(line)
@@ -143,21 +146,13 @@ class OllamaProvider:
                     if message.get("content"):
                         text.append(message["content"])
                         yield message["content"]
-        except httpx.HTTPError as error:
-            raise ProviderError(NAME, f"unreachable: {error!r}", retryable=True) from error
+        except HttpFailure as error:
+            raise ProviderError(NAME, f"unreachable: {error}", retryable=True) from error
         last.setdefault("message", {})["tool_calls"] = calls
         yield _completion(model, last, "".join(text))
 
     async def embed(self, model: ModelSpec, texts: list[str]) -> Embeddings:
-        client = self._require()
-        try:
-            response = await client.post(
-                "/api/embed", json={"model": model.provider_model, "input": texts}
-            )
-            await self._check(response)
-            reply = response.json()
-        except httpx.HTTPError as error:
-            raise ProviderError(NAME, f"unreachable: {error!r}", retryable=True) from error
+        reply = await self._post("/api/embed", {"model": model.provider_model, "input": texts})
         vectors = reply["embeddings"]
         return Embeddings(
             vectors=vectors,

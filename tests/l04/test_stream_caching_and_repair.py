@@ -1,0 +1,170 @@
+"""StreamGenerate: answers from the caches replayed as deltas, schemas validated and repaired.
+
+The provider is the Ollama protocol stand-in of tests/l04/fakes; caches, limits and usage
+use the session's real Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+import redis.asyncio as redis
+
+from services.kit import PlatformError
+from services.l04_models.answer_cache import REPLAY_CHUNK_CHARS, replay
+from services.l04_models.conversation import Answer, CachePolicy
+from services.l04_models.providers.ollama import OllamaProvider
+from tests.l04 import fakes
+from tests.l04.support import ask, make_gateway
+
+pytestmark = [pytest.mark.integration, pytest.mark.l04]
+
+NUMBER = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+
+
+@pytest.fixture
+async def llama():
+    script = fakes.Script()
+    async with fakes.serve(fakes.ollama_app(script)) as url:
+        provider = OllamaProvider(url, timeout=5)
+        yield {"ollama": provider}, script
+        await provider.close()
+
+
+def _streamed(*parts: str) -> fakes.Reply:
+    events = [{"message": {"role": "assistant", "content": p}, "done": False} for p in parts]
+    return fakes.Reply(events=[*events, {**fakes.ollama_chat(""), "done": True}])
+
+
+def _split(items: list) -> tuple[list[str], Answer]:
+    *deltas, final = items
+    assert isinstance(final, Answer) and all(isinstance(d, str) for d in deltas)
+    return deltas, final
+
+
+async def test_a_repeated_stream_is_replayed_from_the_exact_cache(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    providers, script = llama
+    script.replies.append(_streamed("The answer ", "is ", "forty-two."))
+    gateway = make_gateway(redis_bytes, providers)
+    request = ask(f"What is {uuid.uuid4().hex}?", cache=CachePolicy())
+    first_deltas, first = _split([item async for item in gateway.stream(request)])
+    again_deltas, again = _split([item async for item in gateway.stream(request)])
+    assert not first.cached and first_deltas == ["The answer ", "is ", "forty-two."]
+    assert again.cached and again.completion.usage.cost_usd == 0
+    assert again_deltas and "".join(again_deltas) == again.completion.content
+    assert again.completion.content == "The answer is forty-two."
+    assert again.completion.provider == "ollama" and len(script.requests) == 1
+
+
+async def test_generate_and_stream_share_the_cache(redis_bytes: redis.Redis, llama) -> None:
+    providers, script = llama
+    script.replies.append(fakes.Reply(body=fakes.ollama_chat("Cached for both.")))
+    gateway = make_gateway(redis_bytes, providers)
+    request = ask(f"What is {uuid.uuid4().hex}?", cache=CachePolicy())
+    await gateway.generate(request)
+    deltas, final = _split([item async for item in gateway.stream(request)])
+    assert final.cached and "".join(deltas) == "Cached for both."
+    assert len(script.requests) == 1
+
+
+async def test_a_bypassing_stream_neither_reads_nor_fills_the_cache(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    providers, script = llama
+    script.replies += [_streamed("one"), _streamed("two"), _streamed("three")]
+    gateway = make_gateway(redis_bytes, providers)
+    question = f"What is {uuid.uuid4().hex}?"
+    await _drain(gateway.stream(ask(question, cache=CachePolicy(bypass=True))))
+    _, second = _split([i async for i in gateway.stream(ask(question, cache=CachePolicy()))])
+    _, third = _split([i async for i in gateway.stream(ask(question, cache=CachePolicy()))])
+    assert not second.cached and second.completion.content == "two"
+    assert third.cached and third.completion.content == "two"
+
+
+async def test_a_stream_hit_still_takes_from_the_rate_limit(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    providers, script = llama
+    script.replies.append(_streamed("once"))
+    gateway = make_gateway(redis_bytes, providers, agent_requests=2)
+    request = ask(f"What is {uuid.uuid4().hex}?", cache=CachePolicy())
+    await _drain(gateway.stream(request))
+    await _drain(gateway.stream(request))  # a cache hit, admitted like any request
+    with pytest.raises(PlatformError) as caught:
+        await _drain(gateway.stream(request))
+    assert caught.value.code == "E4008" and len(script.requests) == 1
+
+
+async def test_with_a_schema_the_stream_is_validated_and_repaired_before_any_delta(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    providers, script = llama
+    script.replies += [
+        fakes.Reply(body=fakes.ollama_chat('{"n": "four"}')),
+        fakes.Reply(body=fakes.ollama_chat('{"n": 4}')),
+    ]
+    gateway = make_gateway(redis_bytes, providers)
+    deltas, final = _split([item async for item in gateway.stream(ask(response_schema=NUMBER))])
+    assert "".join(deltas) == '{"n": 4}', "the invalid first answer is never sent"
+    assert final.completion.structured == {"n": 4}
+    assert final.completion.usage.output_tokens == 8, "both calls are counted"
+    assert [r["body"]["stream"] for r in script.requests] == [False, False], "buffered"
+    repair = script.requests[1]["body"]
+    assert repair["format"] == NUMBER and repair["messages"][-2]["content"] == '{"n": "four"}'
+    assert "'four' is not of type 'integer'" in repair["messages"][-1]["content"]
+
+
+async def test_with_a_schema_an_answer_invalid_after_the_repair_sends_nothing(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    providers, script = llama
+    script.replies += [fakes.Reply(body=fakes.ollama_chat("no json"))] * 2
+    gateway = make_gateway(redis_bytes, providers)
+    sent: list[object] = []
+    with pytest.raises(PlatformError) as caught:
+        async for item in gateway.stream(ask(response_schema=NUMBER)):
+            sent.append(item)
+    assert caught.value.code == "E4010" and "not JSON" in caught.value.message
+    assert sent == [] and len(script.requests) == 2
+
+
+async def test_with_a_schema_a_truncated_answer_is_an_error(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    providers, script = llama
+    script.replies.append(fakes.Reply(body=fakes.ollama_chat('{"n": ', done_reason="length")))
+    gateway = make_gateway(redis_bytes, providers)
+    with pytest.raises(PlatformError) as caught:
+        await _drain(gateway.stream(ask(response_schema=NUMBER, max_tokens=3)))
+    assert caught.value.code == "E4011"
+
+
+async def test_a_validated_stream_answer_is_cached_with_its_document(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    providers, script = llama
+    script.replies.append(fakes.Reply(body=fakes.ollama_chat('{"n": 7}')))
+    gateway = make_gateway(redis_bytes, providers)
+    request = ask(f"{uuid.uuid4().hex}?", response_schema=NUMBER, cache=CachePolicy())
+    await _drain(gateway.stream(request))
+    deltas, final = _split([item async for item in gateway.stream(request)])
+    assert final.cached and final.completion.structured == {"n": 7}
+    assert json.loads("".join(deltas)) == {"n": 7} and len(script.requests) == 1
+
+
+async def _drain(stream) -> None:
+    async for _ in stream:
+        pass
+
+
+def test_a_replay_gives_back_the_whole_text_in_word_bounded_chunks() -> None:
+    text = "  Lorem ipsum dolor sit amet,\nconsectetur " * 20 + "x" * 100 + " end "
+    chunks = list(replay(text))
+    assert "".join(chunks) == text and len(chunks) > 10
+    assert all(len(c) <= REPLAY_CHUNK_CHARS for c in chunks if "x" * 100 not in c)
+    assert all(c[-1].isspace() for c in chunks[:-1]), "chunks end between words"
+    assert list(replay("")) == [] and list(replay("one")) == ["one"]
