@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import tempfile
-from pathlib import Path
 
 from bench import appends, event_store, grpc_ceiling, models, subscriptions, vectors
 from bench import gateway as gateway_path
+from bench.own_mesh import run_on_own_mesh
 from services.launcher.config import LauncherSettings
-from services.launcher.mesh import Mesh
 
 ENVOY_P50_BUDGET_MS = 1.0
 
@@ -42,16 +39,7 @@ async def run(settings: LauncherSettings) -> None:
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="agentic-bench-") as home:
-        settings = LauncherSettings.on_free_ports(Path(home))
-        mesh = Mesh(settings, fsync=True)
-        print("starting a benchmark mesh on free ports ...", flush=True)
-        mesh.up(timeout=120)
-        try:
-            asyncio.run(run(settings))
-        finally:
-            mesh.down()
-    return 0
+    return run_on_own_mesh(run)
 
 
 if __name__ == "__main__":

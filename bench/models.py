@@ -18,7 +18,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -32,6 +31,7 @@ from agentic.data.v1 import vectors_pb2 as vec_pb
 from agentic.data.v1 import vectors_pb2_grpc
 from agentic.models.v1 import models_pb2 as pb
 from agentic.models.v1 import models_pb2_grpc
+from bench.own_mesh import run_on_own_mesh
 from bench.stats import percentile
 from services.kit import open_channel
 from services.l04_models.config import DEFAULT_REGISTRY
@@ -50,7 +50,6 @@ from services.l04_models.registry import load_registry
 from services.l04_models.semantic_cache import NEIGHBOURS, SemanticCache, partition_key
 from services.launcher import probes
 from services.launcher.config import LauncherSettings
-from services.launcher.mesh import Mesh
 from services.launcher.ports import free_port
 
 TOKEN = "dev_key_local_ONLY"
@@ -303,16 +302,7 @@ async def report(settings: LauncherSettings) -> None:
 
 def main() -> int:
     """``python -m bench.models``: only these figures, on a mesh of their own."""
-    with tempfile.TemporaryDirectory(prefix="agentic-bench-models-") as home:
-        settings = LauncherSettings.on_free_ports(Path(home))
-        mesh = Mesh(settings, fsync=True)
-        print("starting a benchmark mesh on free ports ...", flush=True)
-        mesh.up(timeout=120)
-        try:
-            asyncio.run(report(settings))
-        finally:
-            mesh.down()
-    return 0
+    return run_on_own_mesh(report)
 
 
 if __name__ == "__main__":

@@ -76,12 +76,12 @@ class AuthorizationServicer(pb_grpc.AuthorizationServicer):
         try:
             identity = await self._authenticator.identify(headers)
         except Unauthenticated as error:
-            log.info("authz.unauthenticated", rpc=rpc, reason=str(error))
+            log.debug("authz.unauthenticated", rpc=rpc, reason=str(error))
             return _denied(401, code_pb2.UNAUTHENTICATED, "E9401", str(error))
         policy = self._policy()
         if not policy.allows(identity.roles, rpc):
             roles = ",".join(identity.roles) or "none"
-            log.info("authz.denied", rpc=rpc, principal=identity.principal, roles=roles)
+            log.debug("authz.denied", rpc=rpc, principal=identity.principal, roles=roles)
             return _denied(
                 403,
                 code_pb2.PERMISSION_DENIED,

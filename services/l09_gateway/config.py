@@ -41,6 +41,8 @@ class GatewaySettings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_leeway_seconds: float = Field(0.0, ge=0)
+    # How often the keys at jwks_url are fetched again for Envoy's own verification.
+    jwks_refresh_seconds: float = Field(300.0, gt=0)
     # How long a change to the keys or policy file may take to apply.
     reload_seconds: float = Field(1.0, gt=0)
     log_level: str = Field(

@@ -64,7 +64,7 @@ return {1, tostring(tokens), '0', used, 0, grant}
 """
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     allowed: bool
     tier: Tier
@@ -87,7 +87,7 @@ class Decision:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Lease:
     left: int  # tokens this process may still spend without asking Redis
     expires: float  # time.monotonic()

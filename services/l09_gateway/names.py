@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-# Envoy cluster of the L09 Python process's gRPC port (ext_authz and rate limit service).
+# Envoy cluster of the L09 Python process's gRPC port (ext_authz, rate limit service and the
+# discovery service for the native auth filters).
 AUTHZ_CLUSTER = "l09_gateway_grpc"
 # Envoy cluster of its HTTP port (/health, /openapi.json).
 HTTP_CLUSTER = "l09_gateway_http"
 
 RATELIMIT_DOMAIN = "agentic"
 
-# Set by ext_authz on every allowed call; a client's own values are removed first.
+# Set by ext_authz or, for JWTs Envoy verified itself, by the identity filter on every allowed
+# call; a client's own values are removed first.
 PRINCIPAL_HEADER = "x-agentic-principal"
 ROLES_HEADER = "x-agentic-roles"
 TIER_HEADER = "x-agentic-tier"
@@ -20,3 +22,18 @@ IDENTITY_HEADERS = (PRINCIPAL_HEADER, ROLES_HEADER, TIER_HEADER, RPC_HEADER, MET
 
 # Routes that answer without credentials.
 OPEN_PATHS = ("/health", "/openapi.json")
+
+# The native JWT path: filters whose configuration the L09 process serves over ECDS (the
+# resource names are the filter names), in chain order.
+JWT_AUTHN_FILTER = "envoy.filters.http.jwt_authn"
+RBAC_FILTER = "envoy.filters.http.rbac"
+IDENTITY_FILTER = "l09.jwt_identity"
+NATIVE_AUTH_FILTERS = (JWT_AUTHN_FILTER, RBAC_FILTER, IDENTITY_FILTER)
+JWT_PROVIDER = "l09"
+# Dynamic metadata of jwt_authn (namespace: the filter name): the verified claims, or why
+# the token was refused.
+JWT_PAYLOAD_KEY = "jwt_payload"
+JWT_FAILURE_KEY = "jwt_failure"
+# Set by the identity filter once a verified JWT's caller is forwarded: ext_authz is skipped.
+NATIVE_AUTH_NAMESPACE = "l09.native_auth"
+NATIVE_PRINCIPAL_KEY = "principal"

@@ -6,7 +6,7 @@ import fnmatch
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,6 +41,8 @@ class Policy:
     default_tier: str
     development_roles: tuple[str, ...]
     development_tier: str
+    # role -> its RPC patterns as written (Envoy's RBAC filter is generated from them)
+    patterns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def allows(self, roles: Iterable[str], rpc: str) -> bool:
         return any(pattern.fullmatch(rpc) for role in roles if (pattern := self.allow.get(role)))
@@ -76,6 +78,7 @@ def parse(document: dict[str, Any]) -> Policy:
             default_tier,
             tuple(development.get("roles", ["admin"])),
             development.get("tier", default_tier),
+            {role: tuple(spec["allow"]) for role, spec in document["roles"].items()},
         )
     except (KeyError, TypeError) as error:
         raise PolicyError(f"malformed policy: missing or wrong {error}") from error

@@ -1,12 +1,14 @@
 """Envoy's rate limit service (envoy.service.ratelimit.v3) over :class:`RateLimiter`.
 
 Envoy sends one descriptor per call, ``tier``, ``principal`` and ``rpc``, read from the
-headers ext_authz set. Over the limit Envoy answers 429 (gRPC RESOURCE_EXHAUSTED, E9001) with
-``retry-after`` and the ``x-ratelimit-*`` headers built from this answer.
+headers ext_authz (or, for JWTs Envoy verified, the identity filter) set. Over the limit
+Envoy answers 429 (gRPC RESOURCE_EXHAUSTED, E9001) with ``retry-after`` and the
+``x-ratelimit-*`` headers built from this answer.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -23,41 +25,48 @@ from services.l09_gateway.status_details import DETAILS_HEADER, details_value
 
 Response = pb.RateLimitResponse
 Unit = Response.RateLimit.Unit
+# Looked up once: every call builds an answer from them (enum attributes are slow to reach).
+_OK, _OVER_LIMIT = Response.OK, Response.OVER_LIMIT
+_SECOND, _DAY = Unit.SECOND, Unit.DAY
+_NO_WAIT = duration_pb2.Duration()
+_UNLIMITED = Response(overall_code=_OK)
+
+
+@functools.lru_cache(maxsize=1024)
+def _limit(requests_per_unit: int, unit: int) -> pb.RateLimitResponse.RateLimit:
+    return Response.RateLimit(requests_per_unit=requests_per_unit, unit=unit)
 
 
 def _status(decision: Decision) -> pb.RateLimitResponse.DescriptorStatus:
     tier = decision.tier
-    code = Response.OK if decision.allowed else Response.OVER_LIMIT
     if decision.quota_exceeded:
-        limit = Response.RateLimit(requests_per_unit=tier.daily, unit=Unit.DAY)
+        limit = _limit(tier.daily, _DAY)
     else:
-        limit = Response.RateLimit(requests_per_unit=max(1, round(tier.rate)), unit=Unit.SECOND)
+        limit = _limit(max(1, round(tier.rate)), _SECOND)
     wait = math.ceil(decision.retry_after)
     return Response.DescriptorStatus(
-        code=code,
+        code=_OK if decision.allowed else _OVER_LIMIT,
         current_limit=limit,
         limit_remaining=decision.remaining,
-        duration_until_reset=duration_pb2.Duration(seconds=wait),
+        duration_until_reset=duration_pb2.Duration(seconds=wait) if wait else _NO_WAIT,
     )
 
 
 def response_for(decision: Decision) -> pb.RateLimitResponse:
     if decision.tier.unlimited:
-        return Response(overall_code=Response.OK)
-    response = Response(
-        overall_code=Response.OK if decision.allowed else Response.OVER_LIMIT,
-        statuses=[_status(decision)],
+        return _UNLIMITED
+    if decision.allowed:
+        return Response(overall_code=_OK, statuses=[_status(decision)])
+    response = Response(overall_code=_OVER_LIMIT, statuses=[_status(decision)])
+    wait = max(1, math.ceil(decision.retry_after))
+    details = details_value(code_pb2.RESOURCE_EXHAUSTED, decision.message, "E9001")
+    response.response_headers_to_add.extend(
+        [
+            base_pb2.HeaderValue(key="retry-after", value=str(wait)),
+            base_pb2.HeaderValue(key=DETAILS_HEADER, value=details),
+        ]
     )
-    if not decision.allowed:
-        wait = max(1, math.ceil(decision.retry_after))
-        details = details_value(code_pb2.RESOURCE_EXHAUSTED, decision.message, "E9001")
-        response.response_headers_to_add.extend(
-            [
-                base_pb2.HeaderValue(key="retry-after", value=str(wait)),
-                base_pb2.HeaderValue(key=DETAILS_HEADER, value=details),
-            ]
-        )
-        response.raw_body = decision.message.encode()
+    response.raw_body = decision.message.encode()
     return response
 
 
@@ -70,7 +79,7 @@ class RateLimitServicer(pb_grpc.RateLimitServiceServicer):
         self, request: pb.RateLimitRequest, context: grpc.aio.ServicerContext
     ) -> pb.RateLimitResponse:
         if not request.descriptors:
-            return Response(overall_code=Response.OK)
+            return _UNLIMITED
         entries = {entry.key: entry.value for entry in request.descriptors[0].entries}
         tier = self._policy().tier(entries.get("tier"))
         decision = await self._limiter.check(

@@ -15,7 +15,7 @@ from agentic.data.v1 import event_store_pb2_grpc
 from services.kit import open_channel
 from services.kit.auth import ApiKeyFile
 from tests.conftest import RunningMesh
-from tests.support import new_event, platform_code, rest_reason, stream_name
+from tests.support import DEV_TOKEN, new_event, platform_code, rest_reason, stream_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.l09]
 
@@ -86,6 +86,14 @@ async def test_the_principal_is_the_keys_even_when_the_client_forges_one(
     deleted = await client.delete(f"/v1/streams/{stream}", headers=forged)
     assert deleted.status_code == 403
     assert rest_reason(deleted.json()) == "E9403"
+
+
+async def test_header_names_grpc_metadata_cannot_carry_are_dropped(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = {"authorization": f"Bearer {DEV_TOKEN}", "x*y": "1", "a|b": "2", "it's": "3"}
+    response = await client.get("/v1/events", headers=headers)
+    assert response.status_code == 200, response.text
 
 
 async def test_a_reader_key_reads_over_grpc_but_may_not_append(mesh: RunningMesh) -> None:

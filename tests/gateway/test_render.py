@@ -1,5 +1,6 @@
 """gateway/envoy.yaml is generated from the descriptor set: every package, service and method."""
 
+import re
 import subprocess
 from typing import Any
 
@@ -7,6 +8,7 @@ import pytest
 import yaml
 
 from services.l09_gateway import descriptor
+from services.l09_gateway.names import NATIVE_AUTH_FILTERS
 from services.l09_gateway.render import build, render
 from services.l09_gateway.render.__main__ import DEFAULT_OUTPUT
 from services.l09_gateway.render.layers import LAYERS
@@ -94,6 +96,31 @@ def test_auth_and_limits_run_after_the_transcoder_so_they_see_rpc_paths() -> Non
     assert names.index("envoy.filters.http.header_mutation") < transcoder
 
 
+def test_jwts_are_verified_natively_before_ext_authz_which_they_skip() -> None:
+    names = [f["name"] for f in MANAGER["http_filters"]]
+    native = [names.index(name) for name in NATIVE_AUTH_FILTERS]
+    assert names.index("envoy.filters.http.grpc_json_transcoder") < native[0]
+    assert native == sorted(native) and native[-1] < names.index("envoy.filters.http.ext_authz")
+    for name in NATIVE_AUTH_FILTERS:
+        discovery = next(f for f in MANAGER["http_filters"] if f["name"] == name)
+        source = discovery["config_discovery"]["config_source"]["api_config_source"]
+        assert source["grpc_services"][0]["envoy_grpc"]["cluster_name"] == "l09_gateway_grpc"
+        assert discovery["config_discovery"]["default_config"]
+    enabled = _filter("envoy.filters.http.ext_authz")["filter_enabled_metadata"]
+    assert enabled["filter"] == "l09.native_auth" and enabled["invert"] is True
+
+
+def test_header_names_grpc_metadata_cannot_carry_are_removed_but_pseudo_headers_kept() -> None:
+    mutations = _filter("envoy.filters.http.header_mutation")["mutations"]["request_mutations"]
+    regex = next(m for m in mutations if "remove_on_match" in m)["remove_on_match"]
+    removed = re.compile(regex["key_matcher"]["safe_regex"]["regex"])
+    for name in ("x*y", "*", "a|b", "it's", "x:y"):
+        assert removed.fullmatch(name), name
+    for name in (":path", ":authority", "content-type", "x-request-id", "grpc-timeout", "a.b_c"):
+        assert not removed.fullmatch(name), name
+    assert {m.get("remove") for m in mutations} >= {"x-agentic-principal", "x-agentic-roles"}
+
+
 def test_health_and_openapi_are_open_routes() -> None:
     for path in ("/health", "/openapi.json"):
         disabled = next(
@@ -101,8 +128,10 @@ def test_health_and_openapi_are_open_routes() -> None:
             for r in MANAGER["route_config"]["virtual_hosts"][0]["routes"]
             if r["match"].get("path") == path
         )
-        assert disabled["envoy.filters.http.ext_authz"]["disabled"] is True
-        assert disabled["envoy.filters.http.ratelimit"]["disabled"] is True
+        for name in ("envoy.filters.http.ext_authz", "envoy.filters.http.ratelimit"):
+            assert disabled[name]["disabled"] is True
+        for name in NATIVE_AUTH_FILTERS:
+            assert disabled[name]["disabled"] is True
 
 
 def test_the_yaml_has_no_anchors_and_round_trips() -> None:

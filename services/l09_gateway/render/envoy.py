@@ -103,6 +103,8 @@ def build(surface: Surface) -> dict[str, Any]:
         if layer.name != AUTHZ_CLUSTER:  # the gateway's own API is served by its process
             layer_clusters.append(clusters.layer_cluster(layer))
     return {
+        # Names this Envoy to the L09 process's discovery service (the native auth filters).
+        "node": {"id": "l09-gateway", "cluster": "l09-gateway"},
         "admin": {
             "address": {"socket_address": {"address": "127.0.0.1", "port_value": ADMIN_PORT}}
         },

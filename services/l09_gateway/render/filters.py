@@ -1,10 +1,14 @@
 """The listener's HTTP filter chain, in order.
 
-Client-facing edges first (gRPC-Web, stripping identity headers a client might forge, the
-per-instance ceiling), then REST bodies (buffer, size limit, transcoding), then CORS, who
-may call (ext_authz) and how often (the global rate limit), and routing. Auth and limits run
-after the transcoder because only then does a REST call have a route: they see every call,
-REST or gRPC, as the gRPC path of its method.
+Client-facing edges first (gRPC-Web, stripping identity headers a client might forge and
+header names gRPC metadata cannot carry, the per-instance ceiling), then REST bodies
+(buffer, size limit, transcoding), then CORS, who may call and how often (the global rate
+limit), and routing. Auth and limits run after the transcoder because only then does a REST
+call have a route: they see every call, REST or gRPC, as the gRPC path of its method.
+
+Who may call: JWTs are verified in Envoy (jwt_authn, rbac, the identity filter; their
+configuration comes from the L09 process over ECDS, see services/l09_gateway/native); every
+other credential, and any call the identity filter did not vouch for, goes to ext_authz.
 """
 
 from __future__ import annotations
@@ -13,12 +17,18 @@ from typing import Any
 
 from services.l09_gateway.names import (
     AUTHZ_CLUSTER,
+    IDENTITY_FILTER,
     IDENTITY_HEADERS,
+    JWT_AUTHN_FILTER,
     METERED_TIER_HEADER,
+    NATIVE_AUTH_NAMESPACE,
+    NATIVE_PRINCIPAL_KEY,
     PRINCIPAL_HEADER,
     RATELIMIT_DOMAIN,
+    RBAC_FILTER,
     RPC_HEADER,
 )
+from services.l09_gateway.native import identity, jwt_authn, rbac
 
 MAX_REST_BODY = 8 * 1024 * 1024
 MAX_BUFFERED_BODY = 16 * 1024 * 1024
@@ -51,40 +61,24 @@ def grpc_web() -> dict[str, Any]:
 
 
 # HTTP allows header names gRPC metadata does not (e.g. "*", "'", "|"); a layer would fail
-# the whole call (INTERNAL) on one of them. They can mean nothing to a layer: drop them.
-_DROP_NON_METADATA_HEADERS = """
-function envoy_on_request(handle)
-  local headers = handle:headers()
-  local illegal = {}
-  for key, _ in pairs(headers) do
-    if key:sub(1, 1) ~= ":" and key:find("[^a-z0-9_.%-]") then
-      illegal[#illegal + 1] = key
-    end
-  end
-  for _, key in ipairs(illegal) do
-    headers:remove(key)
-  end
-end
-"""
+# the whole call (INTERNAL) on one of them. They can mean nothing to a layer: drop them. The
+# names are lower case by now; pseudo-headers (":path") are kept.
+NON_METADATA_HEADER = "[^:a-z0-9_.-].*|[^:].*[^a-z0-9_.-].*"
 
 
-def drop_non_metadata_headers() -> dict[str, Any]:
-    return {
-        "name": "envoy.filters.http.lua",
-        "typed_config": _typed(
-            "envoy.extensions.filters.http.lua.v3.Lua",
-            default_source_code={"inline_string": _DROP_NON_METADATA_HEADERS},
-        ),
-    }
-
-
-def strip_identity_headers() -> dict[str, Any]:
-    """Removes identity headers a client sent: only ext_authz may set them."""
+def clean_request_headers() -> dict[str, Any]:
+    """Removes identity headers a client sent (only ext_authz and the identity filter may set
+    them) and header names gRPC metadata cannot carry, in one native filter: a Lua script
+    would run on every request."""
+    mutations: list[dict[str, Any]] = [{"remove": name} for name in IDENTITY_HEADERS]
+    mutations.append(
+        {"remove_on_match": {"key_matcher": {"safe_regex": {"regex": NON_METADATA_HEADER}}}}
+    )
     return {
         "name": "envoy.filters.http.header_mutation",
         "typed_config": _typed(
             "envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
-            mutations={"request_mutations": [{"remove": name} for name in IDENTITY_HEADERS]},
+            mutations={"request_mutations": mutations},
         ),
     }
 
@@ -115,15 +109,57 @@ def local_ceiling() -> dict[str, Any]:
     }
 
 
+def _discovered(name: str, default: dict[str, Any]) -> dict[str, Any]:
+    """A filter whose configuration the L09 process serves (ECDS). Envoy waits for it at
+    start (up to the fetch timeout, then uses ``default``) and keeps the last one it got
+    while the process is away."""
+    return {
+        "name": name,
+        "config_discovery": {
+            "config_source": {
+                "api_config_source": {
+                    "api_type": "GRPC",
+                    "transport_api_version": "V3",
+                    "grpc_services": [{"envoy_grpc": {"cluster_name": AUTHZ_CLUSTER}}],
+                    "set_node_on_first_message_only": True,
+                },
+                "resource_api_version": "V3",
+                "initial_fetch_timeout": "10s",
+            },
+            "default_config": default,
+            "type_urls": [default["@type"]],
+        },
+    }
+
+
+def native_jwt() -> list[dict[str, Any]]:
+    """Verify JWTs, apply the roles, forward the caller. The defaults verify nothing and
+    forward nothing, so without the process's configuration every call goes to ext_authz
+    (and the RBAC default refuses any JWT a stray jwt_authn configuration verified)."""
+    return [
+        _discovered(JWT_AUTHN_FILTER, jwt_authn.config(None)),
+        _discovered(RBAC_FILTER, rbac.config(None)),
+        _discovered(IDENTITY_FILTER, identity.config(None, None)),
+    ]
+
+
 def ext_authz() -> dict[str, Any]:
-    """API keys, JWTs and RBAC in the L09 Python service. Only the credential headers are
-    sent: the smaller the check request, the cheaper the hop."""
+    """API keys, dev tokens, and JWTs the native filters did not vouch for, in the L09
+    Python service. Only the credential headers are sent: the smaller the check request,
+    the cheaper the hop."""
     return {
         "name": "envoy.filters.http.ext_authz",
         "typed_config": _typed(
             "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",
             grpc_service=_grpc_service("1s"),
             transport_api_version="V3",
+            # Skipped for calls the identity filter vouched for (a verified JWT).
+            filter_enabled_metadata={
+                "filter": NATIVE_AUTH_NAMESPACE,
+                "path": [{"key": NATIVE_PRINCIPAL_KEY}],
+                "value": {"present_match": True},
+                "invert": True,
+            },
             failure_mode_allow=False,
             # The auth service unreachable: 503 (E9503), never an open door.
             status_on_error={"code": "ServiceUnavailable"},
@@ -139,8 +175,9 @@ def ext_authz() -> dict[str, Any]:
 
 
 def global_ratelimit() -> dict[str, Any]:
-    """Keyed by the tier, principal and RPC that ext_authz put in the request headers; calls
-    of unlimited tiers (no metered-tier header) never reach the service."""
+    """Keyed by the tier, principal and RPC that ext_authz or the identity filter put in the
+    request headers; calls of unlimited tiers (no metered-tier header) never reach the
+    service."""
 
     def header(name: str, key: str) -> dict[str, Any]:
         # skip_if_absent left false: a call missing any of these headers (an unlimited tier)
@@ -229,8 +266,7 @@ def router() -> dict[str, Any]:
 def chain(services: list[str], descriptor: str) -> list[dict[str, Any]]:
     return [
         grpc_web(),
-        drop_non_metadata_headers(),
-        strip_identity_headers(),
+        clean_request_headers(),
         local_ceiling(),
         buffer(),
         body_size_limit(),
@@ -238,6 +274,7 @@ def chain(services: list[str], descriptor: str) -> list[dict[str, Any]]:
         # After the transcoder: a REST call has a route (and the virtual host's policy) only
         # once its path is rewritten. Preflights have their own route (see routes.py).
         cors(),
+        *native_jwt(),
         ext_authz(),
         global_ratelimit(),
         router(),

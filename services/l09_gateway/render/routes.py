@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.l09_gateway.descriptor import Method
-from services.l09_gateway.names import HTTP_CLUSTER, OPEN_PATHS
+from services.l09_gateway.names import HTTP_CLUSTER, NATIVE_AUTH_FILTERS, OPEN_PATHS
 from services.l09_gateway.render.layers import layer_for
 
 _DISABLED = {"@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", "disabled": True}
@@ -43,6 +43,7 @@ METHOD_TIMEOUTS: dict[str, str] = {
 
 # Routes Envoy or the L09 process answer without credentials, limits or transcoding.
 _OPEN_ROUTE_FILTERS = _disabled(
+    *NATIVE_AUTH_FILTERS,
     "envoy.filters.http.ext_authz",
     "envoy.filters.http.ratelimit",
     "envoy.filters.http.grpc_json_transcoder",

@@ -1,0 +1,31 @@
+"""Runs benchmark figures on a mesh of their own: free ports, durable (fsync on), and an
+HS256 secret so the gateway verifies JWTs natively (its components inherit it)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from services.launcher.config import LauncherSettings
+from services.launcher.mesh import Mesh
+
+JWT_SECRET_ENV = "L09_JWT_HS256_SECRET"
+
+
+def run_on_own_mesh(figures: Callable[[LauncherSettings], Coroutine[Any, Any, None]]) -> int:
+    os.environ.setdefault(JWT_SECRET_ENV, secrets.token_urlsafe(32))
+    with tempfile.TemporaryDirectory(prefix="agentic-bench-") as home:
+        settings = LauncherSettings.on_free_ports(Path(home))
+        mesh = Mesh(settings, fsync=True)
+        print("starting a benchmark mesh on free ports ...", flush=True)
+        mesh.up(timeout=120)
+        try:
+            asyncio.run(figures(settings))
+        finally:
+            mesh.down()
+    return 0

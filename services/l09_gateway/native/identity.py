@@ -1,0 +1,119 @@
+"""The identity filter (Lua): forwards the caller of a verified JWT as ext_authz would.
+
+It runs after jwt_authn and rbac. For a verified JWT it sets the identity headers (principal,
+roles, tier, RPC and, for tiers with limits, the metered tier the rate limit filter keys on),
+replaces the JWT with the layers' service token, and marks the call in dynamic metadata so
+that ext_authz is skipped. Anything unexpected in the claims (no usable subject, odd roles)
+leaves the call unmarked: ext_authz then decides, as for any other credential.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.l09_gateway.names import (
+    JWT_AUTHN_FILTER,
+    JWT_PAYLOAD_KEY,
+    METERED_TIER_HEADER,
+    NATIVE_AUTH_NAMESPACE,
+    NATIVE_PRINCIPAL_KEY,
+    PRINCIPAL_HEADER,
+    ROLES_HEADER,
+    RPC_HEADER,
+    TIER_HEADER,
+)
+from services.l09_gateway.policy import Policy
+
+LUA_TYPE = "envoy.extensions.filters.http.lua.v3.Lua"
+
+_PASS = "function envoy_on_request(handle) end\n"
+
+# The principal rule of credentials.py (_SAFE_PRINCIPAL) as a Lua pattern.
+_BODY = """
+local function roles_of(value)
+  if type(value) == "string" then
+    local roles = {}
+    for role in value:gmatch("%S+") do roles[#roles + 1] = role end
+    return table.concat(roles, ",")
+  end
+  if type(value) ~= "table" then return nil end
+  for _, role in ipairs(value) do
+    if type(role) ~= "string" then return nil end
+  end
+  return table.concat(value, ",")
+end
+
+function envoy_on_request(handle)
+  local info = handle:streamInfo()
+  local verified = info:dynamicMetadata():get(JWT_FILTER)
+  if verified == nil then return end
+  local claims = verified[PAYLOAD_KEY]
+  if claims == nil then return end
+  local principal = claims["sub"]
+  if type(principal) ~= "string" or #principal > 256
+      or not principal:match("^[%w@._:+/|-]+$") then
+    return
+  end
+  local roles = roles_of(claims["roles"])
+  if roles == nil or roles == "" then return end
+  local tier = claims["tier"]
+  if type(tier) ~= "string" or KNOWN_TIERS[tier] == nil then tier = DEFAULT_TIER end
+  local headers = handle:headers()
+  local rpc = (headers:get(":path") or ""):match("^/([^?]*)")
+  headers:replace(PRINCIPAL_HEADER, principal)
+  headers:replace(ROLES_HEADER, roles)
+  headers:replace(TIER_HEADER, tier)
+  headers:replace(RPC_HEADER, rpc)
+  if METERED_TIERS[tier] then headers:replace(METERED_TIER_HEADER, tier) end
+  headers:replace("authorization", SERVICE_AUTHORIZATION)
+  headers:remove("x-api-key")
+  info:dynamicMetadata():set(NATIVE_NAMESPACE, NATIVE_KEY, principal)
+end
+"""
+
+
+def lua_string(value: str) -> str:
+    """A Lua string literal (LuaJIT: no \\u escapes, so control characters are \\ddd)."""
+    escaped = []
+    for char in value:
+        if char in '"\\':
+            escaped.append("\\" + char)
+        elif ord(char) < 32 or ord(char) == 127:
+            escaped.append(f"\\{ord(char):03d}")
+        else:
+            escaped.append(char)
+    return '"' + "".join(escaped) + '"'
+
+
+def _set(names: list[str]) -> str:
+    return "{" + ", ".join(f"[{lua_string(name)}] = true" for name in names) + "}"
+
+
+def source(service_token: str, policy: Policy) -> str:
+    constants = {
+        "JWT_FILTER": lua_string(JWT_AUTHN_FILTER),
+        "PAYLOAD_KEY": lua_string(JWT_PAYLOAD_KEY),
+        "PRINCIPAL_HEADER": lua_string(PRINCIPAL_HEADER),
+        "ROLES_HEADER": lua_string(ROLES_HEADER),
+        "TIER_HEADER": lua_string(TIER_HEADER),
+        "RPC_HEADER": lua_string(RPC_HEADER),
+        "METERED_TIER_HEADER": lua_string(METERED_TIER_HEADER),
+        "NATIVE_NAMESPACE": lua_string(NATIVE_AUTH_NAMESPACE),
+        "NATIVE_KEY": lua_string(NATIVE_PRINCIPAL_KEY),
+        "SERVICE_AUTHORIZATION": lua_string(f"Bearer {service_token}"),
+        "DEFAULT_TIER": lua_string(policy.tier(None).name),
+        "KNOWN_TIERS": _set(sorted(policy.tiers)),
+        "METERED_TIERS": _set(sorted(n for n, t in policy.tiers.items() if not t.unlimited)),
+    }
+    header = "".join(f"local {name} = {value}\n" for name, value in constants.items())
+    return header + _BODY
+
+
+def config(service_token: str | None, policy: Policy | None) -> dict[str, Any]:
+    """The filter's configuration; without a token or policy it forwards nothing (the
+    default until the L09 process sends the real one)."""
+    code = _PASS if service_token is None or policy is None else source(service_token, policy)
+    return {
+        "@type": f"type.googleapis.com/{LUA_TYPE}",
+        "default_source_code": {"inline_string": code},
+    }
