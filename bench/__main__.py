@@ -21,7 +21,7 @@ async def run(settings: LauncherSettings) -> None:
     await vectors.report(l01, settings.effective_database_url)
 
     print("\nReadStream latency, 1 in flight, 3000 calls each")
-    latencies = await event_store.read_latencies(l01, gateway, f"http://{gateway}", count=3000)
+    latencies = await event_store.read_latencies(l01, gateway, count=3000)
     for name, latency in latencies.items():
         print(f"  {name:15s} {latency}")
     direct = latencies["gRPC direct"]

@@ -9,6 +9,7 @@ from agentic.data.v1 import event_store_pb2 as pb
 from agentic.data.v1 import event_store_pb2_grpc
 from bench.http1 import Http1Client
 from bench.stats import Latency, measure_latency
+from bench.stream_writers import answers_per_second
 from services.kit import open_channel
 
 TOKEN = "dev_key_local_ONLY"
@@ -46,55 +47,29 @@ async def appends_per_second(target: str, writers: int, batch: int, seconds: flo
 async def stream_appends_per_second(target: str, writers: int, batch: int, seconds: float) -> float:
     """Events/s from ``writers`` concurrent writers sharing one AppendStream; each writer
     sends an append and waits for its answer before sending the next (one in flight)."""
+
+    def append(w: int, n: int) -> pb.AppendStreamRequest:
+        return pb.AppendStreamRequest(
+            correlation_id=f"{w}.{n}",
+            append=pb.AppendEventsRequest(
+                stream_id=f"bench-s{w}-{n % 50}", events=[_event(i) for i in range(batch)]
+            ),
+        )
+
+    def check(answer: pb.AppendStreamResponse) -> None:
+        if answer.HasField("error"):
+            raise RuntimeError(answer.error.message)
+
     async with open_channel(target, token=TOKEN) as channel:
-        stub = event_store_pb2_grpc.EventStoreServiceStub(channel)
-        call = stub.AppendStream()
-        outbox: asyncio.Queue[pb.AppendStreamRequest] = asyncio.Queue()
-        answers: dict[str, asyncio.Future[pb.AppendStreamResponse]] = {}
-        deadline = time.perf_counter() + seconds
-        counts = [0] * writers
-
-        async def send() -> None:
-            while True:
-                await call.write(await outbox.get())
-
-        async def receive() -> None:
-            async for response in call:
-                answers.pop(response.correlation_id).set_result(response)
-
-        async def writer(w: int) -> None:
-            loop = asyncio.get_running_loop()
-            n = 0
-            while time.perf_counter() < deadline:
-                correlation_id = f"{w}.{n}"
-                answers[correlation_id] = answer = loop.create_future()
-                append = pb.AppendEventsRequest(
-                    stream_id=f"bench-s{w}-{n % 50}", events=[_event(i) for i in range(batch)]
-                )
-                outbox.put_nowait(
-                    pb.AppendStreamRequest(correlation_id=correlation_id, append=append)
-                )
-                response = await answer
-                if response.HasField("error"):
-                    raise RuntimeError(response.error.message)
-                counts[w] += batch
-                n += 1
-
-        sender, receiver = asyncio.create_task(send()), asyncio.create_task(receive())
-        started = time.perf_counter()
-        await asyncio.gather(*(writer(w) for w in range(writers)))
-        elapsed = time.perf_counter() - started
-        sender.cancel()
+        call = event_store_pb2_grpc.EventStoreServiceStub(channel).AppendStream()
+        rate = await answers_per_second(call, writers, seconds, append, check)
         await call.done_writing()
-        await receiver
-        return sum(counts) / elapsed
+        return rate * batch
 
 
-async def read_latencies(
-    l01: str, gateway: str, gateway_url: str, count: int
-) -> dict[str, Latency]:
+async def read_latencies(l01: str, gateway: str, count: int) -> dict[str, Latency]:
     """ReadStream of a 10-event stream: direct gRPC, gRPC via Envoy (grpc.aio), REST via Envoy
-    (bench.http1; ``gateway_url`` is kept for callers, ``gateway`` names the same port)."""
+    (bench.http1)."""
     stream = "bench-read"
     results: dict[str, Latency] = {}
     async with (

@@ -6,12 +6,13 @@ figures in proportion."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 import time
-from collections import deque
 
 import grpc
+
+from bench.stream_writers import answers_per_second
+from services.launcher.ports import free_port
 
 _SERVICE = "bench.Echo"
 _PAYLOAD = b"x" * 120  # about the size of a single-event append
@@ -60,46 +61,13 @@ async def _unary_rate(target: str, writers: int, seconds: float) -> float:
 async def _stream_rate(target: str, writers: int, seconds: float) -> float:
     async with grpc.aio.insecure_channel(target) as channel:
         call = channel.stream_stream(f"/{_SERVICE}/Bidi")()
-        outbox: asyncio.Queue[bytes] = asyncio.Queue()
-        answers: deque[asyncio.Future[None]] = deque()
-        count = 0
-        deadline = time.perf_counter() + seconds
-
-        async def send() -> None:
-            while True:
-                await call.write(await outbox.get())
-
-        async def receive() -> None:
-            async for _ in call:
-                answers.popleft().set_result(None)
-
-        async def writer() -> None:
-            nonlocal count
-            loop = asyncio.get_running_loop()
-            while time.perf_counter() < deadline:
-                answer = loop.create_future()
-                answers.append(answer)
-                outbox.put_nowait(_PAYLOAD)
-                await answer
-                count += 1
-
-        tasks = [asyncio.create_task(send()), asyncio.create_task(receive())]
-        started = time.perf_counter()
-        await asyncio.gather(*(writer() for _ in range(writers)))
-        elapsed = time.perf_counter() - started
-        for task in tasks:
-            task.cancel()
-        return count / elapsed
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        rate = await answers_per_second(call, writers, seconds, lambda _w, _n: _PAYLOAD)
+        await call.done_writing()
+        return rate
 
 
 async def report(writers: int = 8, seconds: float = 4) -> None:
-    port = _free_port()
+    port = free_port()
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.grpc_ceiling", str(port)
     )

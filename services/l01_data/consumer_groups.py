@@ -222,7 +222,6 @@ class ConsumerGroups:
         self, group_id: str, max_batch: int
     ) -> AsyncIterator[list[RecordedEvent] | CaughtUp]:
         """The group's events after its checkpoint: pages, a CaughtUp marker, then live."""
-        validate_group_id(group_id)
         session = GroupSession(self._store.pool, group_id)
         async with translate_outages():
             claimed = await session.claim()
