@@ -46,15 +46,18 @@ class AnswerCache:
             return None
 
     async def store(
-        self, request: GenerationRequest, probe: Probe | None, completion: Completion
-    ) -> None:
-        if request.cache.bypass:
+        self, request: GenerationRequest, key: str | None, probe: Probe | None,
+        completion: Completion,
+    ) -> None:  # fmt: skip
+        """``key``: what exact_key gave for this request (None: the caches are bypassed)."""
+        if key is None:
             return
         if probe is None or self._semantic is None:
-            await self._exact.put(request, completion)
+            await self._exact.put(request, completion, key)
             return
         await asyncio.gather(
-            self._exact.put(request, completion), self._semantic_store(request, probe, completion)
+            self._exact.put(request, completion, key),
+            self._semantic_store(request, probe, completion),
         )
 
     async def _semantic_store(

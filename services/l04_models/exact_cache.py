@@ -69,6 +69,9 @@ class ExactCache:
     def key(request: GenerationRequest) -> str:
         return f"l04:cache:{request.tenant_id or '-'}:{request_fingerprint(request)}"
 
-    async def put(self, request: GenerationRequest, completion: Completion) -> None:
+    async def put(
+        self, request: GenerationRequest, completion: Completion, key: str | None = None
+    ) -> None:
+        """``key``: the request's key when already computed (hashing it is not free)."""
         ttl = request.cache.ttl_seconds or self._ttl
-        await self._redis.set(self.key(request), completion_to_json(completion), ex=ttl)
+        await self._redis.set(key or self.key(request), completion_to_json(completion), ex=ttl)

@@ -66,24 +66,26 @@ class ModelGateway:
         started = time.perf_counter()
         validate_request(request, self._max_chars)
         candidates = self.router.candidates(request)
-        hit, probe = await self._admit_and_look_up(request)
+        key = self._cache.exact_key(request)
+        hit, probe = await self._admit_and_look_up(request, key)
         if hit is not None:
             return self._answer(request, hit, started, cached=True)
         attempts = Attempts()
         completion = await self._validated_answer(candidates, request, attempts)
         answer = self._answer(request, completion, started, failed=attempts.failed)
-        await self._cache.store(request, probe, completion)
+        await self._cache.store(request, key, probe, completion)
         return answer
 
     async def _admit_and_look_up(
-        self, request: GenerationRequest
+        self, request: GenerationRequest, key: str | None
     ) -> tuple[Completion | None, Probe | None]:
         """Budgets and the agent's rate limits first (E4009 / E4008, before any provider
-        call), then the caches: (a cached answer, the semantic probe to store under)."""
+        call), then the caches (exact under ``key``, None when bypassed): (a cached answer,
+        the semantic probe to store under)."""
         stored = await self._limits.admit(
             self._limits.agent_buckets(request.agent_id, estimated_tokens(request)),
             [("agent", request.agent_id), ("tenant", request.tenant_id)],
-            fetch=self._cache.exact_key(request),
+            fetch=key,
         )
         if stored is not None:
             return self._cache.decode(stored), None
@@ -130,7 +132,8 @@ class ModelGateway:
         buffered = request.response_schema is not None
         # A buffered answer is not streamed from the provider: any capable model will do.
         candidates = self.router.candidates(request, streaming=not buffered)
-        hit, probe = await self._admit_and_look_up(request)
+        key = self._cache.exact_key(request)
+        hit, probe = await self._admit_and_look_up(request, key)
         if hit is not None:
             for delta in replay(hit.content):
                 yield delta
@@ -153,7 +156,7 @@ class ModelGateway:
             completion = streamed
         yield self._answer(request, completion, started, failed=attempts.failed)
         # After the final message: the client has the answer while the caches are written.
-        await self._cache.store(request, probe, completion)
+        await self._cache.store(request, key, probe, completion)
 
     # -- Embed ------------------------------------------------------------------------------
 

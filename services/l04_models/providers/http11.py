@@ -154,6 +154,9 @@ class JsonHttpClient:
                 if connection.used and not isinstance(error, TimeoutError):
                     continue
                 raise _failure(error) from error
+            except BaseException:  # cancelled (the caller's timeout): the socket is not leaked
+                connection.close()
+                raise
             if not isinstance(event, h11.Response):
                 connection.close()
                 raise HttpFailure(f"unexpected {type(event).__name__} instead of a response")
