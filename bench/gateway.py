@@ -25,7 +25,7 @@ import jwt
 from agentic.data.v1 import event_store_pb2 as pb
 from agentic.data.v1 import event_store_pb2_grpc
 from bench.http1 import Http1Client, HttpStatusError
-from bench.own_mesh import run_on_own_mesh
+from bench.own_mesh import JWT_SECRET_ENV, run_on_own_mesh
 from bench.stats import Latency, percentile
 from services.kit import open_channel
 from services.kit.auth import ApiKeyFile
@@ -49,6 +49,10 @@ class Figure:
     name: str
     client: str  # the client library that measures it
     call: Call
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} [{self.client}]"
 
 
 @dataclass(frozen=True)
@@ -107,8 +111,7 @@ def _report(clients: int, figures: list[Figure], results: dict[str, Run]) -> Non
                 f"  p99 {latency.p99_ms - base.p99_ms:+.3f} ms"
             )
         failed = f"  ({run.failed} failed)" if run.failed else ""
-        label = f"{figure.name} [{figure.client}]"
-        print(f"    {label:56s} {latency}{added}{failed}")
+        print(f"    {figure.label:56s} {latency}{added}{failed}")
 
 
 def _verdict(name: str, results: dict[str, Run]) -> None:
@@ -126,11 +129,10 @@ async def run(
     gateway: str,
     keys_file: Path,
     seconds: float = 3.0,
-    jwt_secret: str | None = None,
 ) -> None:
-    """The figures. JWT figures need the mesh's HS256 secret: ``jwt_secret``, else
-    ``L09_JWT_HS256_SECRET`` from the environment the mesh was started with."""
-    secret = jwt_secret or os.environ.get("L09_JWT_HS256_SECRET")
+    """The figures. JWT figures need the mesh's HS256 secret: ``L09_JWT_HS256_SECRET`` from
+    the environment the mesh was started with."""
+    secret = os.environ.get(JWT_SECRET_ENV)
     # A key on the bulk tier: every call is authenticated and counted in Redis, none refused.
     key, _ = ApiKeyFile(keys_file).create("bench", ("admin",), "bulk")
     await asyncio.sleep(1.2)  # the gateway re-reads the key file within a second
@@ -138,7 +140,7 @@ async def run(
     host, port = gateway.rsplit(":", 1)
     rest = Http1Client(host, int(port), connections=max(CONCURRENCY))
     rest_path = f"/v1/streams/{STREAM}/events?max_count=10"
-    credentials = {"API key": key}
+    credentials: dict[str, str] = {}
     if secret:
         credentials["JWT"] = bench_jwt(secret)
         credentials["JWT, unmetered"] = bench_jwt(secret, "internal")
@@ -192,8 +194,7 @@ async def run(
                 busiest[name] = max(busiest.get(name, 0.0), run.latency.per_second)
         print("  saturation: requests/s, the best of the concurrency levels")
         for figure in figures:
-            label = f"{figure.name} [{figure.client}]"
-            print(f"    {label:56s} {busiest[figure.name]:8.0f}/s")
+            print(f"    {figure.label:56s} {busiest[figure.name]:8.0f}/s")
 
 
 def main() -> int:

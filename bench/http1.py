@@ -41,8 +41,9 @@ class _Connection(asyncio.Protocol):
             return
         try:
             parsed = _parse(self._buffer)
-        except ValueError as error:
+        except ValueError as error:  # not HTTP as expected: this connection is done for
             self._waiter.set_exception(error)
+            self.close()
             return
         if parsed is not None:
             status, body, used = parsed

@@ -6,7 +6,7 @@ import fnmatch
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,7 +42,7 @@ class Policy:
     development_roles: tuple[str, ...]
     development_tier: str
     # role -> its RPC patterns as written (Envoy's RBAC filter is generated from them)
-    patterns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    patterns: dict[str, tuple[str, ...]]
 
     def allows(self, roles: Iterable[str], rpc: str) -> bool:
         return any(pattern.fullmatch(rpc) for role in roles if (pattern := self.allow.get(role)))
@@ -65,9 +65,10 @@ def _tier(name: str, spec: dict[str, Any]) -> Tier:
 
 def parse(document: dict[str, Any]) -> Policy:
     try:
+        patterns = {role: tuple(spec["allow"]) for role, spec in document["roles"].items()}
         allow = {
-            role: re.compile("|".join(fnmatch.translate(p) for p in spec["allow"]) or "(?!)")
-            for role, spec in document["roles"].items()
+            role: re.compile("|".join(fnmatch.translate(p) for p in globs) or "(?!)")
+            for role, globs in patterns.items()
         }
         tiers = {name: _tier(name, spec) for name, spec in document["tiers"].items()}
         default_tier = document.get("default_tier", "standard")
@@ -78,7 +79,7 @@ def parse(document: dict[str, Any]) -> Policy:
             default_tier,
             tuple(development.get("roles", ["admin"])),
             development.get("tier", default_tier),
-            {role: tuple(spec["allow"]) for role, spec in document["roles"].items()},
+            patterns,
         )
     except (KeyError, TypeError) as error:
         raise PolicyError(f"malformed policy: missing or wrong {error}") from error

@@ -107,8 +107,8 @@ class ExtensionConfigServicer(pb_grpc.ExtensionConfigDiscoveryServiceServicer):
                     if tuple(event.resource_names) == names and sent is not None:
                         continue  # an ACK or NACK of what was sent: nothing new to say
                     names = tuple(event.resource_names)
-                elif sent == self._configs.version:
-                    continue
+                elif sent is None or sent == self._configs.version:
+                    continue  # nothing asked for yet, or already sent
                 sent = self._configs.version
                 yield self._configs.response(names, str(next(self._nonces)))
         finally:

@@ -56,6 +56,9 @@ class SigningKeys:
         self._file_stamp: tuple[int, int] | None = None
         self._file_keys: list[dict[str, Any]] = []
         self._url = jwks_url
+        self._client = None
+        if jwks_url:
+            self._client = jwt.PyJWKClient(jwks_url, cache_jwk_set=False, timeout=5)
         self._url_keys: list[dict[str, Any]] = []
         self._refresh_seconds = refresh_seconds
         self._fetch_due = 0.0
@@ -63,8 +66,8 @@ class SigningKeys:
     async def jwks(self) -> str | None:
         """The current JWKS (JSON, stable for equal keys), or None when there is no key."""
         self._read_file()
-        if self._url and time.monotonic() >= self._fetch_due:
-            await self._fetch()
+        if self._client is not None and time.monotonic() >= self._fetch_due:
+            await self._fetch(self._client)
         keys = ([_oct_key(self._secret)] if self._secret else []) + self._file_keys + self._url_keys
         return json.dumps({"keys": keys}, sort_keys=True) if keys else None
 
@@ -80,9 +83,7 @@ class SigningKeys:
         except (OSError, ValueError) as error:
             log.warning("keys.jwks_file_unreadable", path=str(self._file), error=str(error))
 
-    async def _fetch(self) -> None:
-        assert self._url is not None
-        client = jwt.PyJWKClient(self._url, cache_jwk_set=False, timeout=5)
+    async def _fetch(self, client: jwt.PyJWKClient) -> None:
         try:
             # PyJWKClient fetches synchronously: keep the event loop free meanwhile.
             document = await asyncio.to_thread(client.fetch_data)
