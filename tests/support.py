@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
 import uuid
 from typing import Any
 
@@ -54,3 +56,22 @@ def rest_reason(body: dict[str, Any]) -> str:
         if detail.get("@type", "").endswith("google.rpc.ErrorInfo"):
             return str(detail["reason"])
     return str(body.get("reason", ""))
+
+
+def serve_json(document: bytes) -> http.server.ThreadingHTTPServer:
+    """A local HTTP server answering every GET with ``document`` (a JWKS, say); call
+    ``shutdown()`` when done."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

@@ -1,9 +1,7 @@
 """ext_authz: who may call what, on the real gRPC service (Envoy's auth.v3 API)."""
 
 import base64
-import http.server
 import json
-import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,6 +20,7 @@ from services.l09_gateway.authz import AuthorizationServicer
 from services.l09_gateway.credentials import ApiKeys, Authenticator, Identity
 from services.l09_gateway.jwt_verify import JwtVerifier
 from services.l09_gateway.policy import PolicySource
+from tests.support import serve_json
 
 pytestmark = [pytest.mark.unit, pytest.mark.l09]
 
@@ -223,19 +222,7 @@ def test_keys_are_stored_hashed(tmp_path: Path) -> None:
 async def test_rs256_keys_can_come_from_a_jwks_url(tmp_path: Path) -> None:
     jwks = _jwks(tmp_path / "jwks.json").read_bytes()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(jwks)
-
-        def log_message(self, *args: object) -> None:
-            return None
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve_json(jwks)
     try:
         verifier = JwtVerifier(jwks_url=f"http://127.0.0.1:{server.server_port}/jwks.json")
         claims = {"sub": "url-user", "roles": ["reader"], "exp": int(time.time()) + 60}

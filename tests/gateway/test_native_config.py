@@ -1,11 +1,9 @@
 """The native JWT filters' configurations: what the L09 process builds and serves over ECDS."""
 
 import asyncio
-import http.server
 import json
 import re
 import subprocess
-import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ from services.l09_gateway.native.discovery import (
 from services.l09_gateway.native.keys import SigningKeys, rsa_keys
 from services.l09_gateway.policy import load, parse
 from services.launcher import binaries
+from tests.support import serve_json
 
 pytestmark = [pytest.mark.unit, pytest.mark.l09]
 
@@ -190,17 +189,7 @@ def test_only_rs256_signing_keys_are_kept_and_pinned() -> None:
 async def test_signing_keys_combine_the_secret_the_file_and_the_url(tmp_path: Path) -> None:
     served = {"keys": [_jwk("from-url")]}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(json.dumps(served).encode())
-
-        def log_message(self, *args: object) -> None:
-            return None
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve_json(json.dumps(served).encode())
     jwks_file = tmp_path / "jwks.json"
     jwks_file.write_text(json.dumps({"keys": [_jwk("from-file")]}))
     keys = SigningKeys(

@@ -3,10 +3,8 @@ process has HS256, a JWKS file and a JWKS URL configured: no ext_authz hop for t
 same answers as ext_authz gives."""
 
 import asyncio
-import http.server
 import json
 import shutil
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -24,7 +22,7 @@ from services.kit import open_channel
 from services.kit.auth import ApiKeyFile
 from services.launcher.config import LauncherSettings
 from services.launcher.mesh import Mesh
-from tests.support import new_event, platform_code, rest_reason, stream_name
+from tests.support import new_event, platform_code, rest_reason, serve_json, stream_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.l09]
 
@@ -67,22 +65,6 @@ class NativeMesh:
         return int(lines[0].rsplit(":", 1)[1]) if lines else 0
 
 
-def _serve_jwks(document: bytes) -> http.server.ThreadingHTTPServer:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(document)
-
-        def log_message(self, *args: object) -> None:
-            return None
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.fixture(scope="module")
 def native(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeMesh]:
     home = tmp_path_factory.mktemp("native-jwt-mesh")
@@ -90,7 +72,7 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeMesh]:
     jwks_file.write_text(json.dumps({"keys": [_jwk(FILE_KEY, "file-key")]}))
     policy_file = home / "policy.yaml"
     shutil.copy(POLICY, policy_file)
-    jwks_server = _serve_jwks(json.dumps({"keys": [_jwk(URL_KEY, "url-key")]}).encode())
+    jwks_server = serve_json(json.dumps({"keys": [_jwk(URL_KEY, "url-key")]}).encode())
     mesh = Mesh(LauncherSettings.on_free_ports(home), fsync=False)
     # The components inherit the environment supervisord starts with.
     with pytest.MonkeyPatch.context() as patch:
