@@ -7,6 +7,7 @@ import sys
 from bench import appends, event_store, grpc_ceiling, models, subscriptions, vectors
 from bench import gateway as gateway_path
 from bench.own_mesh import run_on_own_mesh
+from bench.settle import settle_database
 from services.launcher.config import LauncherSettings
 
 ENVOY_P50_BUDGET_MS = 1.0
@@ -19,6 +20,7 @@ async def run(settings: LauncherSettings) -> None:
     await appends.report(l01, settings.effective_database_url)
     await subscriptions.report(l01)
     await vectors.report(l01, settings.effective_database_url)
+    await settle_database(settings.effective_database_url)
 
     print("\nReadStream latency, 1 in flight, 3000 calls each")
     latencies = await event_store.read_latencies(l01, gateway, count=3000)

@@ -34,8 +34,8 @@ def build_providers(settings: ModelSettings) -> dict[str, Provider]:
         ),
         "ollama": OllamaProvider(settings.ollama_url, settings.provider_timeout_seconds),
         "local": LocalProvider(
-            threads=settings.local_threads, context=settings.local_context,
-            seed=settings.local_seed,
+            threads=settings.local_threads, embed_threads=settings.embed_threads,
+            context=settings.local_context, seed=settings.local_seed,
         ),
     }  # fmt: skip
     return {name: p for name, p in providers.items() if name not in disabled}

@@ -61,7 +61,7 @@ async def test_a_stricter_threshold_per_request_turns_a_paraphrase_into_a_miss(
 
 def test_the_cache_key_ignores_case_punctuation_and_spacing() -> None:
     assert normalise("  What's   the CAPITAL of France?? ") == "what s the capital of france"
-    assert cache_text(ask("Hi there!")) == "user: hi there"
+    assert cache_text(ask("Hi there!")) == "hi there"
 
 
 def test_tool_conversations_are_not_served_by_the_semantic_cache() -> None:

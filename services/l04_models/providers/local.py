@@ -23,7 +23,7 @@ from services.l04_models.conversation import (
     Usage,
 )
 from services.l04_models.providers.base import ProviderError, StreamItem
-from services.l04_models.providers.local_embedder import LocalEmbedder, model_files
+from services.l04_models.providers.local_embedder import EMBED_THREADS, LocalEmbedder, model_files
 from services.l04_models.providers.local_engine import EngineRequestError, LocalEngine, gguf_path
 from services.l04_models.registry import ModelSpec
 
@@ -71,10 +71,12 @@ class LocalProvider:
     name = NAME
 
     def __init__(
-        self, *, threads: int = 1, context: int = 4096, seed: int = 42,
-        model_path: Path | None = None, embedder_files: tuple[Path, Path] | None = None,
+        self, *, threads: int = 1, embed_threads: int = EMBED_THREADS, context: int = 4096,
+        seed: int = 42, model_path: Path | None = None,
+        embedder_files: tuple[Path, Path] | None = None,
     ) -> None:  # fmt: skip
         self._threads, self._context, self._seed = threads, context, seed
+        self._embed_threads = embed_threads
         self._model_path = model_path or gguf_path()
         self._embedder_files = embedder_files or model_files()
         self._llm_thread = ThreadPoolExecutor(1, thread_name_prefix="local-llm")
@@ -110,8 +112,9 @@ class LocalProvider:
             )
         if self._embedder is None and self._embedder_files is not None:
             onnx, tokenizer = self._embedder_files
+            threads = self._embed_threads
             self._embedder = loop.run_in_executor(
-                self._embed_thread, lambda: LocalEmbedder(onnx, tokenizer, threads=self._threads)
+                self._embed_thread, lambda: LocalEmbedder(onnx, tokenizer, threads=threads)
             )
 
     async def _loaded_engine(self) -> LocalEngine:
