@@ -178,7 +178,7 @@ async def run(
         print("  keep-alive, one connection per concurrent client); 'added' is over the direct")
         print("  grpc.aio figure. Callers on the bulk tier: every call counted in Redis.")
         print("  JWT: HS256, verified in Envoy (jwt_authn + rbac): the rate limit hop only;")
-        print("  API key: the ext_authz hop and the rate limit hop; JWT on an unmetered tier:")
+        print("  API key: the ext_authz hop, which applies the rate limit too; JWT, unmetered:")
         print("  Envoy alone (transcoding, native auth), no hop to the Python process.")
         if not secret:
             print("  (no JWT figures: start the mesh with L09_JWT_HS256_SECRET set)")

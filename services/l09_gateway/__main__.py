@@ -81,7 +81,7 @@ async def serve(settings: GatewaySettings) -> None:
     await native.refresh()  # Envoy's first request gets the real configuration
     server, port = await start_grpc_server(
         f"{settings.grpc_host}:{settings.grpc_port}",
-        AuthorizationServicer(authenticator, policy, service_token),
+        AuthorizationServicer(authenticator, policy, service_token, limiter),
         RateLimitServicer(limiter, policy),
         ExtensionConfigServicer(filter_configs),
     )

@@ -3,10 +3,17 @@
 Envoy runs it after the transcoder, so REST and gRPC calls both arrive as the gRPC path of
 their method. An allowed call continues with the layers' service token and the caller's
 identity in headers that overwrite whatever the client sent.
+
+The caller's rate limit is checked here too, so an API-key call costs one hop to this
+process, not two: over the limit is a 429 (gRPC RESOURCE_EXHAUSTED, E9001) with
+``retry-after``, and every answer carries the ``x-ratelimit-*`` headers Envoy's rate limit
+filter would have sent. Envoy's filter is left to the calls ext_authz does not see (JWTs
+Envoy verified itself).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import grpc
@@ -18,19 +25,26 @@ from google.rpc import code_pb2, status_pb2
 
 from services.kit import get_logger
 from services.l09_gateway.credentials import Authenticator, Unauthenticated
+from services.l09_gateway.limits import Decision, RateLimiter
 from services.l09_gateway.names import (
-    METERED_TIER_HEADER,
     PRINCIPAL_HEADER,
     ROLES_HEADER,
     RPC_HEADER,
     TIER_HEADER,
 )
 from services.l09_gateway.policy import Policy
+from services.l09_gateway.ratelimit import limit_headers
 from services.l09_gateway.status_details import DETAILS_HEADER, details_value
 
 log = get_logger("l09.authz")
 
 _OVERWRITE = base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
+
+
+def _over_limit(decision: Decision) -> pb.CheckResponse:
+    wait = max(1, math.ceil(decision.retry_after))
+    extra = [("retry-after", str(wait)), ("grpc-status", "8"), *limit_headers(decision)]
+    return _denied(429, code_pb2.RESOURCE_EXHAUSTED, "E9001", decision.message, extra)
 
 
 def _header(key: str, value: str) -> base_pb2.HeaderValueOption:
@@ -39,12 +53,19 @@ def _header(key: str, value: str) -> base_pb2.HeaderValueOption:
     )
 
 
-def _denied(http_status: int, code: int, reason: str, message: str) -> pb.CheckResponse:
-    """The body is the message: Envoy wraps it into the E9401/E9403 JSON for REST clients
-    and into grpc-message for gRPC clients, who find the code in the status details."""
+def _denied(
+    http_status: int,
+    code: int,
+    reason: str,
+    message: str,
+    extra: list[tuple[str, str]] | None = None,
+) -> pb.CheckResponse:
+    """The body is the message: Envoy wraps it into the E9401/E9403/E9001 JSON for REST
+    clients and into grpc-message for gRPC clients, who find the code in the status details."""
     headers = [
         _header("content-type", "text/plain"),
         _header(DETAILS_HEADER, details_value(code, message, reason)),
+        *(_header(key, value) for key, value in extra or ()),
     ]
     if http_status == 401:
         headers.append(_header("www-authenticate", 'Bearer realm="agentic"'))
@@ -62,10 +83,12 @@ class AuthorizationServicer(pb_grpc.AuthorizationServicer):
         authenticator: Authenticator,
         policy: Callable[[], Policy],
         service_token: str | None,
+        limiter: RateLimiter,
     ) -> None:
         self._authenticator = authenticator
         self._policy = policy
         self._service_token = service_token
+        self._limiter = limiter
 
     async def Check(
         self, request: pb.CheckRequest, context: grpc.aio.ServicerContext
@@ -89,17 +112,23 @@ class AuthorizationServicer(pb_grpc.AuthorizationServicer):
                 f"{identity.principal} (roles: {roles}) may not call {rpc}",
             )
         tier = policy.tier(identity.tier)
+        decision = await self._limiter.check(tier, identity.principal, rpc)
+        if not decision.allowed:
+            return _over_limit(decision)
         forwarded = [
             _header(PRINCIPAL_HEADER, identity.principal),
             _header(ROLES_HEADER, ",".join(identity.roles)),  # allowed: never empty
             _header(TIER_HEADER, tier.name),
             _header(RPC_HEADER, rpc),
         ]
-        if not tier.unlimited:
-            forwarded.append(_header(METERED_TIER_HEADER, tier.name))
         if self._service_token:
             forwarded.append(_header("authorization", f"Bearer {self._service_token}"))
+        # Nothing to show for callers without limits, or while the counters are unreachable.
+        counted = not (tier.unlimited or decision.store_down)
+        shown = [_header(k, v) for k, v in limit_headers(decision)] if counted else []
         return pb.CheckResponse(
             status=status_pb2.Status(code=code_pb2.OK),
-            ok_response=pb.OkHttpResponse(headers=forwarded, headers_to_remove=["x-api-key"]),
+            ok_response=pb.OkHttpResponse(
+                headers=forwarded, headers_to_remove=["x-api-key"], response_headers_to_add=shown
+            ),
         )

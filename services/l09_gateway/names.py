@@ -16,7 +16,8 @@ PRINCIPAL_HEADER = "x-agentic-principal"
 ROLES_HEADER = "x-agentic-roles"
 TIER_HEADER = "x-agentic-tier"
 RPC_HEADER = "x-agentic-rpc"
-# Set only for tiers with limits: without it Envoy does not call the rate limit service.
+# Set by the identity filter for JWT callers on tiers with limits: without it Envoy does not
+# call the rate limit service (ext_authz limits the callers it admits itself).
 METERED_TIER_HEADER = "x-agentic-metered-tier"
 IDENTITY_HEADERS = (PRINCIPAL_HEADER, ROLES_HEADER, TIER_HEADER, RPC_HEADER, METERED_TIER_HEADER)
 

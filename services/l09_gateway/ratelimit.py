@@ -1,9 +1,10 @@
 """Envoy's rate limit service (envoy.service.ratelimit.v3) over :class:`RateLimiter`.
 
 Envoy sends one descriptor per call, ``tier``, ``principal`` and ``rpc``, read from the
-headers ext_authz (or, for JWTs Envoy verified, the identity filter) set. Over the limit
-Envoy answers 429 (gRPC RESOURCE_EXHAUSTED, E9001) with ``retry-after`` and the
-``x-ratelimit-*`` headers built from this answer.
+headers the identity filter sets for JWTs Envoy verified. Over the limit Envoy answers 429
+(gRPC RESOURCE_EXHAUSTED, E9001) with ``retry-after`` and the ``x-ratelimit-*`` headers
+built from this answer. Callers ext_authz admits (API keys) are limited there, in the same
+call: :func:`limit_headers` gives them the same headers.
 """
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ def _status(decision: Decision) -> pb.RateLimitResponse.DescriptorStatus:
         limit_remaining=decision.remaining,
         duration_until_reset=duration_pb2.Duration(seconds=wait) if wait else _NO_WAIT,
     )
+
+
+def limit_headers(decision: Decision) -> list[tuple[str, str]]:
+    """The ``x-ratelimit-*`` headers Envoy's filter sends (draft 03) for this decision."""
+    tier = decision.tier
+    limit, window = (tier.daily, 86_400) if decision.quota_exceeded else (tier.rate, 1)
+    shown = max(1, round(limit))
+    return [
+        ("x-ratelimit-limit", f"{shown}, {shown};w={window}"),
+        ("x-ratelimit-remaining", str(decision.remaining)),
+        ("x-ratelimit-reset", str(math.ceil(decision.retry_after))),
+    ]
 
 
 def response_for(decision: Decision) -> pb.RateLimitResponse:

@@ -1,8 +1,10 @@
-"""ext_authz: who may call what, on the real gRPC service (Envoy's auth.v3 API)."""
+"""ext_authz: who may call what, and how often, on the real gRPC service (Envoy's auth.v3
+API), with its rate limits counted in the mesh's Redis."""
 
 import base64
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,17 +14,19 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from envoy.service.auth.v3 import external_auth_pb2 as pb
 from envoy.service.auth.v3 import external_auth_pb2_grpc as pb_grpc
-from google.rpc import status_pb2
+from google.rpc import code_pb2, status_pb2
 
 from services.kit import error_info
 from services.kit.auth import ApiKeyFile
 from services.l09_gateway.authz import AuthorizationServicer
 from services.l09_gateway.credentials import ApiKeys, Authenticator, Identity
 from services.l09_gateway.jwt_verify import JwtVerifier
+from services.l09_gateway.limits import RateLimiter
 from services.l09_gateway.policy import PolicySource
+from tests.conftest import RunningMesh
 from tests.support import serve_json
 
-pytestmark = [pytest.mark.unit, pytest.mark.l09]
+pytestmark = [pytest.mark.integration, pytest.mark.l09]
 
 POLICY = Path(__file__).resolve().parents[2] / "gateway" / "policy.yaml"
 SECRET = "hs256-test-secret-that-is-long-enough"
@@ -59,7 +63,7 @@ class Gateway:
         return await self.stub.Check(request)
 
 
-async def _serve(tmp_path: Path, development: bool) -> AsyncIterator[Gateway]:
+async def _serve(tmp_path: Path, development: bool, redis_url: str) -> AsyncIterator[Gateway]:
     keys_file = ApiKeyFile(tmp_path / "keys.json")
     policy = PolicySource(POLICY)
     authenticator = Authenticator(
@@ -72,26 +76,28 @@ async def _serve(tmp_path: Path, development: bool) -> AsyncIterator[Gateway]:
         ),
         Identity("dev", ("admin",), "internal", "dev_token") if development else None,
     )
+    limiter = RateLimiter.from_url(redis_url)
     server = grpc.aio.server()
     pb_grpc.add_AuthorizationServicer_to_server(
-        AuthorizationServicer(authenticator, policy, SERVICE_TOKEN), server
+        AuthorizationServicer(authenticator, policy, SERVICE_TOKEN, limiter), server
     )
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         yield Gateway(pb_grpc.AuthorizationStub(channel), keys_file)
     await server.stop(None)
+    await limiter.close()
 
 
 @pytest.fixture
-async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
-    async for running in _serve(tmp_path, development=True):
+async def gateway(tmp_path: Path, mesh: RunningMesh) -> AsyncIterator[Gateway]:
+    async for running in _serve(tmp_path, development=True, redis_url=mesh.redis_url):
         yield running
 
 
 @pytest.fixture
-async def production(tmp_path: Path) -> AsyncIterator[Gateway]:
-    async for running in _serve(tmp_path, development=False):
+async def production(tmp_path: Path, mesh: RunningMesh) -> AsyncIterator[Gateway]:
+    async for running in _serve(tmp_path, development=False, redis_url=mesh.redis_url):
         yield running
 
 
@@ -177,17 +183,42 @@ async def test_a_role_may_call_one_rpc_but_not_another(gateway: Gateway) -> None
     assert "reader" in body and "AppendEvents" in body
 
 
+def _shown(response: pb.CheckResponse) -> dict[str, str]:
+    """The headers Envoy adds to the answer the caller gets."""
+    options = response.ok_response.response_headers_to_add or response.denied_response.headers
+    return {option.header.key: option.header.value for option in options}
+
+
 async def test_api_keys_work_until_revoked(gateway: Gateway) -> None:
-    key, record = gateway.keys.create("alice", ("writer",), "trial")
+    alice = f"alice-{uuid.uuid4().hex[:6]}"
+    key, record = gateway.keys.create(alice, ("writer",), "trial")
     response = await gateway.check(APPEND, x_api_key=key)
     headers = _headers(response)
-    assert headers["x-agentic-principal"] == "alice"
-    assert headers["x-agentic-tier"] == headers["x-agentic-metered-tier"] == "trial"
+    assert headers["x-agentic-principal"] == alice
+    assert headers["x-agentic-tier"] == "trial"
+    # Limited here: Envoy's rate limit filter is not asked again for this call.
+    assert "x-agentic-metered-tier" not in headers
     assert list(response.ok_response.headers_to_remove) == ["x-api-key"]
     assert (await gateway.check(APPEND, authorization=f"Bearer {key}")).HasField("ok_response")
     gateway.keys.revoke(record.key_id)
     body = assert_refused(await gateway.check(APPEND, x_api_key=key), 401, "E9401")
     assert "revoked" in body
+
+
+async def test_a_key_over_its_rate_limit_is_429_in_the_same_call(gateway: Gateway) -> None:
+    """The trial tier: burst 5, one token a second, per principal and RPC."""
+    key, _ = gateway.keys.create(f"bursty-{uuid.uuid4().hex[:6]}", ("writer",), "trial")
+    allowed = [await gateway.check(APPEND, x_api_key=key) for _ in range(5)]
+    assert [_shown(r)["x-ratelimit-remaining"] for r in allowed] == ["4", "3", "2", "1", "0"]
+    assert _shown(allowed[0])["x-ratelimit-limit"] == "1, 1;w=1"
+    refused = await gateway.check(APPEND, x_api_key=key)
+    body = assert_refused(refused, 429, "E9001")
+    assert refused.status.code == code_pb2.RESOURCE_EXHAUSTED
+    assert "over the rate limit of 1/s, burst 5 (tier trial)" in body
+    assert _shown(refused)["retry-after"] == "1"
+    assert _shown(refused)["x-ratelimit-remaining"] == "0"
+    # Another RPC has a bucket of its own.
+    assert (await gateway.check(READ, x_api_key=key)).HasField("ok_response")
 
 
 async def test_a_key_with_a_wrong_secret_is_refused(gateway: Gateway) -> None:

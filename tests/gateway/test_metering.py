@@ -1,4 +1,6 @@
-"""Which calls the global rate limit service sees: metered tiers only.
+"""Which calls the global rate limit service sees: none from unmetered tiers, none from API
+keys (ext_authz limits those in its own call), every one of metered JWT callers
+(tests/gateway/test_native_jwt.py).
 
 Envoy counts the rate limit service's answers per upstream cluster
 (`cluster.<layer>.ratelimit.ok`); the counter shows whether a call was sent to it.
@@ -41,7 +43,7 @@ async def test_unmetered_dev_tokens_never_reach_the_rate_limit_service(mesh) -> 
     assert await _limit_checks(mesh) == before
 
 
-async def test_metered_keys_are_checked_on_every_call(mesh) -> None:
+async def test_metered_keys_are_counted_in_the_ext_authz_hop_alone(mesh) -> None:
     key, _ = ApiKeyFile(mesh.settings.gateway_keys_file).create(
         f"metered-{uuid.uuid4().hex[:6]}", ("admin",), "standard"
     )
@@ -53,5 +55,14 @@ async def test_metered_keys_are_checked_on_every_call(mesh) -> None:
             assert error.code() == grpc.StatusCode.UNAUTHENTICATED
             await asyncio.sleep(0.1)
     before = await _limit_checks(mesh)
-    await _read_all(mesh, key, 20)
-    assert await _limit_checks(mesh) >= before + 20
+    await _read_all(mesh, key, 10)
+    async with httpx.AsyncClient(base_url=mesh.gateway_url, timeout=10) as client:
+        remaining = []
+        for _ in range(10):
+            response = await client.get("/v1/events", headers={"x-api-key": key})
+            assert response.status_code == 200
+            assert response.headers["x-ratelimit-limit"] == "100, 100;w=1"
+            remaining.append(int(response.headers["x-ratelimit-remaining"]))
+    assert await _limit_checks(mesh) == before
+    # Every call took a token: ten of them outweigh the refill (100/s) between the calls.
+    assert remaining[-1] < remaining[0] < 1000
