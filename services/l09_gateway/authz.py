@@ -43,6 +43,7 @@ _OVERWRITE = base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
 
 def _over_limit(decision: Decision) -> pb.CheckResponse:
     wait = max(1, math.ceil(decision.retry_after))
+    # Envoy would turn a 429 into UNAVAILABLE for gRPC callers; a grpc-status it is handed wins.
     extra = [("retry-after", str(wait)), ("grpc-status", "8"), *limit_headers(decision)]
     return _denied(429, code_pb2.RESOURCE_EXHAUSTED, "E9001", decision.message, extra)
 
