@@ -114,6 +114,16 @@ def test_lua_strings_escape_quotes_backslashes_and_control_characters() -> None:
     assert identity.lua_string('a"b\\c\n') == '"a\\"b\\\\c\\010"'
 
 
+def test_the_dev_tokens_are_forwarded_natively_only_in_development() -> None:
+    policy = load(POLICY)
+    assert '["Bearer dev_key_local_ONLY"] = "dev"' in identity.source("t", policy, True)
+    assert "dev_key_local_ONLY" not in identity.source("t", policy, False)
+    # Development roles that may not call everything leave each call to ext_authz's check.
+    document = yaml.safe_load(POLICY.read_text())
+    document["development"]["roles"] = ["reader"]
+    assert "dev_key_local_ONLY" not in identity.source("t", parse(document), True)
+
+
 def test_the_served_configurations_are_accepted_by_envoy(tmp_path: Path) -> None:
     """Envoy compiles the Lua, the RE2 regexes and the JWKS when it loads them."""
     policy = load(POLICY)
@@ -121,7 +131,7 @@ def test_the_served_configurations_are_accepted_by_envoy(tmp_path: Path) -> None
     filters = [
         (JWT_AUTHN_FILTER, jwt_authn.config(secret_jwks, issuer="i", audience="a")),
         (RBAC_FILTER, rbac.config(policy)),
-        (IDENTITY_FILTER, identity.config('token "with" quotes', policy)),
+        (IDENTITY_FILTER, identity.config('token "with" quotes', policy, development=True)),
     ]
     manager = {
         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager"

@@ -49,8 +49,10 @@ class NativeAuth:
         issuer: str | None = None,
         audience: str | None = None,
         leeway_seconds: float = 0.0,
+        development: bool = False,
     ) -> None:
         self._configs = configs
+        self._development = development  # the dev tokens are forwarded natively
         self._keys = keys
         self._policy = policy
         self._service_token = service_token
@@ -71,7 +73,7 @@ class NativeAuth:
                 jwks, issuer=self._issuer, audience=self._audience, leeway_seconds=self._leeway
             ),
             RBAC_FILTER: rbac.config(policy),
-            IDENTITY_FILTER: identity.config(self._service_token, policy),
+            IDENTITY_FILTER: identity.config(self._service_token, policy, self._development),
         }
         changed = self._configs.update({name: packed(c) for name, c in filters.items()})
         if changed:

@@ -5,12 +5,17 @@ roles, tier, RPC and, for tiers with limits, the metered tier the rate limit fil
 replaces the JWT with the layers' service token, and marks the call in dynamic metadata so
 that ext_authz is skipped. Anything unexpected in the claims (no usable subject, odd roles)
 leaves the call unmarked: ext_authz then decides, as for any other credential.
+
+In development it forwards the public dev tokens the same way (as ``Bearer <token>`` or
+``x-api-key``), when the development roles may call every RPC: there is then nothing for
+ext_authz to decide. In production the filter does not know them, and ext_authz refuses them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from services.kit.config import DEV_TOKENS
 from services.l09_gateway.names import (
     JWT_AUTHN_FILTER,
     JWT_PAYLOAD_KEY,
@@ -43,22 +48,42 @@ local function roles_of(value)
   return table.concat(value, ",")
 end
 
-function envoy_on_request(handle)
-  local info = handle:streamInfo()
-  local verified = info:dynamicMetadata():get(JWT_FILTER)
-  if verified == nil then return end
-  local claims = verified[PAYLOAD_KEY]
-  if claims == nil then return end
+local function jwt_caller(claims)
   local principal = claims["sub"]
   if type(principal) ~= "string" or #principal > 256
       or not principal:match("^[%w@._:+/|-]+$") then
-    return
+    return nil
   end
   local roles = roles_of(claims["roles"])
-  if roles == nil or roles == "" then return end
+  if roles == nil or roles == "" then return nil end
   local tier = claims["tier"]
   if type(tier) ~= "string" or KNOWN_TIERS[tier] == nil then tier = DEFAULT_TIER end
+  return principal, roles, tier
+end
+
+local function dev_caller(headers)
+  local authorization = headers:get("authorization")
+  local principal
+  if authorization ~= nil then
+    principal = DEV_BEARERS[authorization]
+  else
+    principal = DEV_KEYS[headers:get("x-api-key") or ""]
+  end
+  if principal == nil then return nil end
+  return principal, DEV_ROLES, DEV_TIER
+end
+
+function envoy_on_request(handle)
+  local info = handle:streamInfo()
   local headers = handle:headers()
+  local principal, roles, tier
+  local verified = info:dynamicMetadata():get(JWT_FILTER)
+  if verified ~= nil and verified[PAYLOAD_KEY] ~= nil then
+    principal, roles, tier = jwt_caller(verified[PAYLOAD_KEY])
+  else
+    principal, roles, tier = dev_caller(headers)
+  end
+  if principal == nil then return end
   local rpc = (headers:get(":path") or ""):match("^/([^?]*)")
   headers:replace(PRINCIPAL_HEADER, principal)
   headers:replace(ROLES_HEADER, roles)
@@ -89,7 +114,19 @@ def _set(names: list[str]) -> str:
     return "{" + ", ".join(f"[{lua_string(name)}] = true" for name in names) + "}"
 
 
-def source(service_token: str, policy: Policy) -> str:
+def _dev_tokens(policy: Policy, development: bool) -> dict[str, str]:
+    """The dev tokens the filter forwards: none in production, and none when the development
+    roles may not call everything (ext_authz then checks each call against them)."""
+    everything = any("*" in policy.patterns.get(r, ()) for r in policy.development_roles)
+    return dict(DEV_TOKENS) if development and everything else {}
+
+
+def _table(entries: dict[str, str]) -> str:
+    return "{" + ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in entries.items()) + "}"
+
+
+def source(service_token: str, policy: Policy, development: bool = False) -> str:
+    dev_tokens = _dev_tokens(policy, development)
     constants = {
         "JWT_FILTER": lua_string(JWT_AUTHN_FILTER),
         "PAYLOAD_KEY": lua_string(JWT_PAYLOAD_KEY),
@@ -104,15 +141,24 @@ def source(service_token: str, policy: Policy) -> str:
         "DEFAULT_TIER": lua_string(policy.tier(None).name),
         "KNOWN_TIERS": _set(sorted(policy.tiers)),
         "METERED_TIERS": _set(sorted(n for n, t in policy.tiers.items() if not t.unlimited)),
+        "DEV_BEARERS": _table({f"Bearer {t}": who for t, who in dev_tokens.items()}),
+        "DEV_KEYS": _table(dev_tokens),
+        "DEV_ROLES": lua_string(",".join(policy.development_roles)),
+        "DEV_TIER": lua_string(policy.tier(policy.development_tier).name),
     }
     header = "".join(f"local {name} = {value}\n" for name, value in constants.items())
     return header + _BODY
 
 
-def config(service_token: str | None, policy: Policy | None) -> dict[str, Any]:
+def config(
+    service_token: str | None, policy: Policy | None, development: bool = False
+) -> dict[str, Any]:
     """The filter's configuration; without a token or policy it forwards nothing (the
     default until the L09 process sends the real one)."""
-    code = _PASS if service_token is None or policy is None else source(service_token, policy)
+    if service_token is None or policy is None:
+        code = _PASS
+    else:
+        code = source(service_token, policy, development)
     return {
         "@type": f"type.googleapis.com/{LUA_TYPE}",
         "default_source_code": {"inline_string": code},
