@@ -6,7 +6,8 @@ Envoy verifies itself (jwt_authn + rbac), and for comparison with an API key, wh
 ext_authz hop. Both callers are on the bulk tier, so every call is counted in Redis and none
 is refused. The direct figure uses grpc.aio; gRPC figures through the gateway use grpc.aio
 too, REST figures the lean HTTP/1.1 client of bench/http1.py (one keep-alive connection per
-concurrent client), whose own cost per call is below grpc.aio's.
+concurrent client), whose own cost per call is below grpc.aio's. At one client the figures'
+calls are taken in turn, so background work on the machine weighs on all of them alike.
 """
 
 from __future__ import annotations
@@ -85,6 +86,35 @@ async def measure(call: Call, clients: int, seconds: float, warmup: int = 200) -
     elapsed = time.perf_counter() - started
     latency = Latency(percentile(samples, 0.5), percentile(samples, 0.99), len(samples) / elapsed)
     return Run(latency, failed)
+
+
+async def measure_in_turn(
+    figures: list[Figure], seconds: float, warmup: int = 200
+) -> dict[str, Run]:
+    """One client calling each figure in turn for ``seconds`` per figure: a stall of the
+    machine (a checkpoint, another process) weighs on every figure alike, so the differences
+    between them stay the gateway's own. Calls/s counts each figure's own time in flight."""
+    for _ in range(warmup):
+        for figure in figures:
+            await figure.call()
+    samples: dict[str, list[float]] = {f.name: [] for f in figures}
+    failed = dict.fromkeys(samples, 0)
+    deadline = time.perf_counter() + seconds * len(figures)
+    while time.perf_counter() < deadline:
+        for figure in figures:
+            t0 = time.perf_counter()
+            try:
+                await figure.call()
+            except (grpc.aio.AioRpcError, HttpStatusError, ConnectionError):
+                failed[figure.name] += 1
+                continue
+            samples[figure.name].append((time.perf_counter() - t0) * 1000)
+    runs = {}
+    for name, taken in samples.items():
+        per_second = len(taken) / (sum(taken) / 1000)
+        latency = Latency(percentile(taken, 0.5), percentile(taken, 0.99), per_second)
+        runs[name] = Run(latency, failed[name])
+    return runs
 
 
 def bench_jwt(secret: str, tier: str = "bulk") -> str:
@@ -173,7 +203,8 @@ async def run(
             Figure(FULL_KEY, REST_CLIENT, rest_call(key)),
             Figure("gRPC, API key", GRPC_CLIENT, grpc_call(key_channel)),
         ]
-        print(f"\nGateway: ReadStream (10 events), {seconds:.0f} s per figure")
+        print(f"\nGateway: ReadStream (10 events), {seconds:.0f} s per figure (1 client: the")
+        print("  figures' calls taken in turn)")
         print(f"  clients: gRPC figures {GRPC_CLIENT}; REST figures {REST_CLIENT} (HTTP/1.1")
         print("  keep-alive, one connection per concurrent client); 'added' is over the direct")
         print("  grpc.aio figure. Callers on the bulk tier: every call counted in Redis.")
@@ -184,7 +215,10 @@ async def run(
             print("  (no JWT figures: start the mesh with L09_JWT_HS256_SECRET set)")
         busiest: dict[str, float] = {}
         for clients in CONCURRENCY:
-            results = {f.name: await measure(f.call, clients, seconds) for f in figures}
+            if clients == 1:
+                results = await measure_in_turn(figures, seconds)
+            else:
+                results = {f.name: await measure(f.call, clients, seconds) for f in figures}
             _report(clients, figures, results)
             if clients == 1:
                 for name in (FULL_JWT, FULL_KEY):
