@@ -17,7 +17,7 @@ from services.l09_gateway import descriptor
 from services.l09_gateway.app import create_app
 from services.l09_gateway.authz import AuthorizationServicer
 from services.l09_gateway.config import GatewaySettings
-from services.l09_gateway.credentials import ApiKeys, Authenticator, Identity
+from services.l09_gateway.credentials import ApiKeys, Authenticator
 from services.l09_gateway.grpc_server import start_grpc_server
 from services.l09_gateway.jwt_verify import JwtVerifier
 from services.l09_gateway.limits import RateLimiter
@@ -43,12 +43,7 @@ def _service_token(settings: GatewaySettings) -> str:
 
 async def serve(settings: GatewaySettings) -> None:
     policy = PolicySource(settings.policy_file, settings.reload_seconds)
-    current = policy()
-    development = (
-        None
-        if settings.production_mode
-        else Identity("dev", current.development_roles, current.development_tier, "dev_token")
-    )
+    development = None if settings.production_mode else policy
     authenticator = Authenticator(
         ApiKeys(settings.keys_file, settings.reload_seconds),
         JwtVerifier.configured(

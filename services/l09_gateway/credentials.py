@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from services.kit.auth import API_KEY_PREFIX, ApiKeyFile, ApiKeyRecord, split_api_key
 from services.kit.config import DEV_TOKENS
 from services.l09_gateway.jwt_verify import JwtVerifier, TokenRejected
+from services.l09_gateway.policy import Policy
 
 # Principals travel in a header: printable, no separators that would confuse a log parser.
 _SAFE_PRINCIPAL = re.compile(r"[A-Za-z0-9@._:+\-/|]{1,256}")
@@ -80,11 +82,13 @@ class Authenticator:
         self,
         keys: ApiKeys,
         jwt: JwtVerifier | None,
-        development: Identity | None,
+        development: Callable[[], Policy] | None,
     ) -> None:
         self._keys = keys
         self._jwt = jwt
-        self._development = development  # None in production: dev tokens are refused
+        # The current policy, whose development roles and tier the dev tokens get (read per
+        # call, as Envoy's native path does); None in production: dev tokens are refused.
+        self._development = development
 
     async def identify(self, headers: dict[str, str]) -> Identity:
         credential = credential_from(headers)
@@ -103,8 +107,9 @@ class Authenticator:
                 raise Unauthenticated(f"invalid JWT: {error}") from None
             identity = Identity(claims.subject, claims.roles, claims.tier, "jwt")
         elif credential in DEV_TOKENS and self._development is not None:
-            dev = self._development
-            identity = Identity(DEV_TOKENS[credential], dev.roles, dev.tier, "dev_token")
+            policy = self._development()
+            roles, tier = policy.development_roles, policy.development_tier
+            identity = Identity(DEV_TOKENS[credential], roles, tier, "dev_token")
         else:
             raise Unauthenticated("unknown credentials")
         if not _SAFE_PRINCIPAL.fullmatch(identity.principal):

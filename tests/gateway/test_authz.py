@@ -19,7 +19,7 @@ from google.rpc import code_pb2, status_pb2
 from services.kit import error_info
 from services.kit.auth import ApiKeyFile
 from services.l09_gateway.authz import AuthorizationServicer
-from services.l09_gateway.credentials import ApiKeys, Authenticator, Identity
+from services.l09_gateway.credentials import ApiKeys, Authenticator
 from services.l09_gateway.jwt_verify import JwtVerifier
 from services.l09_gateway.limits import RateLimiter
 from services.l09_gateway.policy import PolicySource
@@ -74,7 +74,7 @@ async def _serve(tmp_path: Path, development: bool, redis_url: str) -> AsyncIter
             issuer=ISSUER,
             audience=AUDIENCE,
         ),
-        Identity("dev", ("admin",), "internal", "dev_token") if development else None,
+        policy if development else None,
     )
     limiter = RateLimiter.from_url(redis_url)
     server = grpc.aio.server()
@@ -234,6 +234,23 @@ async def test_dev_tokens_are_admins_in_development(gateway: Gateway) -> None:
         # Their tier is unlimited: Envoy skips the rate limit service for them.
         assert headers["x-agentic-tier"] == "internal"
         assert "x-agentic-metered-tier" not in headers
+
+
+async def test_dev_tokens_get_the_development_roles_of_the_current_policy(
+    tmp_path: Path,
+) -> None:
+    """As Envoy's native path does: an edit of `development.roles` applies without a restart."""
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(POLICY.read_text())
+    authenticator = Authenticator(
+        ApiKeys(tmp_path / "keys.json"), None, PolicySource(policy_file, reload_seconds=0)
+    )
+    headers = {"authorization": "Bearer dev_key_local_ONLY"}
+    assert (await authenticator.identify(headers)).roles == ("admin",)
+    policy_file.write_text(
+        POLICY.read_text().replace("  roles: [admin]\n", "  roles: [reader]\n", 1)
+    )
+    assert (await authenticator.identify(headers)).roles == ("reader",)
 
 
 async def test_production_refuses_dev_tokens(production: Gateway) -> None:
