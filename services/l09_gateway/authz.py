@@ -27,6 +27,7 @@ from services.kit import get_logger
 from services.l09_gateway.credentials import Authenticator, Unauthenticated
 from services.l09_gateway.limits import Decision, RateLimiter
 from services.l09_gateway.names import (
+    ORIGINAL_PATH_HEADER,
     PRINCIPAL_HEADER,
     ROLES_HEADER,
     RPC_HEADER,
@@ -41,10 +42,12 @@ log = get_logger("l09.authz")
 _OVERWRITE = base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
 
 
-def _over_limit(decision: Decision) -> pb.CheckResponse:
+def _over_limit(decision: Decision, grpc_caller: bool) -> pb.CheckResponse:
     wait = max(1, math.ceil(decision.retry_after))
-    # Envoy would turn a 429 into UNAVAILABLE for gRPC callers; a grpc-status it is handed wins.
-    extra = [("retry-after", str(wait)), ("grpc-status", "8"), *limit_headers(decision)]
+    extra = [("retry-after", str(wait)), *limit_headers(decision)]
+    if grpc_caller:
+        # Envoy would turn a 429 into UNAVAILABLE; a grpc-status it is handed wins.
+        extra.append(("grpc-status", str(code_pb2.RESOURCE_EXHAUSTED)))
     return _denied(429, code_pb2.RESOURCE_EXHAUSTED, "E9001", decision.message, extra)
 
 
@@ -115,7 +118,7 @@ class AuthorizationServicer(pb_grpc.AuthorizationServicer):
         tier = policy.tier(identity.tier)
         decision = await self._limiter.check(tier, identity.principal, rpc)
         if not decision.allowed:
-            return _over_limit(decision)
+            return _over_limit(decision, grpc_caller=ORIGINAL_PATH_HEADER not in headers)
         forwarded = [
             _header(PRINCIPAL_HEADER, identity.principal),
             _header(ROLES_HEADER, ",".join(identity.roles)),  # allowed: never empty

@@ -21,6 +21,9 @@ RPC_HEADER = "x-agentic-rpc"
 METERED_TIER_HEADER = "x-agentic-metered-tier"
 IDENTITY_HEADERS = (PRINCIPAL_HEADER, ROLES_HEADER, TIER_HEADER, RPC_HEADER, METERED_TIER_HEADER)
 
+# Set by the JSON transcoder on a REST call: the path the client sent.
+ORIGINAL_PATH_HEADER = "x-envoy-original-path"
+
 # Routes that answer without credentials.
 OPEN_PATHS = ("/health", "/openapi.json")
 

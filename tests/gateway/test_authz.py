@@ -216,6 +216,9 @@ async def test_a_key_over_its_rate_limit_is_429_in_the_same_call(gateway: Gatewa
     assert refused.status.code == code_pb2.RESOURCE_EXHAUSTED
     assert "over the rate limit of 1/s, burst 5 (tier trial)" in body
     assert _shown(refused)["retry-after"] == "1"
+    assert _shown(refused)["grpc-status"] == "8"  # else Envoy would say UNAVAILABLE
+    rest = await gateway.check(APPEND, x_api_key=key, x_envoy_original_path="/v1/x")
+    assert "grpc-status" not in _shown(rest)
     assert _shown(refused)["x-ratelimit-remaining"] == "0"
     # Another RPC has a bucket of its own.
     assert (await gateway.check(READ, x_api_key=key)).HasField("ok_response")

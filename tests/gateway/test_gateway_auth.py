@@ -193,6 +193,7 @@ async def test_rate_limits_refuse_with_429_then_allow_after_retry_after(
     assert refused.headers["retry-after"] == "1"
     assert refused.headers["x-ratelimit-remaining"] == "0"
     assert refused.headers["x-ratelimit-limit"].startswith("1")
+    assert "grpc-status" not in refused.headers  # a REST caller gets HTTP, not gRPC, status
     async with open_channel(mesh.gateway_target, token=key) as channel:
         stub = event_store_pb2_grpc.EventStoreServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as caught:

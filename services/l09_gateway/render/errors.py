@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.l09_gateway.names import JWT_AUTHN_FILTER, JWT_FAILURE_KEY, JWT_PAYLOAD_KEY
+from services.l09_gateway.names import (
+    JWT_AUTHN_FILTER,
+    JWT_FAILURE_KEY,
+    JWT_PAYLOAD_KEY,
+    ORIGINAL_PATH_HEADER,
+)
 from services.l09_gateway.status_details import DETAILS_HEADER, details_value
 
 DOMAIN = "gateway.agentic"
@@ -43,7 +48,7 @@ _REST_ONLY: dict[str, Any] = {
                     }
                 }
             },
-            {"header_filter": {"header": {"name": "x-envoy-original-path", "present_match": True}}},
+            {"header_filter": {"header": {"name": ORIGINAL_PATH_HEADER, "present_match": True}}},
         ]
     }
 }

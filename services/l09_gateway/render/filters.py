@@ -23,6 +23,7 @@ from services.l09_gateway.names import (
     METERED_TIER_HEADER,
     NATIVE_AUTH_NAMESPACE,
     NATIVE_PRINCIPAL_KEY,
+    ORIGINAL_PATH_HEADER,
     PRINCIPAL_HEADER,
     RATELIMIT_DOMAIN,
     RBAC_FILTER,
@@ -168,6 +169,8 @@ def ext_authz() -> dict[str, Any]:
                     {"exact": "authorization"},
                     {"exact": "x-api-key"},
                     {"exact": "content-type"},
+                    # Set by the transcoder: the call came as REST (no gRPC status to name).
+                    {"exact": ORIGINAL_PATH_HEADER},
                 ]
             },
         ),
