@@ -27,6 +27,7 @@ from agentic.data.v1 import event_store_pb2 as pb
 from agentic.data.v1 import event_store_pb2_grpc
 from bench.http1 import Http1Client, HttpStatusError
 from bench.own_mesh import JWT_SECRET_ENV, run_on_own_mesh
+from bench.settle import settle_cpu
 from bench.stats import Latency, percentile
 from services.kit import open_channel
 from services.kit.auth import ApiKeyFile
@@ -214,6 +215,7 @@ async def run(
         if not secret:
             print("  (no JWT figures: start the mesh with L09_JWT_HS256_SECRET set)")
         busiest: dict[str, float] = {}
+        await settle_cpu()
         for clients in CONCURRENCY:
             if clients == 1:
                 results = await measure_in_turn(figures, seconds)

@@ -33,7 +33,7 @@ from agentic.data.v1 import vectors_pb2_grpc
 from agentic.models.v1 import models_pb2 as pb
 from agentic.models.v1 import models_pb2_grpc
 from bench.own_mesh import run_on_own_mesh
-from bench.settle import settle_database
+from bench.settle import settle_cpu, settle_database
 from bench.stats import percentile
 from services.kit import open_channel
 from services.l04_models.config import DEFAULT_REGISTRY
@@ -121,6 +121,7 @@ async def overhead(settings: LauncherSettings) -> None:
     try:
         _wait(lambda: probes.http_status(f"{stub_url}/api/chat", expect=None), "provider stub")
         _wait(lambda: probes.grpc_serving(l04_port), "L04")
+        await settle_cpu()  # the new processes may still be importing
         spec = load_registry(DEFAULT_REGISTRY).get("ollama/llama3.2")
         question = (Message("user", "Say ok."),)
         body = chat_body(spec, GenerationRequest(messages=question), stream=False)
