@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import http.server
+import subprocess
 import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 from google.protobuf import struct_pb2
 from google.rpc import status_pb2
 
 from agentic.data.v1 import event_store_pb2 as pb
 from services.kit import error_info
+from services.launcher import binaries
 
 DEV_TOKEN = "dev_key_local_ONLY"
 
@@ -75,3 +79,24 @@ def serve_json(document: bytes) -> http.server.ThreadingHTTPServer:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+async def envoy_stat(admin_port: int, name: str) -> int:
+    """One counter of the Envoy whose admin port this is (0 while it has never counted)."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        response = await client.get(
+            f"http://127.0.0.1:{admin_port}/stats", params={"filter": f"^{name}$"}
+        )
+    lines = [line for line in response.text.splitlines() if line.startswith(f"{name}:")]
+    return int(lines[0].rsplit(":", 1)[1]) if lines else 0
+
+
+def envoy_validation(config: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Envoy's own check of a configuration file (``--mode validate``)."""
+    return subprocess.run(
+        [str(binaries.envoy()), "--mode", "validate", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+    )

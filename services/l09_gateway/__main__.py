@@ -72,7 +72,7 @@ async def serve(settings: GatewaySettings) -> None:
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         leeway_seconds=settings.jwt_leeway_seconds,
-        development=development is not None,
+        development=not settings.production_mode,
     )
     await native.refresh()  # Envoy's first request gets the real configuration
     server, port = await start_grpc_server(

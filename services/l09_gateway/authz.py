@@ -13,7 +13,6 @@ Envoy verified itself).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import grpc
@@ -43,8 +42,7 @@ _OVERWRITE = base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
 
 
 def _over_limit(decision: Decision, grpc_caller: bool) -> pb.CheckResponse:
-    wait = max(1, math.ceil(decision.retry_after))
-    extra = [("retry-after", str(wait)), *limit_headers(decision)]
+    extra = [("retry-after", str(decision.wait_seconds)), *limit_headers(decision)]
     if grpc_caller:
         # Envoy would turn a 429 into UNAVAILABLE; a grpc-status it is handed wins.
         extra.append(("grpc-status", str(code_pb2.RESOURCE_EXHAUSTED)))

@@ -74,6 +74,11 @@ class Decision:
     store_down: bool = False
 
     @property
+    def wait_seconds(self) -> int:
+        """What ``retry-after`` tells a refused caller: whole seconds, at least one."""
+        return max(1, math.ceil(self.retry_after))
+
+    @property
     def message(self) -> str:
         if self.allowed:
             return ""

@@ -71,11 +71,10 @@ def response_for(decision: Decision) -> pb.RateLimitResponse:
     if decision.allowed:
         return Response(overall_code=_OK, statuses=[_status(decision)])
     response = Response(overall_code=_OVER_LIMIT, statuses=[_status(decision)])
-    wait = max(1, math.ceil(decision.retry_after))
     details = details_value(code_pb2.RESOURCE_EXHAUSTED, decision.message, "E9001")
     response.response_headers_to_add.extend(
         [
-            base_pb2.HeaderValue(key="retry-after", value=str(wait)),
+            base_pb2.HeaderValue(key="retry-after", value=str(decision.wait_seconds)),
             base_pb2.HeaderValue(key=DETAILS_HEADER, value=details),
         ]
     )

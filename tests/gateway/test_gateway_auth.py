@@ -15,7 +15,14 @@ from agentic.data.v1 import event_store_pb2_grpc
 from services.kit import open_channel
 from services.kit.auth import ApiKeyFile
 from tests.conftest import RunningMesh
-from tests.support import DEV_TOKEN, new_event, platform_code, rest_reason, stream_name
+from tests.support import (
+    DEV_TOKEN,
+    envoy_stat,
+    new_event,
+    platform_code,
+    rest_reason,
+    stream_name,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.l09]
 
@@ -88,19 +95,11 @@ async def test_the_principal_is_the_keys_even_when_the_client_forges_one(
     assert rest_reason(deleted.json()) == "E9403"
 
 
-async def _stat(mesh: RunningMesh, name: str) -> int:
-    admin = f"http://127.0.0.1:{mesh.settings.envoy_admin_port}"
-    async with httpx.AsyncClient(timeout=5) as client:
-        response = await client.get(f"{admin}/stats", params={"filter": f"^{name}$"})
-    lines = [line for line in response.text.splitlines() if line.startswith(f"{name}:")]
-    return int(lines[0].rsplit(":", 1)[1]) if lines else 0
-
-
 async def test_dev_tokens_are_forwarded_by_envoy_without_the_ext_authz_hop(
     mesh: RunningMesh, client: httpx.AsyncClient
 ) -> None:
     """Development mode: the dev tokens are public constants, so Envoy forwards them itself."""
-    checks = await _stat(mesh, "http.gateway.ext_authz.ok")
+    checks = await envoy_stat(mesh.settings.envoy_admin_port, "http.gateway.ext_authz.ok")
     stream = stream_name()
     forged = {"x-agentic-principal": "mallory", "x-agentic-roles": "reader"}
     for credential in ({"authorization": f"Bearer {DEV_TOKEN}"}, {"x-api-key": "test_token_123"}):
@@ -115,7 +114,7 @@ async def test_dev_tokens_are_forwarded_by_envoy_without_the_ext_authz_hop(
         read = await store.ReadStream(pb.ReadStreamRequest(stream_id=stream))
     principals = [e.metadata["$principal"] for e in read.events]
     assert principals == ["dev", "test"]
-    assert await _stat(mesh, "http.gateway.ext_authz.ok") == checks
+    assert await envoy_stat(mesh.settings.envoy_admin_port, "http.gateway.ext_authz.ok") == checks
     # Anything else that is not a JWT still goes to ext_authz.
     refused = await client.get("/v1/events", headers={"authorization": "Bearer dev_key_local"})
     assert refused.status_code == 401

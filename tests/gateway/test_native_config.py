@@ -3,7 +3,6 @@
 import asyncio
 import json
 import re
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,8 +30,7 @@ from services.l09_gateway.native.discovery import (
 )
 from services.l09_gateway.native.keys import SigningKeys, rsa_keys
 from services.l09_gateway.policy import load, parse
-from services.launcher import binaries
-from tests.support import serve_json
+from tests.support import envoy_validation, serve_json
 
 pytestmark = [pytest.mark.unit, pytest.mark.l09]
 
@@ -164,12 +162,7 @@ def test_the_served_configurations_are_accepted_by_envoy(tmp_path: Path) -> None
     }
     path = tmp_path / "envoy.yaml"
     path.write_text(yaml.safe_dump({"static_resources": {"listeners": [listener]}}))
-    result = subprocess.run(
-        [str(binaries.envoy()), "--mode", "validate", "-c", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = envoy_validation(path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

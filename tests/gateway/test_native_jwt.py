@@ -22,7 +22,14 @@ from services.kit import open_channel
 from services.kit.auth import ApiKeyFile
 from services.launcher.config import LauncherSettings
 from services.launcher.mesh import Mesh
-from tests.support import new_event, platform_code, rest_reason, serve_json, stream_name
+from tests.support import (
+    envoy_stat,
+    new_event,
+    platform_code,
+    rest_reason,
+    serve_json,
+    stream_name,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.l09]
 
@@ -58,11 +65,7 @@ class NativeMesh:
         return self.mesh.gateway_url
 
     async def stat(self, name: str) -> int:
-        admin = f"http://127.0.0.1:{self.mesh.settings.envoy_admin_port}"
-        async with httpx.AsyncClient(timeout=5) as client:
-            response = await client.get(f"{admin}/stats", params={"filter": f"^{name}$"})
-        lines = [line for line in response.text.splitlines() if line.startswith(f"{name}:")]
-        return int(lines[0].rsplit(":", 1)[1]) if lines else 0
+        return await envoy_stat(self.mesh.settings.envoy_admin_port, name)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """gateway/envoy.yaml is generated from the descriptor set: every package, service and method."""
 
 import re
-import subprocess
 from typing import Any
 
 import pytest
@@ -12,8 +11,8 @@ from services.l09_gateway.names import NATIVE_AUTH_FILTERS
 from services.l09_gateway.render import build, render
 from services.l09_gateway.render.__main__ import DEFAULT_OUTPUT
 from services.l09_gateway.render.layers import LAYERS
-from services.launcher import binaries
 from services.launcher.envoy_config import render as launcher_render
+from tests.support import envoy_validation
 
 pytestmark = [pytest.mark.unit, pytest.mark.l09]
 
@@ -155,10 +154,5 @@ def test_the_launcher_leaves_layers_it_does_not_run_without_endpoints(tmp_path) 
     assert clusters["l01_data"]["health_checks"]
     path = tmp_path / "envoy.yaml"
     path.write_text(text)
-    result = subprocess.run(
-        [str(binaries.envoy()), "--mode", "validate", "-c", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = envoy_validation(path)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -10,7 +10,9 @@ import redis.asyncio as redis
 
 from agentic.models.v1 import models_pb2_grpc
 from services.kit import open_channel
+from services.l04_models.providers.ollama import OllamaProvider
 from tests.conftest import RunningMesh
+from tests.l04 import fakes
 from tests.support import DEV_TOKEN
 
 LOCAL_MODEL = "local/smollm2-135m"
@@ -42,3 +44,13 @@ async def redis_bytes(mesh: RunningMesh) -> AsyncIterator[redis.Redis]:
     client = redis.Redis.from_url(mesh.redis_url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+async def llama():
+    """An Ollama-API stub and a provider on it: ({"ollama": provider}, its script)."""
+    script = fakes.Script()
+    async with fakes.serve(fakes.ollama_app(script)) as url:
+        provider = OllamaProvider(url, timeout=5)
+        yield {"ollama": provider}, script
+        await provider.close()

@@ -10,21 +10,11 @@ import redis.asyncio as redis
 from services.kit import PlatformError
 from services.l04_models.conversation import CachePolicy
 from services.l04_models.limits import budget_key
-from services.l04_models.providers.ollama import OllamaProvider
 from services.l04_models.usage import UsageRecorder, read_usage
 from tests.l04 import fakes
 from tests.l04.support import ask, make_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.l04]
-
-
-@pytest.fixture
-async def llama():
-    script = fakes.Script()
-    async with fakes.serve(fakes.ollama_app(script)) as url:
-        provider = OllamaProvider(url, timeout=5)
-        yield {"ollama": provider}, script
-        await provider.close()
 
 
 def _replies(script: fakes.Script, n: int) -> None:

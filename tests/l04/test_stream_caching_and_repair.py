@@ -15,22 +15,12 @@ import redis.asyncio as redis
 from services.kit import PlatformError
 from services.l04_models.answer_cache import REPLAY_CHUNK_CHARS, replay
 from services.l04_models.conversation import Answer, CachePolicy
-from services.l04_models.providers.ollama import OllamaProvider
 from tests.l04 import fakes
 from tests.l04.support import ask, make_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.l04]
 
 NUMBER = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
-
-
-@pytest.fixture
-async def llama():
-    script = fakes.Script()
-    async with fakes.serve(fakes.ollama_app(script)) as url:
-        provider = OllamaProvider(url, timeout=5)
-        yield {"ollama": provider}, script
-        await provider.close()
 
 
 def _streamed(*parts: str) -> fakes.Reply:

@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.launcher import binaries
 from services.launcher.components import ENVOY_TEMPLATE, PROJECT_ROOT
 from services.launcher.config import LauncherSettings
 from services.launcher.envoy_config import render
 from services.launcher.errors import MeshError
 from services.launcher.supervisor import Program, Supervisor
+from tests.support import envoy_validation
 
 pytestmark = [pytest.mark.unit, pytest.mark.launcher]
 
@@ -24,13 +24,7 @@ PORTS = {
 
 
 def _validate(config: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(binaries.envoy()), "--mode", "validate", "-c", str(config)],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        check=False,
-    )
+    return envoy_validation(config, cwd=PROJECT_ROOT)
 
 
 def test_committed_envoy_config_validates() -> None:

@@ -178,9 +178,9 @@ def ext_authz() -> dict[str, Any]:
 
 
 def global_ratelimit() -> dict[str, Any]:
-    """Keyed by the tier, principal and RPC that ext_authz or the identity filter put in the
-    request headers; calls of unlimited tiers (no metered-tier header) never reach the
-    service."""
+    """For JWT callers: keyed by the tier, principal and RPC the identity filter put in the
+    request headers. Calls without the metered-tier header (unlimited tiers, and callers
+    ext_authz admitted, whose limits it applied itself) never reach the service."""
 
     def header(name: str, key: str) -> dict[str, Any]:
         # skip_if_absent left false: a call missing any of these headers (an unlimited tier)
