@@ -2,11 +2,13 @@
 quota per principal, taken in one atomic script call (one round trip).
 
 A call does not always need the round trip: the script hands out a small lease of tokens (up to
-a tenth of a second's worth, a tenth of the burst, and a hundredth of the daily quota), which
-this process spends locally for up to ``LEASE_SECONDS``. Leased tokens are taken from Redis
-first, so all gateway instances together never admit more than the limits; a lease left unused
-is lost, so a caller close to the limit may be admitted slightly less. Tiers with small limits
-(the trial tier) get leases of one token: every call asks Redis, and the limits are exact.
+a tenth of a second's worth, a tenth of the burst, and a hundredth of the daily quota), spent
+for up to ``LEASE_SECONDS`` without asking again: by this process, or by the caller of
+:meth:`RateLimiter.check` when it takes the lease over (Envoy's workers do, for the calls the
+rate limit service answers). Leased tokens are taken from Redis first, so all holders together
+never admit more than the limits; a lease left unused is lost, so a caller close to the limit
+may be admitted slightly less. Tiers with small limits (the trial tier) get leases of one
+token: every call asks Redis, and the limits are exact.
 
 While Redis is unreachable each tier decides (``when_store_down``): ``allow`` lets calls
 through, ``deny`` refuses them. After a failure Redis is not asked again for
@@ -72,6 +74,9 @@ class Decision:
     retry_after: float  # seconds until a call would be allowed (0 when allowed)
     quota_exceeded: bool = False
     store_down: bool = False
+    # Tokens granted beyond this call for the caller to spend within LEASE_SECONDS, when it
+    # took the lease over (``hand_over``); otherwise this process keeps them.
+    lease: int = 0
 
     @property
     def wait_seconds(self) -> int:
@@ -129,7 +134,11 @@ class RateLimiter:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def check(self, tier: Tier, principal: str, rpc: str) -> Decision:
+    async def check(
+        self, tier: Tier, principal: str, rpc: str, *, hand_over: bool = False
+    ) -> Decision:
+        """Takes a token for this call. With ``hand_over`` a lease Redis grants goes to the
+        caller (``Decision.lease``) instead of being kept here."""
         if tier.unlimited:
             return Decision(True, tier, remaining=0, retry_after=0)
         clock = time.monotonic()
@@ -157,13 +166,22 @@ class RateLimiter:
         remaining = math.floor(float(tokens))
         if tier.daily:
             remaining = min(remaining, tier.daily - int(used))
-        if allowed and int(granted) > 1:
-            self._remember(key, _Lease(int(granted) - 1, clock + LEASE_SECONDS, remaining))
-        return Decision(bool(allowed), tier, max(remaining, 0), float(wait))
+        remaining = max(remaining, 0)
+        leased = int(granted) - 1 if allowed else 0
+        # Calls left counts the lease: it is spent before Redis is asked again.
+        calls_left = remaining + leased
+        if leased > 0 and not hand_over:
+            self._remember(key, _Lease(leased, clock + LEASE_SECONDS, remaining))
+            leased = 0
+        return Decision(bool(allowed), tier, calls_left, float(wait), lease=leased)
 
     def _remember(self, key: tuple[str, str, str], lease: _Lease) -> None:
-        if len(self._leases) > 10_000:  # forget expired leases of callers gone quiet
-            clock = time.monotonic()
+        clock = time.monotonic()
+        held = self._leases.get(key)
+        if held is not None and held.left > 0 and held.expires > clock:
+            # Leases granted to concurrent calls add up: each was taken from the bucket.
+            lease.left += held.left
+        elif len(self._leases) > 10_000:  # forget expired leases of callers gone quiet
             self._leases = {k: v for k, v in self._leases.items() if v.expires > clock}
         self._leases[key] = lease
 

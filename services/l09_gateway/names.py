@@ -41,3 +41,13 @@ JWT_FAILURE_KEY = "jwt_failure"
 # Set by the identity filter once a verified JWT's caller is forwarded: ext_authz is skipped.
 NATIVE_AUTH_NAMESPACE = "l09.native_auth"
 NATIVE_PRINCIPAL_KEY = "principal"
+
+# Leases of the rate limit service, spent by Envoy's workers (the identity filter): the
+# service's answer carries the lease in the rate limit filter's dynamic metadata, under these
+# keys; the identity filter keeps per-call notes in its own namespace.
+RATELIMIT_FILTER = "envoy.filters.http.ratelimit"
+LEASE_TOKENS_KEY = "lease"  # tokens beyond the call the answer was for
+LEASE_TTL_KEY = "ttl_ms"  # how long they may be spent, from when the call was sent
+LEASE_REMAINING_KEY = "remaining"  # calls left, the lease included
+LEASE_LIMIT_KEY = "limit"  # the x-ratelimit-limit header's value
+LEASE_NAMESPACE = "l09.lease"

@@ -5,6 +5,10 @@ headers the identity filter sets for JWTs Envoy verified. Over the limit Envoy a
 (gRPC RESOURCE_EXHAUSTED, E9001) with ``retry-after`` and the ``x-ratelimit-*`` headers
 built from this answer. Callers ext_authz admits (API keys) are limited there, in the same
 call: :func:`limit_headers` gives them the same headers.
+
+A lease Redis grants goes back to Envoy in the answer's dynamic metadata: the identity filter
+of the worker that asked spends it on the caller's next calls without asking again, and adds
+the same headers itself (see limits.py for what leases guarantee).
 """
 
 from __future__ import annotations
@@ -17,10 +21,16 @@ import grpc
 from envoy.config.core.v3 import base_pb2
 from envoy.service.ratelimit.v3 import rls_pb2 as pb
 from envoy.service.ratelimit.v3 import rls_pb2_grpc as pb_grpc
-from google.protobuf import duration_pb2
+from google.protobuf import duration_pb2, struct_pb2
 from google.rpc import code_pb2
 
-from services.l09_gateway.limits import Decision, RateLimiter
+from services.l09_gateway.limits import LEASE_SECONDS, Decision, RateLimiter
+from services.l09_gateway.names import (
+    LEASE_LIMIT_KEY,
+    LEASE_REMAINING_KEY,
+    LEASE_TOKENS_KEY,
+    LEASE_TTL_KEY,
+)
 from services.l09_gateway.policy import Policy
 from services.l09_gateway.status_details import DETAILS_HEADER, details_value
 
@@ -65,11 +75,27 @@ def limit_headers(decision: Decision) -> list[tuple[str, str]]:
     ]
 
 
+def _lease(decision: Decision) -> struct_pb2.Struct:
+    lease = struct_pb2.Struct()
+    lease.update(
+        {
+            LEASE_TOKENS_KEY: decision.lease,
+            LEASE_TTL_KEY: LEASE_SECONDS * 1000,
+            LEASE_REMAINING_KEY: decision.remaining,
+            LEASE_LIMIT_KEY: limit_headers(decision)[0][1],
+        }
+    )
+    return lease
+
+
 def response_for(decision: Decision) -> pb.RateLimitResponse:
     if decision.tier.unlimited:
         return _UNLIMITED
     if decision.allowed:
-        return Response(overall_code=_OK, statuses=[_status(decision)])
+        response = Response(overall_code=_OK, statuses=[_status(decision)])
+        if decision.lease:
+            response.dynamic_metadata.CopyFrom(_lease(decision))
+        return response
     response = Response(overall_code=_OVER_LIMIT, statuses=[_status(decision)])
     details = details_value(code_pb2.RESOURCE_EXHAUSTED, decision.message, "E9001")
     response.response_headers_to_add.extend(
@@ -95,6 +121,6 @@ class RateLimitServicer(pb_grpc.RateLimitServiceServicer):
         entries = {entry.key: entry.value for entry in request.descriptors[0].entries}
         tier = self._policy().tier(entries.get("tier"))
         decision = await self._limiter.check(
-            tier, entries.get("principal", "anonymous"), entries.get("rpc", "")
+            tier, entries.get("principal", "anonymous"), entries.get("rpc", ""), hand_over=True
         )
         return response_for(decision)

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from google.protobuf.json_format import MessageToDict
 
 from services.l09_gateway.limits import Decision, RateLimiter, lease_size
 from services.l09_gateway.policy import Tier
@@ -115,3 +116,59 @@ def test_small_limits_lease_one_token_so_they_are_exact() -> None:
     assert lease_size(Tier("trial", 1, 5, 1000, "deny")) == 1
     assert lease_size(Tier("standard", 100, 1000, 1_000_000, "allow")) == 10
     assert lease_size(Tier("quota-only", 0, 0, 50, "allow")) == 1
+
+
+class _CountedScript:
+    """The limiter's Redis script, counting its calls (they still reach Redis)."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.calls = 0
+        self._script = limiter._script
+        limiter._script = self  # type: ignore[assignment]
+
+    async def __call__(self, **kwargs: object) -> object:
+        self.calls += 1
+        return await self._script(**kwargs)
+
+
+async def test_a_lease_counts_in_the_calls_left(limiter: RateLimiter) -> None:
+    who, limits = principal(), tier(rate=100, burst=100)
+    decisions = [await limiter.check(limits, who, RPC) for _ in range(3)]
+    # 10 tokens taken from the bucket of 100 with the first call: 90 there, 9 held here.
+    assert [d.remaining for d in decisions] == [99, 98, 97]
+    assert all(d.lease == 0 for d in decisions)
+
+
+async def test_a_handed_over_lease_is_not_kept(limiter: RateLimiter) -> None:
+    """The rate limit service hands its leases to Envoy: each of its calls asks Redis, and
+    each grant leaves the bucket."""
+    who, limits = principal(), tier(rate=100, burst=100)
+    script = _CountedScript(limiter)
+    first = await limiter.check(limits, who, RPC, hand_over=True)
+    second = await limiter.check(limits, who, RPC, hand_over=True)
+    assert script.calls == 2
+    assert (first.lease, second.lease) == (9, 9)
+    assert first.remaining == 99
+    assert 89 <= second.remaining < 91  # 80 in the bucket (plus a refill) and 9 leased
+
+
+async def test_leases_granted_to_concurrent_calls_add_up(limiter: RateLimiter) -> None:
+    """Calls that miss together each take a lease from Redis; none of it is thrown away."""
+    who, limits = principal(), tier(rate=100, burst=100)
+    script = _CountedScript(limiter)
+    await asyncio.gather(limiter.check(limits, who, RPC), limiter.check(limits, who, RPC))
+    assert script.calls == 2
+    for _ in range(18):  # the two leases: 9 tokens each
+        assert (await limiter.check(limits, who, RPC)).allowed
+    assert script.calls == 2
+    await limiter.check(limits, who, RPC)
+    assert script.calls == 3
+
+
+def test_an_answer_with_a_lease_carries_it_to_envoy() -> None:
+    limits = Tier("standard", 100, 1000, 0, "allow")
+    answer = response_for(Decision(True, limits, remaining=999, retry_after=0, lease=9))
+    lease = MessageToDict(answer.dynamic_metadata)
+    assert lease == {"lease": 9, "ttl_ms": 100, "remaining": 999, "limit": "100, 100;w=1"}
+    plain = response_for(Decision(True, limits, remaining=999, retry_after=0))
+    assert not plain.HasField("dynamic_metadata")

@@ -3,8 +3,8 @@ process has HS256, a JWKS file and a JWKS URL configured: no ext_authz hop for t
 same answers as ext_authz gives."""
 
 import asyncio
+import itertools
 import json
-import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -39,6 +39,13 @@ POLICY = Path(__file__).resolve().parents[2] / "gateway" / "policy.yaml"
 FILE_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 URL_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 READ_ALL = "agentic.data.v1.EventStoreService/ReadAll"
+# Leases of two tokens (a tenth of a second at 20/s), and a bucket a test can empty.
+LEASED_TIER = """  leased:
+    rate: 20
+    burst: 40
+    daily: 0
+    when_store_down: allow
+"""
 
 
 def _jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, str]:
@@ -74,7 +81,7 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeMesh]:
     jwks_file = home / "jwks.json"
     jwks_file.write_text(json.dumps({"keys": [_jwk(FILE_KEY, "file-key")]}))
     policy_file = home / "policy.yaml"
-    shutil.copy(POLICY, policy_file)
+    policy_file.write_text(POLICY.read_text().replace("tiers:\n", f"tiers:\n{LEASED_TIER}", 1))
     jwks_server = serve_json(json.dumps({"keys": [_jwk(URL_KEY, "url-key")]}).encode())
     mesh = Mesh(LauncherSettings.on_free_ports(home), fsync=False)
     # The components inherit the environment supervisord starts with.
@@ -232,6 +239,44 @@ async def test_rate_limits_key_on_the_jwt_subject(
     assert (await client.get("/v1/events", headers=again)).status_code == 429
     assert (await client.get("/v1/events", headers=bearer(token(tier="trial")))).status_code == 200
     assert await native.stat("cluster.l01_data.ratelimit.ok") >= checks + 6
+
+
+async def test_envoy_spends_leases_without_asking_the_limit_service(
+    native: NativeMesh, client: httpx.AsyncClient
+) -> None:
+    """The standard tier leases ten tokens at a time: Envoy asks the rate limit service about
+    the first call of each lease and answers the others itself, with the same headers."""
+    checks = await native.stat("cluster.l01_data.ratelimit.ok")
+    caller = bearer(token(tier="standard"))
+    remaining = []
+    for _ in range(30):
+        response = await client.get("/v1/events", headers=caller)
+        assert response.status_code == 200
+        assert response.headers["x-ratelimit-limit"] == "100, 100;w=1"
+        assert response.headers["x-ratelimit-reset"] == "0"
+        remaining.append(int(response.headers["x-ratelimit-remaining"]))
+    asked = await native.stat("cluster.l01_data.ratelimit.ok") - checks
+    assert 3 <= asked < 30
+    assert remaining[0] == 999  # 10 of 1,000 taken: 990 in the bucket, 9 leased
+    assert all(count < 1000 for count in remaining)
+    assert any(after == before - 1 for before, after in itertools.pairwise(remaining))
+
+
+async def test_leases_keep_jwt_callers_within_their_limit(
+    native: NativeMesh, client: httpx.AsyncClient
+) -> None:
+    """Leased tokens leave the Redis bucket when granted: however a caller's calls are
+    answered, no more pass than the bucket gives (40, and 20 a second)."""
+    caller = bearer(token(tier="leased"))
+    started = time.monotonic()
+    codes = [(await client.get("/v1/events", headers=caller)).status_code for _ in range(100)]
+    elapsed = time.monotonic() - started
+    assert set(codes) == {200, 429}
+    assert 30 <= codes.count(200) <= 40 + 20 * elapsed + 2
+    refused = await client.get("/v1/events", headers=caller)
+    assert refused.status_code == 429
+    assert rest_reason(refused.json()) == "E9001"
+    assert refused.headers["retry-after"] == "1"
 
 
 async def test_policy_changes_reach_jwt_callers_within_a_second(

@@ -9,6 +9,14 @@ leaves the call unmarked: ext_authz then decides, as for any other credential.
 In development it forwards the public dev tokens the same way (as ``Bearer <token>`` or
 ``x-api-key``), when the development roles may call every RPC: there is then nothing for
 ext_authz to decide. In production the filter does not know them, and ext_authz refuses them.
+
+It also spends the rate limit service's leases. When the service grants one (tiers with
+large limits; see limits.py), the answer's dynamic metadata carries it, and the filter of
+that worker keeps it: the caller's next calls to the same RPC each take a token from it, with
+no metered-tier header, so Envoy does not ask the service, and get the ``x-ratelimit-*``
+headers from the filter. The lease lasts a tenth of a second from when its call was sent;
+then the service is asked again. Every lease was taken from the Redis bucket when granted,
+so the limits hold across workers and gateway instances as they do for API keys.
 """
 
 from __future__ import annotations
@@ -19,10 +27,16 @@ from services.kit.config import DEV_TOKENS
 from services.l09_gateway.names import (
     JWT_AUTHN_FILTER,
     JWT_PAYLOAD_KEY,
+    LEASE_LIMIT_KEY,
+    LEASE_NAMESPACE,
+    LEASE_REMAINING_KEY,
+    LEASE_TOKENS_KEY,
+    LEASE_TTL_KEY,
     METERED_TIER_HEADER,
     NATIVE_AUTH_NAMESPACE,
     NATIVE_PRINCIPAL_KEY,
     PRINCIPAL_HEADER,
+    RATELIMIT_FILTER,
     ROLES_HEADER,
     RPC_HEADER,
     TIER_HEADER,
@@ -32,6 +46,52 @@ from services.l09_gateway.policy import Policy
 LUA_TYPE = "envoy.extensions.filters.http.lua.v3.Lua"
 
 _PASS = "function envoy_on_request(handle) end\n"
+
+# Leases live in the worker's Lua state (module locals persist across its calls); a new
+# configuration starts with none.
+_LEASES = """
+local leases, lease_count = {}, 0
+
+local function remember(key, lease, now)
+  local held = leases[key]
+  if held ~= nil and held.left > 0 and held.expires > now then
+    -- Leases granted to concurrent calls add up: each was taken from the bucket.
+    held.left = held.left + lease.left
+    held.base, held.limit, held.expires = lease.base, lease.limit, lease.expires
+    return
+  end
+  if held == nil then
+    lease_count = lease_count + 1
+    if lease_count > MAX_LEASES then  -- forget the expired leases of callers gone quiet
+      lease_count = 1
+      for held_key, held in pairs(leases) do
+        if held.expires <= now then
+          leases[held_key] = nil
+        else
+          lease_count = lease_count + 1
+        end
+      end
+    end
+  end
+  leases[key] = lease
+end
+
+-- A token from the caller's lease, or none: then the metered-tier header makes the rate
+-- limit filter ask the service, whose answer may carry the next lease.
+local function meter(handle, info, headers, key, tier)
+  local now = handle:timestamp()
+  local lease = leases[key]
+  if lease ~= nil and lease.left > 0 and lease.expires > now then
+    lease.left = lease.left - 1
+    info:dynamicMetadata():set(LEASE_NAMESPACE, "limit", lease.limit)
+    info:dynamicMetadata():set(LEASE_NAMESPACE, "remaining", lease.base + lease.left)
+    return
+  end
+  headers:replace(METERED_TIER_HEADER, tier)
+  info:dynamicMetadata():set(LEASE_NAMESPACE, "key", key)
+  info:dynamicMetadata():set(LEASE_NAMESPACE, "sent", now)
+end
+"""
 
 # The principal rule of credentials.py (_SAFE_PRINCIPAL) as a Lua pattern.
 _BODY = """
@@ -89,10 +149,37 @@ function envoy_on_request(handle)
   headers:replace(ROLES_HEADER, roles)
   headers:replace(TIER_HEADER, tier)
   headers:replace(RPC_HEADER, rpc)
-  if METERED_TIERS[tier] then headers:replace(METERED_TIER_HEADER, tier) end
+  if METERED_TIERS[tier] then
+    meter(handle, info, headers, tier .. "|" .. principal .. "|" .. rpc, tier)
+  end
   headers:replace("authorization", SERVICE_AUTHORIZATION)
   headers:remove("x-api-key")
   info:dynamicMetadata():set(NATIVE_NAMESPACE, NATIVE_KEY, principal)
+end
+
+function envoy_on_response(handle)
+  local metadata = handle:streamInfo():dynamicMetadata()
+  local call = metadata:get(LEASE_NAMESPACE)
+  if call == nil then return end
+  if call.limit ~= nil then
+    -- Paid from a lease: the headers the rate limit filter sends on the calls it checks.
+    local headers = handle:headers()
+    headers:replace("x-ratelimit-limit", call.limit)
+    headers:replace("x-ratelimit-remaining", string.format("%d", call.remaining))
+    headers:replace("x-ratelimit-reset", "0")
+    return
+  end
+  local answer = metadata:get(RATELIMIT_FILTER)
+  if answer == nil or answer[LEASE_TOKENS] == nil then return end
+  local now, expires = handle:timestamp(), call.sent + answer[LEASE_TTL]
+  if expires > now then
+    remember(call.key, {
+      left = answer[LEASE_TOKENS],
+      expires = expires,
+      base = answer[LEASE_REMAINING] - answer[LEASE_TOKENS],
+      limit = answer[LEASE_LIMIT],
+    }, now)
+  end
 end
 """
 
@@ -135,6 +222,13 @@ def source(service_token: str, policy: Policy, development: bool = False) -> str
         "TIER_HEADER": lua_string(TIER_HEADER),
         "RPC_HEADER": lua_string(RPC_HEADER),
         "METERED_TIER_HEADER": lua_string(METERED_TIER_HEADER),
+        "RATELIMIT_FILTER": lua_string(RATELIMIT_FILTER),
+        "LEASE_NAMESPACE": lua_string(LEASE_NAMESPACE),
+        "LEASE_TOKENS": lua_string(LEASE_TOKENS_KEY),
+        "LEASE_TTL": lua_string(LEASE_TTL_KEY),
+        "LEASE_REMAINING": lua_string(LEASE_REMAINING_KEY),
+        "LEASE_LIMIT": lua_string(LEASE_LIMIT_KEY),
+        "MAX_LEASES": "10000",
         "NATIVE_NAMESPACE": lua_string(NATIVE_AUTH_NAMESPACE),
         "NATIVE_KEY": lua_string(NATIVE_PRINCIPAL_KEY),
         "SERVICE_AUTHORIZATION": lua_string(f"Bearer {service_token}"),
@@ -147,7 +241,7 @@ def source(service_token: str, policy: Policy, development: bool = False) -> str
         "DEV_TIER": lua_string(policy.tier(policy.development_tier).name),
     }
     header = "".join(f"local {name} = {value}\n" for name, value in constants.items())
-    return header + _BODY
+    return header + _LEASES + _BODY
 
 
 def config(
