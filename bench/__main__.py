@@ -36,7 +36,7 @@ async def run(settings: LauncherSettings) -> None:
             f" target <= {ENVOY_P50_BUDGET_MS} ms: {verdict}"
         )
 
-    await gateway_path.run(l01, gateway, settings.gateway_keys_file)
+    await gateway_path.run(l01, gateway, settings.gateway_keys_file, settings.envoy_admin_port)
     await models.report(settings)
 
 

@@ -2,12 +2,14 @@
 concurrent clients, with requests/s.
 
 The full path is REST (transcoding) + auth + the global rate limit (Redis): with a JWT, which
-Envoy verifies itself (jwt_authn + rbac), and for comparison with an API key, which costs the
-ext_authz hop. Both callers are on the bulk tier, so every call is counted in Redis and none
-is refused. The direct figure uses grpc.aio; gRPC figures through the gateway use grpc.aio
-too, REST figures the lean HTTP/1.1 client of bench/http1.py (one keep-alive connection per
-concurrent client), whose own cost per call is below grpc.aio's. At one client the figures'
-calls are taken in turn, so background work on the machine weighs on all of them alike.
+Envoy verifies itself (jwt_authn + rbac) and whose limits it applies from leases of the rate
+limit service (a hop on the calls that ask for one), and for comparison with an API key, which
+costs the ext_authz hop. Both callers are on the bulk tier, so every call takes a token from
+Redis (in leases of up to 1,000) and none is refused. The direct figure uses grpc.aio; gRPC
+figures through the gateway use grpc.aio too, REST figures the lean HTTP/1.1 client of
+bench/http1.py (one keep-alive connection per concurrent client), whose own cost per call is
+below grpc.aio's. At one client the figures' calls are taken in turn, so background work on
+the machine weighs on all of them alike.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+import httpx
 import jwt
 
 from agentic.data.v1 import event_store_pb2 as pb
@@ -61,6 +64,7 @@ class Figure:
 class Run:
     latency: Latency  # of the successful calls; per_second counts them only
     failed: int  # calls that failed (e.g. 504: over the route's 500 ms at saturation)
+    calls: int  # that succeeded
 
 
 async def measure(call: Call, clients: int, seconds: float, warmup: int = 200) -> Run:
@@ -86,7 +90,7 @@ async def measure(call: Call, clients: int, seconds: float, warmup: int = 200) -
     await asyncio.gather(*(client() for _ in range(clients)))
     elapsed = time.perf_counter() - started
     latency = Latency(percentile(samples, 0.5), percentile(samples, 0.99), len(samples) / elapsed)
-    return Run(latency, failed)
+    return Run(latency, failed, len(samples))
 
 
 async def measure_in_turn(
@@ -114,8 +118,18 @@ async def measure_in_turn(
     for name, taken in samples.items():
         per_second = len(taken) / (sum(taken) / 1000)
         latency = Latency(percentile(taken, 0.5), percentile(taken, 0.99), per_second)
-        runs[name] = Run(latency, failed[name])
+        runs[name] = Run(latency, failed[name], len(taken))
     return runs
+
+
+async def limit_checks(admin_port: int) -> int:
+    """The rate limit service's answers Envoy has counted for L01's routes."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        response = await client.get(
+            f"http://127.0.0.1:{admin_port}/stats",
+            params={"filter": r"^cluster\.l01_data\.ratelimit\."},
+        )
+    return sum(int(line.rsplit(":", 1)[1]) for line in response.text.splitlines() if ":" in line)
 
 
 def bench_jwt(secret: str, tier: str = "bulk") -> str:
@@ -159,6 +173,7 @@ async def run(
     l01: str,
     gateway: str,
     keys_file: Path,
+    admin_port: int,
     seconds: float = 3.0,
 ) -> None:
     """The figures. JWT figures need the mesh's HS256 secret: ``L09_JWT_HS256_SECRET`` from
@@ -208,17 +223,20 @@ async def run(
         print("  figures' calls taken in turn)")
         print(f"  clients: gRPC figures {GRPC_CLIENT}; REST figures {REST_CLIENT} (HTTP/1.1")
         print("  keep-alive, one connection per concurrent client); 'added' is over the direct")
-        print("  grpc.aio figure. Callers on the bulk tier: every call counted in Redis.")
-        print("  JWT: HS256, verified in Envoy (jwt_authn + rbac): the rate limit hop only;")
-        print("  API key: the ext_authz hop, which applies the rate limit too; JWT, unmetered:")
-        print("  Envoy alone (transcoding, native auth), no hop to the Python process.")
+        print("  grpc.aio figure. Callers on the bulk tier: every call takes a token from")
+        print("  Redis, in leases. JWT: HS256, verified in Envoy (jwt_authn + rbac), tokens")
+        print("  from leases Envoy holds: the rate limit hop only on the calls that ask for")
+        print("  one; API key: the ext_authz hop, which applies the rate limit too (from the")
+        print("  process's leases); JWT, unmetered: Envoy alone (transcoding, native auth).")
         if not secret:
             print("  (no JWT figures: start the mesh with L09_JWT_HS256_SECRET set)")
         busiest: dict[str, float] = {}
         await settle_cpu()
         for clients in CONCURRENCY:
             if clients == 1:
+                checks = await limit_checks(admin_port)
                 results = await measure_in_turn(figures, seconds)
+                checks = await limit_checks(admin_port) - checks
             else:
                 results = {f.name: await measure(f.call, clients, seconds) for f in figures}
             _report(clients, figures, results)
@@ -226,6 +244,12 @@ async def run(
                 for name in (FULL_JWT, FULL_KEY):
                     if name in results:
                         _verdict(name, results)
+                jwt_calls = sum(results[n].calls for n in (FULL_JWT, "gRPC, JWT") if n in results)
+                if jwt_calls:
+                    print(
+                        f"    the rate limit service was asked on {checks} of {jwt_calls} "
+                        f"JWT calls ({checks / jwt_calls:.1%}); the others were paid from leases"
+                    )
             for name, run in results.items():
                 busiest[name] = max(busiest.get(name, 0.0), run.latency.per_second)
         print("  saturation: requests/s, the best of the concurrency levels")
@@ -241,6 +265,7 @@ def main() -> int:
             f"127.0.0.1:{settings.l01_port}",
             f"127.0.0.1:{settings.gateway_port}",
             settings.gateway_keys_file,
+            settings.envoy_admin_port,
         )
 
     return run_on_own_mesh(figures)

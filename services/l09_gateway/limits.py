@@ -7,8 +7,9 @@ for up to ``LEASE_SECONDS`` without asking again: by this process, or by the cal
 :meth:`RateLimiter.check` when it takes the lease over (Envoy's workers do, for the calls the
 rate limit service answers). Leased tokens are taken from Redis first, so all holders together
 never admit more than the limits; a lease left unused is lost, so a caller close to the limit
-may be admitted slightly less. Tiers with small limits (the trial tier) get leases of one
-token: every call asks Redis, and the limits are exact.
+may be admitted slightly less. A key has one handed-over lease out at a time: calls that ask
+while it is out take their own token only. Tiers with small limits (the trial tier) get leases
+of one token: every call asks Redis, and the limits are exact.
 
 While Redis is unreachable each tier decides (``when_store_down``): ``allow`` lets calls
 through, ``deny`` refuses them. After a failure Redis is not asked again for
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as redis
@@ -104,6 +105,14 @@ class _Lease:
     bucket_left: int  # tokens left in the shared bucket when it was granted
 
 
+@dataclass(frozen=True, slots=True)
+class _Taken:
+    allowed: bool  # at least one token granted
+    remaining: int  # tokens left in the bucket (or today), after the grant
+    wait: float  # seconds until a token, when none was granted
+    granted: int  # tokens granted: the call's own and the lease
+
+
 def lease_size(tier: Tier) -> int:
     """Tokens to take per round trip: 1 (exact) for small limits."""
     rate, burst = (tier.rate, tier.burst) if tier.rate else (1e9, 10**9)
@@ -123,6 +132,8 @@ class RateLimiter:
         self._retry_seconds = retry_seconds
         self._down_until = 0.0
         self._leases: dict[tuple[str, str, str], _Lease] = {}
+        # When the lease last handed over for a key runs out (time.monotonic()).
+        self._handed: dict[tuple[str, str, str], float] = {}
 
     @classmethod
     def from_url(cls, url: str, timeout: float = 0.1) -> RateLimiter:
@@ -146,12 +157,51 @@ class RateLimiter:
         lease = self._leases.get(key)
         if lease is not None and lease.left > 0 and lease.expires > clock:
             lease.left -= 1
-            return Decision(True, tier, lease.bucket_left + lease.left, retry_after=0)
+            calls_left = min(lease.bucket_left + lease.left, tier.most_calls_left)
+            return Decision(True, tier, calls_left, retry_after=0)
+        size = lease_size(tier)
+        if hand_over and self._handed.get(key, 0.0) > clock:
+            # A lease for this key is out (its holder asks until it has it): one is enough,
+            # or calls arriving together would each take one and drain the bucket.
+            size = 1
+        taken = await self._take(tier, principal, rpc, size)
+        if isinstance(taken, Decision):
+            return taken
+        leased = taken.granted - 1 if taken.allowed else 0
+        if leased > 0 and hand_over:
+            self._hand_over(key, clock + LEASE_SECONDS)
+        elif leased > 0:
+            self._remember(key, _Lease(leased, clock + LEASE_SECONDS, taken.remaining))
+        # Calls left counts the lease: it is spent before Redis is asked again.
+        return Decision(
+            taken.allowed,
+            tier,
+            min(taken.remaining + leased, tier.most_calls_left),
+            taken.wait,
+            lease=leased if hand_over else 0,
+        )
+
+    async def renew(self, tier: Tier, principal: str, rpc: str) -> Decision:
+        """The next lease for a holder whose current one paid for this call: whatever the
+        bucket can give, none when it is empty. The call itself is never refused."""
+        if tier.unlimited:
+            return Decision(True, tier, remaining=0, retry_after=0)
+        clock = time.monotonic()
+        taken = await self._take(tier, principal, rpc, lease_size(tier))
+        if isinstance(taken, Decision):  # over the daily quota, or Redis down: no lease
+            return replace(taken, allowed=True, retry_after=0)
+        if taken.granted:
+            self._hand_over((tier.name, principal, rpc), clock + LEASE_SECONDS)
+        calls_left = min(taken.remaining + taken.granted, tier.most_calls_left)
+        return Decision(True, tier, calls_left, 0, lease=taken.granted)
+
+    async def _take(self, tier: Tier, principal: str, rpc: str, size: int) -> _Taken | Decision:
+        """Up to ``size`` tokens from Redis (one round trip); a refusal by the daily quota or
+        an unreachable Redis comes back as the call's decision."""
         now = datetime.now(UTC)
-        if clock < self._down_until:
+        if time.monotonic() < self._down_until:
             return self._store_down(tier)
         rate, burst = (tier.rate, tier.burst) if tier.rate else (1e9, 10**9)
-        size = lease_size(tier)
         try:
             allowed, tokens, wait, used, over_daily, granted = await self._script(
                 keys=[f"rl:{{{principal}}}:{rpc}", f"rlq:{{{principal}}}:{now:%Y%m%d}"],
@@ -166,14 +216,7 @@ class RateLimiter:
         remaining = math.floor(float(tokens))
         if tier.daily:
             remaining = min(remaining, tier.daily - int(used))
-        remaining = max(remaining, 0)
-        leased = int(granted) - 1 if allowed else 0
-        # Calls left counts the lease: it is spent before Redis is asked again.
-        calls_left = remaining + leased
-        if leased > 0 and not hand_over:
-            self._remember(key, _Lease(leased, clock + LEASE_SECONDS, remaining))
-            leased = 0
-        return Decision(bool(allowed), tier, calls_left, float(wait), lease=leased)
+        return _Taken(bool(allowed), max(remaining, 0), float(wait), int(granted))
 
     def _remember(self, key: tuple[str, str, str], lease: _Lease) -> None:
         clock = time.monotonic()
@@ -184,6 +227,12 @@ class RateLimiter:
         elif len(self._leases) > 10_000:  # forget expired leases of callers gone quiet
             self._leases = {k: v for k, v in self._leases.items() if v.expires > clock}
         self._leases[key] = lease
+
+    def _hand_over(self, key: tuple[str, str, str], until: float) -> None:
+        if len(self._handed) > 10_000:
+            clock = time.monotonic()
+            self._handed = {k: v for k, v in self._handed.items() if v > clock}
+        self._handed[key] = until
 
     def _store_down(self, tier: Tier) -> Decision:
         allowed = tier.when_store_down == "allow"

@@ -16,10 +16,23 @@ PRINCIPAL_HEADER = "x-agentic-principal"
 ROLES_HEADER = "x-agentic-roles"
 TIER_HEADER = "x-agentic-tier"
 RPC_HEADER = "x-agentic-rpc"
-# Set by the identity filter for JWT callers on tiers with limits: without it Envoy does not
-# call the rate limit service (ext_authz limits the callers it admits itself).
+# Set by the identity filter for JWT callers on tiers with limits, unless a lease pays for the
+# call: without it Envoy does not call the rate limit service (ext_authz limits the callers it
+# admits itself).
 METERED_TIER_HEADER = "x-agentic-metered-tier"
-IDENTITY_HEADERS = (PRINCIPAL_HEADER, ROLES_HEADER, TIER_HEADER, RPC_HEADER, METERED_TIER_HEADER)
+# Set by the identity filter, with RENEWAL, on a call paid from a lease that asks the rate
+# limit service for the next one before it runs out (descriptor entry LEASE_DESCRIPTOR_KEY).
+LEASE_HEADER = "x-agentic-lease"
+LEASE_DESCRIPTOR_KEY = "lease"
+RENEWAL = "renew"
+IDENTITY_HEADERS = (
+    PRINCIPAL_HEADER,
+    ROLES_HEADER,
+    TIER_HEADER,
+    RPC_HEADER,
+    METERED_TIER_HEADER,
+    LEASE_HEADER,
+)
 
 # Set by the JSON transcoder on a REST call: the path the client sent.
 ORIGINAL_PATH_HEADER = "x-envoy-original-path"
@@ -47,7 +60,8 @@ NATIVE_PRINCIPAL_KEY = "principal"
 # keys; the identity filter keeps per-call notes in its own namespace.
 RATELIMIT_FILTER = "envoy.filters.http.ratelimit"
 LEASE_TOKENS_KEY = "lease"  # tokens beyond the call the answer was for
-LEASE_TTL_KEY = "ttl_ms"  # how long they may be spent, from when the call was sent
+LEASE_TTL_KEY = "ttl_ms"  # how long they may be spent, from when the answer arrives
 LEASE_REMAINING_KEY = "remaining"  # calls left, the lease included
 LEASE_LIMIT_KEY = "limit"  # the x-ratelimit-limit header's value
+LEASE_MOST_KEY = "most"  # what x-ratelimit-remaining never exceeds
 LEASE_NAMESPACE = "l09.lease"

@@ -33,6 +33,12 @@ class Tier:
     def unlimited(self) -> bool:
         return self.rate == 0 and self.burst == 0 and self.daily == 0
 
+    @property
+    def most_calls_left(self) -> int:
+        """What ``x-ratelimit-remaining`` never exceeds: the bucket's size, or the daily quota
+        when it is smaller (tokens held in a lease while the bucket refills are not shown)."""
+        return min(n for n in (self.burst if self.rate else 0, self.daily, 2**31) if n)
+
 
 @dataclass(frozen=True)
 class Policy:

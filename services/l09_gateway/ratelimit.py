@@ -8,7 +8,9 @@ call: :func:`limit_headers` gives them the same headers.
 
 A lease Redis grants goes back to Envoy in the answer's dynamic metadata: the identity filter
 of the worker that asked spends it on the caller's next calls without asking again, and adds
-the same headers itself (see limits.py for what leases guarantee).
+the same headers itself (see limits.py for what leases guarantee). Before it runs out, one
+call it paid for asks for the next (descriptor entry ``lease=renew``): that call is never
+refused, and the answer carries whatever lease the bucket can give.
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ from google.rpc import code_pb2
 
 from services.l09_gateway.limits import LEASE_SECONDS, Decision, RateLimiter
 from services.l09_gateway.names import (
+    LEASE_DESCRIPTOR_KEY,
     LEASE_LIMIT_KEY,
+    LEASE_MOST_KEY,
     LEASE_REMAINING_KEY,
     LEASE_TOKENS_KEY,
     LEASE_TTL_KEY,
+    RENEWAL,
 )
 from services.l09_gateway.policy import Policy
 from services.l09_gateway.status_details import DETAILS_HEADER, details_value
@@ -83,6 +88,7 @@ def _lease(decision: Decision) -> struct_pb2.Struct:
             LEASE_TTL_KEY: LEASE_SECONDS * 1000,
             LEASE_REMAINING_KEY: decision.remaining,
             LEASE_LIMIT_KEY: limit_headers(decision)[0][1],
+            LEASE_MOST_KEY: decision.tier.most_calls_left,
         }
     )
     return lease
@@ -120,7 +126,9 @@ class RateLimitServicer(pb_grpc.RateLimitServiceServicer):
             return _UNLIMITED
         entries = {entry.key: entry.value for entry in request.descriptors[0].entries}
         tier = self._policy().tier(entries.get("tier"))
-        decision = await self._limiter.check(
-            tier, entries.get("principal", "anonymous"), entries.get("rpc", ""), hand_over=True
-        )
+        principal, rpc = entries.get("principal", "anonymous"), entries.get("rpc", "")
+        if entries.get(LEASE_DESCRIPTOR_KEY) == RENEWAL:
+            decision = await self._limiter.renew(tier, principal, rpc)
+        else:
+            decision = await self._limiter.check(tier, principal, rpc, hand_over=True)
         return response_for(decision)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from google.protobuf.json_format import MessageToDict
 
-from services.l09_gateway.limits import Decision, RateLimiter, lease_size
+from services.l09_gateway.limits import LEASE_SECONDS, Decision, RateLimiter, lease_size
 from services.l09_gateway.policy import Tier
 from services.l09_gateway.ratelimit import Response, response_for
 from services.launcher.mesh import free_port
@@ -147,9 +147,9 @@ async def test_a_handed_over_lease_is_not_kept(limiter: RateLimiter) -> None:
     first = await limiter.check(limits, who, RPC, hand_over=True)
     second = await limiter.check(limits, who, RPC, hand_over=True)
     assert script.calls == 2
-    assert (first.lease, second.lease) == (9, 9)
+    assert (first.lease, second.lease) == (9, 0)
     assert first.remaining == 99
-    assert 89 <= second.remaining < 91  # 80 in the bucket (plus a refill) and 9 leased
+    assert 89 <= second.remaining < 91  # 90 left in the bucket after the lease, less this call
 
 
 async def test_leases_granted_to_concurrent_calls_add_up(limiter: RateLimiter) -> None:
@@ -169,6 +169,47 @@ def test_an_answer_with_a_lease_carries_it_to_envoy() -> None:
     limits = Tier("standard", 100, 1000, 0, "allow")
     answer = response_for(Decision(True, limits, remaining=999, retry_after=0, lease=9))
     lease = MessageToDict(answer.dynamic_metadata)
-    assert lease == {"lease": 9, "ttl_ms": 100, "remaining": 999, "limit": "100, 100;w=1"}
+    assert lease == {
+        "lease": 9,
+        "ttl_ms": 100,
+        "remaining": 999,
+        "limit": "100, 100;w=1",
+        "most": 1000,
+    }
     plain = response_for(Decision(True, limits, remaining=999, retry_after=0))
     assert not plain.HasField("dynamic_metadata")
+
+
+async def test_one_handed_over_lease_is_out_at_a_time(limiter: RateLimiter) -> None:
+    """While Envoy waits for the lease it asked for, its other calls for the same key ask
+    too: they take their own token only, or together they would empty the bucket."""
+    who, limits = principal(), tier(rate=100, burst=100)
+    first = await limiter.check(limits, who, RPC, hand_over=True)
+    meanwhile = [await limiter.check(limits, who, RPC, hand_over=True) for _ in range(5)]
+    assert first.lease == 9
+    assert [d.lease for d in meanwhile] == [0] * 5
+    assert 84 <= meanwhile[-1].remaining < 86  # 100 - 10 - 5, plus a refill
+    await asyncio.sleep(LEASE_SECONDS)
+    assert (await limiter.check(limits, who, RPC, hand_over=True)).lease == 9
+
+
+async def test_a_renewal_is_never_refused_and_takes_what_the_bucket_has(
+    limiter: RateLimiter,
+) -> None:
+    """Envoy asks for the next lease on a call the current one paid for: that call passes
+    even when the bucket is empty, and the lease is whatever is left in it."""
+    who, limits = principal(), tier(rate=100, burst=20)
+    assert lease_size(limits) == 2
+    renewed = await limiter.renew(limits, who, RPC)
+    assert renewed.allowed and renewed.lease == 2  # all of it: the call itself is paid
+    assert renewed.remaining == 20  # 18 in the bucket and the 2 leased
+    while (await limiter.check(limits, who, RPC)).allowed:
+        pass
+    empty = await limiter.renew(limits, who, RPC)
+    assert empty.allowed and empty.lease == 0
+
+
+def test_calls_left_never_show_more_than_the_bucket_or_the_quota() -> None:
+    assert Tier("standard", 100, 1000, 1_000_000, "allow").most_calls_left == 1000
+    assert Tier("small-quota", 100, 1000, 50, "allow").most_calls_left == 50
+    assert Tier("quota-only", 0, 0, 50, "allow").most_calls_left == 50

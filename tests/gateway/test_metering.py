@@ -1,6 +1,6 @@
 """Which calls the global rate limit service sees: none from unmetered tiers, none from API
-keys (ext_authz limits those in its own call), every one of metered JWT callers
-(tests/gateway/test_native_jwt.py).
+keys (ext_authz limits those in its own call); metered JWT callers are asked about when they
+need a lease (tests/gateway/test_native_jwt.py).
 
 Envoy counts the rate limit service's answers per upstream cluster
 (`cluster.<layer>.ratelimit.ok`); the counter shows whether a call was sent to it.

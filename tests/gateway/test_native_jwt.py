@@ -258,7 +258,7 @@ async def test_envoy_spends_leases_without_asking_the_limit_service(
     asked = await native.stat("cluster.l01_data.ratelimit.ok") - checks
     assert 3 <= asked < 30
     assert remaining[0] == 999  # 10 of 1,000 taken: 990 in the bucket, 9 leased
-    assert all(count < 1000 for count in remaining)
+    assert all(count <= 1000 for count in remaining)  # never more than the bucket holds
     assert any(after == before - 1 for before, after in itertools.pairwise(remaining))
 
 

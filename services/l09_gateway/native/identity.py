@@ -14,9 +14,10 @@ It also spends the rate limit service's leases. When the service grants one (tie
 large limits; see limits.py), the answer's dynamic metadata carries it, and the filter of
 that worker keeps it: the caller's next calls to the same RPC each take a token from it, with
 no metered-tier header, so Envoy does not ask the service, and get the ``x-ratelimit-*``
-headers from the filter. The lease lasts a tenth of a second from when its call was sent;
-then the service is asked again. Every lease was taken from the Redis bucket when granted,
-so the limits hold across workers and gateway instances as they do for API keys.
+headers from the filter. A lease lasts a tenth of a second from its answer. Once half of it
+is spent or half its time gone, one call it pays for asks for the next, so a steady caller
+is not left without one. Every lease was taken from the Redis bucket when granted, so the
+limits hold across workers and gateway instances as they do for API keys.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from services.kit.config import DEV_TOKENS
 from services.l09_gateway.names import (
     JWT_AUTHN_FILTER,
     JWT_PAYLOAD_KEY,
+    LEASE_HEADER,
     LEASE_LIMIT_KEY,
+    LEASE_MOST_KEY,
     LEASE_NAMESPACE,
     LEASE_REMAINING_KEY,
     LEASE_TOKENS_KEY,
@@ -37,6 +40,7 @@ from services.l09_gateway.names import (
     NATIVE_PRINCIPAL_KEY,
     PRINCIPAL_HEADER,
     RATELIMIT_FILTER,
+    RENEWAL,
     ROLES_HEADER,
     RPC_HEADER,
     TIER_HEADER,
@@ -52,20 +56,21 @@ _PASS = "function envoy_on_request(handle) end\n"
 _LEASES = """
 local leases, lease_count = {}, 0
 
-local function remember(key, lease, now)
+local function remember(key, granted, now)
   local held = leases[key]
   if held ~= nil and held.left > 0 and held.expires > now then
-    -- Leases granted to concurrent calls add up: each was taken from the bucket.
-    held.left = held.left + lease.left
-    held.base, held.limit, held.expires = lease.base, lease.limit, lease.expires
-    return
+    -- A renewal adds up with what is left: both were taken from the bucket.
+    granted.left = held.left + granted.left
+    granted.size = granted.left
+    leases[key] = granted
+    return granted
   end
   if held == nil then
     lease_count = lease_count + 1
     if lease_count > MAX_LEASES then  -- forget the expired leases of callers gone quiet
       lease_count = 1
-      for held_key, held in pairs(leases) do
-        if held.expires <= now then
+      for held_key, other in pairs(leases) do
+        if other.expires <= now then
           leases[held_key] = nil
         else
           lease_count = lease_count + 1
@@ -73,23 +78,44 @@ local function remember(key, lease, now)
       end
     end
   end
-  leases[key] = lease
+  leases[key] = granted
+  return granted
 end
 
--- A token from the caller's lease, or none: then the metered-tier header makes the rate
--- limit filter ask the service, whose answer may carry the next lease.
+local function ask(info, headers, key, tier)
+  headers:replace(METERED_TIER_HEADER, tier)
+  info:dynamicMetadata():set(LEASE_NAMESPACE, "key", key)
+end
+
+-- A token from the caller's lease; without one the metered-tier header makes the rate limit
+-- filter ask the service, whose answer may carry a lease. Once half a lease is spent, or half
+-- its time gone, one call it pays for also asks for the next (never refused: it is paid).
 local function meter(handle, info, headers, key, tier)
   local now = handle:timestamp()
   local lease = leases[key]
-  if lease ~= nil and lease.left > 0 and lease.expires > now then
-    lease.left = lease.left - 1
-    info:dynamicMetadata():set(LEASE_NAMESPACE, "limit", lease.limit)
-    info:dynamicMetadata():set(LEASE_NAMESPACE, "remaining", lease.base + lease.left)
+  if lease == nil or lease.left <= 0 or lease.expires <= now then
+    ask(info, headers, key, tier)
     return
   end
-  headers:replace(METERED_TIER_HEADER, tier)
-  info:dynamicMetadata():set(LEASE_NAMESPACE, "key", key)
-  info:dynamicMetadata():set(LEASE_NAMESPACE, "sent", now)
+  lease.left = lease.left - 1
+  local metadata = info:dynamicMetadata()
+  if not lease.renewing
+      and (lease.left * 2 < lease.size or (lease.expires - now) * 2 < lease.ttl) then
+    lease.renewing = true
+    headers:replace(LEASE_HEADER, RENEWAL)
+    ask(info, headers, key, tier)
+    metadata:set(LEASE_NAMESPACE, "renewal", true)
+    return
+  end
+  metadata:set(LEASE_NAMESPACE, "limit", lease.limit)
+  metadata:set(LEASE_NAMESPACE, "remaining", math.min(lease.base + lease.left, lease.most))
+end
+
+-- The headers the rate limit filter sends on the calls it checks.
+local function show(headers, limit, remaining)
+  headers:replace("x-ratelimit-limit", limit)
+  headers:replace("x-ratelimit-remaining", string.format("%d", remaining))
+  headers:replace("x-ratelimit-reset", "0")
 end
 """
 
@@ -161,24 +187,25 @@ function envoy_on_response(handle)
   local metadata = handle:streamInfo():dynamicMetadata()
   local call = metadata:get(LEASE_NAMESPACE)
   if call == nil then return end
-  if call.limit ~= nil then
-    -- Paid from a lease: the headers the rate limit filter sends on the calls it checks.
-    local headers = handle:headers()
-    headers:replace("x-ratelimit-limit", call.limit)
-    headers:replace("x-ratelimit-remaining", string.format("%d", call.remaining))
-    headers:replace("x-ratelimit-reset", "0")
+  if call.limit ~= nil then  -- paid from a lease
+    show(handle:headers(), call.limit, call.remaining)
     return
   end
   local answer = metadata:get(RATELIMIT_FILTER)
-  if answer == nil or answer[LEASE_TOKENS] == nil then return end
-  local now, expires = handle:timestamp(), call.sent + answer[LEASE_TTL]
-  if expires > now then
-    remember(call.key, {
-      left = answer[LEASE_TOKENS],
-      expires = expires,
-      base = answer[LEASE_REMAINING] - answer[LEASE_TOKENS],
-      limit = answer[LEASE_LIMIT],
-    }, now)
+  if answer == nil or (answer[LEASE_TOKENS] or 0) <= 0 then return end
+  local now = handle:timestamp()
+  local held = remember(call.key, {
+    left = answer[LEASE_TOKENS],
+    size = answer[LEASE_TOKENS],
+    base = answer[LEASE_REMAINING] - answer[LEASE_TOKENS],
+    limit = answer[LEASE_LIMIT],
+    most = answer[LEASE_MOST],
+    ttl = answer[LEASE_TTL],
+    expires = now + answer[LEASE_TTL],
+    renewing = false,
+  }, now)
+  if call.renewal then  -- calls left include what was left of the lease that paid
+    show(handle:headers(), held.limit, math.min(held.base + held.left, held.most))
   end
 end
 """
@@ -222,12 +249,15 @@ def source(service_token: str, policy: Policy, development: bool = False) -> str
         "TIER_HEADER": lua_string(TIER_HEADER),
         "RPC_HEADER": lua_string(RPC_HEADER),
         "METERED_TIER_HEADER": lua_string(METERED_TIER_HEADER),
+        "LEASE_HEADER": lua_string(LEASE_HEADER),
+        "RENEWAL": lua_string(RENEWAL),
         "RATELIMIT_FILTER": lua_string(RATELIMIT_FILTER),
         "LEASE_NAMESPACE": lua_string(LEASE_NAMESPACE),
         "LEASE_TOKENS": lua_string(LEASE_TOKENS_KEY),
         "LEASE_TTL": lua_string(LEASE_TTL_KEY),
         "LEASE_REMAINING": lua_string(LEASE_REMAINING_KEY),
         "LEASE_LIMIT": lua_string(LEASE_LIMIT_KEY),
+        "LEASE_MOST": lua_string(LEASE_MOST_KEY),
         "MAX_LEASES": "10000",
         "NATIVE_NAMESPACE": lua_string(NATIVE_AUTH_NAMESPACE),
         "NATIVE_KEY": lua_string(NATIVE_PRINCIPAL_KEY),

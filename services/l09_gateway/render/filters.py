@@ -20,6 +20,8 @@ from services.l09_gateway.names import (
     IDENTITY_FILTER,
     IDENTITY_HEADERS,
     JWT_AUTHN_FILTER,
+    LEASE_DESCRIPTOR_KEY,
+    LEASE_HEADER,
     METERED_TIER_HEADER,
     NATIVE_AUTH_NAMESPACE,
     NATIVE_PRINCIPAL_KEY,
@@ -179,8 +181,9 @@ def ext_authz() -> dict[str, Any]:
 
 def global_ratelimit() -> dict[str, Any]:
     """For JWT callers: keyed by the tier, principal and RPC the identity filter put in the
-    request headers. Calls without the metered-tier header (unlimited tiers, and callers
-    ext_authz admitted, whose limits it applied itself) never reach the service."""
+    request headers. Calls without the metered-tier header (unlimited tiers, calls paid from
+    a lease the service granted, and callers ext_authz admitted, whose limits it applied
+    itself) never reach the service."""
 
     def header(name: str, key: str) -> dict[str, Any]:
         # skip_if_absent left false: a call missing any of these headers (an unlimited tier)
@@ -209,6 +212,14 @@ def global_ratelimit() -> dict[str, Any]:
                         header(METERED_TIER_HEADER, "tier"),
                         header(PRINCIPAL_HEADER, "principal"),
                         header(RPC_HEADER, "rpc"),
+                        # Present only when the call asks for the next lease.
+                        {
+                            "request_headers": {
+                                "header_name": LEASE_HEADER,
+                                "descriptor_key": LEASE_DESCRIPTOR_KEY,
+                                "skip_if_absent": True,
+                            }
+                        },
                     ]
                 }
             ],
