@@ -1,15 +1,16 @@
 """Gateway figures: what the L09 path adds over calling the layer directly, at 1, 16 and 64
 concurrent clients, with requests/s.
 
-The full path is REST (transcoding) + auth + the global rate limit (Redis): with a JWT, which
-Envoy verifies itself (jwt_authn + rbac) and whose limits it applies from leases of the rate
-limit service (a hop on the calls that ask for one), and for comparison with an API key, which
-costs the ext_authz hop. Both callers are on the bulk tier, so every call takes a token from
-Redis (in leases of up to 1,000) and none is refused. The direct figure uses grpc.aio; gRPC
-figures through the gateway use grpc.aio too, REST figures the lean HTTP/1.1 client of
-bench/http1.py (one keep-alive connection per concurrent client), whose own cost per call is
-below grpc.aio's. At one client the figures' calls are taken in turn, so background work on
-the machine weighs on all of them alike.
+The full path is REST (transcoding) + auth + the global rate limit (Redis), with a JWT, which
+Envoy verifies itself (jwt_authn + rbac), and with an API key, which ext_authz checks and then
+vouches for a quarter of a second. Envoy applies both callers' limits from leases of the rate
+limit service (a hop on the calls that ask for one). Both are on the bulk tier, so every call
+takes a token from Redis (in leases of up to 1,000) and none is refused.
+
+The direct figure uses grpc.aio; gRPC figures through the gateway use grpc.aio too, REST
+figures the lean HTTP/1.1 client of bench/http1.py (one keep-alive connection per concurrent
+client), whose own cost per call is below grpc.aio's. At one client the figures' calls are
+taken in turn, so background work on the machine weighs on all of them alike.
 """
 
 from __future__ import annotations
@@ -122,14 +123,18 @@ async def measure_in_turn(
     return runs
 
 
-async def limit_checks(admin_port: int) -> int:
-    """The rate limit service's answers Envoy has counted for L01's routes."""
+async def hops(admin_port: int) -> tuple[int, int]:
+    """Envoy's counts of the calls it sent to the L09 process: rate limit checks (for L01's
+    routes) and ext_authz checks."""
     async with httpx.AsyncClient(timeout=5) as client:
         response = await client.get(
             f"http://127.0.0.1:{admin_port}/stats",
-            params={"filter": r"^cluster\.l01_data\.ratelimit\."},
+            params={"filter": r"^(cluster\.l01_data\.ratelimit\.|http\.gateway\.ext_authz\.)"},
         )
-    return sum(int(line.rsplit(":", 1)[1]) for line in response.text.splitlines() if ":" in line)
+    counts = [line.split(": ") for line in response.text.splitlines() if ": " in line]
+    limits = sum(int(n) for name, n in counts if name.startswith("cluster."))
+    authz = sum(int(n) for name, n in counts if name.startswith("http.") and "disabled" not in name)
+    return limits, authz
 
 
 def bench_jwt(secret: str, tier: str = "bulk") -> str:
@@ -157,6 +162,18 @@ def _report(clients: int, figures: list[Figure], results: dict[str, Run]) -> Non
             )
         failed = f"  ({run.failed} failed)" if run.failed else ""
         print(f"    {figure.label:56s} {latency}{added}{failed}")
+
+
+def _hop_share(results: dict[str, Run], limit_checks: int, authz_checks: int) -> None:
+    """How many metered calls through Envoy went to the L09 process: the others were paid
+    from leases Envoy held, and API keys vouched for by an earlier ext_authz answer."""
+    keyed = sum(results[n].calls for n in (FULL_KEY, "gRPC, API key"))
+    metered = keyed + sum(results[n].calls for n in (FULL_JWT, "gRPC, JWT") if n in results)
+    print(
+        f"    hops to L09 on the metered calls: rate limit service {limit_checks} of {metered} "
+        f"({limit_checks / metered:.1%}), ext_authz {authz_checks} of {keyed} API-key calls "
+        f"({authz_checks / keyed:.1%})"
+    )
 
 
 def _verdict(name: str, results: dict[str, Run]) -> None:
@@ -224,19 +241,19 @@ async def run(
         print(f"  clients: gRPC figures {GRPC_CLIENT}; REST figures {REST_CLIENT} (HTTP/1.1")
         print("  keep-alive, one connection per concurrent client); 'added' is over the direct")
         print("  grpc.aio figure. Callers on the bulk tier: every call takes a token from")
-        print("  Redis, in leases. JWT: HS256, verified in Envoy (jwt_authn + rbac), tokens")
-        print("  from leases Envoy holds: the rate limit hop only on the calls that ask for")
-        print("  one; API key: the ext_authz hop, which applies the rate limit too (from the")
-        print("  process's leases); JWT, unmetered: Envoy alone (transcoding, native auth).")
+        print("  Redis, in leases Envoy holds (a hop to the rate limit service on the calls")
+        print("  that ask for one). JWT: HS256, verified in Envoy (jwt_authn + rbac); API")
+        print("  key: an ext_authz hop when ext_authz's last voucher for it has run out;")
+        print("  JWT, unmetered: Envoy alone (transcoding, native auth), no hop to L09.")
         if not secret:
             print("  (no JWT figures: start the mesh with L09_JWT_HS256_SECRET set)")
         busiest: dict[str, float] = {}
         await settle_cpu()
         for clients in CONCURRENCY:
             if clients == 1:
-                checks = await limit_checks(admin_port)
+                before = await hops(admin_port)
                 results = await measure_in_turn(figures, seconds)
-                checks = await limit_checks(admin_port) - checks
+                after = await hops(admin_port)
             else:
                 results = {f.name: await measure(f.call, clients, seconds) for f in figures}
             _report(clients, figures, results)
@@ -244,12 +261,7 @@ async def run(
                 for name in (FULL_JWT, FULL_KEY):
                     if name in results:
                         _verdict(name, results)
-                jwt_calls = sum(results[n].calls for n in (FULL_JWT, "gRPC, JWT") if n in results)
-                if jwt_calls:
-                    print(
-                        f"    the rate limit service was asked on {checks} of {jwt_calls} "
-                        f"JWT calls ({checks / jwt_calls:.1%}); the others were paid from leases"
-                    )
+                _hop_share(results, after[0] - before[0], after[1] - before[1])
             for name, run in results.items():
                 busiest[name] = max(busiest.get(name, 0.0), run.latency.per_second)
         print("  saturation: requests/s, the best of the concurrency levels")

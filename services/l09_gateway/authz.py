@@ -8,7 +8,13 @@ The caller's rate limit is checked here too, so an API-key call costs one hop to
 process, not two: over the limit is a 429 (gRPC RESOURCE_EXHAUSTED, E9001) with
 ``retry-after``, and every answer carries the ``x-ratelimit-*`` headers Envoy's rate limit
 filter would have sent. Envoy's filter is left to the calls ext_authz does not see (JWTs
-Envoy verified itself).
+Envoy verified itself, and the calls below).
+
+An allowed API key also vouches for the caller for ``VOUCH_SECONDS``: the answer's dynamic
+metadata names the caller, and Envoy's identity filter forwards that key's further calls to
+the same RPC itself, with no hop here, their limits applied by Envoy's rate limit filter (see
+native/identity.py). A revoked key is therefore refused once this process has read the key
+file again (within a second) and the vouchers already given have run out.
 """
 
 from __future__ import annotations
@@ -20,10 +26,11 @@ from envoy.config.core.v3 import base_pb2
 from envoy.service.auth.v3 import external_auth_pb2 as pb
 from envoy.service.auth.v3 import external_auth_pb2_grpc as pb_grpc
 from envoy.type.v3 import http_status_pb2
+from google.protobuf import struct_pb2
 from google.rpc import code_pb2, status_pb2
 
 from services.kit import get_logger
-from services.l09_gateway.credentials import Authenticator, Unauthenticated
+from services.l09_gateway.credentials import Authenticator, Identity, Unauthenticated
 from services.l09_gateway.limits import Decision, RateLimiter
 from services.l09_gateway.names import (
     ORIGINAL_PATH_HEADER,
@@ -31,6 +38,10 @@ from services.l09_gateway.names import (
     ROLES_HEADER,
     RPC_HEADER,
     TIER_HEADER,
+    VOUCH_MS_KEY,
+    VOUCH_PRINCIPAL_KEY,
+    VOUCH_ROLES_KEY,
+    VOUCH_TIER_KEY,
 )
 from services.l09_gateway.policy import Policy
 from services.l09_gateway.ratelimit import limit_headers
@@ -39,6 +50,22 @@ from services.l09_gateway.status_details import DETAILS_HEADER, details_value
 log = get_logger("l09.authz")
 
 _OVERWRITE = base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
+
+# How long Envoy may reuse an API key's allow for the same RPC (see the module docstring).
+VOUCH_SECONDS = 0.25
+
+
+def _voucher(identity: Identity, tier: str) -> struct_pb2.Struct:
+    voucher = struct_pb2.Struct()
+    voucher.update(
+        {
+            VOUCH_MS_KEY: VOUCH_SECONDS * 1000,
+            VOUCH_PRINCIPAL_KEY: identity.principal,
+            VOUCH_ROLES_KEY: ",".join(identity.roles),
+            VOUCH_TIER_KEY: tier,
+        }
+    )
+    return voucher
 
 
 def _over_limit(decision: Decision, grpc_caller: bool) -> pb.CheckResponse:
@@ -128,9 +155,12 @@ class AuthorizationServicer(pb_grpc.AuthorizationServicer):
         # Nothing to show for callers without limits, or while the counters are unreachable.
         counted = not (tier.unlimited or decision.store_down)
         shown = [_header(k, v) for k, v in limit_headers(decision)] if counted else []
-        return pb.CheckResponse(
+        response = pb.CheckResponse(
             status=status_pb2.Status(code=code_pb2.OK),
             ok_response=pb.OkHttpResponse(
                 headers=forwarded, headers_to_remove=["x-api-key"], response_headers_to_add=shown
             ),
         )
+        if identity.kind == "api_key":
+            response.dynamic_metadata.CopyFrom(_voucher(identity, tier.name))
+        return response

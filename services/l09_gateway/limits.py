@@ -3,13 +3,12 @@ quota per principal, taken in one atomic script call (one round trip).
 
 A call does not always need the round trip: the script hands out a small lease of tokens (up to
 a tenth of a second's worth, a tenth of the burst, and a hundredth of the daily quota), spent
-for up to ``LEASE_SECONDS`` without asking again: by this process, or by the caller of
-:meth:`RateLimiter.check` when it takes the lease over (Envoy's workers do, for the calls the
-rate limit service answers). Leased tokens are taken from Redis first, so all holders together
-never admit more than the limits; a lease left unused is lost, so a caller close to the limit
-may be admitted slightly less. A key has one handed-over lease out at a time: calls that ask
-while it is out take their own token only. Tiers with small limits (the trial tier) get leases
-of one token: every call asks Redis, and the limits are exact.
+without asking again: by this process for up to ``LEASE_SECONDS``, or by the caller of
+:meth:`RateLimiter.check` that takes the lease over, for up to ``HANDED_LEASE_SECONDS`` (Envoy's
+workers do, for the calls the rate limit service answers). Leased tokens are taken from Redis
+first, so all holders together never admit more than the limits; a lease left unused is lost,
+so a caller close to the limit may be admitted slightly less. Tiers with small limits (the
+trial tier) get leases of one token: every call asks Redis, and the limits are exact.
 
 While Redis is unreachable each tier decides (``when_store_down``): ``allow`` lets calls
 through, ``deny`` refuses them. After a failure Redis is not asked again for
@@ -32,6 +31,9 @@ from services.l09_gateway.policy import Tier
 log = get_logger("l09.limits")
 
 LEASE_SECONDS = 0.1
+# Longer for a lease handed over: each time its holder runs out, a call pays a hop to this
+# process, not just a Redis round trip. The size stays a tenth of a second's worth.
+HANDED_LEASE_SECONDS = 0.5
 MAX_LEASE = 1000
 
 # KEYS: bucket, daily counter. ARGV: rate, burst, daily limit (0: none), daily ttl, lease.
@@ -75,8 +77,8 @@ class Decision:
     retry_after: float  # seconds until a call would be allowed (0 when allowed)
     quota_exceeded: bool = False
     store_down: bool = False
-    # Tokens granted beyond this call for the caller to spend within LEASE_SECONDS, when it
-    # took the lease over (``hand_over``); otherwise this process keeps them.
+    # Tokens granted beyond this call for the caller to spend within HANDED_LEASE_SECONDS,
+    # when it took the lease over (``hand_over``); otherwise this process keeps them.
     lease: int = 0
 
     @property
@@ -132,8 +134,6 @@ class RateLimiter:
         self._retry_seconds = retry_seconds
         self._down_until = 0.0
         self._leases: dict[tuple[str, str, str], _Lease] = {}
-        # When the lease last handed over for a key runs out (time.monotonic()).
-        self._handed: dict[tuple[str, str, str], float] = {}
 
     @classmethod
     def from_url(cls, url: str, timeout: float = 0.1) -> RateLimiter:
@@ -146,10 +146,17 @@ class RateLimiter:
         await self._client.aclose()
 
     async def check(
-        self, tier: Tier, principal: str, rpc: str, *, hand_over: bool = False
+        self,
+        tier: Tier,
+        principal: str,
+        rpc: str,
+        *,
+        hand_over: bool = False,
+        single: bool = False,
     ) -> Decision:
         """Takes a token for this call. With ``hand_over`` a lease Redis grants goes to the
-        caller (``Decision.lease``) instead of being kept here."""
+        caller (``Decision.lease``) instead of being kept here; ``single`` takes the call's
+        token only (the caller already waits for a lease)."""
         if tier.unlimited:
             return Decision(True, tier, remaining=0, retry_after=0)
         clock = time.monotonic()
@@ -159,18 +166,11 @@ class RateLimiter:
             lease.left -= 1
             calls_left = min(lease.bucket_left + lease.left, tier.most_calls_left)
             return Decision(True, tier, calls_left, retry_after=0)
-        size = lease_size(tier)
-        if hand_over and self._handed.get(key, 0.0) > clock:
-            # A lease for this key is out (its holder asks until it has it): one is enough,
-            # or calls arriving together would each take one and drain the bucket.
-            size = 1
-        taken = await self._take(tier, principal, rpc, size)
+        taken = await self._take(tier, principal, rpc, 1 if single else lease_size(tier))
         if isinstance(taken, Decision):
             return taken
         leased = taken.granted - 1 if taken.allowed else 0
-        if leased > 0 and hand_over:
-            self._hand_over(key, clock + LEASE_SECONDS)
-        elif leased > 0:
+        if leased > 0 and not hand_over:
             self._remember(key, _Lease(leased, clock + LEASE_SECONDS, taken.remaining))
         # Calls left counts the lease: it is spent before Redis is asked again.
         return Decision(
@@ -186,12 +186,9 @@ class RateLimiter:
         bucket can give, none when it is empty. The call itself is never refused."""
         if tier.unlimited:
             return Decision(True, tier, remaining=0, retry_after=0)
-        clock = time.monotonic()
         taken = await self._take(tier, principal, rpc, lease_size(tier))
         if isinstance(taken, Decision):  # over the daily quota, or Redis down: no lease
             return replace(taken, allowed=True, retry_after=0)
-        if taken.granted:
-            self._hand_over((tier.name, principal, rpc), clock + LEASE_SECONDS)
         calls_left = min(taken.remaining + taken.granted, tier.most_calls_left)
         return Decision(True, tier, calls_left, 0, lease=taken.granted)
 
@@ -227,12 +224,6 @@ class RateLimiter:
         elif len(self._leases) > 10_000:  # forget expired leases of callers gone quiet
             self._leases = {k: v for k, v in self._leases.items() if v.expires > clock}
         self._leases[key] = lease
-
-    def _hand_over(self, key: tuple[str, str, str], until: float) -> None:
-        if len(self._handed) > 10_000:
-            clock = time.monotonic()
-            self._handed = {k: v for k, v in self._handed.items() if v > clock}
-        self._handed[key] = until
 
     def _store_down(self, tier: Tier) -> Decision:
         allowed = tier.when_store_down == "allow"

@@ -20,11 +20,13 @@ RPC_HEADER = "x-agentic-rpc"
 # call: without it Envoy does not call the rate limit service (ext_authz limits the callers it
 # admits itself).
 METERED_TIER_HEADER = "x-agentic-metered-tier"
-# Set by the identity filter, with RENEWAL, on a call paid from a lease that asks the rate
-# limit service for the next one before it runs out (descriptor entry LEASE_DESCRIPTOR_KEY).
+# Set by the identity filter (descriptor entry LEASE_DESCRIPTOR_KEY): RENEWAL on a call paid
+# from a lease that asks the rate limit service for the next one before it runs out; NO_LEASE
+# on a call sent while the worker waits for a lease (it takes its own token only).
 LEASE_HEADER = "x-agentic-lease"
 LEASE_DESCRIPTOR_KEY = "lease"
 RENEWAL = "renew"
+NO_LEASE = "none"
 IDENTITY_HEADERS = (
     PRINCIPAL_HEADER,
     ROLES_HEADER,
@@ -65,3 +67,13 @@ LEASE_REMAINING_KEY = "remaining"  # calls left, the lease included
 LEASE_LIMIT_KEY = "limit"  # the x-ratelimit-limit header's value
 LEASE_MOST_KEY = "most"  # what x-ratelimit-remaining never exceeds
 LEASE_NAMESPACE = "l09.lease"
+
+# ext_authz's allow for an API key, reused by the identity filter for the same key and RPC for a
+# short while: the answer's dynamic metadata (namespace: the ext_authz filter) carries the
+# caller under these keys; the identity filter notes the key and RPC in VOUCH_NAMESPACE.
+EXT_AUTHZ_FILTER = "envoy.filters.http.ext_authz"
+VOUCH_MS_KEY = "vouch_ms"
+VOUCH_PRINCIPAL_KEY = "principal"
+VOUCH_ROLES_KEY = "roles"
+VOUCH_TIER_KEY = "tier"
+VOUCH_NAMESPACE = "l09.vouch"

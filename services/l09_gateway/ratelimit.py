@@ -10,7 +10,9 @@ A lease Redis grants goes back to Envoy in the answer's dynamic metadata: the id
 of the worker that asked spends it on the caller's next calls without asking again, and adds
 the same headers itself (see limits.py for what leases guarantee). Before it runs out, one
 call it paid for asks for the next (descriptor entry ``lease=renew``): that call is never
-refused, and the answer carries whatever lease the bucket can give.
+refused, and the answer carries whatever lease the bucket can give. Calls a worker sends
+while it waits for a lease say ``lease=none``: they take their own token only, or calls
+arriving together would each take a lease and empty the bucket.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from envoy.service.ratelimit.v3 import rls_pb2_grpc as pb_grpc
 from google.protobuf import duration_pb2, struct_pb2
 from google.rpc import code_pb2
 
-from services.l09_gateway.limits import LEASE_SECONDS, Decision, RateLimiter
+from services.l09_gateway.limits import HANDED_LEASE_SECONDS, Decision, RateLimiter
 from services.l09_gateway.names import (
     LEASE_DESCRIPTOR_KEY,
     LEASE_LIMIT_KEY,
@@ -34,6 +36,7 @@ from services.l09_gateway.names import (
     LEASE_REMAINING_KEY,
     LEASE_TOKENS_KEY,
     LEASE_TTL_KEY,
+    NO_LEASE,
     RENEWAL,
 )
 from services.l09_gateway.policy import Policy
@@ -85,7 +88,7 @@ def _lease(decision: Decision) -> struct_pb2.Struct:
     lease.update(
         {
             LEASE_TOKENS_KEY: decision.lease,
-            LEASE_TTL_KEY: LEASE_SECONDS * 1000,
+            LEASE_TTL_KEY: HANDED_LEASE_SECONDS * 1000,
             LEASE_REMAINING_KEY: decision.remaining,
             LEASE_LIMIT_KEY: limit_headers(decision)[0][1],
             LEASE_MOST_KEY: decision.tier.most_calls_left,
@@ -127,8 +130,11 @@ class RateLimitServicer(pb_grpc.RateLimitServiceServicer):
         entries = {entry.key: entry.value for entry in request.descriptors[0].entries}
         tier = self._policy().tier(entries.get("tier"))
         principal, rpc = entries.get("principal", "anonymous"), entries.get("rpc", "")
-        if entries.get(LEASE_DESCRIPTOR_KEY) == RENEWAL:
+        lease = entries.get(LEASE_DESCRIPTOR_KEY)
+        if lease == RENEWAL:
             decision = await self._limiter.renew(tier, principal, rpc)
         else:
-            decision = await self._limiter.check(tier, principal, rpc, hand_over=True)
+            decision = await self._limiter.check(
+                tier, principal, rpc, hand_over=True, single=lease == NO_LEASE
+            )
         return response_for(decision)

@@ -1,6 +1,6 @@
-"""Which calls the global rate limit service sees: none from unmetered tiers, none from API
-keys (ext_authz limits those in its own call); metered JWT callers are asked about when they
-need a lease (tests/gateway/test_native_jwt.py).
+"""Which calls the global rate limit service sees: none from unmetered tiers; API keys on the
+calls ext_authz vouched for (the call it checks, it limits itself); metered JWT callers when
+they need a lease (tests/gateway/test_native_jwt.py).
 
 Envoy counts the rate limit service's answers per upstream cluster
 (`cluster.<layer>.ratelimit.ok`); the counter shows whether a call was sent to it.
@@ -17,8 +17,9 @@ from agentic.data.v1 import event_store_pb2 as pb
 from agentic.data.v1 import event_store_pb2_grpc
 from services.kit import open_channel
 from services.kit.auth import ApiKeyFile
+from services.l09_gateway.authz import VOUCH_SECONDS
 from tests.conftest import RunningMesh
-from tests.support import DEV_TOKEN
+from tests.support import DEV_TOKEN, envoy_stat
 
 pytestmark = [pytest.mark.integration, pytest.mark.l09]
 
@@ -43,7 +44,9 @@ async def test_unmetered_dev_tokens_never_reach_the_rate_limit_service(mesh) -> 
     assert await _limit_checks(mesh) == before
 
 
-async def test_metered_keys_are_counted_in_the_ext_authz_hop_alone(mesh) -> None:
+async def test_api_keys_are_vouched_for_then_metered_in_envoy(mesh) -> None:
+    """ext_authz allows a key and vouches for it: the key's next calls to the same RPC skip
+    the hop, and their limits go through the rate limit filter, from leases."""
     key, _ = ApiKeyFile(mesh.settings.gateway_keys_file).create(
         f"metered-{uuid.uuid4().hex[:6]}", ("admin",), "standard"
     )
@@ -54,15 +57,39 @@ async def test_metered_keys_are_counted_in_the_ext_authz_hop_alone(mesh) -> None
         except grpc.aio.AioRpcError as error:
             assert error.code() == grpc.StatusCode.UNAUTHENTICATED
             await asyncio.sleep(0.1)
-    before = await _limit_checks(mesh)
-    await _read_all(mesh, key, 10)
+    await asyncio.sleep(VOUCH_SECONDS)  # the calls above vouched for the key: let that run out
+    authorized = await envoy_stat(mesh.settings.envoy_admin_port, "http.gateway.ext_authz.ok")
+    checks = await _limit_checks(mesh)
     async with httpx.AsyncClient(base_url=mesh.gateway_url, timeout=10) as client:
-        remaining = []
-        for _ in range(10):
+        for _ in range(20):
             response = await client.get("/v1/events", headers={"x-api-key": key})
             assert response.status_code == 200
             assert response.headers["x-ratelimit-limit"] == "100, 100;w=1"
-            remaining.append(int(response.headers["x-ratelimit-remaining"]))
-    assert await _limit_checks(mesh) == before
-    # Every call took a token: ten of them outweigh the refill (100/s) between the calls.
-    assert remaining[-1] < remaining[0] < 1000
+            assert int(response.headers["x-ratelimit-remaining"]) <= 1000
+    hops = await envoy_stat(mesh.settings.envoy_admin_port, "http.gateway.ext_authz.ok")
+    assert 1 <= hops - authorized < 20
+    assert await _limit_checks(mesh) > checks
+
+
+async def test_a_voucher_covers_one_rpc_only(mesh) -> None:
+    """A reader's key vouched for on ReadAll is still refused AppendEvents."""
+    key, _ = ApiKeyFile(mesh.settings.gateway_keys_file).create(
+        f"reader-{uuid.uuid4().hex[:6]}", ("reader",), "standard"
+    )
+    for _ in range(30):
+        try:
+            await _read_all(mesh, key, 3)
+            break
+        except grpc.aio.AioRpcError as error:
+            assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+            await asyncio.sleep(0.1)
+    async with open_channel(mesh.gateway_target, token=key) as channel:
+        store = event_store_pb2_grpc.EventStoreServiceStub(channel)
+        await store.ReadAll(pb.ReadAllRequest(max_count=1))
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await store.AppendEvents(
+                pb.AppendEventsRequest(
+                    stream_id="s-" + uuid.uuid4().hex[:8], events=[pb.NewEvent(type="x")]
+                )
+            )
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED

@@ -20,6 +20,7 @@ from agentic.data.v1 import event_store_pb2 as pb
 from agentic.data.v1 import event_store_pb2_grpc
 from services.kit import open_channel
 from services.kit.auth import ApiKeyFile
+from services.l09_gateway.authz import VOUCH_SECONDS
 from services.launcher.config import LauncherSettings
 from services.launcher.mesh import Mesh
 from tests.support import (
@@ -317,7 +318,8 @@ async def test_jwt_callers_are_served_while_the_gateway_process_is_down(
     native: NativeMesh, client: httpx.AsyncClient
 ) -> None:
     """Envoy keeps the last configuration it got; only the limits fail open meanwhile (as for
-    an unreachable limit service), while API keys, which need ext_authz, get 503."""
+    an unreachable limit service), while API keys, which need ext_authz, get 503 once the
+    voucher of their last allowed call has run out."""
     key, _ = ApiKeyFile(native.mesh.settings.gateway_keys_file).create(
         "key-user-2", ("reader",), "standard"
     )
@@ -329,6 +331,7 @@ async def test_jwt_callers_are_served_while_the_gateway_process_is_down(
     try:
         served = await client.get("/v1/events", headers=bearer(token()))
         assert served.status_code == 200, served.text
+        await asyncio.sleep(VOUCH_SECONDS)
         refused = await client.get("/v1/events", headers={"x-api-key": key})
         assert refused.status_code == 503
         assert rest_reason(refused.json()) == "E9503"

@@ -10,14 +10,25 @@ In development it forwards the public dev tokens the same way (as ``Bearer <toke
 ``x-api-key``), when the development roles may call every RPC: there is then nothing for
 ext_authz to decide. In production the filter does not know them, and ext_authz refuses them.
 
+API keys: when ext_authz allows one, its answer vouches for the caller (dynamic metadata) for
+a quarter of a second, and the filter of that worker forwards the same key's further calls
+to the same RPC the same way, with no hop to ext_authz; their limits then go through the rate
+limit filter, as a JWT caller's do. A key sent otherwise than as ``Bearer agk_...`` or, with
+no authorization header, ``x-api-key: agk_...`` always goes to ext_authz.
+
 It also spends the rate limit service's leases. When the service grants one (tiers with
 large limits; see limits.py), the answer's dynamic metadata carries it, and the filter of
 that worker keeps it: the caller's next calls to the same RPC each take a token from it, with
 no metered-tier header, so Envoy does not ask the service, and get the ``x-ratelimit-*``
-headers from the filter. A lease lasts a tenth of a second from its answer. Once half of it
+headers from the filter. A lease lasts half a second from its answer. Once half of it
 is spent or half its time gone, one call it pays for asks for the next, so a steady caller
-is not left without one. Every lease was taken from the Redis bucket when granted, so the
-limits hold across workers and gateway instances as they do for API keys.
+is not left without one. While a worker waits for a lease (taken up when the response of the
+call that asked starts), its other calls for the key take their own token only. Every lease
+was taken from the Redis bucket when granted, so the limits hold across workers and gateway
+instances.
+
+Vouchers and leases live in the worker's Lua state; a new configuration (an edited policy,
+for one) starts with none.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ from typing import Any
 
 from services.kit.config import DEV_TOKENS
 from services.l09_gateway.names import (
+    EXT_AUTHZ_FILTER,
     JWT_AUTHN_FILTER,
     JWT_PAYLOAD_KEY,
     LEASE_HEADER,
@@ -38,12 +50,18 @@ from services.l09_gateway.names import (
     METERED_TIER_HEADER,
     NATIVE_AUTH_NAMESPACE,
     NATIVE_PRINCIPAL_KEY,
+    NO_LEASE,
     PRINCIPAL_HEADER,
     RATELIMIT_FILTER,
     RENEWAL,
     ROLES_HEADER,
     RPC_HEADER,
     TIER_HEADER,
+    VOUCH_MS_KEY,
+    VOUCH_NAMESPACE,
+    VOUCH_PRINCIPAL_KEY,
+    VOUCH_ROLES_KEY,
+    VOUCH_TIER_KEY,
 )
 from services.l09_gateway.policy import Policy
 
@@ -51,35 +69,52 @@ LUA_TYPE = "envoy.extensions.filters.http.lua.v3.Lua"
 
 _PASS = "function envoy_on_request(handle) end\n"
 
-# Leases live in the worker's Lua state (module locals persist across its calls); a new
-# configuration starts with none.
-_LEASES = """
-local leases, lease_count = {}, 0
+# Module locals persist across a worker's calls: the vouchers and leases it holds.
+_STATE = """
+local function store()
+  return {entries = {}, count = 0}
+end
 
-local function remember(key, granted, now)
-  local held = leases[key]
-  if held ~= nil and held.left > 0 and held.expires > now then
-    -- A renewal adds up with what is left: both were taken from the bucket.
-    granted.left = held.left + granted.left
-    granted.size = granted.left
-    leases[key] = granted
-    return granted
-  end
-  if held == nil then
-    lease_count = lease_count + 1
-    if lease_count > MAX_LEASES then  -- forget the expired leases of callers gone quiet
-      lease_count = 1
-      for held_key, other in pairs(leases) do
+-- Keeps a value (with an ``expires`` field) under key; forgets the expired ones of callers
+-- gone quiet when the store grows past MAX_ENTRIES.
+local function keep(held, key, value, now)
+  if held.entries[key] == nil then
+    held.count = held.count + 1
+    if held.count > MAX_ENTRIES then
+      held.count = 1
+      for other_key, other in pairs(held.entries) do
         if other.expires <= now then
-          leases[held_key] = nil
+          held.entries[other_key] = nil
         else
-          lease_count = lease_count + 1
+          held.count = held.count + 1
         end
       end
     end
   end
-  leases[key] = granted
-  return granted
+  held.entries[key] = value
+end
+
+local function drop(held, key)
+  if held.entries[key] ~= nil then
+    held.entries[key] = nil
+    held.count = held.count - 1
+  end
+end
+
+local function fresh(held, key, now)
+  local value = held.entries[key]
+  if value ~= nil and value.expires > now then return value end
+  return nil
+end
+
+-- pending: the keys whose lease this worker has asked for and not yet received.
+local vouchers, leases, pending = store(), store(), store()
+
+-- The API key of a call, in the two shapes ext_authz reads the same way; nil otherwise.
+local function api_key(headers)
+  local authorization = headers:get("authorization")
+  if authorization ~= nil then return authorization:match("^Bearer (agk_[%w_-]+)$") end
+  return (headers:get("x-api-key") or ""):match("^agk_[%w_-]+$")
 end
 
 local function ask(info, headers, key, tier)
@@ -87,23 +122,34 @@ local function ask(info, headers, key, tier)
   info:dynamicMetadata():set(LEASE_NAMESPACE, "key", key)
 end
 
+-- This call asks for the key's next lease; until its answer the others take a token each.
+local function ask_lease(info, key, now)
+  keep(pending, key, {expires = now + WAIT_MS}, now)
+  info:dynamicMetadata():set(LEASE_NAMESPACE, "wants", true)
+end
+
 -- A token from the caller's lease; without one the metered-tier header makes the rate limit
 -- filter ask the service, whose answer may carry a lease. Once half a lease is spent, or half
 -- its time gone, one call it pays for also asks for the next (never refused: it is paid).
-local function meter(handle, info, headers, key, tier)
-  local now = handle:timestamp()
-  local lease = leases[key]
-  if lease == nil or lease.left <= 0 or lease.expires <= now then
+local function meter(info, headers, key, tier, now)
+  local lease = fresh(leases, key, now)
+  if lease == nil or lease.left <= 0 then
+    if fresh(pending, key, now) ~= nil then
+      headers:replace(LEASE_HEADER, NO_LEASE)
+    else
+      ask_lease(info, key, now)
+    end
     ask(info, headers, key, tier)
     return
   end
   lease.left = lease.left - 1
   local metadata = info:dynamicMetadata()
-  if not lease.renewing
+  if not lease.renewing and fresh(pending, key, now) == nil
       and (lease.left * 2 < lease.size or (lease.expires - now) * 2 < lease.ttl) then
     lease.renewing = true
     headers:replace(LEASE_HEADER, RENEWAL)
     ask(info, headers, key, tier)
+    ask_lease(info, key, now)
     metadata:set(LEASE_NAMESPACE, "renewal", true)
     return
   end
@@ -116,6 +162,46 @@ local function show(headers, limit, remaining)
   headers:replace("x-ratelimit-limit", limit)
   headers:replace("x-ratelimit-remaining", string.format("%d", remaining))
   headers:replace("x-ratelimit-reset", "0")
+end
+
+-- A lease in the rate limit service's answer; a renewal adds up with what is left of the
+-- lease that paid for it (both were taken from the bucket).
+local function take_lease(handle, metadata, call, now)
+  if call.limit ~= nil then  -- paid from a lease
+    show(handle:headers(), call.limit, call.remaining)
+    return
+  end
+  if call.wants then drop(pending, call.key) end
+  local answer = metadata:get(RATELIMIT_FILTER)
+  if answer == nil or (answer[LEASE_TOKENS] or 0) <= 0 then return end
+  local lease = {
+    left = answer[LEASE_TOKENS],
+    base = answer[LEASE_REMAINING] - answer[LEASE_TOKENS],
+    limit = answer[LEASE_LIMIT],
+    most = answer[LEASE_MOST],
+    ttl = answer[LEASE_TTL],
+    expires = now + answer[LEASE_TTL],
+    renewing = false,
+  }
+  local held = fresh(leases, call.key, now)
+  if held ~= nil and held.left > 0 then lease.left = lease.left + held.left end
+  lease.size = lease.left
+  keep(leases, call.key, lease, now)
+  if call.renewal then
+    show(handle:headers(), lease.limit, math.min(lease.base + lease.left, lease.most))
+  end
+end
+
+-- ext_authz's voucher for an API key it allowed on this RPC.
+local function take_voucher(metadata, asked, now)
+  local answer = metadata:get(EXT_AUTHZ_FILTER)
+  if answer == nil or answer[VOUCH_MS] == nil then return end
+  keep(vouchers, asked.key, {
+    principal = answer[VOUCH_PRINCIPAL],
+    roles = answer[VOUCH_ROLES],
+    tier = answer[VOUCH_TIER],
+    expires = now + answer[VOUCH_MS],
+  }, now)
 end
 """
 
@@ -162,6 +248,8 @@ end
 function envoy_on_request(handle)
   local info = handle:streamInfo()
   local headers = handle:headers()
+  local now = handle:timestamp()
+  local rpc = (headers:get(":path") or ""):match("^/([^?]*)") or ""
   local principal, roles, tier
   local verified = info:dynamicMetadata():get(JWT_FILTER)
   if verified ~= nil and verified[PAYLOAD_KEY] ~= nil then
@@ -169,14 +257,22 @@ function envoy_on_request(handle)
   else
     principal, roles, tier = dev_caller(headers)
   end
-  if principal == nil then return end
-  local rpc = (headers:get(":path") or ""):match("^/([^?]*)")
+  if principal == nil then
+    local key = api_key(headers)
+    if key == nil then return end
+    local voucher = fresh(vouchers, key .. " " .. rpc, now)
+    if voucher == nil then  -- ext_authz decides, and may vouch for the next calls
+      info:dynamicMetadata():set(VOUCH_NAMESPACE, "key", key .. " " .. rpc)
+      return
+    end
+    principal, roles, tier = voucher.principal, voucher.roles, voucher.tier
+  end
   headers:replace(PRINCIPAL_HEADER, principal)
   headers:replace(ROLES_HEADER, roles)
   headers:replace(TIER_HEADER, tier)
   headers:replace(RPC_HEADER, rpc)
   if METERED_TIERS[tier] then
-    meter(handle, info, headers, tier .. "|" .. principal .. "|" .. rpc, tier)
+    meter(info, headers, tier .. "|" .. principal .. "|" .. rpc, tier, now)
   end
   headers:replace("authorization", SERVICE_AUTHORIZATION)
   headers:remove("x-api-key")
@@ -186,27 +282,11 @@ end
 function envoy_on_response(handle)
   local metadata = handle:streamInfo():dynamicMetadata()
   local call = metadata:get(LEASE_NAMESPACE)
-  if call == nil then return end
-  if call.limit ~= nil then  -- paid from a lease
-    show(handle:headers(), call.limit, call.remaining)
-    return
-  end
-  local answer = metadata:get(RATELIMIT_FILTER)
-  if answer == nil or (answer[LEASE_TOKENS] or 0) <= 0 then return end
+  local asked = metadata:get(VOUCH_NAMESPACE)
+  if call == nil and asked == nil then return end
   local now = handle:timestamp()
-  local held = remember(call.key, {
-    left = answer[LEASE_TOKENS],
-    size = answer[LEASE_TOKENS],
-    base = answer[LEASE_REMAINING] - answer[LEASE_TOKENS],
-    limit = answer[LEASE_LIMIT],
-    most = answer[LEASE_MOST],
-    ttl = answer[LEASE_TTL],
-    expires = now + answer[LEASE_TTL],
-    renewing = false,
-  }, now)
-  if call.renewal then  -- calls left include what was left of the lease that paid
-    show(handle:headers(), held.limit, math.min(held.base + held.left, held.most))
-  end
+  if call ~= nil then take_lease(handle, metadata, call, now) end
+  if asked ~= nil then take_voucher(metadata, asked, now) end
 end
 """
 
@@ -251,6 +331,8 @@ def source(service_token: str, policy: Policy, development: bool = False) -> str
         "METERED_TIER_HEADER": lua_string(METERED_TIER_HEADER),
         "LEASE_HEADER": lua_string(LEASE_HEADER),
         "RENEWAL": lua_string(RENEWAL),
+        "NO_LEASE": lua_string(NO_LEASE),
+        "WAIT_MS": "1000",
         "RATELIMIT_FILTER": lua_string(RATELIMIT_FILTER),
         "LEASE_NAMESPACE": lua_string(LEASE_NAMESPACE),
         "LEASE_TOKENS": lua_string(LEASE_TOKENS_KEY),
@@ -258,7 +340,13 @@ def source(service_token: str, policy: Policy, development: bool = False) -> str
         "LEASE_REMAINING": lua_string(LEASE_REMAINING_KEY),
         "LEASE_LIMIT": lua_string(LEASE_LIMIT_KEY),
         "LEASE_MOST": lua_string(LEASE_MOST_KEY),
-        "MAX_LEASES": "10000",
+        "MAX_ENTRIES": "10000",
+        "EXT_AUTHZ_FILTER": lua_string(EXT_AUTHZ_FILTER),
+        "VOUCH_NAMESPACE": lua_string(VOUCH_NAMESPACE),
+        "VOUCH_MS": lua_string(VOUCH_MS_KEY),
+        "VOUCH_PRINCIPAL": lua_string(VOUCH_PRINCIPAL_KEY),
+        "VOUCH_ROLES": lua_string(VOUCH_ROLES_KEY),
+        "VOUCH_TIER": lua_string(VOUCH_TIER_KEY),
         "NATIVE_NAMESPACE": lua_string(NATIVE_AUTH_NAMESPACE),
         "NATIVE_KEY": lua_string(NATIVE_PRINCIPAL_KEY),
         "SERVICE_AUTHORIZATION": lua_string(f"Bearer {service_token}"),
@@ -271,7 +359,7 @@ def source(service_token: str, policy: Policy, development: bool = False) -> str
         "DEV_TIER": lua_string(policy.tier(policy.development_tier).name),
     }
     header = "".join(f"local {name} = {value}\n" for name, value in constants.items())
-    return header + _LEASES + _BODY
+    return header + _STATE + _BODY
 
 
 def config(
