@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from envoy.service.auth.v3 import external_auth_pb2 as pb
 from envoy.service.auth.v3 import external_auth_pb2_grpc as pb_grpc
+from google.protobuf.json_format import MessageToDict
 from google.rpc import code_pb2, status_pb2
 
 from services.kit import error_info
@@ -203,6 +204,25 @@ async def test_api_keys_work_until_revoked(gateway: Gateway) -> None:
     gateway.keys.revoke(record.key_id)
     body = assert_refused(await gateway.check(APPEND, x_api_key=key), 401, "E9401")
     assert "revoked" in body
+
+
+async def test_an_allowed_key_is_vouched_for_and_nothing_else_is(gateway: Gateway) -> None:
+    """Envoy reuses an API key's allow for a quarter second (native/identity.py): the answer
+    names the caller. A refusal, a JWT and a dev token carry no voucher."""
+    who = f"vouched-{uuid.uuid4().hex[:6]}"
+    key, _ = gateway.keys.create(who, ("reader", "writer"), "standard")
+    allowed = await gateway.check(APPEND, x_api_key=key)
+    assert MessageToDict(allowed.dynamic_metadata) == {
+        "vouch_ms": 250,
+        "principal": who,
+        "roles": "reader,writer",
+        "tier": "standard",
+    }
+    refused = await gateway.check(APPEND, x_api_key=key + "x")
+    assert not refused.HasField("dynamic_metadata")
+    for credential in (hs256(roles=["writer"]), "dev_key_local_ONLY"):
+        answer = await gateway.check(APPEND, authorization=f"Bearer {credential}")
+        assert answer.HasField("ok_response") and not answer.HasField("dynamic_metadata")
 
 
 async def test_a_key_over_its_rate_limit_is_429_in_the_same_call(gateway: Gateway) -> None:

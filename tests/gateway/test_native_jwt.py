@@ -300,6 +300,41 @@ async def test_policy_changes_reach_jwt_callers_within_a_second(
         native.policy_file.write_text(original)
 
 
+async def test_a_policy_edit_reaches_api_keys_envoy_vouches_for(
+    native: NativeMesh, client: httpx.AsyncClient
+) -> None:
+    """A key called without pause keeps being vouched for; a policy that takes its role's
+    RPC away still refuses it within a second and a quarter (the re-read, the last voucher)."""
+    key, _ = ApiKeyFile(native.mesh.settings.gateway_keys_file).create(
+        "vouched-auditor", ("auditor",), "standard"
+    )
+    original = native.policy_file.read_text()
+    with_auditor = original.replace(
+        "roles:\n", f'roles:\n  auditor:\n    allow: ["{READ_ALL}"]\n', 1
+    )
+    native.policy_file.write_text(with_auditor)
+    try:
+        for _ in range(60):
+            if (await client.get("/v1/events", headers={"x-api-key": key})).status_code == 200:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the key was never allowed")
+        vouched = await native.stat("http.gateway.ext_authz.ok")
+        for _ in range(10):
+            assert (await client.get("/v1/events", headers={"x-api-key": key})).status_code == 200
+        assert await native.stat("http.gateway.ext_authz.ok") - vouched < 10
+        native.policy_file.write_text(original)
+        edited = time.monotonic()
+        while (await client.get("/v1/events", headers={"x-api-key": key})).status_code == 200:
+            assert time.monotonic() - edited < 1.25 + 0.5  # the promise, and slack for the calls
+        refused = await client.get("/v1/events", headers={"x-api-key": key})
+        assert refused.status_code == 403
+        assert rest_reason(refused.json()) == "E9403"
+    finally:
+        native.policy_file.write_text(original)
+
+
 async def test_api_keys_still_go_through_ext_authz(
     native: NativeMesh, client: httpx.AsyncClient
 ) -> None:
