@@ -1,5 +1,8 @@
 """Envoy's own errors: the E9xxx JSON shape for REST clients, plain statuses for gRPC."""
 
+import asyncio
+import json
+
 import grpc
 import httpx
 import pytest
@@ -53,3 +56,24 @@ async def test_the_layers_own_errors_pass_through_for_grpc(mesh: RunningMesh) ->
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     keys = [key for key, _ in caught.value.trailing_metadata() or ()]
     assert "grpc-status-details-bin" in keys
+
+
+async def test_a_transfer_coding_envoy_does_not_know_is_a_client_error(
+    mesh: RunningMesh,
+) -> None:
+    """HTTP would say 501 (Envoy's codec does); the request is at fault, so it is 400 E9400."""
+    host, port = mesh.gateway_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"GET /v1/events HTTP/1.1\r\nhost: x\r\n"
+        + f"authorization: Bearer {DEV_TOKEN}\r\n".encode()
+        + b"transfer-encoding: foo\r\n\r\n"
+    )
+    await writer.drain()
+    answer = await reader.read(4096)
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    parsed = json.loads(body)
+    assert rest_reason(parsed) == "E9400"
+    assert "invalid_transfer_encoding" in parsed["message"]

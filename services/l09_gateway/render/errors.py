@@ -23,7 +23,7 @@ DOMAIN = "gateway.agentic"
 
 # (HTTP status, gRPC code in the body, E-code, what it means)
 LOCAL_REPLIES: tuple[tuple[int, int, str, str], ...] = (
-    (400, 3, "E9400", "the body is not valid JSON for the method, or a field has the wrong type"),
+    (400, 3, "E9400", "a body that is not valid JSON for the method, or malformed HTTP"),
     (401, 16, "E9401", "no credentials, or credentials that are malformed, expired or revoked"),
     (403, 7, "E9403", "the principal's roles do not allow this RPC"),
     (404, 5, "E9404", "no REST method or route for this path and verb"),
@@ -181,8 +181,21 @@ def _grpc_mapper(status: int) -> dict[str, Any]:
     }
 
 
+def _bad_framing_mapper() -> dict[str, Any]:
+    """Envoy's HTTP/1 codec answers a transfer coding it does not know with 501 (RFC 9112):
+    the client's request is at fault, so it is a 400 E9400 that names the reason."""
+    return {
+        # Envoy's only own 501 (mappers see local replies only, not a layer's answers).
+        "filter": _status_is("EQ", 501, "l09.lr.framing"),
+        "status_code": 400,
+        "body_format_override": _json_status(
+            3, "malformed HTTP request: %RESPONSE_CODE_DETAILS%", "E9400"
+        ),
+    }
+
+
 def local_reply_config() -> dict[str, Any]:
-    mappers = _native_auth_mappers()
+    mappers = [_bad_framing_mapper(), *_native_auth_mappers()]
     mappers += [
         _mapper("EQ", status, f"l09.lr.{status}", code, reason)
         for status, code, reason, _ in LOCAL_REPLIES
