@@ -19,7 +19,7 @@ from services.kit import open_channel
 from services.kit.auth import ApiKeyFile
 from services.l09_gateway.authz import VOUCH_SECONDS
 from tests.conftest import RunningMesh
-from tests.support import DEV_TOKEN, envoy_stat
+from tests.support import DEV_TOKEN, envoy_stat, new_event, stream_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.l09]
 
@@ -38,6 +38,22 @@ async def _read_all(mesh: RunningMesh, token: str, calls: int) -> None:
             await store.ReadAll(pb.ReadAllRequest(max_count=1))
 
 
+async def _accepted_key(mesh: RunningMesh, name: str, roles: tuple[str, ...], calls: int) -> str:
+    """A new standard-tier key, once the gateway has re-read the key file (within a second)
+    and served ``calls`` ReadAll calls with it."""
+    key, _ = ApiKeyFile(mesh.settings.gateway_keys_file).create(
+        f"{name}-{uuid.uuid4().hex[:6]}", roles, "standard"
+    )
+    for _ in range(30):
+        try:
+            await _read_all(mesh, key, calls)
+            return key
+        except grpc.aio.AioRpcError as error:
+            assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"the key for {name} was never accepted")
+
+
 async def test_unmetered_dev_tokens_never_reach_the_rate_limit_service(mesh) -> None:
     before = await _limit_checks(mesh)
     await _read_all(mesh, DEV_TOKEN, 20)
@@ -47,16 +63,7 @@ async def test_unmetered_dev_tokens_never_reach_the_rate_limit_service(mesh) -> 
 async def test_api_keys_are_vouched_for_then_metered_in_envoy(mesh) -> None:
     """ext_authz allows a key and vouches for it: the key's next calls to the same RPC skip
     the hop, and their limits go through the rate limit filter, from leases."""
-    key, _ = ApiKeyFile(mesh.settings.gateway_keys_file).create(
-        f"metered-{uuid.uuid4().hex[:6]}", ("admin",), "standard"
-    )
-    for _ in range(30):  # the gateway re-reads the key file within a second
-        try:
-            await _read_all(mesh, key, 1)
-            break
-        except grpc.aio.AioRpcError as error:
-            assert error.code() == grpc.StatusCode.UNAUTHENTICATED
-            await asyncio.sleep(0.1)
+    key = await _accepted_key(mesh, "metered", ("admin",), calls=1)
     await asyncio.sleep(VOUCH_SECONDS)  # the calls above vouched for the key: let that run out
     authorized = await envoy_stat(mesh.settings.envoy_admin_port, "http.gateway.ext_authz.ok")
     checks = await _limit_checks(mesh)
@@ -73,23 +80,12 @@ async def test_api_keys_are_vouched_for_then_metered_in_envoy(mesh) -> None:
 
 async def test_a_voucher_covers_one_rpc_only(mesh) -> None:
     """A reader's key vouched for on ReadAll is still refused AppendEvents."""
-    key, _ = ApiKeyFile(mesh.settings.gateway_keys_file).create(
-        f"reader-{uuid.uuid4().hex[:6]}", ("reader",), "standard"
-    )
-    for _ in range(30):
-        try:
-            await _read_all(mesh, key, 3)
-            break
-        except grpc.aio.AioRpcError as error:
-            assert error.code() == grpc.StatusCode.UNAUTHENTICATED
-            await asyncio.sleep(0.1)
+    key = await _accepted_key(mesh, "reader", ("reader",), calls=3)
     async with open_channel(mesh.gateway_target, token=key) as channel:
         store = event_store_pb2_grpc.EventStoreServiceStub(channel)
         await store.ReadAll(pb.ReadAllRequest(max_count=1))
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await store.AppendEvents(
-                pb.AppendEventsRequest(
-                    stream_id="s-" + uuid.uuid4().hex[:8], events=[pb.NewEvent(type="x")]
-                )
+                pb.AppendEventsRequest(stream_id=stream_name(), events=[new_event()])
             )
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
