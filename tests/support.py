@@ -15,7 +15,8 @@ from google.protobuf import struct_pb2
 from google.rpc import status_pb2
 
 from agentic.data.v1 import event_store_pb2 as pb
-from services.kit import error_info
+from agentic.data.v1 import event_store_pb2_grpc
+from services.kit import error_info, open_channel
 from services.launcher import binaries
 
 DEV_TOKEN = "dev_key_local_ONLY"
@@ -43,6 +44,21 @@ def platform_code(error: grpc.aio.AioRpcError) -> str:
             if info is not None:
                 return info.reason
     raise AssertionError(f"no ErrorInfo in {error!r}")
+
+
+async def refused_append_after_a_read(target: str, credential: str) -> grpc.aio.AioRpcError:
+    """Reads the global log with ``credential``, then tries an append, which must fail: the
+    error, for the caller to check its code and message."""
+    async with open_channel(target, token=credential) as channel:
+        store = event_store_pb2_grpc.EventStoreServiceStub(channel)
+        await store.ReadAll(pb.ReadAllRequest(max_count=1))
+        try:
+            await store.AppendEvents(
+                pb.AppendEventsRequest(stream_id=stream_name(), events=[new_event()])
+            )
+        except grpc.aio.AioRpcError as error:
+            return error
+    raise AssertionError("the append was allowed")
 
 
 def error_metadata(error: grpc.aio.AioRpcError) -> dict[str, str]:

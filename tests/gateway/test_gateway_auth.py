@@ -18,8 +18,8 @@ from tests.conftest import RunningMesh
 from tests.support import (
     DEV_TOKEN,
     envoy_stat,
-    new_event,
     platform_code,
+    refused_append_after_a_read,
     rest_reason,
     stream_name,
 )
@@ -132,16 +132,10 @@ async def test_header_names_grpc_metadata_cannot_carry_are_dropped(
 async def test_a_reader_key_reads_over_grpc_but_may_not_append(mesh: RunningMesh) -> None:
     key = create_key(mesh, "reader-bot", ("reader",), "standard")
     await asyncio.sleep(1.1)  # the gateway re-reads the key file within a second
-    async with open_channel(mesh.gateway_target, token=key) as channel:
-        stub = event_store_pb2_grpc.EventStoreServiceStub(channel)
-        await stub.ReadAll(pb.ReadAllRequest(max_count=1))
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stub.AppendEvents(
-                pb.AppendEventsRequest(stream_id=stream_name(), events=[new_event()])
-            )
-    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert platform_code(caught.value) == "E9403"
-    assert "reader-bot" in (caught.value.details() or "")
+    error = await refused_append_after_a_read(mesh.gateway_target, key)
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert platform_code(error) == "E9403"
+    assert "reader-bot" in (error.details() or "")
 
 
 async def test_a_revoked_key_is_refused_within_a_second(

@@ -19,7 +19,7 @@ from services.kit import open_channel
 from services.kit.auth import ApiKeyFile
 from services.l09_gateway.authz import VOUCH_SECONDS
 from tests.conftest import RunningMesh
-from tests.support import DEV_TOKEN, envoy_stat, new_event, stream_name
+from tests.support import DEV_TOKEN, envoy_stat, refused_append_after_a_read
 
 pytestmark = [pytest.mark.integration, pytest.mark.l09]
 
@@ -81,11 +81,5 @@ async def test_api_keys_are_vouched_for_then_metered_in_envoy(mesh) -> None:
 async def test_a_voucher_covers_one_rpc_only(mesh) -> None:
     """A reader's key vouched for on ReadAll is still refused AppendEvents."""
     key = await _accepted_key(mesh, "reader", ("reader",), calls=3)
-    async with open_channel(mesh.gateway_target, token=key) as channel:
-        store = event_store_pb2_grpc.EventStoreServiceStub(channel)
-        await store.ReadAll(pb.ReadAllRequest(max_count=1))
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await store.AppendEvents(
-                pb.AppendEventsRequest(stream_id=stream_name(), events=[new_event()])
-            )
-    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    error = await refused_append_after_a_read(mesh.gateway_target, key)
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED

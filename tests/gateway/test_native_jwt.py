@@ -25,8 +25,8 @@ from services.launcher.config import LauncherSettings
 from services.launcher.mesh import Mesh
 from tests.support import (
     envoy_stat,
-    new_event,
     platform_code,
+    refused_append_after_a_read,
     rest_reason,
     serve_json,
     stream_name,
@@ -209,17 +209,11 @@ async def test_rs256_keys_come_from_the_jwks_file_and_url(
 
 async def test_a_role_may_call_one_rpc_but_not_another(native: NativeMesh) -> None:
     reader = token(sub="reading-bot", roles="reader")  # a space-separated string works too
-    async with open_channel(native.mesh.gateway_target, token=reader) as channel:
-        stub = event_store_pb2_grpc.EventStoreServiceStub(channel)
-        await stub.ReadAll(pb.ReadAllRequest(max_count=1))
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stub.AppendEvents(
-                pb.AppendEventsRequest(stream_id=stream_name(), events=[new_event()])
-            )
-    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert platform_code(caught.value) == "E9403"
-    assert "reading-bot" in (caught.value.details() or "")
-    assert "AppendEvents" in (caught.value.details() or "")
+    error = await refused_append_after_a_read(native.mesh.gateway_target, reader)
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert platform_code(error) == "E9403"
+    assert "reading-bot" in (error.details() or "")
+    assert "AppendEvents" in (error.details() or "")
 
 
 async def test_rate_limits_key_on_the_jwt_subject(
