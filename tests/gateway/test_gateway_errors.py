@@ -37,6 +37,9 @@ async def test_local_replies_are_status_json_with_a_gateway_code(
     body = response.json()
     assert rest_reason(body) == reason
     assert body["details"][0]["domain"] == "gateway.agentic"
+    # ErrorInfo.metadata is a map of strings: a call no route took names no layer, not null.
+    metadata = body["details"][0].get("metadata", {})
+    assert all(isinstance(value, str) for value in metadata.values()), metadata
     assert body["message"]
 
 

@@ -72,6 +72,8 @@ def _status_is(op: str, status: int, runtime_key: str) -> dict[str, Any]:
 def _json_status(grpc_code: int, message: str, reason: str) -> dict[str, Any]:
     return {
         "content_type": "application/json",
+        # A call no route took has no layer: leave the key out rather than send null.
+        "omit_empty_values": True,
         "json_format": {
             "code": grpc_code,
             "message": message,
