@@ -14,7 +14,7 @@ ENVOY_P50_BUDGET_MS = 1.0
 
 
 async def run(settings: LauncherSettings) -> None:
-    l01 = f"127.0.0.1:{settings.l01_port}"
+    l01 = f"127.0.0.1:{settings.layer_port('l01')}"
     gateway = f"127.0.0.1:{settings.gateway_port}"
     await grpc_ceiling.report()
     await appends.report(l01, settings.effective_database_url)

@@ -274,7 +274,7 @@ def main() -> int:
 
     async def figures(settings: LauncherSettings) -> None:
         await run(
-            f"127.0.0.1:{settings.l01_port}",
+            f"127.0.0.1:{settings.layer_port('l01')}",
             f"127.0.0.1:{settings.gateway_port}",
             settings.gateway_keys_file,
             settings.envoy_admin_port,

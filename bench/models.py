@@ -103,7 +103,7 @@ def _start_l04(settings: LauncherSettings, stub_url: str, port: int) -> subproce
         "L04_HOST": "127.0.0.1",
         "L04_PORT": str(port),
         "REDIS_URL": settings.effective_redis_url,
-        "AGENTIC_L01_TARGET": f"127.0.0.1:{settings.l01_port}",
+        "AGENTIC_L01_TARGET": f"127.0.0.1:{settings.layer_port('l01')}",
         "OLLAMA_URL": stub_url,
         "L04_DISABLED_PROVIDERS": "claude_code,anthropic,local",
         "L04_SEMANTIC_CACHE": "false",
@@ -217,7 +217,9 @@ async def semantic_cache(settings: LauncherSettings) -> None:
         return vectors[0].tolist()  # type: ignore[no-any-return]
 
     client = redis.Redis.from_url(settings.effective_redis_url)
-    async with open_channel(f"127.0.0.1:{settings.l01_port}", token=TOKEN, timeout=60) as l01:
+    async with open_channel(
+        f"127.0.0.1:{settings.layer_port('l01')}", token=TOKEN, timeout=60
+    ) as l01:
         vectors = vectors_pb2_grpc.VectorServiceStub(l01)
         big = f"bench-semantic-{uuid.uuid4().hex[:6]}"
         await vectors.CreateCollection(vec_pb.CreateCollectionRequest(

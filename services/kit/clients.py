@@ -1,29 +1,28 @@
 """The one way a process opens a channel to a layer and calls its stubs.
 
 Targets come from ``AGENTIC_<LAYER>_TARGET`` (e.g. ``AGENTIC_L01_TARGET``) or the
-layer's default port on loopback. Every call gets a bearer token and a default
-deadline; idempotent methods are retried by gRPC itself (service config).
+layer's default port on loopback (``services/kit/layers.py``). Every call gets a bearer
+token and a default deadline; idempotent methods are retried by gRPC itself (service config).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import grpc
 
-# Default gRPC ports of the layers (DESIGN.md); L09 is Envoy.
-LAYER_PORTS: Mapping[str, int] = {f"l{n:02d}": 8000 + n for n in range(15)}
+from services.kit.layers import layer_by_key
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 
 
 def layer_target(layer: str) -> str:
-    """``host:port`` of a layer, e.g. ``layer_target("l01")``."""
-    key = layer.lower()[:3]
-    return os.environ.get(f"AGENTIC_{key.upper()}_TARGET", f"127.0.0.1:{LAYER_PORTS[key]}")
+    """``host:port`` of a layer, e.g. ``layer_target("l01")`` or ``layer_target("l01_data")``."""
+    row = layer_by_key(layer)
+    return os.environ.get(f"AGENTIC_{row.env_prefix}_TARGET", f"127.0.0.1:{row.port}")
 
 
 def retry_service_config(service: str, idempotent_methods: Iterable[str]) -> str:

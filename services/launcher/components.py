@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.kit.layers import Layer, launched_layers
 from services.launcher import binaries, envoy_config, probes
 from services.launcher.config import LauncherSettings
 from services.launcher.errors import MeshError
@@ -33,28 +34,14 @@ def _python() -> str:
     return str(plain if plain.exists() else executable)
 
 
-@dataclass(frozen=True)
-class LayerSpec:
-    """A Python layer process (``python -m <module>``) serving gRPC on one port."""
-
-    name: str  # component and Envoy cluster name, e.g. "l01_data"
-    module: str
-    env_prefix: str  # its settings prefix, e.g. "L01" for L01_HOST / L01_PORT
-    port_setting: str  # LauncherSettings field holding its port
-    database: bool = False  # only L01 talks to PostgreSQL
-
-    def installed(self, root: Path = PROJECT_ROOT) -> bool:
-        return (root.joinpath(*self.module.split(".")) / "__main__.py").is_file()
+def installed(layer: Layer, root: Path = PROJECT_ROOT) -> bool:
+    """True when the layer's package has a ``__main__`` to start."""
+    return (root.joinpath(*layer.module.split(".")) / "__main__.py").is_file()
 
 
-KNOWN_LAYERS: tuple[LayerSpec, ...] = (
-    LayerSpec("l01_data", "services.l01_data", "L01", "l01_port", database=True),
-    LayerSpec("l04_models", "services.l04_models", "L04", "l04_port"),
-)
-
-
-def installed_layers() -> list[LayerSpec]:
-    return [layer for layer in KNOWN_LAYERS if layer.installed()]
+def installed_layers() -> list[Layer]:
+    """The layers the launcher starts: ``launched`` in the kit's table, and present."""
+    return [layer for layer in launched_layers() if installed(layer)]
 
 
 @dataclass(frozen=True)
@@ -79,7 +66,7 @@ class ComponentSet:
         settings: LauncherSettings,
         *,
         fsync: bool = True,
-        layers: list[LayerSpec] | None = None,
+        layers: list[Layer] | None = None,
     ) -> None:
         self.settings = settings
         self.home = settings.home
@@ -181,12 +168,12 @@ class ComponentSet:
             "AGENTIC_SERVICE_TOKEN": self.service_token(),
         }
         for layer in self.layers:  # kit.layer_target() finds the layers of this mesh
-            port = getattr(self.settings, layer.port_setting)
+            port = self.settings.layer_port(layer)
             env[f"AGENTIC_{layer.env_prefix}_TARGET"] = f"{LOOPBACK}:{port}"
         return env
 
-    def _layer(self, layer: LayerSpec, index: int) -> Component:
-        port = getattr(self.settings, layer.port_setting)
+    def _layer(self, layer: Layer, index: int) -> Component:
+        port = self.settings.layer_port(layer)
         env = {
             **self._python_env(),
             f"{layer.env_prefix}_HOST": LOOPBACK,
@@ -226,8 +213,7 @@ class ComponentSet:
         port = self.settings.gateway_http_port
         grpc_port = self.settings.gateway_grpc_port
         layers = ",".join(
-            f"{layer.name}={LOOPBACK}:{getattr(self.settings, layer.port_setting)}"
-            for layer in self.layers
+            f"{layer.name}={LOOPBACK}:{self.settings.layer_port(layer)}" for layer in self.layers
         )
         env = {
             **self._python_env(),
@@ -261,7 +247,7 @@ class ComponentSet:
             GATEWAY_GRPC_CLUSTER: self.settings.gateway_grpc_port,
         }
         for layer in self.layers:
-            ports[layer.name] = getattr(self.settings, layer.port_setting)
+            ports[layer.name] = self.settings.layer_port(layer)
         return ports
 
     def render_envoy_config(self) -> Path:

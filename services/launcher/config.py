@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, create_model, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.kit.layers import Layer, launched_layers, layer_by_key
 from services.launcher.ports import free_port
 
+# One port setting per layer the launcher starts (l01_port <- AGENTIC_L01_PORT, ...), so a
+# new row in services/kit/layers.py needs no edit here.
+_LayerPorts = create_model(
+    "_LayerPorts",
+    __base__=BaseSettings,
+    **{layer.port_setting: (int, Field(layer.port, ge=1, le=65535)) for layer in launched_layers()},  # type: ignore[call-overload]
+)
 
-class LauncherSettings(BaseSettings):
+
+class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
     """Read from ``AGENTIC_*`` (plus ``DATABASE_URL``, ``REDIS_URL``, ``L01_API_KEY``)."""
 
     model_config = SettingsConfigDict(env_prefix="AGENTIC_", extra="ignore", populate_by_name=True)
@@ -20,8 +29,6 @@ class LauncherSettings(BaseSettings):
     envoy_admin_port: int = Field(8901, ge=1, le=65535)
     gateway_http_port: int = Field(8090, ge=1, le=65535, description="L09 health sidecar")
     gateway_grpc_port: int = Field(8091, ge=1, le=65535, description="L09 ext_authz, rate limits")
-    l01_port: int = Field(8001, ge=1, le=65535)
-    l04_port: int = Field(8004, ge=1, le=65535)
     postgres_port: int = Field(8432, ge=1, le=65535)
     redis_port: int = Field(8379, ge=1, le=65535)
     # External servers: when set, the embedded one is not started.
@@ -70,18 +77,13 @@ class LauncherSettings(BaseSettings):
     def ports(self) -> dict[str, int]:
         """Every port the mesh may listen on, by setting name."""
         return {
-            name: getattr(self, name)
-            for name in (
-                "gateway_port",
-                "envoy_admin_port",
-                "gateway_http_port",
-                "gateway_grpc_port",
-                "l01_port",
-                "l04_port",
-                "postgres_port",
-                "redis_port",
-            )
+            name: getattr(self, name) for name in type(self).model_fields if name.endswith("_port")
         }
+
+    def layer_port(self, layer: Layer | str) -> int:
+        """The gRPC port of a layer in this mesh, e.g. ``layer_port("l01")``."""
+        row = layer if isinstance(layer, Layer) else layer_by_key(layer)
+        return int(getattr(self, row.port_setting))
 
     @property
     def gateway_keys_file(self) -> Path:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from services.launcher.components import OWNED_ENV, Component, ComponentSet, LayerSpec
+from services.kit.layers import Layer
+from services.launcher.components import OWNED_ENV, Component, ComponentSet
 from services.launcher.config import LauncherSettings
 from services.launcher.errors import ComponentFailed, MeshError, PortTaken
 from services.launcher.logs import tail_lines
@@ -61,7 +62,7 @@ class Mesh:
         settings: LauncherSettings | None = None,
         *,
         fsync: bool = True,
-        layers: Sequence[LayerSpec] | None = None,
+        layers: Sequence[Layer] | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> None:
         self.settings = settings or LauncherSettings()

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode, openapi
 
-from services.l09_gateway.render.layers import DEFAULT_TIMEOUT, LAYERS
+from services.l09_gateway.render.layers import DEFAULT_TIMEOUT, UPSTREAMS
 from tests.conftest import RunningMesh
 from tests.support import DEV_TOKEN
 
@@ -21,7 +21,7 @@ def _fuzzable(operation: dict, running_layers: set[str]) -> bool:
     if operation.get("x-streaming"):
         return False
     package = operation.get("x-grpc-method", "").split("/", 1)[0].rsplit(".", 1)[0]
-    layer = LAYERS.get(package)
+    layer = UPSTREAMS.get(package)
     return layer is not None and layer.name in running_layers and layer.timeout == DEFAULT_TIMEOUT
 
 

@@ -10,7 +10,7 @@ from services.l09_gateway import descriptor
 from services.l09_gateway.names import NATIVE_AUTH_FILTERS
 from services.l09_gateway.render import build, render
 from services.l09_gateway.render.__main__ import DEFAULT_OUTPUT
-from services.l09_gateway.render.layers import LAYERS
+from services.l09_gateway.render.layers import UPSTREAMS
 from services.launcher.envoy_config import render as launcher_render
 from tests.support import envoy_validation
 
@@ -45,7 +45,7 @@ def test_every_service_of_every_platform_package_is_transcoded() -> None:
 def test_every_layer_package_gets_a_cluster_named_after_its_layer() -> None:
     clusters = {c["name"]: c for c in CONFIG["static_resources"]["clusters"]}
     for package in SURFACE.packages:
-        layer = LAYERS[package]
+        layer = UPSTREAMS[package]
         endpoint = clusters[layer.name]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
         assert endpoint["endpoint"]["address"]["socket_address"]["port_value"] == layer.port
         assert clusters[layer.name]["health_checks"][0]["grpc_health_check"] == {}
@@ -55,7 +55,7 @@ def test_every_layer_package_gets_a_cluster_named_after_its_layer() -> None:
 
 def test_every_method_has_a_route_to_its_layer() -> None:
     for method in SURFACE.methods:
-        assert ROUTES[method.path]["cluster"] == LAYERS[method.package].name
+        assert ROUTES[method.path]["cluster"] == UPSTREAMS[method.package].name
 
 
 def test_server_streams_have_no_timeout_and_no_retry() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.l09_gateway.names import AUTHZ_CLUSTER, HTTP_CLUSTER
-from services.l09_gateway.render.layers import Layer
+from services.l09_gateway.render.layers import Upstream
 
 # Default ports of the L09 Python process; the launcher renders the mesh's own.
 HTTP_PORT = 8090
@@ -41,7 +41,7 @@ def _grpc_health_check() -> list[dict[str, Any]]:
     ]
 
 
-def layer_cluster(layer: Layer) -> dict[str, Any]:
+def layer_cluster(layer: Upstream) -> dict[str, Any]:
     return {
         "name": layer.name,
         "type": "STATIC",
