@@ -35,6 +35,8 @@ class ServiceDefinition:
     internal_error: ErrorCode
     unauthenticated: ErrorCode
     authenticator: TokenAuthenticator | None = None
+    # Its INVALID_ARGUMENT code: an undecodable request (e.g. JSON nested too deep) gets it.
+    invalid_argument: ErrorCode | None = None
     extra_options: list[tuple[str, int]] = field(default_factory=list)
 
 
@@ -50,7 +52,9 @@ class GrpcServer:
         self.settings = settings
         self.health = health.aio.HealthServicer()
         interceptors: list[grpc.aio.ServerInterceptor] = [
-            CallContextInterceptor(definition.domain, definition.internal_error)
+            CallContextInterceptor(
+                definition.domain, definition.internal_error, definition.invalid_argument
+            )
         ]
         if definition.authenticator is not None:
             interceptors.append(

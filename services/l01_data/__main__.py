@@ -99,6 +99,7 @@ async def main() -> None:
         ],
         internal_error=errors.INTERNAL,
         unauthenticated=errors.UNAUTHENTICATED,
+        invalid_argument=errors.INVALID_ARGUMENT,
         authenticator=TokenAuthenticator(settings.api_key),
     )
     async with GrpcServer(definition, settings) as server:
