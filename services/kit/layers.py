@@ -32,6 +32,7 @@ class Layer:
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS  # route timeout of its unary RPCs
     launched: bool = False  # the launcher starts it (`python -m services.<name>`)
     database: bool = False  # it is given DATABASE_URL (only L01 talks to PostgreSQL)
+    workflows: bool = False  # it runs Temporal workflows: given TEMPORAL_ADDRESS
 
     @property
     def name(self) -> str:
@@ -82,7 +83,7 @@ class Layer:
 LAYERS: tuple[Layer, ...] = (
     Layer(0, "secrets", "agentic.secrets.v1", "Secrets"),
     Layer(1, "data", "agentic.data.v1", "Data", launched=True, database=True),
-    Layer(2, "runtime", "agentic.runtime.v1", "Runtime"),
+    Layer(2, "runtime", "agentic.runtime.v1", "Runtime", launched=True, workflows=True),
     Layer(3, "tools", "agentic.tools.v1", "Tools", timeout_seconds=30),
     Layer(4, "models", "agentic.models.v1", "Models", timeout_seconds=120, launched=True),
     Layer(5, "planning", "agentic.planning.v1", "Planning", timeout_seconds=120),
