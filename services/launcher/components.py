@@ -198,6 +198,8 @@ class ComponentSet:
             "PYTHONUNBUFFERED": "1",
             # The layers accept it from the gateway, which forwards the caller it vouches for.
             "AGENTIC_SERVICE_TOKEN": self.service_token(),
+            # The mesh's state directory (L03 keeps its workspaces there).
+            "AGENTIC_HOME": str(self.home),
         }
         for layer in self.layers:  # kit.layer_target() finds the layers of this mesh
             port = self.settings.layer_port(layer)
