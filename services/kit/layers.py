@@ -83,7 +83,16 @@ class Layer:
 LAYERS: tuple[Layer, ...] = (
     Layer(0, "secrets", "agentic.secrets.v1", "Secrets"),
     Layer(1, "data", "agentic.data.v1", "Data", launched=True, database=True),
-    Layer(2, "runtime", "agentic.runtime.v1", "Runtime", launched=True, workflows=True),
+    # L02: RunAgent starts a workflow on Temporal.
+    Layer(
+        2,
+        "runtime",
+        "agentic.runtime.v1",
+        "Runtime",
+        timeout_seconds=10,
+        launched=True,
+        workflows=True,
+    ),
     Layer(3, "tools", "agentic.tools.v1", "Tools", timeout_seconds=30, launched=True),
     Layer(4, "models", "agentic.models.v1", "Models", timeout_seconds=120, launched=True),
     Layer(5, "planning", "agentic.planning.v1", "Planning", timeout_seconds=120),

@@ -34,7 +34,7 @@ from services.l02_runtime.run_types import (
     ToolInput,
     ToolResult,
 )
-from services.l02_runtime.store import AgentStore, derived_event_id, now, step_entry
+from services.l02_runtime.store import AgentStore, derived_event_id, now
 from services.l02_runtime.workflow import DECIDE, FINISH_RUN, RUN_TOOL
 
 _HEARTBEAT_SECONDS = 2.0
@@ -220,34 +220,20 @@ class RunActivities:
             return events
 
         await self._store.change(spec.agent_id, decide)
-
-        def update(body: dict[str, Any]) -> None:
-            body.update(
-                status=outcome.status,
-                answer=outcome.answer,
-                reason=outcome.reason,
-                tokens_used=outcome.tokens,
-                end_time=now(),
-            )
-
-        await self._store.update_run(spec.agent_id, spec.run_id, update)
+        body = await self._store.get_run(spec.agent_id, spec.run_id) or {"task": spec.task}
+        body.update(
+            status=outcome.status,
+            answer=outcome.answer,
+            reason=outcome.reason,
+            tokens_used=outcome.tokens,
+            end_time=now(),
+        )
+        await self._store.put_run(spec.agent_id, spec.run_id, body)
 
     async def _step(self, spec: RunSpec, step: int, part: str, data: dict[str, Any]) -> None:
-        entry = {"run": spec.run_id, "number": step, **data}
-        await self._store.record(
-            spec.agent_id,
-            agents.STEP_RECORDED,
-            entry,
-            derived_event_id(spec.agent_id, spec.run_id, str(step), part),
-        )
-
-        def update(body: dict[str, Any]) -> None:
-            steps = body.setdefault("steps", [])
-            if not any(s.get("number") == step and s.get("part") == part for s in steps):
-                steps.append({**step_entry(entry), "part": part})
-            body["tokens_used"] = int(body.get("tokens_used", 0)) + int(data.get("tokens", 0))
-
-        await self._store.update_run(spec.agent_id, spec.run_id, update)
+        entry = {"run": spec.run_id, "number": step, "part": part, **data}
+        event_id = derived_event_id(spec.agent_id, spec.run_id, str(step), part)
+        await self._store.record_step(spec.agent_id, entry, event_id)
 
     async def _tools_of(self, spec: RunSpec) -> list[decision.ToolInfo]:
         found = []

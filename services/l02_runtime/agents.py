@@ -99,10 +99,16 @@ class AgentView:
 
     @classmethod
     def from_document(cls, body: dict[str, Any]) -> AgentView:
+        # JSON documents carry every number as a double: the integers are made whole again.
         spec = dict(body["spec"])
         spec["skills"] = tuple(spec.get("skills", ()))
         spec["allowed_tools"] = tuple(spec.get("allowed_tools", ()))
-        spec["budgets"] = Budgets(**spec.get("budgets", {}))
+        spec["max_answer_tokens"] = int(spec.get("max_answer_tokens", 512))
+        budgets = dict(spec.get("budgets", {}))
+        for name in ("max_steps", "max_tokens"):
+            if name in budgets:
+                budgets[name] = int(budgets[name])
+        spec["budgets"] = Budgets(**budgets)
         values = {**body, "spec": AgentSpec(**spec), "state": State(body["state"])}
         values["version"] = int(values["version"])
         values["tool_calls"] = int(values["tool_calls"])

@@ -157,7 +157,9 @@ def agent_message(view: AgentView) -> pb.Agent:
     return agent
 
 
-def run_message(agent_id: str, run_id: str, body: dict[str, Any]) -> pb.Run:
+def run_message(
+    agent_id: str, run_id: str, body: dict[str, Any], steps: list[dict[str, Any]]
+) -> pb.Run:
     run = pb.Run(
         name=f"agents/{agent_id}/runs/{run_id}",
         task=body.get("task", ""),
@@ -166,7 +168,11 @@ def run_message(agent_id: str, run_id: str, body: dict[str, Any]) -> pb.Run:
         reason=body.get("reason", ""),
         tokens_used=int(body.get("tokens_used", 0)),
     )
-    for entry in sorted(body.get("steps", []), key=lambda s: (s["number"], s.get("part", ""))):
+    if run.status != pb.RUN_STATUS_RUNNING:
+        run.tokens_used = int(body.get("tokens_used", 0))
+    else:
+        run.tokens_used = sum(int(step.get("tokens", 0)) for step in steps)
+    for entry in steps:
         step = run.steps.add(
             number=int(entry["number"]),
             kind=entry.get("kind", ""),

@@ -56,10 +56,17 @@ class AgentServicer(agents_pb2_grpc.AgentServiceServicer):
         view = await self._owned(convert.agent_id_of(request.name))
         reply = pb.GetAgentResponse(agent=convert.agent_message(view))
         if view.current_run:
-            body = await self._store.get_run(view.agent_id, view.current_run)
-            if body is not None:
-                reply.run.CopyFrom(convert.run_message(view.agent_id, view.current_run, body))
+            run = await self._run(view.agent_id, view.current_run)
+            if run is not None:
+                reply.run.CopyFrom(run)
         return reply
+
+    async def _run(self, agent_id: str, run_id: str) -> pb.Run | None:
+        body = await self._store.get_run(agent_id, run_id)
+        if body is None:
+            return None
+        steps = await self._store.run_steps(agent_id, run_id, int(body.get("start_version", 0)))
+        return convert.run_message(agent_id, run_id, body, steps)
 
     async def ListAgents(
         self, request: pb.ListAgentsRequest, context: Any
@@ -142,14 +149,10 @@ class AgentServicer(agents_pb2_grpc.AgentServiceServicer):
             else uuid.uuid4().hex[:16]
         )
         if view.current_run == run_id:  # a retry of the call that started it
-            body = await self._store.get_run(agent_id, run_id) or {}
-            return pb.RunAgentResponse(
-                run=convert.run_message(agent_id, run_id, body), agent=convert.agent_message(view)
-            )
+            run = await self._run(agent_id, run_id) or pb.Run(name=f"{request.name}/runs/{run_id}")
+            return pb.RunAgentResponse(run=run, agent=convert.agent_message(view))
         self._check_can_run(view)
         spec = self._run_spec(view, run_id, request)
-        body = {"task": request.task, "status": "RUNNING", "steps": [], "start_time": now()}
-        await self._store.put_run(agent_id, run_id, body)
 
         def decide(current: AgentView) -> list[tuple[str, dict[str, Any], str]]:
             self._check_can_run(current)
@@ -162,6 +165,13 @@ class AgentServicer(agents_pb2_grpc.AgentServiceServicer):
             ]
 
         view = await self._store.change(agent_id, decide)
+        body = {
+            "task": request.task,
+            "status": "RUNNING",
+            "start_time": now(),
+            "start_version": view.version,  # its RUN_STARTED event: its steps follow
+        }
+        await self._store.put_run(agent_id, run_id, body)
         try:
             await self._temporal.start_workflow(
                 AgentRun.run,
@@ -175,7 +185,7 @@ class AgentServicer(agents_pb2_grpc.AgentServiceServicer):
                 errors.ENGINE_UNAVAILABLE, f"cannot start the run: {error}"
             ) from error
         return pb.RunAgentResponse(
-            run=convert.run_message(agent_id, run_id, body), agent=convert.agent_message(view)
+            run=convert.run_message(agent_id, run_id, body, []), agent=convert.agent_message(view)
         )
 
     @staticmethod
@@ -222,10 +232,10 @@ class AgentServicer(agents_pb2_grpc.AgentServiceServicer):
     async def GetRun(self, request: pb.GetRunRequest, context: Any) -> pb.GetRunResponse:
         agent_id, run_id = convert.run_of(request.name)
         await self._owned(agent_id)
-        body = await self._store.get_run(agent_id, run_id)
-        if body is None:
+        run = await self._run(agent_id, run_id)
+        if run is None:
             raise PlatformError(errors.RUN_NOT_FOUND, f"no run {request.name}")
-        return pb.GetRunResponse(run=convert.run_message(agent_id, run_id, body))
+        return pb.GetRunResponse(run=run)
 
     async def WatchAgent(
         self, request: pb.WatchAgentRequest, context: Any

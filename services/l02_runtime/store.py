@@ -97,9 +97,11 @@ class AgentStore:
         self,
         agent_id: str,
         decide: Callable[[AgentView], list[tuple[str, dict[str, Any], str]]],
+        project: bool = True,
     ) -> AgentView:
         """Appends the events ``decide`` returns for the current agent, folds them in and
-        projects the result. ``decide`` raises to refuse; each event is (type, data, id)."""
+        (unless ``project`` is false) projects the result. ``decide`` raises to refuse; each
+        event is (type, data, id)."""
         async with self.lock(agent_id):
             view = await self.load(agent_id)
             events = decide(view)
@@ -118,14 +120,16 @@ class AgentStore:
             for offset, (event_type, data, _) in enumerate(events):
                 view = agents.apply(view, event_type, data, first + offset, time)
             self._views[agent_id] = view
-            await self._project(view)
+            if project:
+                await self._project(view)
             return view
 
-    async def record(
-        self, agent_id: str, event_type: str, data: dict[str, Any], event_id: str
-    ) -> AgentView:
-        """Appends one event whatever the version (idempotent by ``event_id``): run steps."""
-        return await self.change(agent_id, lambda _: [(event_type, data, event_id)])
+    async def record_step(self, agent_id: str, data: dict[str, Any], event_id: str) -> AgentView:
+        """Appends a step of a run (idempotent by ``event_id``). The projection is left for
+        the run's end: this process reads the agent from memory meanwhile, and a loader
+        catches up from the stream, so a step costs one write."""
+        event = (agents.STEP_RECORDED, data, event_id)
+        return await self.change(agent_id, lambda _: [event], project=False)
 
     async def list_agents(
         self, page_size: int, page_token: str, state: str, role: str
@@ -147,6 +151,8 @@ class AgentStore:
     # -- runs --------------------------------------------------------------------------------
 
     async def put_run(self, agent_id: str, run_id: str, body: dict[str, Any]) -> None:
+        """A run's summary (task, status, answer, where its events start); written when it
+        starts and when it ends: its steps are read from the agent's stream."""
         request = docs_pb.PutDocumentRequest(name=self._run_name(agent_id, run_id))
         request.content.update(body)
         await self._documents.PutDocument(request)
@@ -162,16 +168,24 @@ class AgentStore:
             raise
         return json_format.MessageToDict(reply.document.content)
 
-    async def update_run(
-        self, agent_id: str, run_id: str, update: Callable[[dict[str, Any]], None]
-    ) -> None:
-        """Read-modify-write of a run's projection, under the agent's lock."""
-        async with self.lock(f"run:{agent_id}"):
-            body = await self.get_run(agent_id, run_id)
-            if body is None:
-                return
-            update(body)
-            await self.put_run(agent_id, run_id, body)
+    async def run_steps(
+        self, agent_id: str, run_id: str, from_version: int
+    ) -> list[dict[str, Any]]:
+        """The steps of a run, from its events (which start at ``from_version``)."""
+        steps: list[dict[str, Any]] = []
+        next_version = from_version
+        while True:
+            events, next_version, last = await self.read_events(agent_id, next_version)
+            for event in events:
+                data = json_format.MessageToDict(event.data)
+                if data.get("run") != run_id:
+                    continue
+                if event.type == agents.RUN_FINISHED:
+                    return steps
+                if event.type == agents.STEP_RECORDED:
+                    steps.append(step_entry(data))
+            if not events or next_version > last:
+                return steps
 
     # -- the stream --------------------------------------------------------------------------
 
