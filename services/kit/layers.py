@@ -95,7 +95,16 @@ LAYERS: tuple[Layer, ...] = (
     ),
     Layer(3, "tools", "agentic.tools.v1", "Tools", timeout_seconds=30, launched=True),
     Layer(4, "models", "agentic.models.v1", "Models", timeout_seconds=120, launched=True),
-    Layer(5, "planning", "agentic.planning.v1", "Planning", timeout_seconds=120),
+    # L05: CreateGoal starts a goal workflow on Temporal.
+    Layer(
+        5,
+        "planning",
+        "agentic.planning.v1",
+        "Planning",
+        timeout_seconds=120,
+        launched=True,
+        workflows=True,
+    ),
     Layer(6, "evaluation", "agentic.evaluation.v1", "Evaluation"),
     Layer(7, "learning", "agentic.learning.v1", "Learning"),
     Layer(8, "supervision", "agentic.supervision.v1", "Supervision"),

@@ -1,0 +1,1 @@
+"""L05: planning and the goal run."""

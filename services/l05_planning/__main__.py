@@ -1,0 +1,91 @@
+"""Starts L05: the goal store on L01, the Temporal worker running goals, the server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import structlog
+from temporalio.client import Client
+from temporalio.service import RPCError
+from temporalio.worker import Worker
+
+from agentic.models.v1 import models_pb2_grpc
+from agentic.runtime.v1 import agents_pb2_grpc
+from agentic.tools.v1 import tools_pb2_grpc
+from services.kit import (
+    GrpcServer,
+    ServiceDefinition,
+    TokenAuthenticator,
+    configure_logging,
+    layer_target,
+    open_channel,
+    wait_for_termination,
+)
+from services.kit.auth import service_token_from_env
+from services.l05_planning import errors
+from services.l05_planning.activities import GoalActivities
+from services.l05_planning.config import PlanningSettings
+from services.l05_planning.server import SERVICE_NAME, GoalServicer, register
+from services.l05_planning.store import GoalStore
+from services.l05_planning.workflow import GoalRun
+
+log = structlog.get_logger("l05")
+DEV_TOKEN = "dev_key_local_ONLY"  # accepted by the layers only while they have no production key
+
+
+async def connect_temporal(settings: PlanningSettings) -> Client:
+    """Temporal may still be starting (or restarting): retry until the deadline."""
+    deadline = time.monotonic() + settings.temporal_connect_seconds
+    while True:
+        try:
+            return await Client.connect(
+                settings.temporal_address, namespace=settings.temporal_namespace
+            )
+        except (RPCError, RuntimeError) as error:
+            if time.monotonic() > deadline:
+                raise
+            log.info("temporal.waiting", address=settings.temporal_address, error=str(error))
+            await asyncio.sleep(0.5)
+
+
+async def main() -> None:
+    settings = PlanningSettings()
+    configure_logging("l05_planning", settings.log_level, settings.log_format)
+    token = settings.layer_token or service_token_from_env() or DEV_TOKEN
+    l01 = open_channel(layer_target("l01"), token=token)
+    l02 = open_channel(layer_target("l02"), token=token)
+    l03 = open_channel(layer_target("l03"), token=token)
+    l04 = open_channel(layer_target("l04"), token=token, timeout=None)
+    store = GoalStore(l01)
+    temporal = await connect_temporal(settings)
+    activities = GoalActivities(
+        store,
+        models_pb2_grpc.ModelServiceStub(l04),
+        tools_pb2_grpc.ToolServiceStub(l03),
+        agents_pb2_grpc.AgentServiceStub(l02),
+        settings.poll_seconds,
+    )
+    servicer = GoalServicer(store, temporal, settings.task_queue, settings.poll_seconds)
+    definition = ServiceDefinition(
+        layer="l05_planning",
+        domain=errors.DOMAIN,
+        service_names=[SERVICE_NAME],
+        registrars=[register(servicer)],
+        internal_error=errors.INTERNAL,
+        unauthenticated=errors.UNAUTHENTICATED,
+        invalid_argument=errors.INVALID_ARGUMENT,
+        authenticator=TokenAuthenticator(settings.api_key),
+    )
+    worker = Worker(
+        temporal, task_queue=settings.task_queue, workflows=[GoalRun], activities=activities.all()
+    )
+    async with worker, GrpcServer(definition, settings):
+        log.info("worker.started", task_queue=settings.task_queue)
+        await wait_for_termination()
+    for channel in (l01, l02, l03, l04):
+        await channel.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,67 @@
+"""The values the goal workflow and its activities pass each other (Temporal serialises them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class GoalSpec:
+    """A goal and its constraints, resolved to numbers when it was submitted."""
+
+    goal_id: str
+    goal: str
+    owner: str
+    token_budget: int
+    wall_seconds: float
+    max_parallelism: int
+    allowed_tools: list[str]  # empty: every registered tool
+    forbidden_tools: list[str]
+    require_approval: bool
+    max_task_attempts: int
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    id: str
+    description: str
+    role: str
+    skills: list[str] = field(default_factory=list)
+    tools: list[str] = field(default_factory=list)
+    dependencies: list[str] = field(default_factory=list)
+    acceptance_criteria: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    tasks: list[TaskSpec]
+    problems: list[str]  # every reason of the last refusal; empty when the plan is valid
+    tokens: int
+    calls: int
+
+
+@dataclass(frozen=True)
+class TaskInput:
+    goal: GoalSpec
+    task: TaskSpec
+    context: list[tuple[str, str]]  # (dependency id, its output)
+    tokens_left: int
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    task_id: str
+    output: str
+    tokens: int
+    attempts: int
+    agent: str
+
+
+@dataclass(frozen=True)
+class GoalEvent:
+    """An event of the goal's stream; ``key`` makes its id stable across retries."""
+
+    goal_id: str
+    type: str
+    data_json: str
+    key: str

@@ -1,0 +1,154 @@
+"""The plan validator: every kind of untrusted plan is refused with a reason naming it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from services.l05_planning.plan import (
+    MAX_TASKS,
+    ROLES,
+    PlanValidator,
+    final_tasks,
+    find_cycle,
+    plan_schema,
+    repair_message,
+)
+
+TOOLS = ("python_exec", "read_file")
+
+
+def task(task_id: str, *dependencies: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": task_id,
+        "description": f"do {task_id}",
+        "role": "software-engineer",
+        "dependencies": list(dependencies),
+        **fields,
+    }
+
+
+def check(*tasks: dict[str, Any], budget: int = 1_000_000) -> list[str]:
+    return PlanValidator(TOOLS, budget).check({"tasks": list(tasks)}).problems
+
+
+def test_a_diamond_with_known_roles_and_tools_is_valid() -> None:
+    verdict = PlanValidator(TOOLS, 1_000_000).check(
+        {
+            "tasks": [
+                task("a", tools=["python_exec"]),
+                task("b", "a", role="test-engineer"),
+                task("c", "a", skills=["sql"], acceptance_criteria=["it runs"]),
+                task("d", "b", "c", role="code-reviewer"),
+            ]
+        }
+    )
+    assert verdict.valid and [t.id for t in verdict.tasks] == ["a", "b", "c", "d"]
+    assert verdict.tasks[2].skills == ["sql"] and verdict.tasks[3].dependencies == ["b", "c"]
+    assert [t.id for t in final_tasks(verdict.tasks)] == ["d"]
+
+
+def test_a_cycle_is_refused_naming_its_path() -> None:
+    problems = check(task("a", "c"), task("b", "a"), task("c", "b"))
+    assert len(problems) == 1 and "cycle" in problems[0]
+    assert "a -> c -> b -> a" in problems[0]
+
+
+def test_a_task_depending_on_itself_is_refused() -> None:
+    problems = check(task("a", "a"))
+    assert problems == ["task a: depends on itself"]
+
+
+def test_a_missing_dependency_is_refused() -> None:
+    problems = check(task("a"), task("b", "zz"))
+    assert problems == ["task b: depends on 'zz', which is no task"]
+
+
+def test_duplicate_ids_are_refused() -> None:
+    problems = check(task("a"), task("a"))
+    assert problems == ["task a: the id is used twice"]
+
+
+def test_an_unknown_role_is_refused_listing_the_known_ones() -> None:
+    problems = check(task("a", role="wizard"))
+    assert len(problems) == 1 and "unknown role 'wizard'" in problems[0]
+    assert all(role in problems[0] for role in ROLES)
+
+
+def test_a_task_without_role_gets_the_default_role() -> None:
+    raw = task("a")
+    del raw["role"]
+    verdict = PlanValidator(TOOLS, 1_000_000).check({"tasks": [raw]})
+    assert verdict.valid and verdict.tasks[0].role == "software-engineer"
+
+
+def test_an_unknown_or_forbidden_tool_is_refused() -> None:
+    problems = check(task("a", tools=["rm_rf", "python_exec"]))
+    assert problems == ["task a.tools: unknown or forbidden tool 'rm_rf'"]
+
+
+def test_an_empty_plan_is_refused() -> None:
+    assert check() == ["the plan has no tasks"]
+
+
+def test_more_than_a_hundred_tasks_are_refused() -> None:
+    tasks = [task(f"t{i}") for i in range(MAX_TASKS + 1)]
+    problems = check(*tasks)
+    assert problems == [f"the plan has {MAX_TASKS + 1} tasks; at most {MAX_TASKS}"]
+    assert check(*tasks[:MAX_TASKS]) == []
+
+
+def test_non_json_output_is_refused() -> None:
+    verdict = PlanValidator(TOOLS, 1_000_000).check_text("Sure! Here is a plan: 1. think")
+    assert not verdict.valid and verdict.problems[0].startswith("the answer is not JSON")
+
+
+def test_answers_of_the_wrong_shape_are_refused() -> None:
+    validator = PlanValidator(TOOLS, 1_000_000)
+    assert validator.check([1, 2]).problems == [
+        'the answer must be a JSON object with a "tasks" array'
+    ]
+    assert validator.check({"tasks": "all of them"}).problems == ['"tasks" must be an array']
+    assert validator.check({"tasks": [7]}).problems == ["tasks[0]: must be an object"]
+
+
+def test_bad_fields_are_each_named() -> None:
+    problems = check(
+        {"id": "no spaces allowed", "description": "", "role": "debugger"},
+        task("b", skills="sql", dependencies=[1]),
+    )
+    assert "tasks[0].id: must be 1-64 letters, digits, '_' or '-'" in problems
+    assert "tasks[0].description: required" in problems
+    assert "task b.skills: must be an array of strings" in problems
+    assert "task b.dependencies: must be an array of strings" in problems
+
+
+def test_every_reason_is_reported_at_once() -> None:
+    problems = check(task("a", "missing", role="wizard"), task("a"), task("c", tools=["nope"]))
+    assert len(problems) == 4, problems  # role, tool, duplicate id, missing dependency
+    message = repair_message(problems)
+    assert all(problem in message for problem in problems)
+
+
+def test_a_plan_over_the_token_budget_is_refused() -> None:
+    problems = check(task("a"), task("b"), task("c"), budget=10_000)
+    assert problems == [
+        "the plan's estimated 12000 tokens (3 tasks x 4000) exceed the goal's token budget of 10000"
+    ]
+    assert check(task("a"), task("b"), budget=10_000) == []
+
+
+def test_find_cycle_finds_none_in_a_dag() -> None:
+    verdict = PlanValidator(TOOLS, 1_000_000).check(
+        {"tasks": [task("a"), task("b", "a"), task("c", "a", "b")]}
+    )
+    assert find_cycle(verdict.tasks) == []
+
+
+def test_the_schema_constrains_roles_tools_and_size() -> None:
+    schema = plan_schema(TOOLS)
+    items = schema["properties"]["tasks"]["items"]
+    assert items["properties"]["role"]["enum"] == list(ROLES)
+    assert items["properties"]["tools"]["items"]["enum"] == list(TOOLS)
+    assert schema["properties"]["tasks"]["maxItems"] == MAX_TASKS
+    json.dumps(schema)  # it travels as a google.protobuf.Struct
