@@ -10,7 +10,9 @@ the agent and the run it started instead of starting another.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -38,6 +40,7 @@ from services.l05_planning.store import GoalStore
 from services.l05_planning.workflow import PLAN, RECORD, RUN_TASK
 
 _PLAN_ANSWER_TOKENS = 2_048
+_HEARTBEAT_SECONDS = 2.0
 _CONTEXT_CHARS = 8_000  # of each dependency's output given to a task
 # Answers of the model layer meaning "this answer or request is unusable": fed back as a
 # problem of the plan, not retried.
@@ -49,6 +52,23 @@ _ENDED = {
     agents_pb.RUN_STATUS_CANCELLED,
     agents_pb.RUN_STATUS_FAILED,
 }
+
+
+@contextlib.asynccontextmanager
+async def _heartbeating() -> AsyncIterator[None]:
+    """Heartbeats while a slow call is out (a local model may think for a minute), so the
+    activity is not timed out, and a dead worker's activity is still retried quickly."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(_HEARTBEAT_SECONDS)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
 
 
 def _as_owner(owner: str) -> tuple[tuple[str, str], ...]:
@@ -106,9 +126,9 @@ class GoalActivities:
         tokens = 0
         verdict = plan.Verdict([], [])
         for call in (1, 2):
-            activity.heartbeat(call)
             try:
-                reply = await self._models.Generate(request, metadata=_as_owner(spec.owner))
+                async with _heartbeating():
+                    reply = await self._models.Generate(request, metadata=_as_owner(spec.owner))
             except grpc.aio.AioRpcError as error:
                 if error.code() not in _REFUSALS:
                     raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf import json_format, unknown_fields
 
 from agentic.planning.v1 import goals_pb2 as pb
 from services.kit import PlatformError
@@ -44,6 +44,10 @@ def check_create(request: pb.CreateGoalRequest) -> None:
     if request.goal_id and not _ID.match(request.goal_id):
         raise _invalid("goal_id", "1-64 letters, digits, '_' or '-'")
     limits = request.constraints
+    extra = unknown_fields.UnknownFieldSet(limits)
+    unknown = [str(extra[index].field_number) for index in range(len(extra))]
+    if unknown:  # a client built on a newer contract: refuse rather than ignore a constraint
+        raise _invalid("constraints", f"unknown constraint field number(s) {', '.join(unknown)}")
     if limits.token_budget < 0:
         raise _invalid("constraints.token_budget", "must not be negative")
     wall = limits.wall_time_limit.ToTimedelta().total_seconds()

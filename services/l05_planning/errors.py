@@ -20,5 +20,3 @@ ENGINE_UNAVAILABLE = ErrorCode(
     "E5008", Kind.UNAVAILABLE, "the workflow engine (Temporal) is unreachable; retry"
 )
 NOT_OWNER = ErrorCode("E5009", Kind.PERMISSION_DENIED, "the goal belongs to another principal")
-TASK_FAILED = ErrorCode("E5010", Kind.FAILED_PRECONDITION, "a task failed after its retries")
-BUDGET_SPENT = ErrorCode("E5011", Kind.RESOURCE_EXHAUSTED, "the goal's token budget ran out")

@@ -37,6 +37,7 @@ class GoalView:
     plan_problems: list[str] = field(default_factory=list)
     tokens: int = 0
     planning_calls: int = 0
+    cancel_reason: str = ""
     create_time: str = ""
     update_time: str = ""
     version: int = -1
@@ -82,10 +83,14 @@ def apply(view: GoalView, event_type: str, data: dict[str, Any], version: int, t
                 state=data["state"], output=data.get("output", ""), reason=data.get("reason", "")
             )
         view.tokens += int(data.get("tokens", 0))
+    elif event_type == CANCEL_REQUESTED:
+        view.cancel_reason = data.get("reason", "")
     elif event_type == FINISHED:
         view.status = data["status"]
         view.result = data.get("result", "")
         view.reason = data.get("reason", "")
+        if view.status == CANCELLED and view.cancel_reason:
+            view.reason = view.cancel_reason
         for task in view.tasks:
             if task["state"] in ("PENDING", "RUNNING"):
                 task.update(state="SKIPPED", reason=f"the goal {data['status'].lower()}")

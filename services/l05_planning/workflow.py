@@ -17,7 +17,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from services.l05_planning import events
@@ -93,7 +93,10 @@ class GoalRun:
             return await self._run_dag(spec, plan, deadline)
         except asyncio.CancelledError:
             return await self._finish(spec, events.CANCELLED, reason="cancelled")
-        except ActivityError as error:  # a layer stayed unreachable past the retries
+        except ActivityError as error:
+            if isinstance(error.cause, CancelledError):  # cancelled while it was planning
+                return await self._finish(spec, events.CANCELLED, reason="cancelled")
+            # A layer stayed unreachable past the retries.
             return await self._finish(spec, events.FAILED, reason=_cause(error))
 
     async def _run_dag(self, spec: GoalSpec, plan: PlanResult, deadline: Any) -> str:

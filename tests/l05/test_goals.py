@@ -273,7 +273,7 @@ async def test_cancel_terminates_the_running_agents(
     await goals.CancelGoal(pb.CancelGoalRequest(name=f"goals/{goal_id}", reason="changed my mind"))
     goal = await ended(goals, goal_id)
     gate.set()
-    assert goal.status == pb.GOAL_STATUS_CANCELLED
+    assert goal.status == pb.GOAL_STATUS_CANCELLED and goal.reason == "changed my mind"
     assert [t.state for t in goal.tasks] == [pb.TASK_STATE_SKIPPED, pb.TASK_STATE_SKIPPED]
     agent = (await agents.GetAgent(agents_pb.GetAgentRequest(name=f"agents/{agent_id}"))).agent
     assert agent.state == agents_pb.AGENT_STATE_TERMINATED

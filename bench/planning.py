@@ -1,0 +1,170 @@
+"""L05 figures: three-task goals per second beside a bare Temporal workflow of the same shape.
+
+The model is an instant ModelService (L04's contract) in this process: the plan is a fixed
+three-task diamond top (a, then b and c in parallel) and every agent finishes on its first
+step, using no tool. So what is measured is the goal run's own work: Temporal, the goal's and
+the agents' events in L01, and the calls from L05 to L02. Our L05 and L02 processes run beside
+the benchmark mesh (pointed at the instant model), and the 16 clients call L05 directly: the
+mesh's Envoy routes to the mesh's own L05, whose model is real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import grpc
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from agentic.models.v1 import models_pb2 as models_pb
+from agentic.models.v1 import models_pb2_grpc as models_grpc
+from agentic.planning.v1 import goals_pb2 as pb
+from agentic.planning.v1 import goals_pb2_grpc
+from bench.bare_goal_workflow import BareGoalWorkflow, goal_noop
+from bench.own_mesh import run_on_own_mesh
+from services.kit import open_channel
+from services.launcher import probes
+from services.launcher.config import LauncherSettings
+from services.launcher.ports import free_port
+
+TOKEN = "dev_key_local_ONLY"
+ROOT = Path(__file__).resolve().parents[1]
+GOALS = 48
+CLIENTS = 16
+RATE_TARGET = 0.7
+PLAN = {
+    "tasks": [
+        {"id": "a", "description": "first", "role": "software-engineer", "dependencies": []},
+        {"id": "b", "description": "second", "role": "test-engineer", "dependencies": ["a"]},
+        {"id": "c", "description": "third", "role": "code-reviewer", "dependencies": ["a"]},
+    ]
+}
+
+
+class InstantModel(models_grpc.ModelServiceServicer):
+    """Plans the fixed diamond top; every agent finishes at once."""
+
+    async def Generate(self, request, context):  # type: ignore[no-untyped-def]
+        answer = PLAN if request.agent_id.startswith("planner-") else {
+            "action": "finish", "answer": "done",
+        }  # fmt: skip
+        reply = models_pb.GenerateResponse(content=json.dumps(answer), provider="instant")
+        reply.structured.struct_value.update(answer)
+        return reply
+
+
+def _start(module: str, prefix: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    full = {
+        **os.environ,
+        **env,
+        f"{prefix}_HOST": "127.0.0.1",
+        f"{prefix}_PORT": str(port),
+        f"{prefix}_TASK_QUEUE": f"bench-{uuid.uuid4().hex[:6]}",
+        f"{prefix}_LOG_LEVEL": "warning",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", module], cwd=ROOT, env=full,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(600):
+        if probes.grpc_serving(port) is None:
+            return process, port
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"the benchmark's {module} did not start")
+
+
+async def _concurrently(run_one: object, count: int) -> float:
+    """Runs ``count`` goals with CLIENTS callers; returns goals per second."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(count):
+        queue.put_nowait(index)
+
+    async def client() -> None:
+        while not queue.empty():
+            queue.get_nowait()
+            await run_one()  # type: ignore[operator]
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    return count / (time.perf_counter() - started)
+
+
+async def _bare_rate(client: Client) -> float:
+    queue = f"bench-bare-goal-{uuid.uuid4().hex[:6]}"
+    async with Worker(
+        client, task_queue=queue, workflows=[BareGoalWorkflow], activities=[goal_noop]
+    ):
+
+        async def one() -> None:
+            await client.execute_workflow(
+                BareGoalWorkflow.run, id=uuid.uuid4().hex, task_queue=queue
+            )
+
+        await _concurrently(one, CLIENTS)  # warm-up
+        return await _concurrently(one, GOALS)
+
+
+async def _goal_rate(target: str, client: Client) -> float:
+    async with open_channel(target, token=TOKEN, timeout=60) as channel:
+        goals = goals_pb2_grpc.GoalServiceStub(channel)
+
+        async def one() -> None:
+            created = await goals.CreateGoal(pb.CreateGoalRequest(goal="three tasks"))
+            goal_id = created.goal.name.split("/")[1]
+            status = await client.get_workflow_handle(f"goal-{goal_id}").result()
+            assert status == "COMPLETED", status
+
+        await _concurrently(one, CLIENTS)  # warm-up
+        return await _concurrently(one, GOALS)
+
+
+async def report(settings: LauncherSettings) -> None:
+    server = grpc.aio.server()
+    models_grpc.add_ModelServiceServicer_to_server(InstantModel(), server)
+    model_port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    common = {
+        "TEMPORAL_ADDRESS": settings.effective_temporal_address,
+        "AGENTIC_L01_TARGET": f"127.0.0.1:{settings.layer_port('l01')}",
+        "AGENTIC_L03_TARGET": f"127.0.0.1:{settings.layer_port('l03')}",
+        "AGENTIC_L04_TARGET": f"127.0.0.1:{model_port}",
+        "AGENTIC_SERVICE_TOKEN": (settings.home / "service_token").read_text().strip(),
+    }
+    runtime, runtime_port = _start("services.l02_runtime", "L02", common)
+    planning, planning_port = _start(
+        "services.l05_planning",
+        "L05",
+        {**common, "AGENTIC_L02_TARGET": f"127.0.0.1:{runtime_port}"},
+    )
+    try:
+        client = await Client.connect(settings.effective_temporal_address)
+        bare = await _bare_rate(client)
+        goals = await _goal_rate(f"127.0.0.1:{planning_port}", client)
+    finally:
+        for process in (planning, runtime):
+            process.terminate()
+            process.wait(timeout=15)
+        await server.stop(0)
+    ratio = goals / bare
+    print(f"\nThree-task goals (a, then b and c in parallel), {GOALS} goals, {CLIENTS} clients")
+    print(f"  bare temporalio workflow of the same shape  {bare:7.1f} goals/s")
+    print(f"  L05 goal run (L05 + L02 agents + L01)       {goals:7.1f} goals/s")
+    verdict = "met" if ratio >= RATE_TARGET else "MISSED"
+    print(f"  ratio {ratio:.2f}x; target >= {RATE_TARGET}x: {verdict}")
+
+
+def main() -> int:
+    return run_on_own_mesh(report)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
