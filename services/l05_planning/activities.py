@@ -39,7 +39,8 @@ from services.l05_planning.goal_types import (
 from services.l05_planning.store import GoalStore
 from services.l05_planning.workflow import PLAN, RECORD, RUN_TASK
 
-_PLAN_ANSWER_TOKENS = 2_048
+# Room for a plan of a few tasks; more makes a local model too slow (L04 cuts it at 120 s).
+_PLAN_ANSWER_TOKENS = 768
 _HEARTBEAT_SECONDS = 2.0
 _CONTEXT_CHARS = 8_000  # of each dependency's output given to a task
 # Answers of the model layer meaning "this answer or request is unusable": fed back as a

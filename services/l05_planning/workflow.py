@@ -40,6 +40,10 @@ _TRANSIENT = RetryPolicy(
     maximum_interval=timedelta(seconds=5),
     maximum_attempts=10,
 )
+# A model call can take minutes: planning is tried three times, not ten.
+_PLAN_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_attempts=3
+)
 _HEARTBEAT = timedelta(seconds=15)
 _OUTPUT_SUMMARY_CHARS = 4_000
 
@@ -73,7 +77,7 @@ class GoalRun:
                 result_type=PlanResult,
                 start_to_close_timeout=timedelta(seconds=600),
                 heartbeat_timeout=_HEARTBEAT,
-                retry_policy=_TRANSIENT,
+                retry_policy=_PLAN_RETRY,
             )
             if plan.problems:
                 await self._record(
