@@ -107,7 +107,7 @@ async def test_a_goal_on_the_offline_model_through_the_gateway(rest: httpx.Async
     # The watch replays the goal's events as NDJSON and ends with the goal.
     async with rest.stream("GET", f"/v1/{goal['name']}:watch", timeout=30) as watch:
         lines = [json.loads(line) async for line in watch.aiter_lines() if line.strip()]
-    types = [line["result"]["type"] for line in lines]
+    types = [line["type"] for line in lines]
     assert types[0] == "goal.created" and types[-1] == "goal.finished"
     listed = (await rest.get("/v1/goals")).json()["goals"]
     assert goal["name"] in [g["name"] for g in listed]
