@@ -10,7 +10,7 @@ Domain code raises :class:`PlatformError`; it never touches gRPC.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -52,12 +52,15 @@ class PlatformError(Exception):
         *,
         field: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        violations: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__(message)
         self.error = error
         self.message = message
         self.field = field
         self.metadata = dict(metadata or {})
+        # Every bad field with its reason, when there are several (field, description).
+        self.violations = tuple(violations)
 
     @property
     def code(self) -> str:
@@ -76,9 +79,10 @@ def to_rpc_status(error: PlatformError, domain: str) -> status_pb2.Status:
         info.metadata["field"] = error.field
     status = status_pb2.Status(code=_RPC_CODES[status_code], message=str(error))
     status.details.add().Pack(info)
-    if error.field and error.error.kind is Kind.INVALID_ARGUMENT:
+    if error.error.kind is Kind.INVALID_ARGUMENT and (error.field or error.violations):
         bad_request = error_details_pb2.BadRequest()
-        bad_request.field_violations.add(field=error.field, description=error.message)
+        for field, description in error.violations or ((error.field, error.message),):
+            bad_request.field_violations.add(field=field, description=description)
         status.details.add().Pack(bad_request)
     return status
 

@@ -93,7 +93,7 @@ LAYERS: tuple[Layer, ...] = (
     Layer(10, "human", "agentic.human.v1", "Human"),
     Layer(11, "integration", "agentic.integration.v1", "Integration"),
     Layer(12, "nl", "agentic.nl.v1", "NL / MCP", timeout_seconds=120),
-    Layer(13, "roles", "agentic.roles.v1", "Roles"),
+    Layer(13, "roles", "agentic.roles.v1", "Roles", launched=True),
     Layer(14, "skills", "agentic.skills.v1", "Skills"),
 )
 

@@ -1,0 +1,24 @@
+"""Failures of the layers L13 calls (L01, L04) as L13's own error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import grpc
+
+from services.kit import PlatformError
+from services.l13_roles import errors
+
+
+@contextmanager
+def calling(layer: str) -> Iterator[None]:
+    """Turns a failed call to ``layer`` into UNAVAILABLE (E13009) naming it."""
+    try:
+        yield
+    except grpc.aio.AioRpcError as error:
+        raise PlatformError(
+            errors.UPSTREAM_FAILED,
+            f"{layer} failed: {error.code().name}: {error.details()}",
+            metadata={"layer": layer},
+        ) from None
