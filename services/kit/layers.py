@@ -94,7 +94,7 @@ LAYERS: tuple[Layer, ...] = (
     Layer(11, "integration", "agentic.integration.v1", "Integration"),
     Layer(12, "nl", "agentic.nl.v1", "NL / MCP", timeout_seconds=120),
     Layer(13, "roles", "agentic.roles.v1", "Roles", launched=True),
-    Layer(14, "skills", "agentic.skills.v1", "Skills"),
+    Layer(14, "skills", "agentic.skills.v1", "Skills", launched=True),
 )
 
 GATEWAY = LAYERS[9]

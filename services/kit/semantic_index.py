@@ -9,13 +9,14 @@ text it was made from, and only new or changed texts are embedded again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import grpc
 import numpy as np
 from google.protobuf import struct_pb2
 
+from agentic.data.v1 import query_pb2
 from agentic.data.v1 import vectors_pb2 as vec_pb
 from agentic.data.v1 import vectors_pb2_grpc as vec_grpc
 from agentic.models.v1 import models_pb2 as model_pb
@@ -26,7 +27,8 @@ DIMENSION = 384  # the default embedding model's (all-MiniLM-L6-v2)
 EMBED_BATCH = 256  # most texts of one Embed call
 EMBED_CHARS = 32_768  # longest text Embed takes; the model reads 256 tokens anyway
 UPSERT_BATCH = 1000  # most vectors of one UpsertVectors call
-CAPACITY = 1000  # most vectors one load reads back (SearchVectors' k)
+CAPACITY = 1000  # most vectors one search reads back (SearchVectors' k)
+OWNERS_PER_READ = 20  # owners read back per search: fewer than CAPACITY vectors between them
 META_TEXT_CHARS = 1000  # of each text kept beside its vector, for reasons shown to people
 
 
@@ -77,8 +79,9 @@ class SemanticIndex:
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 
-    async def load(self) -> int:
-        """Reads the stored vectors back from L01 (creating the collection on first use)."""
+    async def load(self, owners: Sequence[str]) -> int:
+        """Reads the stored vectors of ``owners`` back from L01 (creating the collection on
+        first use); returns how many there were."""
         try:
             await self._vectors.CreateCollection(
                 vec_pb.CreateCollectionRequest(
@@ -92,21 +95,28 @@ class SemanticIndex:
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.ALREADY_EXISTS:
                 raise
-        probe = [1.0] + [0.0] * (DIMENSION - 1)
-        reply = await self._vectors.SearchVectors(
-            vec_pb.SearchVectorsRequest(
-                parent=self._parent, vector=probe, k=CAPACITY, exact=True, include_values=True
-            ),
-            metadata=caller_metadata(),
-        )
         self._stored = {}
+        for start in range(0, len(owners), OWNERS_PER_READ):
+            await self._read_back(owners[start : start + OWNERS_PER_READ])
+        self._rebuild()
+        return len(self._stored)
+
+    async def _read_back(self, owners: Sequence[str]) -> None:
+        request = vec_pb.SearchVectorsRequest(
+            parent=self._parent,
+            vector=[1.0] + [0.0] * (DIMENSION - 1),  # any direction: the search is exact
+            k=CAPACITY,
+            exact=True,
+            include_values=True,
+        )
+        condition = request.filters.add(field="owner", op=query_pb2.Filter.OPERATOR_IN)
+        condition.value.list_value.extend(list(owners))
+        reply = await self._vectors.SearchVectors(request, metadata=caller_metadata())
         for match in reply.matches:
             meta = match.metadata.fields
             entry = IndexedText(match.id, meta["owner"].string_value, meta["text"].string_value)
             vector = np.asarray(match.values, dtype=np.float32)
             self._stored[match.id] = (entry, meta["digest"].string_value, vector)
-        self._rebuild()
-        return len(self._stored)
 
     async def sync(self, texts_by_owner: Mapping[str, Sequence[IndexedText]]) -> int:
         """Makes the index hold exactly these texts for these owners: new or changed texts are
@@ -169,3 +179,50 @@ class SemanticIndex:
         """Every indexed text with its cosine to a unit ``query`` vector."""
         cosines = self._matrix @ query
         return [Similarity(e, float(c)) for e, c in zip(self._entries, cosines, strict=True)]
+
+
+MEANING_SIGNALS = ("closest", "nearest3", "mean")
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """How near a query is to one owner's texts, compared with the other owners'.
+
+    ``closest`` (the nearest text), ``nearest3`` (the mean of the three nearest) and ``mean``
+    (all of them), each standardised across the owners of the same query (z-score): how much
+    nearer this owner is than the others, on one scale for short and long queries alike.
+    """
+
+    owner: str
+    values: dict[str, float]
+    closest: Similarity
+
+
+def _standardised(values: list[float]) -> list[float]:
+    spread = float(np.std(values))
+    centre = float(np.mean(values))
+    return [(v - centre) / spread if spread > 1e-9 else 0.0 for v in values]
+
+
+def meaning_by_owner(similarities: Sequence[Similarity], owners: Collection[str]) -> list[Meaning]:
+    """The meaning signals of each of ``owners`` that has indexed texts, by owner name."""
+    by_owner: dict[str, list[Similarity]] = {}
+    for similarity in similarities:
+        if similarity.entry.owner in owners:
+            by_owner.setdefault(similarity.entry.owner, []).append(similarity)
+    names = sorted(by_owner)
+    raw: dict[str, list[float]] = {signal: [] for signal in MEANING_SIGNALS}
+    for name in names:
+        cosines = sorted((s.cosine for s in by_owner[name]), reverse=True)
+        raw["closest"].append(cosines[0])
+        raw["nearest3"].append(float(np.mean(cosines[:3])))
+        raw["mean"].append(float(np.mean(cosines)))
+    standard = {signal: _standardised(values) for signal, values in raw.items()}
+    return [
+        Meaning(
+            name,
+            {signal: standard[signal][row] for signal in MEANING_SIGNALS},
+            max(by_owner[name], key=lambda s: s.cosine),
+        )
+        for row, name in enumerate(names)
+    ]

@@ -1,10 +1,9 @@
-"""Starts L13: serves at once, reports SERVING once its catalog and index are ready."""
+"""Starts L13: serves at once, reports SERVING once its catalog and index are ready (L01 and
+L04 start beside it; L04 loads its embedder in the background)."""
 
 from __future__ import annotations
 
 import asyncio
-
-import structlog
 
 from agentic.roles.v1 import roles_pb2_grpc
 from services.kit import (
@@ -20,6 +19,7 @@ from services.kit import (
 )
 from services.kit.auth import service_token_from_env
 from services.kit.semantic_index import SemanticIndex
+from services.kit.server import serve_when_ready
 from services.l13_roles import errors
 from services.l13_roles.assignments import AssignmentLog
 from services.l13_roles.catalog import RoleCatalog
@@ -28,27 +28,6 @@ from services.l13_roles.config import RoleSettings
 from services.l13_roles.definitions import load_shipped_roles
 from services.l13_roles.roles import INDEX_COLLECTION, Roles
 from services.l13_roles.server import SERVICE_NAME, RoleServicer
-
-log = structlog.get_logger("l13")
-RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
-
-
-async def prepare_until_ready(roles: Roles, server: GrpcServer, settings: RoleSettings) -> None:
-    """L01 and L04 start beside L13 (L04's embedder loads in the background): retry."""
-    shipped = load_shipped_roles(settings.roles_dir)
-    attempt = 0
-    while True:
-        try:
-            await roles.prepare(shipped)
-        except PlatformError as error:
-            delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
-            log.info("roles.not_ready", reason=error.message, retry_in=delay)
-            attempt += 1
-            await asyncio.sleep(delay)
-            continue
-        await server.set_serving(True)
-        log.info("roles.ready", roles=len(shipped))
-        return
 
 
 async def main() -> None:
@@ -74,9 +53,11 @@ async def main() -> None:
         unauthenticated=errors.UNAUTHENTICATED,
         authenticator=TokenAuthenticator(settings.api_key),
     )
+    shipped = load_shipped_roles(settings.roles_dir)
     async with GrpcServer(definition, settings) as server:
-        await server.set_serving(False)
-        preparing = asyncio.create_task(prepare_until_ready(roles, server, settings))
+        preparing = asyncio.create_task(
+            serve_when_ready(server, lambda: roles.prepare(shipped), (PlatformError,))
+        )
         try:
             await wait_for_termination()
         finally:

@@ -1,11 +1,9 @@
 """Which roles fit a task: meaning blended with keywords and skills.
 
 Signals per role for a task:
-- meaning, from the task's cosines to the role's embedded texts (its title and description,
-  each responsibility, its keywords): ``closest`` (the nearest text), ``nearest3`` (the mean
-  of the three nearest) and ``mean`` (all of them). Each is standardised across the roles of
-  the same task (z-score): how much nearer this role is than the others, which is what ranks
-  them, on one scale for short and long tasks alike;
+- meaning (``services.kit.semantic_index.meaning_by_owner``), from the task's cosines to the
+  role's embedded texts (its title and description, each responsibility, its keywords):
+  ``closest``, ``nearest3`` and ``mean``, standardised across the roles;
 - ``keywords``: how many of the role's keyword phrases are in the task;
 - ``skills``: how many of its core skills' names are.
 
@@ -20,14 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
-from services.kit.semantic_index import IndexedText, Similarity
+from services.kit.phrases import matched, phrase, words
+from services.kit.semantic_index import MEANING_SIGNALS, IndexedText, Similarity, meaning_by_owner
 from services.l13_roles.definitions import RoleDefinition
-from services.l13_roles.matching import matched, phrase, words
 
-SIGNALS = ("closest", "nearest3", "mean", "keywords", "skills")
-MEANING = SIGNALS[:3]
+SIGNALS = (*MEANING_SIGNALS, "keywords", "skills")
 
 
 @dataclass(frozen=True)
@@ -100,41 +95,27 @@ class Signals:
         return found
 
 
-def _standardised(values: list[float]) -> list[float]:
-    spread = float(np.std(values))
-    centre = float(np.mean(values))
-    return [(v - centre) / spread if spread > 1e-9 else 0.0 for v in values]
-
-
 def signals(
     task: str, similarities: Sequence[Similarity], profiles: Mapping[str, RoleProfile]
 ) -> list[Signals]:
-    """Every profiled role's signals for ``task`` (similarities: the task to each indexed text)."""
+    """Every profiled role's signals for ``task`` (similarities: the task to each indexed text).
+    A role whose texts are not embedded yet cannot be compared, and is left out."""
     task_words = words(task)
-    by_role: dict[str, list[Similarity]] = {}
-    for similarity in similarities:
-        if similarity.entry.owner in profiles:
-            by_role.setdefault(similarity.entry.owner, []).append(similarity)
-    names = sorted(by_role)  # a role not embedded yet cannot be compared
-    meaning: dict[str, list[float]] = {name: [] for name in MEANING}
-    closest_texts = []
-    for name in names:
-        cosines = sorted((s.cosine for s in by_role[name]), reverse=True)
-        meaning["closest"].append(cosines[0])
-        meaning["nearest3"].append(float(np.mean(cosines[:3])))
-        meaning["mean"].append(float(np.mean(cosines)))
-        closest_texts.append(max(by_role[name], key=lambda s: s.cosine))
-    standard = {signal: _standardised(values) for signal, values in meaning.items()}
     found = []
-    for row, name in enumerate(names):
-        keywords = matched(task_words, profiles[name].keywords)
-        skills = matched(task_words, profiles[name].skills)
-        values = {signal: standard[signal][row] for signal in MEANING}
-        values |= {"keywords": float(len(keywords)), "skills": float(len(skills))}
-        closest = closest_texts[row]
+    for meaning in meaning_by_owner(similarities, profiles):
+        profile = profiles[meaning.owner]
+        keywords = matched(task_words, profile.keywords)
+        skills = matched(task_words, profile.skills)
+        values = {**meaning.values, "keywords": float(len(keywords)), "skills": float(len(skills))}
+        closest = meaning.closest
         found.append(
             Signals(
-                name, values, closest.entry.text, closest.cosine, tuple(keywords), tuple(skills)
+                meaning.owner,
+                values,
+                closest.entry.text,
+                closest.cosine,
+                tuple(keywords),
+                tuple(skills),
             )
         )
     return found

@@ -77,7 +77,7 @@ class Roles:
             elif stored.origin == SHIPPED and stored.shipped_digest != shipped_digest(role):
                 self._remember(await self.catalog.write(role, stored.revision, SHIPPED))
         with calling("l01/l04"):
-            await self._index.load()
+            await self._index.load(sorted(self._current))
             await self._index.sync(
                 {name: role_texts(r.definition) for name, r in self._current.items()}
             )

@@ -1,4 +1,4 @@
-"""Words of a task matched against a role's keywords and skill names.
+"""Words of a text matched against keyword phrases and names (roles, skills).
 
 Lowercase word tokens with a light plural fold ("tests" ~ "test", "500s" ~ "500"): a phrase
 matches when every one of its words is in the task.

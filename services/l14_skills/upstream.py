@@ -1,0 +1,24 @@
+"""Failures of the layers L14 calls (L01, L04, L13) as L14's own error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import grpc
+
+from services.kit import PlatformError
+from services.l14_skills import errors
+
+
+@contextmanager
+def calling(layer: str) -> Iterator[None]:
+    """Turns a failed call to ``layer`` into UNAVAILABLE (E14008) naming it."""
+    try:
+        yield
+    except grpc.aio.AioRpcError as error:
+        raise PlatformError(
+            errors.UPSTREAM_FAILED,
+            f"{layer} failed: {error.code().name}: {error.details()}",
+            metadata={"layer": layer},
+        ) from None
