@@ -21,6 +21,7 @@ from agentic.data.v1 import vectors_pb2 as vec_pb
 from agentic.data.v1 import vectors_pb2_grpc as vec_grpc
 from agentic.models.v1 import models_pb2 as model_pb
 from agentic.models.v1 import models_pb2_grpc as model_grpc
+from services.kit.auth import current_principal
 from services.kit.documents import caller_metadata
 
 DIMENSION = 384  # the default embedding model's (all-MiniLM-L6-v2)
@@ -72,7 +73,9 @@ class SemanticIndex:
         for start in range(0, len(texts), EMBED_BATCH):
             chunk = [t[:EMBED_CHARS] for t in texts[start : start + EMBED_BATCH]]
             reply = await self._models.Embed(
-                model_pb.EmbedRequest(texts=chunk), metadata=caller_metadata()
+                # L04 limits and records embeddings per caller, as it does an agent's calls.
+                model_pb.EmbedRequest(texts=chunk, agent_id=current_principal.get()),
+                metadata=caller_metadata(),
             )
             rows.extend(list(e.values) for e in reply.embeddings)
         vectors = np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)

@@ -14,3 +14,6 @@ ROLE_DEPRECATED = ErrorCode("E13006", Kind.FAILED_PRECONDITION, "the role is dep
 TEXT_TOO_LARGE = ErrorCode("E13007", Kind.INVALID_ARGUMENT, "text longer than the limit")
 NOT_READY = ErrorCode("E13008", Kind.UNAVAILABLE, "the role index is loading; retry")
 UPSTREAM_FAILED = ErrorCode("E13009", Kind.UNAVAILABLE, "L01 or L04 failed; retry")
+UPSTREAM_LIMITED = ErrorCode(
+    "E13010", Kind.RESOURCE_EXHAUSTED, "a limit of L04 (or L01) was reached"
+)

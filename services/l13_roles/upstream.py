@@ -13,10 +13,17 @@ from services.l13_roles import errors
 
 @contextmanager
 def calling(layer: str) -> Iterator[None]:
-    """Turns a failed call to ``layer`` into UNAVAILABLE (E13009) naming it."""
+    """A failed call to ``layer`` as RESOURCE_EXHAUSTED (its limit was reached) or UNAVAILABLE
+    (E13009), naming it."""
     try:
         yield
     except grpc.aio.AioRpcError as error:
+        if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+            raise PlatformError(
+                errors.UPSTREAM_LIMITED,
+                f"{layer} refused: {error.details()}",
+                metadata={"layer": layer},
+            ) from None
         raise PlatformError(
             errors.UPSTREAM_FAILED,
             f"{layer} failed: {error.code().name}: {error.details()}",

@@ -16,3 +16,6 @@ TEXT_TOO_LARGE = ErrorCode("E14006", Kind.INVALID_ARGUMENT, "text longer than th
 NOT_READY = ErrorCode("E14007", Kind.UNAVAILABLE, "the skill index is loading; retry")
 UPSTREAM_FAILED = ErrorCode("E14008", Kind.UNAVAILABLE, "L01, L04 or L13 failed; retry")
 UNAUTHENTICATED = ErrorCode("E14009", Kind.UNAUTHENTICATED, "missing or invalid bearer token")
+UPSTREAM_LIMITED = ErrorCode(
+    "E14010", Kind.RESOURCE_EXHAUSTED, "a limit of L04 (or L01) was reached"
+)
