@@ -43,9 +43,9 @@ TARGETS = {"top-1": 0.85, "top-3": 0.97, "recall@3": 0.90}
 P99_TARGET_MS = 20.0
 
 
-def _verdict(name: str, value: float) -> str:
-    met = "met" if value >= TARGETS[name] else "MISSED"
-    return f"{name} {value:.1%} (target {TARGETS[name]:.0%}: {met})"
+def _verdict(name: str, hits: int, count: int) -> str:
+    met = "met" if hits / count >= TARGETS[name] else "MISSED"
+    return f"{name} {hits / count:.2%} ({hits}/{count}; target {TARGETS[name]:.0%}: {met})"
 
 
 async def role_accuracy(roles: roles_grpc.RoleServiceStub) -> None:
@@ -68,7 +68,7 @@ async def role_accuracy(roles: roles_grpc.RoleServiceStub) -> None:
         flagged[key] += 1
     count = len(rows)
     print(f"\nClassifyTask on the held-out half ({count} tasks):")
-    print(f"  {_verdict('top-1', top1 / count)}, {_verdict('top-3', top3 / count)}")
+    print(f"  {_verdict('top-1', top1, count)}, {_verdict('top-3', top3, count)}")
     precision = flagged["tp"] / max(flagged["tp"] + flagged["fp"], 1)
     recall = flagged["tp"] / max(flagged["tp"] + flagged["fn"], 1)
     correct = (flagged["tp"] + flagged["tn"]) / count
@@ -92,7 +92,7 @@ async def skill_recall(skills: skills_grpc.SkillServiceStub) -> None:
         at3 += row["skill"] in names
     count = len(rows)
     print(f"\nSearchSkills on the held-out half ({count} queries):")
-    print(f"  recall@1 {at1 / count:.1%}, {_verdict('recall@3', at3 / count)}")
+    print(f"  recall@1 {at1 / count:.1%}, {_verdict('recall@3', at3, count)}")
 
 
 async def latencies(channel: grpc.aio.Channel) -> None:

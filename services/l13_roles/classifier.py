@@ -2,7 +2,8 @@
 
 Signals per role for a task:
 - meaning (``services.kit.semantic_index.meaning_by_owner``), from the task's cosines to the
-  role's embedded texts (its title and description, each responsibility, its keywords):
+  role's embedded texts (its title and description, each responsibility, its keywords
+  together and each alone):
   ``closest``, ``nearest3`` and ``mean``, standardised across the roles;
 - ``keywords``: how many of the role's keyword phrases are in the task;
 - ``skills``: how many of its core skills' names are.
@@ -67,6 +68,12 @@ def role_texts(role: RoleDefinition) -> list[IndexedText]:
     ]
     if role.keywords:
         texts.append(IndexedText(f"{role.name}.keywords", role.name, ", ".join(role.keywords)))
+    # Each keyword on its own too: a short task is near one phrase, not the list of them all
+    # (on the development half, meaning alone went from 74.8 % to 83.5 % top-1 with them).
+    texts += [
+        IndexedText(f"{role.name}.keyword.{i}", role.name, keyword)
+        for i, keyword in enumerate(role.keywords)
+    ]
     return texts
 
 
