@@ -146,7 +146,7 @@ def test_the_launcher_leaves_layers_it_does_not_run_without_endpoints(tmp_path) 
         admin_port=18901,
         cluster_ports={"l01_data": 18001, "l09_gateway_http": 18090, "l09_gateway_grpc": 18091},
         base_dir=descriptor.PROJECT_ROOT,
-        idle_clusters={"l04_models"},
+        idle_clusters={"l04_models", "l13_roles", "l14_skills"},
     )
     clusters = {c["name"]: c for c in yaml.safe_load(text)["static_resources"]["clusters"]}
     assert clusters["l04_models"]["load_assignment"]["endpoints"] == []

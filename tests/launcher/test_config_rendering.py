@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from services.kit.layers import launched_layers
 from services.launcher.components import ENVOY_TEMPLATE, PROJECT_ROOT
 from services.launcher.config import LauncherSettings
 from services.launcher.envoy_config import render
@@ -15,9 +16,9 @@ from tests.support import envoy_validation
 
 pytestmark = [pytest.mark.unit, pytest.mark.launcher]
 
+# Every layer the launcher starts has a cluster in Envoy's config, plus the gateway's own two.
 PORTS = {
-    "l01_data": 18001,
-    "l04_models": 18004,
+    **{layer.name: 10_000 + layer.port for layer in launched_layers()},
     "l09_gateway_http": 18090,
     "l09_gateway_grpc": 18091,
 }

@@ -18,6 +18,8 @@ def test_every_component_runs(mesh: RunningMesh) -> None:
         "redis",
         "l01_data",
         "l04_models",
+        "l13_roles",
+        "l14_skills",
         "l09_gateway",
         "envoy",
     ]
