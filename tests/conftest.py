@@ -26,6 +26,9 @@ from tests.support import DEV_TOKEN
 # L01's retention sweep runs every second in test meshes (30 s by default), so a test
 # can watch it delete what stream limits hide. The mesh's processes inherit this.
 os.environ["L01_RETENTION_SWEEP_SECONDS"] = "1"
+# Every ClassifyTask and SearchSkills costs one L04 Embed, counted against the caller: the suite
+# makes more than L04's default 600 a minute as the one dev principal (the fuzzer alone can).
+os.environ["L04_AGENT_REQUESTS_PER_MINUTE"] = "0"
 
 
 @dataclass

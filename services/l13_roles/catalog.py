@@ -19,7 +19,7 @@ import grpc
 from services.kit import PlatformError
 from services.kit.documents import DocumentCollection, RevisionConflict, StoredDocument
 from services.l13_roles import errors
-from services.l13_roles.definitions import ACTIVE, RoleDefinition, validate_role
+from services.l13_roles.definitions import ACTIVE, RoleDefinition, check_name, validate_role
 from services.l13_roles.upstream import calling
 
 CURRENT = "l13-roles"
@@ -63,6 +63,7 @@ class RoleCatalog:
             return [_role(d) for d in await self._current.all()]
 
     async def get(self, name: str, revision: int = 0) -> StoredRole:
+        check_name(name)
         with calling("l01"):
             if revision:
                 document = await self._revisions.get(f"{name}@{revision}")
@@ -79,7 +80,7 @@ class RoleCatalog:
         self, page_size: int, page_token: str, show_deprecated: bool
     ) -> tuple[list[StoredRole], str]:
         equal = None if show_deprecated else {"state": ACTIVE}
-        with calling("l01"):
+        with calling("l01", invalid_field="page_token"):
             documents, token = await self._current.query(
                 equal, page_size=page_size, page_token=page_token
             )

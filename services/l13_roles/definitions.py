@@ -134,6 +134,15 @@ def validate_role(raw: Mapping[str, Any]) -> RoleDefinition:
     )  # fmt: skip
 
 
+def check_name(name: str, field: str = "name") -> str:
+    """A role name as a request names it: INVALID_ARGUMENT (E13002) when it cannot be one."""
+    if not _NAME.match(name):
+        raise invalid_role(
+            [(field, "1-64 lowercase letters, digits and '-', starting with a letter")]
+        )
+    return name
+
+
 def invalid_role(problems: Sequence[tuple[str, str]]) -> PlatformError:
     summary = "; ".join(f"{field}: {reason}" for field, reason in problems)
     return PlatformError(

@@ -57,6 +57,15 @@ def _name(value: str, field: str = "name") -> str:
     return value
 
 
+def _same_name(path: str, body: str, field: str) -> str:
+    """The name of an update, from the path (REST) or the body; they may not disagree."""
+    if path and body and path != body:
+        raise PlatformError(
+            errors.INVALID_ROLE, f"{field} {body!r} differs from the name {path!r}", field=field
+        )
+    return path or body
+
+
 class RoleServicer(pb_grpc.RoleServiceServicer):
     def __init__(self, roles: Roles) -> None:
         self._roles = roles
@@ -96,8 +105,9 @@ class RoleServicer(pb_grpc.RoleServiceServicer):
             raise PlatformError(
                 errors.INVALID_ROLE, "expected_revision must be >= 0", field="expected_revision"
             )
-        role = validate_role(definition_fields(request.role))
-        stored = await self._roles.update(role, request.expected_revision)
+        fields = definition_fields(request.role)
+        fields["name"] = _same_name(request.name, request.role.name, "role.name")
+        stored = await self._roles.update(validate_role(fields), request.expected_revision)
         return pb.UpdateRoleResponse(role=to_message(stored))
 
     async def DeprecateRole(

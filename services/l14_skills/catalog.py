@@ -18,7 +18,12 @@ import grpc
 from services.kit import PlatformError
 from services.kit.documents import DocumentCollection, RevisionConflict, StoredDocument
 from services.l14_skills import errors
-from services.l14_skills.definitions import SkillDefinition, validate_skill, version_key
+from services.l14_skills.definitions import (
+    SkillDefinition,
+    check_reference,
+    validate_skill,
+    version_key,
+)
 from services.l14_skills.upstream import calling
 
 CURRENT = "l14-skills"
@@ -67,6 +72,7 @@ class SkillCatalog:
             return [_skill(d) for d in await self._current.all()]
 
     async def get(self, name: str, version: str = "") -> StoredSkill:
+        check_reference(name, version)
         with calling("l01"):
             if version:
                 document = await self._versions.get(f"{name}@{version}")
@@ -80,7 +86,7 @@ class SkillCatalog:
         self, category: str, status: str, page_size: int, page_token: str
     ) -> tuple[list[StoredSkill], str]:
         equal = {k: v for k, v in (("category", category), ("status", status)) if v}
-        with calling("l01"):
+        with calling("l01", invalid_field="page_token"):
             documents, token = await self._current.query(
                 equal, page_size=page_size, page_token=page_token
             )

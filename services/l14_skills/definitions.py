@@ -185,6 +185,17 @@ def unknown_roles(skill: SkillDefinition, known: set[str]) -> Violations:
     ]
 
 
+def check_reference(name: str, version: str = "") -> None:
+    """A skill name (and version) as a request names them: E14001 when they cannot be one."""
+    problems = []
+    if not _NAME.match(name):
+        problems.append(("name", "1-64 lowercase letters, digits and '_', starting with a letter"))
+    if version and not _SEMVER.match(version):
+        problems.append(("version", "a semantic version such as 1.0.0"))
+    if problems:
+        raise invalid_skill(problems)
+
+
 def invalid_skill(problems: Sequence[tuple[str, str]]) -> PlatformError:
     summary = "; ".join(f"{where}: {reason}" for where, reason in problems)
     return PlatformError(

@@ -122,7 +122,13 @@ class SkillServicer(pb_grpc.SkillServiceServicer):
     async def UpdateSkill(
         self, request: pb.UpdateSkillRequest, context: grpc.aio.ServicerContext
     ) -> pb.UpdateSkillResponse:
-        stored = await self._skills.update(skill_fields(request.skill), request.expected_version)
+        fields = skill_fields(request.skill)
+        if request.name and request.skill.name and request.name != request.skill.name:
+            raise invalid_skill(
+                [("skill.name", f"{request.skill.name!r} differs from the name {request.name!r}")]
+            )
+        fields["name"] = request.name or request.skill.name
+        stored = await self._skills.update(fields, request.expected_version)
         return pb.UpdateSkillResponse(skill=to_message(stored))
 
     async def ValidateSkill(

@@ -137,9 +137,14 @@ async def test_a_new_role_is_classified_and_a_deprecated_one_no_longer(
     roles: pb_grpc.RoleServiceStub,
 ) -> None:
     animal = f"okapi{uuid.uuid4().hex[:6]}"  # a keyword no other role has
-    role = new_role(keywords=[animal])
+    role = new_role(
+        title="Lighthouse keeper",
+        description="Keeps the lighthouse lamp burning and logs passing ships.",
+        responsibilities=["Trim the lighthouse lamp wick", "Log every ship that passes"],
+        keywords=[animal],
+    )
     await roles.CreateRole(pb.CreateRoleRequest(role=role))
-    task = f"feed the {animal} and count the animals in the zoo"
+    task = f"trim the lighthouse lamp and log the {animal} ship that passed"
     found = await roles.ClassifyTask(pb.ClassifyTaskRequest(text=task, limit=5))
     assert found.matches[0].name == role.name
     await roles.DeprecateRole(pb.DeprecateRoleRequest(name=role.name, reason="zoo closed"))
@@ -293,3 +298,19 @@ async def test_readers_classify_but_only_writers_edit(mesh: RunningMesh) -> None
         as_writer = pb_grpc.RoleServiceStub(writer_channel)
         created = (await as_writer.CreateRole(pb.CreateRoleRequest(role=new_role()))).role
         assert created.revision == 1
+
+
+async def test_a_role_is_updated_over_rest_by_its_path(
+    roles: pb_grpc.RoleServiceStub, rest: httpx.AsyncClient
+) -> None:
+    created = (await roles.CreateRole(pb.CreateRoleRequest(role=new_role()))).role
+    body = {"title": "Night Keeper", "description": created.description, "prompt": "p",
+            "responsibilities": ["Lock the gates"]}  # fmt: skip
+    path = f"/v1/roles/{created.name}"
+    updated = await rest.patch(path, params={"expected_revision": 1}, json=body)
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["role"]["revision"] == "2"  # int64 travels as a JSON string
+    stale = await rest.patch(path, params={"expected_revision": 1}, json=body)
+    assert stale.status_code == 409 and rest_reason(stale.json()) == "E13004"
+    other = await rest.patch(path, json={**body, "name": "debugger"})
+    assert other.status_code == 400 and rest_reason(other.json()) == "E13002"

@@ -110,12 +110,14 @@ class CreateRoleResponse(_message.Message):
     def __init__(self, role: _Optional[_Union[Role, _Mapping]] = ...) -> None: ...
 
 class UpdateRoleRequest(_message.Message):
-    __slots__ = ("role", "expected_revision")
+    __slots__ = ("role", "expected_revision", "name")
     ROLE_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_REVISION_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     role: Role
     expected_revision: int
-    def __init__(self, role: _Optional[_Union[Role, _Mapping]] = ..., expected_revision: _Optional[int] = ...) -> None: ...
+    name: str
+    def __init__(self, role: _Optional[_Union[Role, _Mapping]] = ..., expected_revision: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
 
 class UpdateRoleResponse(_message.Message):
     __slots__ = ("role",)

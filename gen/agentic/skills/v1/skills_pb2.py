@@ -28,7 +28,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gentic/skills/v1/skills.proto\x12\x11\x61gentic.skills.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"9\n\x0cSkillExample\x12\x13\n\x05input\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06output\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\xef\x02\n\x05Skill\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07version\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x63\x61tegory\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0b\x64\x65scription\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cinstructions\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x0erequired_tools\x18\x06 \x03(\t\x12\r\n\x05roles\x18\x07 \x03(\t\x12+\n\nparameters\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x31\n\x08\x65xamples\x18\t \x03(\x0b\x32\x1f.agentic.skills.v1.SkillExample\x12.\n\x06status\x18\n \x01(\x0e\x32\x1e.agentic.skills.v1.SkillStatus\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"/\n\tViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"|\n\x11ListSkillsRequest\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.agentic.skills.v1.SkillStatus\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"W\n\x12ListSkillsResponse\x12(\n\x06skills\x18\x01 \x03(\x0b\x32\x18.agentic.skills.v1.Skill\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"6\n\x0fGetSkillRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07version\x18\x02 \x01(\t\";\n\x10GetSkillResponse\x12\'\n\x05skill\x18\x01 \x01(\x0b\x32\x18.agentic.skills.v1.Skill\".\n\x18ListSkillVersionsRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"G\n\x19ListSkillVersionsResponse\x12*\n\x08versions\x18\x01 \x03(\x0b\x32\x18.agentic.skills.v1.Skill\"C\n\x12\x43reateSkillRequest\x12-\n\x05skill\x18\x01 \x01(\x0b\x32\x18.agentic.skills.v1.SkillB\x04\xe2\x41\x01\x02\">\n\x13\x43reateSkillResponse\x12\'\n\x05skill\x18\x01 \x01(\x0b\x32\x18.agentic.skills.v1.Skill\"]\n\x12UpdateSkillRequest\x12-\n\x05skill\x18\x01 \x01(\x0b\x32\x18.agentic.skills.v1.SkillB\x04\xe2\x41\x01\x02\x12\x18\n\x10\x65xpected_version\x18\x02 \x01(\t\">\n\x13UpdateSkillResponse\x12\'\n\x05skill\x18\x01 \x01(\x0b\x32\x18.agentic.skills.v1.Skill\"E\n\x14ValidateSkillRequest\x12-\n\x05skill\x18\x01 \x01(\x0b\x32\x18.agentic.skills.v1.SkillB\x04\xe2\x41\x01\x02\"X\n\x15ValidateSkillResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x30\n\nviolations\x18\x02 \x03(\x0b\x32\x1c.agentic.skills.v1.Violation\"{\n\x13SearchSkillsRequest\x12\x13\n\x05query\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.agentic.skills.v1.SkillStatus\"a\n\nSkillMatch\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\"F\n\x14SearchSkillsResponse\x12.\n\x07matches\x18\x01 \x03(\x0b\x32\x1d.agentic.skills.v1.SkillMatch\"]\n\x13\x41ssignSkillsRequest\x12\x18\n\nowner_kind\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08owner_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06skills\x18\x03 \x03(\tB\x04\xe2\x41\x01\x02\"R\n\x08SkillSet\x12\x12\n\nowner_kind\x18\x01 \x01(\t\x12\x10\n\x08owner_id\x18\x02 \x01(\t\x12\x0e\n\x06skills\x18\x03 \x03(\t\x12\x10\n\x08revision\x18\x04 \x01(\x03\"F\n\x14\x41ssignSkillsResponse\x12.\n\tskill_set\x18\x01 \x01(\x0b\x32\x1b.agentic.skills.v1.SkillSet\"F\n\x12GetSkillSetRequest\x12\x18\n\nowner_kind\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08owner_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"E\n\x13GetSkillSetResponse\x12.\n\tskill_set\x18\x01 \x01(\x0b\x32\x1b.agentic.skills.v1.SkillSet\"T\n\x12PlanLoadingRequest\x12\x14\n\x06skills\x18\x01 \x03(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0ctoken_budget\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x0c\n\x04task\x18\x03 \x01(\t\"P\n\x0cPlannedSkill\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06tokens\x18\x03 \x01(\x05\x12\x11\n\trelevance\x18\x04 \x01(\x01\"\xa2\x01\n\x13PlanLoadingResponse\x12-\n\x04load\x18\x01 \x03(\x0b\x32\x1f.agentic.skills.v1.PlannedSkill\x12\x30\n\x07\x64ropped\x18\x02 \x03(\x0b\x32\x1f.agentic.skills.v1.PlannedSkill\x12\x14\n\x0ctotal_tokens\x18\x03 \x01(\x05\x12\x14\n\x0ctoken_budget\x18\x04 \x01(\x05*y\n\x0bSkillStatus\x12\x1c\n\x18SKILL_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12SKILL_STATUS_DRAFT\x10\x01\x12\x17\n\x13SKILL_STATUS_ACTIVE\x10\x02\x12\x1b\n\x17SKILL_STATUS_DEPRECATED\x10\x03\x32\xb4\n\n\x0cSkillService\x12m\n\nListSkills\x12$.agentic.skills.v1.ListSkillsRequest\x1a%.agentic.skills.v1.ListSkillsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/skills\x12n\n\x08GetSkill\x12\".agentic.skills.v1.GetSkillRequest\x1a#.agentic.skills.v1.GetSkillResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/skills/{name}\x12\x92\x01\n\x11ListSkillVersions\x12+.agentic.skills.v1.ListSkillVersionsRequest\x1a,.agentic.skills.v1.ListSkillVersionsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/skills/{name}/versions\x12w\n\x0b\x43reateSkill\x12%.agentic.skills.v1.CreateSkillRequest\x1a&.agentic.skills.v1.CreateSkillResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\n/v1/skills:\x05skill\x12\x84\x01\n\x0bUpdateSkill\x12%.agentic.skills.v1.UpdateSkillRequest\x1a&.agentic.skills.v1.UpdateSkillResponse\"&\x82\xd3\xe4\x93\x02 2\x17/v1/skills/{skill.name}:\x05skill\x12\x86\x01\n\rValidateSkill\x12\'.agentic.skills.v1.ValidateSkillRequest\x1a(.agentic.skills.v1.ValidateSkillResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x13/v1/skills:validate:\x05skill\x12}\n\x0cSearchSkills\x12&.agentic.skills.v1.SearchSkillsRequest\x1a\'.agentic.skills.v1.SearchSkillsResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/v1/skills:search:\x01*\x12\x98\x01\n\x0c\x41ssignSkills\x12&.agentic.skills.v1.AssignSkillsRequest\x1a\'.agentic.skills.v1.AssignSkillsResponse\"7\x82\xd3\xe4\x93\x02\x31\",/v1/skillSets/{owner_kind}/{owner_id}:assign:\x01*\x12\x8b\x01\n\x0bGetSkillSet\x12%.agentic.skills.v1.GetSkillSetRequest\x1a&.agentic.skills.v1.GetSkillSetResponse\"-\x82\xd3\xe4\x93\x02\'\x12%/v1/skillSets/{owner_kind}/{owner_id}\x12\x7f\n\x0bPlanLoading\x12%.agentic.skills.v1.PlanLoadingRequest\x1a&.agentic.skills.v1.PlanLoadingResponse\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/skills:planLoading:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gentic/skills/v1/skills.proto\x12\x11\x61gentic.skills.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"9\n\x0cSkillExample\x12\x13\n\x05input\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06output\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\xef\x02\n\x05Skill\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07version\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x63\x61tegory\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0b\x64\x65scription\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cinstructions\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x0erequired_tools\x18\x06 \x03(\t\x12\r\n\x05roles\x18\x07 \x03(\t\x12+\n\nparameters\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x31\n\x08\x65xamples\x18\t \x03(\x0b\x32\x1f.agentic.skills.v1.SkillExample\x12.\n\x06status\x18\n \x01(\x0e\x32\x1e.agentic.skills.v1.SkillStatus\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"/\n\tViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"|\n\x11ListSkillsRequest\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.agentic.skills.v1.SkillStatus\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"W\n\x12ListSkillsResponse\x12(\n\x06skills\x18\x01 \x03(\x0b\x32\x18.agentic.skills.v1.Skill\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"6\n\x0fGetSkillRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07version\x18\x02 \x01(\t\";\n\x10GetSkillResponse\x12\'\n\x05skill\x18\x01 \x01(\x0b\x32\x18.agentic.skills.v1.Skill\".\n\x18ListSkillVersionsRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"G\n\x19ListSkillVersionsResponse\x12*\n\x08versions\x18\x01 \x03(\x0b\x32\x18.agentic.skills.v1.Skill\"C\n\x12\x43reateSkillRequest\x12-\n\x05skill\x18\x01 \x01(\x0b\x32\x18.agentic.skills.v1.SkillB\x04\xe2\x41\x01\x02\">\n\x13\x43reateSkillResponse\x12\'\n\x05skill\x18\x01 \x01(\x0b\x32\x18.agentic.skills.v1.Skill\"k\n\x12UpdateSkillRequest\x12-\n\x05skill\x18\x01 \x01(\x0b\x32\x18.agentic.skills.v1.SkillB\x04\xe2\x41\x01\x02\x12\x18\n\x10\x65xpected_version\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\">\n\x13UpdateSkillResponse\x12\'\n\x05skill\x18\x01 \x01(\x0b\x32\x18.agentic.skills.v1.Skill\"E\n\x14ValidateSkillRequest\x12-\n\x05skill\x18\x01 \x01(\x0b\x32\x18.agentic.skills.v1.SkillB\x04\xe2\x41\x01\x02\"X\n\x15ValidateSkillResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x30\n\nviolations\x18\x02 \x03(\x0b\x32\x1c.agentic.skills.v1.Violation\"{\n\x13SearchSkillsRequest\x12\x13\n\x05query\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.agentic.skills.v1.SkillStatus\"a\n\nSkillMatch\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\"F\n\x14SearchSkillsResponse\x12.\n\x07matches\x18\x01 \x03(\x0b\x32\x1d.agentic.skills.v1.SkillMatch\"]\n\x13\x41ssignSkillsRequest\x12\x18\n\nowner_kind\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08owner_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06skills\x18\x03 \x03(\tB\x04\xe2\x41\x01\x02\"R\n\x08SkillSet\x12\x12\n\nowner_kind\x18\x01 \x01(\t\x12\x10\n\x08owner_id\x18\x02 \x01(\t\x12\x0e\n\x06skills\x18\x03 \x03(\t\x12\x10\n\x08revision\x18\x04 \x01(\x03\"F\n\x14\x41ssignSkillsResponse\x12.\n\tskill_set\x18\x01 \x01(\x0b\x32\x1b.agentic.skills.v1.SkillSet\"F\n\x12GetSkillSetRequest\x12\x18\n\nowner_kind\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08owner_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"E\n\x13GetSkillSetResponse\x12.\n\tskill_set\x18\x01 \x01(\x0b\x32\x1b.agentic.skills.v1.SkillSet\"T\n\x12PlanLoadingRequest\x12\x14\n\x06skills\x18\x01 \x03(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0ctoken_budget\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x0c\n\x04task\x18\x03 \x01(\t\"P\n\x0cPlannedSkill\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06tokens\x18\x03 \x01(\x05\x12\x11\n\trelevance\x18\x04 \x01(\x01\"\xa2\x01\n\x13PlanLoadingResponse\x12-\n\x04load\x18\x01 \x03(\x0b\x32\x1f.agentic.skills.v1.PlannedSkill\x12\x30\n\x07\x64ropped\x18\x02 \x03(\x0b\x32\x1f.agentic.skills.v1.PlannedSkill\x12\x14\n\x0ctotal_tokens\x18\x03 \x01(\x05\x12\x14\n\x0ctoken_budget\x18\x04 \x01(\x05*y\n\x0bSkillStatus\x12\x1c\n\x18SKILL_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12SKILL_STATUS_DRAFT\x10\x01\x12\x17\n\x13SKILL_STATUS_ACTIVE\x10\x02\x12\x1b\n\x17SKILL_STATUS_DEPRECATED\x10\x03\x32\xad\n\n\x0cSkillService\x12m\n\nListSkills\x12$.agentic.skills.v1.ListSkillsRequest\x1a%.agentic.skills.v1.ListSkillsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/skills\x12n\n\x08GetSkill\x12\".agentic.skills.v1.GetSkillRequest\x1a#.agentic.skills.v1.GetSkillResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/skills/{name}\x12\x92\x01\n\x11ListSkillVersions\x12+.agentic.skills.v1.ListSkillVersionsRequest\x1a,.agentic.skills.v1.ListSkillVersionsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/skills/{name}/versions\x12w\n\x0b\x43reateSkill\x12%.agentic.skills.v1.CreateSkillRequest\x1a&.agentic.skills.v1.CreateSkillResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\n/v1/skills:\x05skill\x12~\n\x0bUpdateSkill\x12%.agentic.skills.v1.UpdateSkillRequest\x1a&.agentic.skills.v1.UpdateSkillResponse\" \x82\xd3\xe4\x93\x02\x1a\x32\x11/v1/skills/{name}:\x05skill\x12\x86\x01\n\rValidateSkill\x12\'.agentic.skills.v1.ValidateSkillRequest\x1a(.agentic.skills.v1.ValidateSkillResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x13/v1/skills:validate:\x05skill\x12}\n\x0cSearchSkills\x12&.agentic.skills.v1.SearchSkillsRequest\x1a\'.agentic.skills.v1.SearchSkillsResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/v1/skills:search:\x01*\x12\x98\x01\n\x0c\x41ssignSkills\x12&.agentic.skills.v1.AssignSkillsRequest\x1a\'.agentic.skills.v1.AssignSkillsResponse\"7\x82\xd3\xe4\x93\x02\x31\",/v1/skillSets/{owner_kind}/{owner_id}:assign:\x01*\x12\x8b\x01\n\x0bGetSkillSet\x12%.agentic.skills.v1.GetSkillSetRequest\x1a&.agentic.skills.v1.GetSkillSetResponse\"-\x82\xd3\xe4\x93\x02\'\x12%/v1/skillSets/{owner_kind}/{owner_id}\x12\x7f\n\x0bPlanLoading\x12%.agentic.skills.v1.PlanLoadingRequest\x1a&.agentic.skills.v1.PlanLoadingResponse\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/skills:planLoading:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -86,7 +86,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SKILLSERVICE'].methods_by_name['CreateSkill']._loaded_options = None
   _globals['_SKILLSERVICE'].methods_by_name['CreateSkill']._serialized_options = b'\202\323\344\223\002\023\"\n/v1/skills:\005skill'
   _globals['_SKILLSERVICE'].methods_by_name['UpdateSkill']._loaded_options = None
-  _globals['_SKILLSERVICE'].methods_by_name['UpdateSkill']._serialized_options = b'\202\323\344\223\002 2\027/v1/skills/{skill.name}:\005skill'
+  _globals['_SKILLSERVICE'].methods_by_name['UpdateSkill']._serialized_options = b'\202\323\344\223\002\0322\021/v1/skills/{name}:\005skill'
   _globals['_SKILLSERVICE'].methods_by_name['ValidateSkill']._loaded_options = None
   _globals['_SKILLSERVICE'].methods_by_name['ValidateSkill']._serialized_options = b'\202\323\344\223\002\034\"\023/v1/skills:validate:\005skill'
   _globals['_SKILLSERVICE'].methods_by_name['SearchSkills']._loaded_options = None
@@ -97,8 +97,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SKILLSERVICE'].methods_by_name['GetSkillSet']._serialized_options = b'\202\323\344\223\002\'\022%/v1/skillSets/{owner_kind}/{owner_id}'
   _globals['_SKILLSERVICE'].methods_by_name['PlanLoading']._loaded_options = None
   _globals['_SKILLSERVICE'].methods_by_name['PlanLoading']._serialized_options = b'\202\323\344\223\002\033\"\026/v1/skills:planLoading:\001*'
-  _globals['_SKILLSTATUS']._serialized_start=2586
-  _globals['_SKILLSTATUS']._serialized_end=2707
+  _globals['_SKILLSTATUS']._serialized_start=2600
+  _globals['_SKILLSTATUS']._serialized_end=2721
   _globals['_SKILLEXAMPLE']._serialized_start=179
   _globals['_SKILLEXAMPLE']._serialized_end=236
   _globals['_SKILL']._serialized_start=239
@@ -122,35 +122,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATESKILLRESPONSE']._serialized_start=1179
   _globals['_CREATESKILLRESPONSE']._serialized_end=1241
   _globals['_UPDATESKILLREQUEST']._serialized_start=1243
-  _globals['_UPDATESKILLREQUEST']._serialized_end=1336
-  _globals['_UPDATESKILLRESPONSE']._serialized_start=1338
-  _globals['_UPDATESKILLRESPONSE']._serialized_end=1400
-  _globals['_VALIDATESKILLREQUEST']._serialized_start=1402
-  _globals['_VALIDATESKILLREQUEST']._serialized_end=1471
-  _globals['_VALIDATESKILLRESPONSE']._serialized_start=1473
-  _globals['_VALIDATESKILLRESPONSE']._serialized_end=1561
-  _globals['_SEARCHSKILLSREQUEST']._serialized_start=1563
-  _globals['_SEARCHSKILLSREQUEST']._serialized_end=1686
-  _globals['_SKILLMATCH']._serialized_start=1688
-  _globals['_SKILLMATCH']._serialized_end=1785
-  _globals['_SEARCHSKILLSRESPONSE']._serialized_start=1787
-  _globals['_SEARCHSKILLSRESPONSE']._serialized_end=1857
-  _globals['_ASSIGNSKILLSREQUEST']._serialized_start=1859
-  _globals['_ASSIGNSKILLSREQUEST']._serialized_end=1952
-  _globals['_SKILLSET']._serialized_start=1954
-  _globals['_SKILLSET']._serialized_end=2036
-  _globals['_ASSIGNSKILLSRESPONSE']._serialized_start=2038
-  _globals['_ASSIGNSKILLSRESPONSE']._serialized_end=2108
-  _globals['_GETSKILLSETREQUEST']._serialized_start=2110
-  _globals['_GETSKILLSETREQUEST']._serialized_end=2180
-  _globals['_GETSKILLSETRESPONSE']._serialized_start=2182
-  _globals['_GETSKILLSETRESPONSE']._serialized_end=2251
-  _globals['_PLANLOADINGREQUEST']._serialized_start=2253
-  _globals['_PLANLOADINGREQUEST']._serialized_end=2337
-  _globals['_PLANNEDSKILL']._serialized_start=2339
-  _globals['_PLANNEDSKILL']._serialized_end=2419
-  _globals['_PLANLOADINGRESPONSE']._serialized_start=2422
-  _globals['_PLANLOADINGRESPONSE']._serialized_end=2584
-  _globals['_SKILLSERVICE']._serialized_start=2710
-  _globals['_SKILLSERVICE']._serialized_end=4042
+  _globals['_UPDATESKILLREQUEST']._serialized_end=1350
+  _globals['_UPDATESKILLRESPONSE']._serialized_start=1352
+  _globals['_UPDATESKILLRESPONSE']._serialized_end=1414
+  _globals['_VALIDATESKILLREQUEST']._serialized_start=1416
+  _globals['_VALIDATESKILLREQUEST']._serialized_end=1485
+  _globals['_VALIDATESKILLRESPONSE']._serialized_start=1487
+  _globals['_VALIDATESKILLRESPONSE']._serialized_end=1575
+  _globals['_SEARCHSKILLSREQUEST']._serialized_start=1577
+  _globals['_SEARCHSKILLSREQUEST']._serialized_end=1700
+  _globals['_SKILLMATCH']._serialized_start=1702
+  _globals['_SKILLMATCH']._serialized_end=1799
+  _globals['_SEARCHSKILLSRESPONSE']._serialized_start=1801
+  _globals['_SEARCHSKILLSRESPONSE']._serialized_end=1871
+  _globals['_ASSIGNSKILLSREQUEST']._serialized_start=1873
+  _globals['_ASSIGNSKILLSREQUEST']._serialized_end=1966
+  _globals['_SKILLSET']._serialized_start=1968
+  _globals['_SKILLSET']._serialized_end=2050
+  _globals['_ASSIGNSKILLSRESPONSE']._serialized_start=2052
+  _globals['_ASSIGNSKILLSRESPONSE']._serialized_end=2122
+  _globals['_GETSKILLSETREQUEST']._serialized_start=2124
+  _globals['_GETSKILLSETREQUEST']._serialized_end=2194
+  _globals['_GETSKILLSETRESPONSE']._serialized_start=2196
+  _globals['_GETSKILLSETRESPONSE']._serialized_end=2265
+  _globals['_PLANLOADINGREQUEST']._serialized_start=2267
+  _globals['_PLANLOADINGREQUEST']._serialized_end=2351
+  _globals['_PLANNEDSKILL']._serialized_start=2353
+  _globals['_PLANNEDSKILL']._serialized_end=2433
+  _globals['_PLANLOADINGRESPONSE']._serialized_start=2436
+  _globals['_PLANLOADINGRESPONSE']._serialized_end=2598
+  _globals['_SKILLSERVICE']._serialized_start=2724
+  _globals['_SKILLSERVICE']._serialized_end=4049
 # @@protoc_insertion_point(module_scope)

@@ -125,12 +125,14 @@ class CreateSkillResponse(_message.Message):
     def __init__(self, skill: _Optional[_Union[Skill, _Mapping]] = ...) -> None: ...
 
 class UpdateSkillRequest(_message.Message):
-    __slots__ = ("skill", "expected_version")
+    __slots__ = ("skill", "expected_version", "name")
     SKILL_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     skill: Skill
     expected_version: str
-    def __init__(self, skill: _Optional[_Union[Skill, _Mapping]] = ..., expected_version: _Optional[str] = ...) -> None: ...
+    name: str
+    def __init__(self, skill: _Optional[_Union[Skill, _Mapping]] = ..., expected_version: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class UpdateSkillResponse(_message.Message):
     __slots__ = ("skill",)
