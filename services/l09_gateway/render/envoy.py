@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
+from services.kit.yaml_text import plain_yaml
 from services.l09_gateway.descriptor import Surface
 from services.l09_gateway.names import AUTHZ_CLUSTER, PRINCIPAL_HEADER, RPC_HEADER
 from services.l09_gateway.render import clusters, filters, routes
@@ -165,11 +164,6 @@ def _header(surface: Surface) -> str:
     return "".join(f"# {line}".rstrip() + "\n" for line in lines)
 
 
-class _PlainDumper(yaml.SafeDumper):
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
 def render(surface: Surface) -> str:
-    body = yaml.dump(build(surface), Dumper=_PlainDumper, sort_keys=False, width=100)
+    body = plain_yaml(build(surface))
     return _header(surface) + body
