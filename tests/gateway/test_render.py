@@ -70,6 +70,15 @@ def test_a_config_with_a_misspelling_does_not_parse(misspell) -> None:
         json_format.ParseDict(config, bootstrap_pb2.Bootstrap())
 
 
+def test_the_error_bodies_carry_the_grpc_code_as_an_integer() -> None:
+    """Struct numbers are doubles; written as 16.0, Envoy would send the string "16.0"."""
+    mappers = MANAGER["local_reply_config"]["mappers"]
+    bodies = [m["body_format_override"].get("json_format") for m in mappers]
+    codes = [body["code"] for body in bodies if body]
+    assert codes and all(type(code) is int for code in codes)
+    assert "code: 16\n" in DEFAULT_OUTPUT.read_text()
+
+
 def test_every_service_of_every_platform_package_is_transcoded() -> None:
     services = _filter("envoy.filters.http.grpc_json_transcoder")["services"]
     assert services == SURFACE.services
