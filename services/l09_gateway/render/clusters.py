@@ -31,9 +31,11 @@ LAYER_MAX_REQUESTS = 1024
 LAYER_MAX_RETRIES = 3
 AUTHZ_MAX_REQUESTS = 4096
 
-# Ejecting a layer's endpoint: after this many transport failures in a row, for this long.
+# Ejecting a layer's endpoint: after this many transport failures in a row, for this long
+# (at least), checked this often.
 EJECT_AFTER_FAILURES = 5
 EJECTION_TIME = timedelta(seconds=5)
+OUTLIER_SWEEP = timedelta(seconds=5)
 
 
 def _http2() -> dict[str, object]:
@@ -84,7 +86,7 @@ def _transport_failures_only() -> outlier_detection_pb2.OutlierDetection:
         enforcing_consecutive_gateway_failure=u32(0),
         enforcing_success_rate=u32(0),
         enforcing_local_origin_success_rate=u32(0),
-        interval=EJECTION_TIME,
+        interval=OUTLIER_SWEEP,
         base_ejection_time=EJECTION_TIME,
         max_ejection_percent=u32(50),
     )
