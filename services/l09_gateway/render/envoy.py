@@ -30,6 +30,7 @@ from services.l09_gateway.render import clusters, filters, routes
 from services.l09_gateway.render.errors import LOCAL_REPLIES, OTHER, local_reply_config
 from services.l09_gateway.render.layers import layer_for
 from services.l09_gateway.render.typed import as_data, packed
+from services.l09_gateway.status_details import DOMAIN
 
 LISTENER_PORT = GATEWAY.port
 ADMIN_PORT = 8901
@@ -170,7 +171,7 @@ def _header(surface: Surface) -> str:
         f"Layer packages: {', '.join(surface.packages)}",
         "",
         "Errors Envoy produces itself, as google.rpc.Status JSON for REST clients",
-        '(ErrorInfo domain "gateway.agentic"); gRPC clients get gRPC statuses (for 401, 403 and',
+        f'(ErrorInfo domain "{DOMAIN}"); gRPC clients get gRPC statuses (for 401, 403 and',
         "429 with the same ErrorInfo in grpc-status-details-bin):",
     ]
     lines += [
