@@ -14,6 +14,7 @@ from typing import Any
 
 import grpc
 
+from services.kit.config import MAX_MESSAGE_BYTES
 from services.kit.layers import layer_by_key
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
@@ -87,7 +88,7 @@ def open_channel(
     token: str | None = None,
     timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
     service_config: str | None = None,
-    max_message_bytes: int = 16 * 1024 * 1024,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
 ) -> grpc.aio.Channel:
     """An insecure grpc.aio channel with the platform's call defaults."""
     options: list[tuple[str, Any]] = [

@@ -45,7 +45,13 @@ from services.l09_gateway.names import (
 )
 from services.l09_gateway.policy import Policy
 from services.l09_gateway.ratelimit import limit_headers
-from services.l09_gateway.status_details import DETAILS_HEADER, details_value
+from services.l09_gateway.status_details import (
+    DETAILS_HEADER,
+    PERMISSION_DENIED,
+    RATE_LIMITED,
+    UNAUTHENTICATED,
+    details_value,
+)
 
 log = get_logger("l09.authz")
 
@@ -73,7 +79,7 @@ def _over_limit(decision: Decision, grpc_caller: bool) -> pb.CheckResponse:
     if grpc_caller:
         # Envoy would turn a 429 into UNAVAILABLE; a grpc-status it is handed wins.
         extra.append(("grpc-status", str(code_pb2.RESOURCE_EXHAUSTED)))
-    return _denied(429, code_pb2.RESOURCE_EXHAUSTED, "E9001", decision.message, extra)
+    return _denied(429, code_pb2.RESOURCE_EXHAUSTED, RATE_LIMITED, decision.message, extra)
 
 
 def _header(key: str, value: str) -> base_pb2.HeaderValueOption:
@@ -129,7 +135,7 @@ class AuthorizationServicer(pb_grpc.AuthorizationServicer):
             identity = await self._authenticator.identify(headers)
         except Unauthenticated as error:
             log.debug("authz.unauthenticated", rpc=rpc, reason=str(error))
-            return _denied(401, code_pb2.UNAUTHENTICATED, "E9401", str(error))
+            return _denied(401, code_pb2.UNAUTHENTICATED, UNAUTHENTICATED, str(error))
         policy = self._policy()
         if not policy.allows(identity.roles, rpc):
             roles = ",".join(identity.roles) or "none"
@@ -137,7 +143,7 @@ class AuthorizationServicer(pb_grpc.AuthorizationServicer):
             return _denied(
                 403,
                 code_pb2.PERMISSION_DENIED,
-                "E9403",
+                PERMISSION_DENIED,
                 f"{identity.principal} (roles: {roles}) may not call {rpc}",
             )
         tier = policy.tier(identity.tier)

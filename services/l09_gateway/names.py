@@ -42,6 +42,12 @@ ORIGINAL_PATH_HEADER = "x-envoy-original-path"
 # Routes that answer without credentials.
 OPEN_PATHS = ("/health", "/openapi.json")
 
+# HTTP filters that routes turn off (the open paths, native gRPC) besides those below.
+CORS_FILTER = "envoy.filters.http.cors"
+BUFFER_FILTER = "envoy.filters.http.buffer"
+BODY_SIZE_LIMIT_FILTER = "envoy.filters.http.body_size_limit"
+TRANSCODER_FILTER = "envoy.filters.http.grpc_json_transcoder"
+
 # The native JWT path: filters whose configuration the L09 process serves over ECDS (the
 # resource names are the filter names), in chain order.
 JWT_AUTHN_FILTER = "envoy.filters.http.jwt_authn"

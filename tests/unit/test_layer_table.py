@@ -64,7 +64,7 @@ def test_the_gateway_routes_every_package_in_the_descriptor_by_the_table() -> No
     for package in surface.packages:
         row = layer_for_package(package)
         upstream = layer_for(package)
-        assert upstream.timeout == row.timeout
+        assert upstream.timeout.total_seconds() == row.timeout_seconds
         if row.number != 9:
             assert (upstream.name, upstream.port) == (row.name, row.port)
 
