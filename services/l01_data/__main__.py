@@ -72,7 +72,7 @@ async def main() -> None:
     )
     definition = ServiceDefinition(
         layer="l01_data",
-        domain=errors.DOMAIN,
+        errors=errors.CATALOG,
         service_names=[
             SERVICE_NAME,
             snapshots_server.SERVICE_NAME,
@@ -97,8 +97,6 @@ async def main() -> None:
                 vectors_server.VectorServicer(VectorStore(pool, head)), s
             ),
         ],
-        internal_error=errors.INTERNAL,
-        unauthenticated=errors.UNAUTHENTICATED,
         authenticator=TokenAuthenticator(settings.api_key),
     )
     async with GrpcServer(definition, settings) as server:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.kit.errors import PlatformError
+from services.kit.errors import ErrorCode, PlatformError
 from services.l01_data import errors
 from services.l01_data.audit import SNAPSHOTS_AUDIT, audit_append
 from services.l01_data.database import translate_outages
@@ -91,7 +91,7 @@ def validate_snapshot(version: int, state_json: str, schema: str) -> None:
         )
 
 
-def _stream_error(code: errors.ErrorCode, message: str, stream_id: str) -> PlatformError:
+def _stream_error(code: ErrorCode, message: str, stream_id: str) -> PlatformError:
     return PlatformError(code, message, field="stream_id", metadata={"stream_id": stream_id})
 
 
