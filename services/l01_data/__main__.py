@@ -21,24 +21,22 @@ from services.kit import (
     configure_logging,
     wait_for_termination,
 )
-from services.l01_data import (
-    consumer_groups_server,
-    documents_server,
-    errors,
-    snapshots_server,
-    vectors_server,
-)
+from services.l01_data import errors
 from services.l01_data.config import DataSettings
-from services.l01_data.consumer_groups import ConsumerGroups
 from services.l01_data.database import create_pool, migrate
-from services.l01_data.documents import DocumentStore
-from services.l01_data.event_store import NOTIFY_CHANNEL, EventStore
-from services.l01_data.log_head import LogHead, listen_for_appends
-from services.l01_data.outbox import OutboxPublisher
-from services.l01_data.retention import sweep_forever
-from services.l01_data.server import SERVICE_NAME, EventStoreServicer
-from services.l01_data.snapshots import SnapshotStore
-from services.l01_data.vectors import VectorStore
+from services.l01_data.documents import server as documents_server
+from services.l01_data.documents.store import DocumentStore
+from services.l01_data.groups import server as consumer_groups_server
+from services.l01_data.groups.store import ConsumerGroups
+from services.l01_data.log.event_store import NOTIFY_CHANNEL, EventStore
+from services.l01_data.log.head import LogHead, listen_for_appends
+from services.l01_data.log.outbox import OutboxPublisher
+from services.l01_data.log.retention import sweep_forever
+from services.l01_data.log.server import SERVICE_NAME, EventStoreServicer
+from services.l01_data.snapshots import server as snapshots_server
+from services.l01_data.snapshots.store import SnapshotStore
+from services.l01_data.vectors import server as vectors_server
+from services.l01_data.vectors.store import VectorStore
 
 log = structlog.get_logger("l01")
 

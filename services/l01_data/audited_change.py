@@ -15,10 +15,10 @@ from typing import TypeVar
 
 import asyncpg
 
-from services.l01_data.append_plan import AppendRequest
 from services.l01_data.database import translate_outages
-from services.l01_data.event_store import append_audit
-from services.l01_data.log_head import LogHead
+from services.l01_data.log.append_plan import AppendRequest
+from services.l01_data.log.event_store import append_audit
+from services.l01_data.log.head import LogHead
 
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ from services.kit import (
 )
 from services.kit.errors import error_info, to_rpc_status
 from services.kit.layers import layer_by_key
-from services.l01_data.log_head import LogHead
+from services.l01_data.log.head import LogHead
 
 pytestmark = [pytest.mark.unit, pytest.mark.kit]
 

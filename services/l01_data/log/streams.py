@@ -18,8 +18,8 @@ from services.kit.errors import PlatformError
 from services.l01_data import errors
 from services.l01_data.audit import STREAMS_AUDIT, audit_append
 from services.l01_data.database import translate_outages
-from services.l01_data.event_store import EventStore
-from services.l01_data.events import invalid_field
+from services.l01_data.log.event_store import EventStore
+from services.l01_data.log.events import invalid_field
 
 # Longest max_age accepted (PostgreSQL intervals go further; nobody needs it).
 MAX_AGE_LIMIT = timedelta(days=365 * 1000)

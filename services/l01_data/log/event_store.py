@@ -28,9 +28,9 @@ import structlog
 
 from services.kit.errors import PlatformError
 from services.l01_data import errors
-from services.l01_data.append_plan import AppendRequest, GroupPlan, StoredId, plan_group
 from services.l01_data.database import translate_outages
-from services.l01_data.events import (
+from services.l01_data.log.append_plan import AppendRequest, GroupPlan, StoredId, plan_group
+from services.l01_data.log.events import (
     MAX_PAGE_BYTES,
     NO_STREAM,
     AppendResult,
@@ -39,7 +39,7 @@ from services.l01_data.events import (
     RecordedEvent,
     StreamPage,
 )
-from services.l01_data.log_head import LogHead
+from services.l01_data.log.head import LogHead
 
 log = structlog.get_logger("l01.event_store")
 T = TypeVar("T")

@@ -17,8 +17,8 @@ from services.kit.errors import ErrorCode, PlatformError
 from services.l01_data import errors
 from services.l01_data.audit import SNAPSHOTS_AUDIT, audit_append
 from services.l01_data.database import translate_outages
-from services.l01_data.event_store import EventStore
-from services.l01_data.events import invalid_field
+from services.l01_data.log.event_store import EventStore
+from services.l01_data.log.events import invalid_field
 
 KEEP_PER_STREAM = 3
 MAX_STATE_BYTES = 4 * 1024 * 1024  # the state as JSON

@@ -10,7 +10,7 @@ go below the checkpoint.
 
 One consumer per group at a time, across every L01 process: while one is
 connected, a second subscriber is refused with E1404. The session lives in the
-group's row (group_sessions.py): a consumer that disconnects frees the group at
+group's row (sessions.py): a consumer that disconnects frees the group at
 once, one whose L01 process died frees it when its lease runs out.
 """
 
@@ -29,11 +29,11 @@ from services.kit.errors import PlatformError
 from services.l01_data import errors
 from services.l01_data.audit import GROUPS_AUDIT, audit_append
 from services.l01_data.database import translate_outages
-from services.l01_data.event_store import EventStore
-from services.l01_data.events import RecordedEvent, invalid_field, validate_type_prefix
-from services.l01_data.group_sessions import GroupSession
-from services.l01_data.log_head import LogHead
-from services.l01_data.subscriptions import CaughtUp, follow_pages
+from services.l01_data.groups.sessions import GroupSession
+from services.l01_data.log.event_store import EventStore
+from services.l01_data.log.events import RecordedEvent, invalid_field, validate_type_prefix
+from services.l01_data.log.head import LogHead
+from services.l01_data.log.subscriptions import CaughtUp, follow_pages
 
 MAX_GROUP_ID_LENGTH = 128
 MAX_BATCH = 1_000
