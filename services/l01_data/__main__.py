@@ -33,6 +33,7 @@ from services.l01_data.log.head import LogHead, listen_for_appends
 from services.l01_data.log.outbox import OutboxPublisher
 from services.l01_data.log.retention import sweep_forever
 from services.l01_data.log.server import SERVICE_NAME, EventStoreServicer
+from services.l01_data.log.streams import StreamCatalog
 from services.l01_data.snapshots import server as snapshots_server
 from services.l01_data.snapshots.store import SnapshotStore
 from services.l01_data.vectors import server as vectors_server
@@ -80,13 +81,13 @@ async def main() -> None:
         ],
         registrars=[
             lambda s: event_store_pb2_grpc.add_EventStoreServiceServicer_to_server(
-                EventStoreServicer(store, head), s
+                EventStoreServicer(store, head, StreamCatalog(pool, head)), s
             ),
             lambda s: snapshots_pb2_grpc.add_SnapshotServiceServicer_to_server(
-                snapshots_server.SnapshotServicer(SnapshotStore(store)), s
+                snapshots_server.SnapshotServicer(SnapshotStore(pool, head)), s
             ),
             lambda s: subscriptions_pb2_grpc.add_ConsumerGroupServiceServicer_to_server(
-                consumer_groups_server.ConsumerGroupServicer(ConsumerGroups(store, head)), s
+                consumer_groups_server.ConsumerGroupServicer(ConsumerGroups(pool, head, store)), s
             ),
             lambda s: documents_pb2_grpc.add_DocumentServiceServicer_to_server(
                 documents_server.DocumentServicer(DocumentStore(pool, head)), s

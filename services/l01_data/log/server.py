@@ -101,12 +101,10 @@ _BACKWARDS = pb.READ_DIRECTION_BACKWARDS
 
 
 class EventStoreServicer(pb_grpc.EventStoreServiceServicer):
-    def __init__(
-        self, store: EventStore, head: LogHead, streams: StreamCatalog | None = None
-    ) -> None:
+    def __init__(self, store: EventStore, head: LogHead, streams: StreamCatalog) -> None:
         self._store = store
         self._head = head
-        self._streams = streams or StreamCatalog(store)
+        self._streams = streams
 
     def _submit(self, request: pb.AppendEventsRequest) -> asyncio.Future[ev.AppendResult]:
         """Validates an append and queues it for the next group commit."""
