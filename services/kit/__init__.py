@@ -3,12 +3,20 @@
 from services.kit.auth import TokenAuthenticator, current_principal
 from services.kit.clients import layer_target, open_channel, retry_service_config
 from services.kit.config import DEV_TOKENS, ServiceSettings
-from services.kit.errors import ErrorCode, Kind, PlatformError, error_info, to_rpc_status
+from services.kit.errors import (
+    ErrorCatalog,
+    ErrorCode,
+    Kind,
+    PlatformError,
+    error_info,
+    to_rpc_status,
+)
 from services.kit.logging import configure_logging, get_logger
 from services.kit.server import GrpcServer, ServiceDefinition, wait_for_termination
 
 __all__ = [
     "DEV_TOKENS",
+    "ErrorCatalog",
     "ErrorCode",
     "GrpcServer",
     "Kind",

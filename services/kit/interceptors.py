@@ -11,6 +11,7 @@ import grpc
 import structlog
 from google.protobuf.message import DecodeError
 from grpc_interceptor.server import AsyncServerInterceptor
+from grpc_status import rpc_status
 
 from services.kit.auth import (
     PRINCIPAL_HEADER,
@@ -144,14 +145,11 @@ class CallContextInterceptor(AsyncServerInterceptor):
         if not isinstance(exc, PlatformError):
             log.error("rpc.unexpected_error", exc_info=exc)
             exc = PlatformError(self._internal, "internal error; see the server log")
-        status = to_rpc_status(exc, self._domain)
         self._log_done(started, exc.error.kind.name, code=exc.code, message=exc.message)
-        await context.abort(
-            exc.error.kind.value,
-            status.message,
-            trailing_metadata=(("grpc-status-details-bin", status.SerializeToString()),),
-        )
-        raise AssertionError("context.abort returned")  # abort always raises
+        # The status code and message, with the google.rpc.Status (ErrorInfo, BadRequest) in
+        # grpc-status-details-bin, where grpc_status.rpc_status.from_call finds it.
+        await context.abort_with_status(rpc_status.to_status(to_rpc_status(exc, self._domain)))
+        raise AssertionError("context.abort_with_status returned")  # it always raises
 
     @staticmethod
     def _log_done(started: float, outcome: str, **fields: str) -> None:

@@ -69,8 +69,8 @@ class Layer:
 
     @property
     def error_range(self) -> range:
-        """Its platform error codes: E1000-E1999 for L01 (L00: E0001-E0999)."""
-        return range(max(self.number * 1000, 1), self.number * 1000 + 1000)
+        """Its platform error codes: E1000-E1999 for L01 (L00: E0000-E0999)."""
+        return range(self.number * 1000, self.number * 1000 + 1000)
 
     @property
     def timeout(self) -> str:

@@ -57,16 +57,13 @@ async def main() -> None:
     )
     definition = ServiceDefinition(
         layer="l04_models",
-        domain=errors.DOMAIN,
+        errors=errors.CATALOG,
         service_names=[SERVICE_NAME],
         registrars=[
             lambda s: models_pb2_grpc.add_ModelServiceServicer_to_server(
                 ModelServicer(gateway, redis_client, ready), s
             )
         ],
-        internal_error=errors.INTERNAL,
-        unauthenticated=errors.UNAUTHENTICATED,
-        invalid_argument=errors.INVALID_ARGUMENT,
         authenticator=TokenAuthenticator(settings.api_key),
     )
     async with GrpcServer(definition, settings):

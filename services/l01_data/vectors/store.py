@@ -5,7 +5,7 @@ Every change appends an audit event to the system stream
 payloads hold ids and counts, never vectors.
 
 Search breadth: every pool connection starts with ``hnsw.ef_search = 100``
-and pgvector 0.8's ``hnsw.iterative_scan = strict_order`` (vector_session.py),
+and pgvector 0.8's ``hnsw.iterative_scan = strict_order`` (session.py),
 so a default search is a single statement. Without iterative scans the index
 returns its ef_search nearest candidates and a metadata filter may leave fewer
 than k of them; with them the scan goes on until k rows pass, in exact order.
@@ -25,8 +25,6 @@ from pgvector import Vector
 
 from services.kit.errors import PlatformError
 from services.l01_data import errors
-from services.l01_data import vector_collections as vc
-from services.l01_data.append_plan import AppendRequest
 from services.l01_data.audit import audit_append
 from services.l01_data.audited_change import run_audited
 from services.l01_data.database import translate_outages
@@ -38,9 +36,11 @@ from services.l01_data.document_query import (
     encode_page_token,
     where_sql,
 )
-from services.l01_data.events import invalid_field, object_json
-from services.l01_data.log_head import LogHead
-from services.l01_data.vector_session import SEARCH_DEFAULTS
+from services.l01_data.log.append_plan import AppendRequest
+from services.l01_data.log.events import invalid_field, object_json
+from services.l01_data.log.head import LogHead
+from services.l01_data.vectors import tables as vc
+from services.l01_data.vectors.session import SEARCH_DEFAULTS
 
 T = TypeVar("T")
 

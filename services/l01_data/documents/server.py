@@ -8,7 +8,7 @@ from agentic.data.v1 import documents_pb2 as pb
 from agentic.data.v1 import documents_pb2_grpc as pb_grpc
 from services.kit import current_principal
 from services.l01_data import document_query as dq
-from services.l01_data.documents import (
+from services.l01_data.documents.store import (
     DocumentStore,
     StoredDocument,
     content_json,
@@ -18,7 +18,7 @@ from services.l01_data.documents import (
     validate_expected_revision,
     validate_page_size,
 )
-from services.l01_data.events import invalid_field
+from services.l01_data.log.events import invalid_field
 from services.l01_data.proto_json import struct_from_json, struct_to_python
 from services.l01_data.query_proto import parse_filters
 

@@ -10,7 +10,7 @@ go below the checkpoint.
 
 One consumer per group at a time, across every L01 process: while one is
 connected, a second subscriber is refused with E1404. The session lives in the
-group's row (group_sessions.py): a consumer that disconnects frees the group at
+group's row (sessions.py): a consumer that disconnects frees the group at
 once, one whose L01 process died frees it when its lease runs out.
 """
 
@@ -28,12 +28,13 @@ import asyncpg
 from services.kit.errors import PlatformError
 from services.l01_data import errors
 from services.l01_data.audit import GROUPS_AUDIT, audit_append
+from services.l01_data.audited_change import run_after_audit
 from services.l01_data.database import translate_outages
-from services.l01_data.event_store import EventStore
-from services.l01_data.events import RecordedEvent, invalid_field, validate_type_prefix
-from services.l01_data.group_sessions import GroupSession
-from services.l01_data.log_head import LogHead
-from services.l01_data.subscriptions import CaughtUp, follow_pages
+from services.l01_data.groups.sessions import GroupSession
+from services.l01_data.log.event_store import EventStore
+from services.l01_data.log.events import RecordedEvent, invalid_field, validate_type_prefix
+from services.l01_data.log.head import LogHead
+from services.l01_data.log.subscriptions import CaughtUp, follow_pages
 
 MAX_GROUP_ID_LENGTH = 128
 MAX_BATCH = 1_000
@@ -116,9 +117,10 @@ def _not_found(group_id: str) -> PlatformError:
 
 
 class ConsumerGroups:
-    def __init__(self, store: EventStore, head: LogHead) -> None:
-        self._store = store
+    def __init__(self, pool: asyncpg.Pool, head: LogHead, log: EventStore) -> None:
+        self._pool = pool
         self._head = head
+        self._log = log  # what a subscriber is sent is read through the event store
         # This process's connected sessions, stopped at once when the group is deleted here.
         self._sessions: dict[str, GroupSession] = {}
 
@@ -172,12 +174,12 @@ class ConsumerGroups:
                 )
             return self._state(row)
 
-        return await self._store.audited(audit, create)
+        return await run_after_audit(self._pool, self._head, audit, create)
 
     async def get(self, group_id: str) -> GroupState:
         validate_group_id(group_id)
         async with translate_outages():
-            row = await self._store.pool.fetchrow(
+            row = await self._pool.fetchrow(
                 f"SELECT {_COLUMNS} FROM consumer_groups WHERE group_id = $1", group_id
             )
         if row is None:
@@ -190,7 +192,7 @@ class ConsumerGroups:
             raise invalid_field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
         size = page_size or DEFAULT_PAGE_SIZE
         async with translate_outages():
-            rows = await self._store.pool.fetch(
+            rows = await self._pool.fetch(
                 f"SELECT {_COLUMNS} FROM consumer_groups WHERE group_id > $1"
                 " ORDER BY group_id LIMIT $2",
                 after,
@@ -212,7 +214,7 @@ class ConsumerGroups:
                 raise _not_found(group_id)
             return self._state(row)
 
-        state = await self._store.audited(audit, delete)
+        state = await run_after_audit(self._pool, self._head, audit, delete)
         session = self._sessions.get(group_id)
         if session is not None:
             session.lost.set()  # a consumer connected here ends at once, with NOT_FOUND
@@ -222,7 +224,7 @@ class ConsumerGroups:
         self, group_id: str, max_batch: int
     ) -> AsyncIterator[list[RecordedEvent] | CaughtUp]:
         """The group's events after its checkpoint: pages, a CaughtUp marker, then live."""
-        session = GroupSession(self._store.pool, group_id)
+        session = GroupSession(self._pool, group_id)
         async with translate_outages():
             claimed = await session.claim()
         if claimed is None:
@@ -231,7 +233,7 @@ class ConsumerGroups:
         self._sessions[group_id] = session
         try:
             pages = follow_pages(
-                self._store,
+                self._log,
                 self._head,
                 claimed["checkpoint"] + 1,
                 claimed["type_prefix"],
@@ -263,7 +265,7 @@ class ConsumerGroups:
         if position < 0:
             raise invalid_field("position", "must be >= 0")
         async with translate_outages():
-            row = await self._store.pool.fetchrow(
+            row = await self._pool.fetchrow(
                 f"UPDATE consumer_groups SET checkpoint = $2, acked_by = $3, acked_at = now()"
                 f" WHERE group_id = $1 AND checkpoint <= $2"
                 f" AND $2 <= GREATEST(checkpoint, delivered)"

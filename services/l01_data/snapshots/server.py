@@ -7,9 +7,9 @@ import grpc
 from agentic.data.v1 import snapshots_pb2 as pb
 from agentic.data.v1 import snapshots_pb2_grpc as pb_grpc
 from services.kit import current_principal
-from services.l01_data import events as ev
+from services.l01_data.log import events as ev
 from services.l01_data.proto_json import struct_from_json, struct_to_python_unchecked
-from services.l01_data.snapshots import SnapshotRecord, SnapshotStore
+from services.l01_data.snapshots.store import SnapshotRecord, SnapshotStore
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SnapshotService"].full_name
 

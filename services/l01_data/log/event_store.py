@@ -20,17 +20,16 @@ import asyncio
 import contextlib
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from collections.abc import Sequence
 
 import asyncpg
 import structlog
 
 from services.kit.errors import PlatformError
 from services.l01_data import errors
-from services.l01_data.append_plan import AppendRequest, GroupPlan, StoredId, plan_group
 from services.l01_data.database import translate_outages
-from services.l01_data.events import (
+from services.l01_data.log.append_plan import AppendRequest, GroupPlan, StoredId, plan_group
+from services.l01_data.log.events import (
     MAX_PAGE_BYTES,
     NO_STREAM,
     AppendResult,
@@ -39,10 +38,9 @@ from services.l01_data.events import (
     RecordedEvent,
     StreamPage,
 )
-from services.l01_data.log_head import LogHead
+from services.l01_data.log.head import LogHead
 
 log = structlog.get_logger("l01.event_store")
-T = TypeVar("T")
 
 NOTIFY_CHANNEL = "agentic_events"
 # A group stops taking appends past this many events (a single append may exceed it).
@@ -288,27 +286,6 @@ class EventStore:
             return LogPage(events, events[-1].global_position + 1, end_of_log=False)
         scanned_to = min(head, scan_end)
         return LogPage(events, max(scanned_to + 1, start), end_of_log=scanned_to >= head)
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        return self._pool
-
-    async def audited(
-        self, audit: AppendRequest, work: Callable[[asyncpg.Connection], Awaitable[T]]
-    ) -> T:
-        """Runs ``work`` in one transaction with the append of an audit event.
-
-        The audit append goes first: appends take the log lock before touching
-        ``streams`` rows, so taking it first here keeps one lock order (no
-        deadlock with concurrent appends) and makes ``work`` see the stream
-        states every append sees. If ``work`` raises, neither is committed.
-        """
-        async with translate_outages(), self._pool.acquire() as conn:
-            async with conn.transaction():
-                position = await append_audit(conn, audit)
-                result = await work(conn)
-        self._head.advance(position)
-        return result
 
     async def head_position(self) -> int:
         async with translate_outages():

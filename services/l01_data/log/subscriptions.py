@@ -17,9 +17,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from services.l01_data.event_store import EventStore
-from services.l01_data.events import LogPage, RecordedEvent
-from services.l01_data.log_head import LogHead
+from services.l01_data.log.event_store import EventStore
+from services.l01_data.log.events import LogPage, RecordedEvent
+from services.l01_data.log.head import LogHead
 
 CATCH_UP_PAGE = 1_000
 # Waiters re-read the log at least this often even without a notification.

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from services.kit.errors import PlatformError
 from services.l01_data import errors
-from services.l01_data.events import NO_STREAM, AppendResult, NewEvent
+from services.l01_data.log.events import NO_STREAM, AppendResult, NewEvent
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import asyncpg
 
 from services.kit.errors import PlatformError
 from services.l01_data import errors
-from services.l01_data.events import invalid_field
+from services.l01_data.log.events import invalid_field
 
 MAX_DIMENSION = 2_000  # pgvector's limit for an HNSW index on vector
 DEFAULT_HNSW_M = 16

@@ -10,15 +10,15 @@ from agentic.data.v1 import event_store_pb2
 from agentic.data.v1 import subscriptions_pb2 as pb
 from agentic.data.v1 import subscriptions_pb2_grpc as pb_grpc
 from services.kit import current_principal
-from services.l01_data.consumer_groups import (
+from services.l01_data.groups.store import (
     ConsumerGroups,
     GroupState,
     decode_page_token,
     validate_batch_size,
     validate_group_id,
 )
-from services.l01_data.server import fill_event
-from services.l01_data.subscriptions import CaughtUp
+from services.l01_data.log.server import fill_event
+from services.l01_data.log.subscriptions import CaughtUp
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ConsumerGroupService"].full_name
 

@@ -13,12 +13,13 @@ from datetime import datetime
 
 import asyncpg
 
-from services.kit.errors import PlatformError
+from services.kit.errors import ErrorCode, PlatformError
 from services.l01_data import errors
 from services.l01_data.audit import SNAPSHOTS_AUDIT, audit_append
+from services.l01_data.audited_change import run_after_audit
 from services.l01_data.database import translate_outages
-from services.l01_data.event_store import EventStore
-from services.l01_data.events import invalid_field
+from services.l01_data.log.events import invalid_field
+from services.l01_data.log.head import LogHead
 
 KEEP_PER_STREAM = 3
 MAX_STATE_BYTES = 4 * 1024 * 1024  # the state as JSON
@@ -91,13 +92,14 @@ def validate_snapshot(version: int, state_json: str, schema: str) -> None:
         )
 
 
-def _stream_error(code: errors.ErrorCode, message: str, stream_id: str) -> PlatformError:
+def _stream_error(code: ErrorCode, message: str, stream_id: str) -> PlatformError:
     return PlatformError(code, message, field="stream_id", metadata={"stream_id": stream_id})
 
 
 class SnapshotStore:
-    def __init__(self, store: EventStore) -> None:
-        self._store = store
+    def __init__(self, pool: asyncpg.Pool, head: LogHead) -> None:
+        self._pool = pool
+        self._head = head
 
     async def save(
         self, stream_id: str, version: int, state_json: str, schema: str, principal: str
@@ -134,11 +136,11 @@ class SnapshotStore:
             await conn.execute(_PRUNE, stream_id, KEEP_PER_STREAM)
             return _record(row)
 
-        return await self._store.audited(audit, save)
+        return await run_after_audit(self._pool, self._head, audit, save)
 
     async def latest(self, stream_id: str) -> SnapshotRecord:
         async with translate_outages():
-            row = await self._store.pool.fetchrow(_LATEST, stream_id)
+            row = await self._pool.fetchrow(_LATEST, stream_id)
         if row["stream_deleted"]:
             raise _stream_error(
                 errors.STREAM_DELETED, f"stream {stream_id!r} was deleted", stream_id

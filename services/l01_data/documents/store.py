@@ -19,7 +19,6 @@ import asyncpg
 
 from services.kit.errors import PlatformError
 from services.l01_data import errors
-from services.l01_data.append_plan import AppendRequest
 from services.l01_data.audit import audit_append
 from services.l01_data.audited_change import run_audited
 from services.l01_data.database import translate_outages
@@ -36,8 +35,9 @@ from services.l01_data.document_query import (
     sort_expressions,
     where_sql,
 )
-from services.l01_data.events import MAX_PAGE_BYTES, invalid_field, object_json
-from services.l01_data.log_head import LogHead
+from services.l01_data.log.append_plan import AppendRequest
+from services.l01_data.log.events import MAX_PAGE_BYTES, invalid_field, object_json
+from services.l01_data.log.head import LogHead
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
 MAX_PAGE_SIZE = 1_000

@@ -22,9 +22,9 @@ import asyncpg
 import redis.asyncio as redis
 import structlog
 
-from services.l01_data.event_store import event_from_row
-from services.l01_data.events import RecordedEvent
-from services.l01_data.log_head import LogHead
+from services.l01_data.log.event_store import event_from_row
+from services.l01_data.log.events import RecordedEvent
+from services.l01_data.log.head import LogHead
 
 log = structlog.get_logger("l01.outbox")
 

@@ -17,9 +17,10 @@ import asyncpg
 from services.kit.errors import PlatformError
 from services.l01_data import errors
 from services.l01_data.audit import STREAMS_AUDIT, audit_append
+from services.l01_data.audited_change import run_after_audit
 from services.l01_data.database import translate_outages
-from services.l01_data.event_store import EventStore
-from services.l01_data.events import invalid_field
+from services.l01_data.log.events import invalid_field
+from services.l01_data.log.head import LogHead
 
 # Longest max_age accepted (PostgreSQL intervals go further; nobody needs it).
 MAX_AGE_LIMIT = timedelta(days=365 * 1000)
@@ -91,12 +92,13 @@ async def _locked_stream(conn: asyncpg.Connection, stream_id: str) -> StreamInfo
 class StreamCatalog:
     """Reads and changes the ``streams`` rows; changes are audited in ``$streams``."""
 
-    def __init__(self, store: EventStore) -> None:
-        self._store = store
+    def __init__(self, pool: asyncpg.Pool, head: LogHead) -> None:
+        self._pool = pool
+        self._head = head
 
     async def get(self, stream_id: str) -> StreamInfo:
         async with translate_outages():
-            row = await self._store.pool.fetchrow(f"{_SELECT} WHERE stream_id = $1", stream_id)
+            row = await self._pool.fetchrow(f"{_SELECT} WHERE stream_id = $1", stream_id)
         if row is None:
             raise _not_found(stream_id)
         return _info(row)
@@ -126,7 +128,7 @@ class StreamCatalog:
             )
             return _info(row)
 
-        return await self._store.audited(audit, update)
+        return await run_after_audit(self._pool, self._head, audit, update)
 
     async def delete(
         self, stream_id: str, expected_version: int | None, principal: str
@@ -154,4 +156,4 @@ class StreamCatalog:
             )
             return _info(row)
 
-        return await self._store.audited(audit, delete)
+        return await run_after_audit(self._pool, self._head, audit, delete)

@@ -14,13 +14,13 @@ from agentic.common.v1 import event_pb2
 from agentic.data.v1 import event_store_pb2 as pb
 from agentic.data.v1 import event_store_pb2_grpc as pb_grpc
 from services.kit import current_principal
-from services.l01_data import events as ev
-from services.l01_data.append_stream import answer_appends, appended
-from services.l01_data.event_store import FROM_END, EventStore
-from services.l01_data.log_head import LogHead
+from services.l01_data.log import events as ev
+from services.l01_data.log.append_stream import answer_appends, appended
+from services.l01_data.log.event_store import FROM_END, EventStore
+from services.l01_data.log.head import LogHead
+from services.l01_data.log.streams import StreamCatalog, StreamInfo, validate_limits
+from services.l01_data.log.subscriptions import CaughtUp, follow_log
 from services.l01_data.proto_json import struct_from_json, struct_to_python_unchecked
-from services.l01_data.streams import StreamCatalog, StreamInfo, validate_limits
-from services.l01_data.subscriptions import CaughtUp, follow_log
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["EventStoreService"].full_name
 
@@ -101,12 +101,10 @@ _BACKWARDS = pb.READ_DIRECTION_BACKWARDS
 
 
 class EventStoreServicer(pb_grpc.EventStoreServiceServicer):
-    def __init__(
-        self, store: EventStore, head: LogHead, streams: StreamCatalog | None = None
-    ) -> None:
+    def __init__(self, store: EventStore, head: LogHead, streams: StreamCatalog) -> None:
         self._store = store
         self._head = head
-        self._streams = streams or StreamCatalog(store)
+        self._streams = streams
 
     def _submit(self, request: pb.AppendEventsRequest) -> asyncio.Future[ev.AppendResult]:
         """Validates an append and queues it for the next group commit."""

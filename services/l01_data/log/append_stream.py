@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from agentic.data.v1 import event_store_pb2 as pb
 from services.kit.errors import PlatformError, to_rpc_status
 from services.l01_data import errors
-from services.l01_data.events import AppendResult
+from services.l01_data.log.events import AppendResult
 
 MAX_IN_FLIGHT = 1_000
 

@@ -7,10 +7,10 @@ import grpc
 from agentic.data.v1 import vectors_pb2 as pb
 from agentic.data.v1 import vectors_pb2_grpc as pb_grpc
 from services.kit import current_principal
-from services.l01_data import vector_collections as vc
-from services.l01_data import vectors as vs
 from services.l01_data.proto_json import struct_from_json, struct_to_python
 from services.l01_data.query_proto import parse_filters
+from services.l01_data.vectors import store as vs
+from services.l01_data.vectors import tables as vc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["VectorService"].full_name
 
