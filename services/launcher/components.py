@@ -271,6 +271,7 @@ class ComponentSet:
 
     def _envoy(self) -> Component:
         gateway, admin = self.settings.gateway_port, self.settings.envoy_admin_port
+        discovered = envoy_config.discovered_filters(ENVOY_TEMPLATE)
         command = [
             str(binaries.envoy()),
             "-c", str(self.home / "envoy.yaml"),
@@ -288,6 +289,7 @@ class ComponentSet:
             ports={"gateway": gateway, "admin": admin},
             ready=probes.all_of(
                 lambda: probes.http_status(f"http://{LOOPBACK}:{admin}/ready"),
+                lambda: probes.envoy_filters_configured(admin, discovered),
                 lambda: probes.http_status(f"http://{LOOPBACK}:{gateway}/health"),
             ),
             # Started with the layers (its startup overlaps theirs); ready once they are.

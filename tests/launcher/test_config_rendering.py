@@ -97,3 +97,15 @@ def test_supervisord_conf_refuses_what_its_parser_would_cut(tmp_path: Path, valu
     )  # fmt: skip
     with pytest.raises(MeshError):
         Supervisor(tmp_path).render_conf([program])
+
+
+def test_the_launcher_knows_which_filters_envoy_discovers() -> None:
+    """Envoy is ready only once these have their configuration (see probes)."""
+    from services.launcher import envoy_config
+    from services.launcher.components import ENVOY_TEMPLATE
+
+    assert set(envoy_config.discovered_filters(ENVOY_TEMPLATE)) == {
+        "envoy.filters.http.jwt_authn",
+        "envoy.filters.http.rbac",
+        "l09.jwt_identity",
+    }
