@@ -8,7 +8,7 @@ import yaml
 
 from services.launcher.components import ENVOY_TEMPLATE, PROJECT_ROOT
 from services.launcher.config import LauncherSettings
-from services.launcher.envoy_config import render
+from services.launcher.envoy_config import discovered_filters, render
 from services.launcher.errors import MeshError
 from services.launcher.supervisor import Program, Supervisor
 from tests.support import envoy_validation
@@ -101,10 +101,7 @@ def test_supervisord_conf_refuses_what_its_parser_would_cut(tmp_path: Path, valu
 
 def test_the_launcher_knows_which_filters_envoy_discovers() -> None:
     """Envoy is ready only once these have their configuration (see probes)."""
-    from services.launcher import envoy_config
-    from services.launcher.components import ENVOY_TEMPLATE
-
-    assert set(envoy_config.discovered_filters(ENVOY_TEMPLATE)) == {
+    assert set(discovered_filters(ENVOY_TEMPLATE)) == {
         "envoy.filters.http.jwt_authn",
         "envoy.filters.http.rbac",
         "l09.jwt_identity",
