@@ -164,7 +164,8 @@ class ModelGateway:
             completion = streamed
         yield self._answer(request, completion, started, failed=attempts.failed, report=report)
         # After the final message: the client has the answer while the caches are written.
-        await self._cache.store(request, key, probe, completion)
+        # Shielded: a client that hangs up once it has the final message must not cancel it.
+        await asyncio.shield(self._cache.store(request, key, probe, completion))
 
     # -- Embed ------------------------------------------------------------------------------
 
