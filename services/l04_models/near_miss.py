@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,9 @@ _TOKEN = re.compile(
 _APOSTROPHE = "\u2019"  # typographic apostrophe, read as "'"
 _ENTITY = re.compile(r"(?<![\w'\u2019])[A-Z][\w+#]*(?:[-.][\w+#]+)*")
 _SENTENCE_END = ".?!:;¿¡"
+_VOWEL = re.compile(r"[aeiouy]")
+_ACRONYM_PLURAL = re.compile(r"[A-Z0-9]{2,}s")
+READINGS_KEPT = 4096  # readings of recent prompts (a cached question is compared again and again)
 _PREFIX_OPPOSITES = {
     frozenset(p)
     for p in [("", "un"), ("", "in"), ("", "im"), ("", "il"), ("", "ir"), ("", "non"),
@@ -57,8 +60,11 @@ class Refusal:
     reason: str
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude, symmetric stem: both prompts get the same one for the forms of a word."""
+    if not _VOWEL.search(word[:-1]):
+        return word  # an acronym or a symbol (https is not the plural of http)
     for _ in range(2):
         before = word
         if word.endswith("ies") and len(word) > 4:
@@ -88,7 +94,7 @@ def stem(word: str) -> str:
 class Words:
     """The word lists, keyed by stem."""
 
-    phrases: list[tuple[list[str], str]]
+    phrases: dict[str, list[tuple[list[str], str]]]  # first word -> (words, replacement)
     negations: frozenset[str]
     antonyms: dict[str, set[tuple[int, int]]]  # stem -> {(pair index, side)}
     actions: dict[str, str]  # stem -> action
@@ -111,7 +117,7 @@ class Words:
                     antonyms.setdefault(stem(word), set()).add((index, side))
         same_role = {"into": "to", "onto": "on", "towards": "to", "toward": "to"}
         return cls(
-            phrases=[(p.split(), w) for p, w in data["phrases"].items()],
+            phrases=_by_first_word(data["phrases"]),
             negations=frozenset(data["negations"]),
             antonyms=antonyms,
             actions=_by_stem(data["actions"]),
@@ -126,11 +132,19 @@ class Words:
         )
 
 
+def _by_first_word(phrases: dict[str, str]) -> dict[str, list[tuple[list[str], str]]]:
+    index: dict[str, list[tuple[list[str], str]]] = {}
+    for phrase, replacement in phrases.items():
+        words = phrase.split()
+        index.setdefault(words[0], []).append((words, replacement))
+    return index
+
+
 def _by_stem(groups: dict[str, list[str]]) -> dict[str, str]:
     return {stem(word): name for name, words in groups.items() for word in words}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reading:
     """What one prompt says, in the terms the comparison needs."""
 
@@ -150,8 +164,10 @@ class Reading:
 class NearMissCheck:
     def __init__(self, words: Words | None = None) -> None:
         self._w = words or default_words()
+        self.read = lru_cache(maxsize=READINGS_KEPT)(self._read)
 
-    def read(self, text: str) -> Reading:
+    def _read(self, text: str) -> Reading:
+        """What ``text`` says (``read`` is this, with the recent readings kept)."""
         w = self._w
         raw = _tokens(text)
         words = _join_phrases([t for t in raw if not _is_punctuation(t)], w.phrases)
@@ -341,11 +357,12 @@ def _is_punctuation(token: str) -> bool:
     return len(token) == 1 and token in ".?!:;,¿¡"
 
 
-def _join_phrases(tokens: list[str], phrases: list[tuple[list[str], str]]) -> list[str]:
+def _join_phrases(tokens: list[str], phrases: dict[str, list[tuple[list[str], str]]]
+                  ) -> list[str]:  # fmt: skip
     out: list[str] = []
     i = 0
     while i < len(tokens):
-        for words, replacement in phrases:
+        for words, replacement in phrases.get(tokens[i], ()):
             if tokens[i : i + len(words)] == words:
                 out.append(replacement)
                 i += len(words)
@@ -409,6 +426,8 @@ def _entities(text: str, *, skip_sentence_starts: bool = False) -> set[str]:
         name = match[0]
         if len(name) == 1:  # "I", "Plan B"
             continue
+        if _ACRONYM_PLURAL.fullmatch(name):
+            name = name[:-1]  # PDFs, APIs
         found.add(stem(re.sub(r"[-.]", "", name.lower())))
     return found
 

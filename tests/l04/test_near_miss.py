@@ -22,6 +22,8 @@ check = NearMissCheck()
          "Move the files from production to staging.", "order"),
         ("Did the tenant sue the landlord?", "Did the landlord sue the tenant?", "order"),
         ("Subtract 3 from 10.", "Subtract 10 from 3.", "order"),
+        ("Redirect port 80 traffic from HTTP to HTTPS.",
+         "Redirect port 80 traffic from HTTPS to HTTP.", "order"),
         ("Summarize the benefits of event sourcing.",
          "Summarize the drawbacks of event sourcing.", "antonym"),
         ("Is it legal to park here overnight?", "Is it illegal to park here overnight?",
@@ -66,6 +68,7 @@ def test_a_near_miss_is_refused_and_says_what_differs(cached: str, asked: str, k
         ("Show me the running containers.", "List the running containers."),
         ("how do i revrse a string in javascript", "How do I reverse a string in JavaScript?"),
         ("Which is bigger, the Sun or the Earth?", "Which is larger: the Earth or the Sun?"),
+        ("How do I merge PDFs?", "How do I merge PDF files?"),
     ],
 )
 def test_a_paraphrase_passes(cached: str, asked: str) -> None:
