@@ -3,9 +3,11 @@
 - Quality, on tests/data/cache_pairs.jsonl through the real SemanticCache (MiniLM, L01's
   pgvector store, Redis, the second stage), each pair in a tenant of its own: ``a`` is
   cached, ``b`` looked up. The development half at several thresholds (how the default was
-  chosen), then the held-out half at the default: the false-hit rate of every near-miss
+  chosen), then each held-out batch at the default: the false-hit rate of every near-miss
   kind and of the destructive-action pairs, and the paraphrase hit rate; the first stage
-  alone beside it, for comparison.
+  alone beside it, for comparison. (Batch "heldout" was measured once before two fixes its
+  false hits prompted, so it no longer measures them cleanly; "heldout2" was written
+  before those fixes were measured.)
 - Lookup latency (embedding + k-NN in L01 + answers from Redis + second stage) with
   ``BENCH_SEMANTIC_ENTRIES`` entries (default 100,000: clustered unit vectors) in one
   partition, plus the labelled set's ``a`` questions in that same partition, so that the
@@ -22,7 +24,6 @@ import os
 import sys
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ from agentic.data.v1 import vectors_pb2_grpc
 from bench.own_mesh import run_on_own_mesh
 from bench.settle import settle_database
 from bench.stats import percentile
-from services.kit import open_channel
+from services.kit import configure_logging, open_channel
 from services.l04_models.config import ModelSettings
 from services.l04_models.conversation import (
     CachePolicy,
@@ -124,9 +125,8 @@ def _share(tally: tuple[int, int]) -> str:
 async def quality(cache: SemanticCache) -> None:
     labelled = pairs()
     dev = [p for p in labelled if p["split"] == "dev"]
-    held_out = [p for p in labelled if p["split"] == "heldout"]
     print(f"\nSemantic cache quality (tests/data/cache_pairs.jsonl: {len(dev)} dev pairs, "
-          f"{len(held_out)} held-out; MiniLM + second stage)")  # fmt: skip
+          f"{len(labelled) - len(dev)} held out in two batches; MiniLM + 2nd stage)")  # fmt: skip
     print("  development half, by threshold (paraphrase hits / near-miss false hits):")
     judged_dev = await _judge(cache, dev, SWEEP_FLOOR)
     for threshold in SWEEP:
@@ -137,19 +137,22 @@ async def quality(cache: SemanticCache) -> None:
               f"{_share(rates['near misses'])}; first stage alone: false hits "
               f"{_share(alone['near misses'])}")  # fmt: skip
 
-    judged = await _judge(cache, held_out, 0.0)  # the server's default threshold, as served
-    assert all(j.hit == (j.similarity >= THRESHOLD and not j.refused) for j in judged)
+    for split in ("heldout", "heldout2"):
+        chosen = [p for p in labelled if p["split"] == split]
+        judged = await _judge(cache, chosen, 0.0)  # the server's default threshold, as served
+        assert all(j.hit == (j.similarity >= THRESHOLD and not j.refused) for j in judged)
+        _held_out(split, judged)
+
+
+def _held_out(split: str, judged: list[Judged]) -> None:
     rates = _rates(judged, THRESHOLD)
     alone = _rates(judged, THRESHOLD, second_stage=False)
-    print(
-        f"  held-out half at the default threshold {THRESHOLD:.2f}: false hits by kind "
-        "(first stage alone in brackets)"
-    )
+    print(f"  {split} ({len(judged)} pairs) at the default threshold {THRESHOLD:.2f}: false hits "
+          "by kind (first stage alone in brackets)")  # fmt: skip
     for kind in sorted(k for k in rates if k not in ("paraphrase", "near misses", "destructive")):
         print(f"    {kind:10s} {_share(rates[kind])}  [{_share(alone[kind])}]")
     worst = rates["near misses"][0] / rates["near misses"][1]
-    destructive = rates["destructive"][0]
-    met = worst <= FALSE_HIT_RATE and destructive == 0
+    met = worst <= FALSE_HIT_RATE and rates["destructive"][0] == 0
     print(f"    {'all':10s} {_share(rates['near misses'])}  [{_share(alone['near misses'])}]; "
           f"destructive actions {_share(rates['destructive'])}; target <= {FALSE_HIT_RATE:.1%} "
           f"and 0 destructive: {'met' if met else 'MISSED'}")  # fmt: skip
@@ -157,10 +160,10 @@ async def quality(cache: SemanticCache) -> None:
     print(f"    paraphrase hits {_share(rates['paraphrase'])} "
           f"[{_share(alone['paraphrase'])}]; target >= {PARAPHRASE_HIT_RATE:.0%}: "
           f"{'met' if paraphrase >= PARAPHRASE_HIT_RATE else 'MISSED'}")  # fmt: skip
-    refused = Counter(
-        str(j.pair["kind"]) for j in judged if j.refused and j.similarity >= THRESHOLD
-    )
-    print(f"    refused by the second stage (of those the first accepted): {dict(refused)}")
+    passed = [j for j in judged if j.pair["kind"] != "paraphrase" and j.hit]
+    for j in passed:
+        print(f"    false hit ({j.pair['kind']}, {j.similarity:.3f}): {j.pair['a']!r} -> "
+              f"{j.pair['b']!r}")  # fmt: skip
 
 
 async def _fill(vectors: vectors_pb2_grpc.VectorServiceStub, collection: str, partition: str
@@ -273,6 +276,7 @@ async def report(settings: LauncherSettings) -> None:
 
 def main() -> int:
     """``python -m bench.semantic_cache``: only these figures, on a mesh of their own."""
+    configure_logging("bench", level="warning")  # not a line per refused candidate
     return run_on_own_mesh(report)
 
 
