@@ -159,6 +159,9 @@ class Reading:
     written_in: str  # the language the prompt is written in ("" when unsure)
     entities: set[str]
     content: list[tuple[str, str]] = field(default_factory=list)  # (stem, role) in order
+    # Content words and other words that can stand between two arguments (verbs such as
+    # "thank" are on the stop list for politeness), in order, with their roles.
+    sequence: list[tuple[str, str]] = field(default_factory=list)
 
 
 class NearMissCheck:
@@ -173,6 +176,7 @@ class NearMissCheck:
         words = _join_phrases([t for t in raw if not _is_punctuation(t)], w.phrases)
         stems = {stem(t) for t in words} | set(words)
         units = [w.units[s] for s in (_unit_stem(t) for t in words) if s in w.units]
+        sequence = self._sequence(_join_phrases(raw, w.phrases))
         return Reading(
             words=words,
             stems=stems | _entities(text),
@@ -184,7 +188,8 @@ class NearMissCheck:
             languages={t for t in words if t in w.languages},
             written_in=self._written_in(text, raw),
             entities=_entities(text, skip_sentence_starts=True),
-            content=self._content(_join_phrases(raw, w.phrases)),
+            content=[(s, role) for s, role, is_content in sequence if is_content],
+            sequence=[(s, role) for s, role, _ in sequence],
         )
 
     def compare(self, cached: str | Reading, asked: str | Reading) -> Refusal | None:
@@ -216,9 +221,11 @@ class NearMissCheck:
         return None
 
     def _opposite(self, x: str, y: str) -> bool:
-        for index, side in self._w.antonyms.get(x, ()):
-            if (index, 1 - side) in self._w.antonyms.get(y, ()):
-                return True
+        for x_form in {x, _positive(x)}:
+            for index, side in self._w.antonyms.get(x_form, ()):
+                if {(index, 1 - side)} & {*self._w.antonyms.get(y, ()),
+                                          *self._w.antonyms.get(_positive(y), ())}:  # fmt: skip
+                    return True
         return _prefix_opposite(x, y)
 
     @staticmethod
@@ -279,12 +286,12 @@ class NearMissCheck:
                 if traded and len(roles) == 2 and roles - {NONE, SYMMETRIC}:
                     return Refusal("order", f"'{x}' and '{y}' trade places")
         # Subject and object swapped around the same verb: "did Brutus betray Caesar".
-        at_a, at_b = _positions(a.content), _positions(b.content)
-        shared = [s for s in at_a if s in at_b]
+        at_a, at_b = _positions(a.sequence), _positions(b.sequence)
+        pivots = [s for s in at_a if s in at_b]
         for x in shared:
             for y in shared:
                 if at_a[x] < at_a[y] and at_b[y] < at_b[x]:
-                    for z in shared:
+                    for z in pivots:
                         if at_a[x] < at_a[z] < at_a[y] and at_b[y] < at_b[z] < at_b[x]:
                             return Refusal("order", f"'{x}' and '{y}' trade places around '{z}'")
         return None
@@ -302,10 +309,11 @@ class NearMissCheck:
         (best, count), (_, second) = ranked[0], ranked[1]
         return best if count >= 2 and count > second else ""
 
-    def _content(self, tokens: list[str]) -> list[tuple[str, str]]:
-        """Content words in order, each with the role marker that introduces it."""
+    def _sequence(self, tokens: list[str]) -> list[tuple[str, str, bool]]:
+        """Words in order that are not function words: (stem, the role marker that introduces
+        it, whether it is a content word)."""
         w = self._w
-        content: list[tuple[str, str]] = []
+        sequence: list[tuple[str, str, bool]] = []
         role = NONE
         for token in tokens:
             if _is_punctuation(token):
@@ -316,12 +324,12 @@ class NearMissCheck:
                 role = w.role_markers[token]
             elif token in w.determiners or _number(token) is not None:
                 continue  # "to the 100 users": the marker still introduces "users"
-            elif token in w.stopwords or token in w.negations:
+            elif token in w.negations:
                 role = NONE
             else:
-                content.append((stem(token), role))
+                sequence.append((stem(token), role, token not in w.stopwords))
                 role = NONE
-        return content
+        return sequence
 
 
 def _first_roles(content: list[tuple[str, str]]) -> dict[str, str]:
@@ -430,6 +438,15 @@ def _entities(text: str, *, skip_sentence_starts: bool = False) -> set[str]:
             name = name[:-1]  # PDFs, APIs
         found.add(stem(re.sub(r"[-.]", "", name.lower())))
     return found
+
+
+def _positive(word: str) -> str:
+    """The stem of a comparative's base: stronger -> strong, easier -> easy, hotter -> hot."""
+    if word.endswith("ier") and len(word) > 5:
+        return stem(word[:-3] + "y")
+    if word.endswith("er") and len(word) > 4:
+        return stem(word[:-2])
+    return word
 
 
 def _prefix_opposite(x: str, y: str) -> bool:
