@@ -452,15 +452,19 @@ def _positive(word: str) -> str:
 def _prefix_opposite(x: str, y: str) -> bool:
     """enable/disable, import/export, legal/illegal, tracked/untracked: one root, opposite
     prefixes."""
-    for px in [*_PREFIXES, ""]:
-        if not x.startswith(px):
-            continue
-        root = x[len(px) :]
-        for py in [*_PREFIXES, ""]:
-            opposite = frozenset((px, py)) in _PREFIX_OPPOSITES
-            if opposite and len(root) >= 4 and y == py + root:
-                return True
+    roots_y = _roots(y)
+    for root, px in _roots(x).items():
+        py = roots_y.get(root)
+        if py is not None and frozenset((px, py)) in _PREFIX_OPPOSITES:
+            return True
     return False
+
+
+@lru_cache(maxsize=65536)
+def _roots(word: str) -> dict[str, str]:
+    """root -> prefix, for each prefix the word starts with (and none) leaving >= 4 letters."""
+    return {word[len(p) :]: p for p in ("", *_PREFIXES)
+            if word.startswith(p) and len(word) - len(p) >= 4}  # fmt: skip
 
 
 def _set(values: Iterable[str]) -> str:
