@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -158,10 +158,10 @@ class Reading:
     languages: set[str]
     written_in: str  # the language the prompt is written in ("" when unsure)
     entities: set[str]
-    content: list[tuple[str, str]] = field(default_factory=list)  # (stem, role) in order
+    content: list[tuple[str, str]]  # (stem, role) in order
     # Content words and other words that can stand between two arguments (verbs such as
     # "thank" are on the stop list for politeness), in order, with their roles.
-    sequence: list[tuple[str, str]] = field(default_factory=list)
+    sequence: list[tuple[str, str]]
 
 
 class NearMissCheck:
