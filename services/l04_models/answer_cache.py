@@ -45,8 +45,8 @@ class AnswerCache:
             log.warning("semantic_cache.lookup_failed", error=str(error))
             return None
 
-    def report(self, request: GenerationRequest, exact_hit: bool, probe: Probe | None
-               ) -> CacheReport:  # fmt: skip
+    @staticmethod
+    def report(request: GenerationRequest, exact_hit: bool, probe: Probe | None) -> CacheReport:
         """How the caches judged ``request`` (for a caller who asked)."""
         if request.cache.bypass:
             return CacheReport("bypassed")

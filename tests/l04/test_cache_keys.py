@@ -1,4 +1,5 @@
-"""What the answer caches key on: everything that shapes an answer, nothing that does not."""
+"""What the answer caches key on (everything that shapes an answer, nothing that does not),
+and what they report of a lookup."""
 
 from __future__ import annotations
 
@@ -6,16 +7,21 @@ import dataclasses
 
 import pytest
 
+from services.l04_models.answer_cache import AnswerCache
 from services.l04_models.conversation import (
     CachePolicy,
+    CacheReport,
+    Completion,
     GenerationRequest,
     Message,
     Routing,
     Strategy,
     ToolSpec,
+    Usage,
 )
 from services.l04_models.exact_cache import ExactCache, request_fingerprint
-from services.l04_models.semantic_cache import partition_key, question_text
+from services.l04_models.near_miss import Refusal
+from services.l04_models.semantic_cache import Probe, partition_key, question_text
 
 BASE = GenerationRequest(
     messages=(Message("user", "What is the capital of France?"),),
@@ -89,3 +95,29 @@ def test_the_second_stage_reads_the_conversation_as_written() -> None:
         messages=(Message("user", "Hi"), Message("assistant", "Hello!"), Message("user", "2+2?")),
     )
     assert question_text(turns) == "user: Hi\nassistant: Hello!\nuser: 2+2?"
+
+
+def _probe(**found: object) -> Probe:
+    return Probe(text="q", question="q", vector=[], partition="p", **found)  # type: ignore[arg-type]
+
+
+def test_the_cache_report_says_which_stage_decided() -> None:
+    answer = Completion("4", "local/smollm2-135m", "local", Usage())
+    refusal = Refusal("number", "numbers differ (3 vs 7)")
+    assert _probe().report() == CacheReport("miss")
+    assert _probe(similarity=0.7).report() == CacheReport("below_threshold", 0.7)
+    assert _probe(similarity=0.9, candidates=1).report() == CacheReport("miss", 0.9)  # expired
+    assert _probe(similarity=0.9, candidates=2, refusal=refusal).report() == CacheReport(
+        "near_miss_refused", 0.9, "number", "numbers differ (3 vs 7)"
+    )
+    # A farther candidate served after the nearest was refused: a hit, no refusal reported.
+    assert _probe(similarity=0.9, candidates=2, refusal=refusal, hit=answer).report() == (
+        CacheReport("semantic_hit", 0.9)
+    )
+
+
+def test_the_answer_cache_reports_bypass_exact_hits_and_requests_it_does_not_serve() -> None:
+    assert AnswerCache.report(dataclasses.replace(BASE, cache=CachePolicy(bypass=True)), False,
+                              None) == CacheReport("bypassed")  # fmt: skip
+    assert AnswerCache.report(BASE, True, None) == CacheReport("exact_hit", 1.0)
+    assert AnswerCache.report(BASE, False, None) == CacheReport("not_cached")
