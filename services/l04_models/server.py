@@ -101,6 +101,7 @@ def to_request(request: pb.GenerateRequest) -> GenerationRequest:
             bypass=request.cache.bypass,
             ttl_seconds=request.cache.ttl_seconds,
             similarity_threshold=request.cache.similarity_threshold,
+            explain=request.cache.explain,
         ),
     )
 
@@ -129,6 +130,11 @@ def to_response(answer: Answer) -> pb.GenerateResponse:
     response.latency.FromNanoseconds(int(answer.latency_seconds * 1e9))
     if completion.structured is not None:
         json_format.ParseDict(completion.structured, response.structured)
+    if (report := answer.cache_report) is not None:
+        response.cache_report.CopyFrom(pb.CacheReport(
+            outcome=report.outcome, similarity=report.similarity,
+            refused_kind=report.refused_kind, reason=report.reason,
+        ))  # fmt: skip
     return response
 
 

@@ -6,6 +6,7 @@ use the session's real Redis.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -48,6 +49,41 @@ async def test_a_repeated_stream_is_replayed_from_the_exact_cache(
     assert again_deltas and "".join(again_deltas) == again.completion.content
     assert again.completion.content == "The answer is forty-two."
     assert again.completion.provider == "ollama" and len(script.requests) == 1
+
+
+async def test_a_client_that_hangs_up_after_the_final_message_does_not_cancel_the_write(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    """The answer is written after the final message; the server's handler is cancelled when
+    its client hangs up then, and the write must finish all the same."""
+    providers, script = llama
+    script.replies.append(_streamed("Kept ", "anyway."))
+    gateway = make_gateway(redis_bytes, providers)
+    exact = gateway._cache._exact
+    writing, may_finish = asyncio.Event(), asyncio.Event()
+    real_put = exact.put
+
+    async def slow_put(*args: object, **kwargs: object) -> None:
+        writing.set()
+        await may_finish.wait()
+        await real_put(*args, **kwargs)  # type: ignore[arg-type]
+
+    exact.put = slow_put  # type: ignore[method-assign]
+    request = ask(f"What is {uuid.uuid4().hex}?", cache=CachePolicy())
+    stream = gateway.stream(request)
+    items = [await stream.__anext__() for _ in range(3)]
+    assert isinstance(items[-1], Answer), "deltas, then the final answer"
+    after_final = asyncio.ensure_future(stream.__anext__())  # the handler, writing the caches
+    await writing.wait()
+    after_final.cancel()  # the client hung up
+    may_finish.set()
+    with pytest.raises(asyncio.CancelledError):
+        await after_final
+    for _ in range(100):
+        if await redis_bytes.exists(exact.key(request)):
+            break
+        await asyncio.sleep(0.01)
+    assert await redis_bytes.exists(exact.key(request)), "the answer was cached all the same"
 
 
 async def test_generate_and_stream_share_the_cache(redis_bytes: redis.Redis, llama) -> None:
