@@ -166,9 +166,10 @@ def _fits_lower_down(descriptor: Descriptor, raw: bytes) -> bool:
 def too_deep_field(message: Message, raw: bytes) -> str | None:
     """The path of the first JSON field of ``message`` (decoded from ``raw``) nesting deeper
     than MAX_JSON_DEPTH, or None."""
-    steps = _plan(message.DESCRIPTOR)
+    descriptor: Descriptor = message.DESCRIPTOR  # type: ignore[assignment]  # upb's is one too
+    steps = _plan(descriptor)
     # Every message level costs at least two bytes (tag and length): a short request cannot
     # reach the depth the decoder refuses.
-    if not steps or len(raw) < _MIN_BYTES_TOO_DEEP or _fits_lower_down(message.DESCRIPTOR, raw):
+    if not steps or len(raw) < _MIN_BYTES_TOO_DEEP or _fits_lower_down(descriptor, raw):
         return None
     return _first_too_deep(message, steps, "")

@@ -32,6 +32,9 @@ class Layer:
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS  # route timeout of its unary RPCs
     launched: bool = False  # the launcher starts it (`python -m services.<name>`)
     database: bool = False  # it is given DATABASE_URL (only L01 talks to PostgreSQL)
+    # It calls the mesh on its callers' behalf, so the gateway hands it their own credential
+    # (CALLER_AUTHORIZATION_HEADER) besides the service token.
+    acts_for_caller: bool = False
 
     @property
     def name(self) -> str:
@@ -92,7 +95,15 @@ LAYERS: tuple[Layer, ...] = (
     Layer(9, "gateway", "agentic.gateway.v1", "Gateway"),
     Layer(10, "human", "agentic.human.v1", "Human"),
     Layer(11, "integration", "agentic.integration.v1", "Integration"),
-    Layer(12, "nl", "agentic.nl.v1", "NL / MCP", timeout_seconds=120),
+    Layer(
+        12,
+        "nl",
+        "agentic.nl.v1",
+        "NL / MCP",
+        timeout_seconds=120,
+        launched=True,
+        acts_for_caller=True,
+    ),
     Layer(13, "roles", "agentic.roles.v1", "Roles"),
     Layer(14, "skills", "agentic.skills.v1", "Skills"),
 )
@@ -103,6 +114,11 @@ GATEWAY = LAYERS[9]
 def launched_layers() -> Iterator[Layer]:
     """The Python layer processes the launcher starts (L09 is started as the gateway)."""
     return (layer for layer in LAYERS if layer.launched and layer is not GATEWAY)
+
+
+def caller_rpc_prefixes() -> tuple[str, ...]:
+    """``pkg.`` prefixes of the RPCs whose layer acts for its caller (``agentic.nl.v1.``)."""
+    return tuple(f"{layer.package}." for layer in LAYERS if layer.acts_for_caller)
 
 
 def layer_by_key(key: str) -> Layer:

@@ -37,6 +37,8 @@ from typing import Any
 
 from services.kit.config import DEV_TOKENS
 from services.l09_gateway.names import (
+    CALLER_HEADER,
+    CALLER_RPC_PREFIXES,
     EXT_AUTHZ_FILTER,
     JWT_AUTHN_FILTER,
     JWT_PAYLOAD_KEY,
@@ -245,6 +247,14 @@ local function dev_caller(headers)
   return principal, DEV_ROLES, DEV_TIER
 end
 
+-- A layer that calls the mesh for its caller gets the caller's own credential too.
+local function acts_for_caller(rpc)
+  for _, prefix in ipairs(CALLER_RPC_PREFIXES) do
+    if rpc:sub(1, #prefix) == prefix then return true end
+  end
+  return false
+end
+
 function envoy_on_request(handle)
   local info = handle:streamInfo()
   local headers = handle:headers()
@@ -273,6 +283,10 @@ function envoy_on_request(handle)
   headers:replace(RPC_HEADER, rpc)
   if METERED_TIERS[tier] then
     meter(info, headers, tier .. "|" .. principal .. "|" .. rpc, tier, now)
+  end
+  if acts_for_caller(rpc) then
+    headers:replace(CALLER_HEADER, headers:get("authorization")
+      or ("Bearer " .. (headers:get("x-api-key") or "")))
   end
   headers:replace("authorization", SERVICE_AUTHORIZATION)
   headers:remove("x-api-key")
@@ -350,6 +364,8 @@ def source(service_token: str, policy: Policy, development: bool = False) -> str
         "NATIVE_NAMESPACE": lua_string(NATIVE_AUTH_NAMESPACE),
         "NATIVE_KEY": lua_string(NATIVE_PRINCIPAL_KEY),
         "SERVICE_AUTHORIZATION": lua_string(f"Bearer {service_token}"),
+        "CALLER_HEADER": lua_string(CALLER_HEADER),
+        "CALLER_RPC_PREFIXES": "{" + ", ".join(lua_string(p) for p in CALLER_RPC_PREFIXES) + "}",
         "DEFAULT_TIER": lua_string(policy.tier(None).name),
         "KNOWN_TIERS": _set(sorted(policy.tiers)),
         "METERED_TIERS": _set(sorted(n for n, t in policy.tiers.items() if not t.unlimited)),
