@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from services.kit.layers import launched_layers
 from services.launcher.components import ENVOY_TEMPLATE, PROJECT_ROOT
 from services.launcher.config import LauncherSettings
 from services.launcher.envoy_config import render
@@ -15,9 +16,8 @@ from tests.support import envoy_validation
 
 pytestmark = [pytest.mark.unit, pytest.mark.launcher]
 
-PORTS = {
-    "l01_data": 18001,
-    "l04_models": 18004,
+# Every layer the launcher runs (l01_data: 18001, ...), and the gateway process's two ports.
+PORTS = {layer.name: 10000 + layer.port for layer in launched_layers()} | {
     "l09_gateway_http": 18090,
     "l09_gateway_grpc": 18091,
 }
