@@ -16,8 +16,9 @@ class NLSettings(ServiceSettings):
     log_level: str = Field(
         "info", validation_alias=AliasChoices("L12_LOG_LEVEL", "AGENTIC_LOG_LEVEL")
     )
-    # L04 (embeddings): the mesh's service token, else this, else the development token.
-    l04_token: str | None = None
+    # For L12's own calls to L01 (its documents) and L04 (embeddings, arguments): the mesh's
+    # service token, else this, else the development token.
+    mesh_token: str | None = None
     index_wait_seconds: float = Field(
         60.0, description="how long a search waits for the index before E12003"
     )

@@ -25,3 +25,15 @@ NO_CREDENTIAL = ErrorCode(
     Kind.UNAUTHENTICATED,
     "no caller credential to invoke with (call through the gateway, or send your own)",
 )
+UNKNOWN_TOKEN = ErrorCode("E12200", Kind.NOT_FOUND, "no such confirmation token")
+TOKEN_USED = ErrorCode(
+    "E12201", Kind.FAILED_PRECONDITION, "the confirmation token was already used"
+)
+TOKEN_EXPIRED = ErrorCode("E12202", Kind.FAILED_PRECONDITION, "the confirmation token has expired")
+NOT_YOUR_TOKEN = ErrorCode(
+    "E12203", Kind.PERMISSION_DENIED, "the confirmation token was given to another caller"
+)
+UNKNOWN_CONVERSATION = ErrorCode("E12204", Kind.NOT_FOUND, "no such conversation of the caller's")
+NO_INVOCABLE_MATCH = ErrorCode(
+    "E12205", Kind.FAILED_PRECONDITION, "no unary RPC of the catalog matches the request"
+)

@@ -74,7 +74,7 @@ class Invoker:
                 request, metadata=(("authorization", authorization),), timeout=timeout
             )
         except grpc.aio.AioRpcError as error:
-            raise _upstream(error) from None
+            raise upstream_error(error) from None
         # As the gateway prints REST answers: proto field names, defaults included.
         answer = json_format.MessageToDict(
             response,
@@ -84,7 +84,8 @@ class Invoker:
         return method, answer
 
 
-def _upstream(error: grpc.aio.AioRpcError) -> UpstreamError:
+def upstream_error(error: grpc.aio.AioRpcError) -> UpstreamError:
+    """A failed call's status, message and details, to pass on unchanged."""
     details = None
     for key, value in error.trailing_metadata() or ():
         if key == STATUS_DETAILS_HEADER and isinstance(value, bytes):

@@ -13,16 +13,18 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 JsonSchema = dict[str, Any]
 
+_INT32 = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}
+_UINT32 = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
 _INT64 = {"type": "string", "pattern": "^-?[0-9]+$"}
 _UINT64 = {"type": "string", "pattern": "^[0-9]+$"}
 _SCALARS: dict[int, JsonSchema] = {
     FieldDescriptor.TYPE_DOUBLE: {"type": "number"},
     FieldDescriptor.TYPE_FLOAT: {"type": "number"},
-    FieldDescriptor.TYPE_INT32: {"type": "integer"},
-    FieldDescriptor.TYPE_SINT32: {"type": "integer"},
-    FieldDescriptor.TYPE_SFIXED32: {"type": "integer"},
-    FieldDescriptor.TYPE_UINT32: {"type": "integer", "minimum": 0},
-    FieldDescriptor.TYPE_FIXED32: {"type": "integer", "minimum": 0},
+    FieldDescriptor.TYPE_INT32: _INT32,
+    FieldDescriptor.TYPE_SINT32: _INT32,
+    FieldDescriptor.TYPE_SFIXED32: _INT32,
+    FieldDescriptor.TYPE_UINT32: _UINT32,
+    FieldDescriptor.TYPE_FIXED32: _UINT32,
     FieldDescriptor.TYPE_INT64: _INT64,
     FieldDescriptor.TYPE_SINT64: _INT64,
     FieldDescriptor.TYPE_SFIXED64: _INT64,
@@ -45,8 +47,8 @@ _WELL_KNOWN: dict[str, JsonSchema] = {
     "google.protobuf.Any": {"type": "object"},
     "google.protobuf.DoubleValue": {"type": "number"},
     "google.protobuf.FloatValue": {"type": "number"},
-    "google.protobuf.Int32Value": {"type": "integer"},
-    "google.protobuf.UInt32Value": {"type": "integer", "minimum": 0},
+    "google.protobuf.Int32Value": _INT32,
+    "google.protobuf.UInt32Value": _UINT32,
     "google.protobuf.Int64Value": _INT64,
     "google.protobuf.UInt64Value": _UINT64,
     "google.protobuf.BoolValue": {"type": "boolean"},

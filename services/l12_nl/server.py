@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 from google.protobuf import json_format, struct_pb2
@@ -70,8 +70,15 @@ def bounded(value: int, default: int, most: int, field: str) -> int:
     return min(value or default, most)
 
 
-def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
+def call_metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
     return {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+
+
+async def pass_on(context: grpc.aio.ServicerContext, error: UpstreamError) -> NoReturn:
+    """Ends the call with the called layer's own status, message and details."""
+    trailers = (("grpc-status-details-bin", error.details),) if error.details else ()
+    await context.abort(error.code, error.message, trailing_metadata=trailers)
+    raise AssertionError("context.abort returned")  # abort always raises
 
 
 class CatalogServicer(pb_grpc.CatalogServiceServicer):
@@ -122,7 +129,10 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
             )
         limit = bounded(request.limit, DEFAULT_LIMIT, MAX_LIMIT, "limit")
         index = await self._index.index(self._index_wait)
-        found = await index.search(query, limit)
+        try:
+            found = await index.search(query, limit)
+        except UpstreamError as error:  # L04 could not embed the query: its own error
+            await pass_on(context, error)
         return pb.SearchServicesResponse(
             matches=[
                 pb.Match(
@@ -140,13 +150,12 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
     ) -> pb.InvokeResponse:
         if not request.method.strip():
             raise PlatformError(errors.INVALID_ARGUMENT, "method is required", field="method")
-        credential = caller_credential(_metadata(context), self._service_token)
+        credential = caller_credential(call_metadata(context), self._service_token)
         arguments = json_format.MessageToDict(request.arguments)
         try:
             method, answer = await self._invoker.invoke(
                 request.method, arguments, credential, context.time_remaining()
             )
         except UpstreamError as error:
-            trailers = (("grpc-status-details-bin", error.details),) if error.details else ()
-            await context.abort(error.code, error.message, trailing_metadata=trailers)
+            await pass_on(context, error)
         return pb.InvokeResponse(method=method.name, result=_struct(answer))

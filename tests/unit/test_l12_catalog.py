@@ -7,6 +7,7 @@ import pytest
 from agentic.data.v1 import event_store_pb2, vectors_pb2
 from services.kit import PlatformError, descriptors
 from services.kit.auth import CALLER_AUTHORIZATION_HEADER
+from services.l12_nl.arguments import MAX_ARRAY_ITEMS, MAX_STRING_CHARS, bounded, prompt
 from services.l12_nl.catalog import Catalog
 from services.l12_nl.credentials import caller_credential
 from services.l12_nl.schemas import message_schema
@@ -80,3 +81,22 @@ def test_the_caller_credential_is_forwarded_never_the_service_token() -> None:
         with pytest.raises(PlatformError) as refused:
             caller_credential(metadata, "mesh-token")
         assert refused.value.code == "E12104"
+
+
+def test_a_models_answer_is_bounded_where_the_schema_leaves_it_free() -> None:
+    schema = CATALOG.method("agentic.data.v1.EventStoreService.AppendEvents").request_schema
+    bounded_schema = bounded(schema)
+    properties = bounded_schema["properties"]
+    assert properties["stream_id"]["maxLength"] == MAX_STRING_CHARS
+    assert "maxLength" not in properties["expected_version"]  # a pattern bounds it already
+    assert properties["events"]["maxItems"] == MAX_ARRAY_ITEMS
+    assert "maxLength" not in schema["properties"]["stream_id"]  # the catalog's is unchanged
+
+
+def test_the_prompt_carries_earlier_turns_then_the_request() -> None:
+    method = CATALOG.method("agentic.data.v1.EventStoreService.ReadStream")
+    history = [{"text": f"turn {n}", "method": method.name, "arguments": {}} for n in range(6)]
+    system, messages = prompt(method, "read order-42", history)
+    assert method.name in system
+    assert messages[-1] == ("user", "read order-42")
+    assert [m for role, m in messages if role == "user"][:-1] == [f"turn {n}" for n in range(2, 6)]
