@@ -77,9 +77,7 @@ async def invoke_overhead(gateway: str, count: int) -> None:
     print(f"\nGetStream, 1 in flight, {count} calls each (gRPC via Envoy)")
     print(f"  direct         {plain}")
     print(f"  via Invoke     {named}")
-    print(
-        f"  Invoke adds {added:.3f} ms p50; target <= {INVOKE_ADDED_P50_BUDGET_MS} ms: {verdict}"
-    )
+    print(f"  Invoke adds {added:.3f} ms p50; target <= {INVOKE_ADDED_P50_BUDGET_MS} ms: {verdict}")
 
 
 async def run(settings: LauncherSettings) -> None:
