@@ -47,7 +47,7 @@ async def search_latency(gateway_url: str, count: int) -> None:
             reply.raise_for_status()
 
         await settle_cpu()
-        latency = await measure_latency(search, count, warmup=50)
+        latency = await measure_latency(search, count, warmup=20)
     print(f"\nSearchServices (REST via Envoy, embed + score), {count} calls\n  {latency}")
 
 
@@ -82,7 +82,8 @@ async def invoke_overhead(gateway: str, count: int) -> None:
 
 async def run(settings: LauncherSettings) -> None:
     gateway = f"127.0.0.1:{settings.gateway_port}"
-    await search_latency(f"http://{gateway}", count=1000)
+    # Within L04's per-agent limit (600 requests a minute): every search is one Embed.
+    await search_latency(f"http://{gateway}", count=400)
     await invoke_overhead(gateway, count=2000)
 
 

@@ -17,6 +17,8 @@ from services.l12_nl.search import Embedder
 EMBED_TIMEOUT_SECONDS = 30.0
 GENERATE_TIMEOUT_SECONDS = 100.0
 MAX_ARGUMENT_TOKENS = 384
+# The agent L04 counts L12's calls against (its per-agent rate limit and usage).
+AGENT_ID = "l12_nl"
 
 
 def l04_embedder(channel: grpc.aio.Channel) -> Embedder:
@@ -25,7 +27,7 @@ def l04_embedder(channel: grpc.aio.Channel) -> Embedder:
     async def embed(texts: Sequence[str]) -> list[list[float]]:
         try:
             reply = await models.Embed(
-                pb.EmbedRequest(texts=list(texts)), timeout=EMBED_TIMEOUT_SECONDS
+                pb.EmbedRequest(texts=list(texts), agent_id=AGENT_ID), timeout=EMBED_TIMEOUT_SECONDS
             )
         except grpc.aio.AioRpcError as error:
             raise upstream_error(error) from None
@@ -45,6 +47,7 @@ def l04_generator(channel: grpc.aio.Channel) -> Generator:
             messages=[pb.Message(role=role, content=content) for role, content in messages],
             temperature=0,
             max_tokens=MAX_ARGUMENT_TOKENS,
+            agent_id=AGENT_ID,
         )
         request.response_schema.update(schema)
         try:
