@@ -35,6 +35,9 @@ class Layer:
     # It calls the mesh on its callers' behalf, so the gateway hands it their own credential
     # (CALLER_AUTHORIZATION_HEADER) besides the service token.
     acts_for_caller: bool = False
+    # A path prefix it also serves over plain HTTP (on ``http_port``), routed by Envoy as is:
+    # the MCP endpoint "/mcp" of L12.
+    http_path: str = ""
 
     @property
     def name(self) -> str:
@@ -59,6 +62,21 @@ class Layer:
     def port(self) -> int:
         """Its default gRPC port."""
         return BASE_PORT + self.number
+
+    @property
+    def http_port(self) -> int:
+        """Its default HTTP port, when it has an ``http_path``: 8112 for L12."""
+        return self.port + 100
+
+    @property
+    def http_cluster(self) -> str:
+        """Envoy's cluster for its HTTP port, e.g. ``l12_nl_http``."""
+        return f"{self.name}_http"
+
+    @property
+    def http_port_setting(self) -> str:
+        """The launcher setting holding its HTTP port (``AGENTIC_L12_HTTP_PORT``)."""
+        return f"{self.key}_http_port"
 
     @property
     def port_setting(self) -> str:
@@ -103,6 +121,7 @@ LAYERS: tuple[Layer, ...] = (
         timeout_seconds=120,
         launched=True,
         acts_for_caller=True,
+        http_path="/mcp",
     ),
     Layer(13, "roles", "agentic.roles.v1", "Roles"),
     Layer(14, "skills", "agentic.skills.v1", "Skills"),

@@ -1,6 +1,6 @@
 """Starts L12: the catalog from the descriptor set, the search index (in the background,
 from L04's embeddings), the invoker's channel to the gateway, the assistant (L04 for
-arguments, L01 for tokens and conversations), the server."""
+arguments, L01 for tokens and conversations), the gRPC server and the MCP endpoint."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from services.l12_nl.conversations import Conversations
 from services.l12_nl.documents import DocumentStore
 from services.l12_nl.index_builder import IndexBuilder
 from services.l12_nl.invoker import Invoker
+from services.l12_nl.mcp_http import http_server
 from services.l12_nl.models_client import l04_embedder, l04_generator
 from services.l12_nl.server import SERVICE_NAME as CATALOG_SERVICE
 from services.l12_nl.server import CatalogServicer
@@ -76,11 +77,15 @@ async def main() -> None:
         invalid_argument=errors.INVALID_ARGUMENT,
         authenticator=TokenAuthenticator(settings.api_key),
     )
+    mcp = http_server(gateway, settings.host, settings.http_port)
     async with GrpcServer(definition, settings):
         index.start()
+        mcp_serving = asyncio.create_task(mcp.serve())
         try:
             await wait_for_termination()
         finally:
+            mcp.should_exit = True
+            await mcp_serving
             await index.stop()
     await gateway.close()
     await l04.close()

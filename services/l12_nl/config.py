@@ -12,6 +12,7 @@ class NLSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="L12_", extra="ignore")
 
     port: int = Field(8012, ge=0, le=65535)
+    http_port: int = Field(8112, ge=0, le=65535, description="the MCP endpoint /mcp (HTTP)")
     api_key: str | None = Field(None, description="production key; unset = dev tokens")
     log_level: str = Field(
         "info", validation_alias=AliasChoices("L12_LOG_LEVEL", "AGENTIC_LOG_LEVEL")

@@ -20,14 +20,22 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from agentic.nl.v1 import assistant_pb2, assistant_pb2_grpc, catalog_pb2, catalog_pb2_grpc
-from services.kit import PlatformError, error_info
-from services.l12_nl.credentials import caller_credential
+from services.kit import error_info
 
 INSTRUCTIONS = (
     "Tools for the agentic platform mesh. Find an RPC with search_services, read its request "
     "schema with describe_service, then call it with invoke. Or use ask with a request in "
     "plain words: reads run at once; changes come back with a token for confirm."
 )
+
+
+def request_credential(headers: Mapping[str, str]) -> str:
+    """``authorization``, else ``x-api-key`` as a bearer credential; "" if neither."""
+    authorization = headers.get("authorization", "").strip()
+    if authorization:
+        return authorization
+    key = headers.get("x-api-key", "").strip()
+    return f"Bearer {key}" if key else ""
 
 
 class MeshTools:
@@ -37,20 +45,16 @@ class MeshTools:
         self,
         gateway: grpc.aio.Channel,
         credential: str | None,
-        service_token: str | None,
     ) -> None:
         self.catalog = catalog_pb2_grpc.CatalogServiceStub(gateway)
         self.assistant = assistant_pb2_grpc.AssistantServiceStub(gateway)
-        self._credential = credential  # stdio: the one the server was started with
-        self._service_token = service_token
+        # stdio: the one the server was started with; HTTP: each request's own.
+        self._credential = credential
 
     def _metadata(self, headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
-        credential = self._credential
-        if credential is None:
-            try:
-                credential = caller_credential(dict(headers or {}), self._service_token)
-            except PlatformError as error:
-                raise ToolError(str(error)) from None
+        credential = self._credential or request_credential(headers or {})
+        if not credential:
+            raise ToolError("E12104 UNAUTHENTICATED: no credential to call the mesh with")
         return (("authorization", credential),)
 
     async def call(self, rpc: Any, request: Message, headers: Mapping[str, str] | None) -> Any:

@@ -22,7 +22,7 @@ GATEWAY_ENV = "AGENTIC_GATEWAY_TARGET"
 
 async def serve(gateway_target: str, credential: str) -> None:
     async with open_channel(gateway_target, token=None, timeout=None) as channel:
-        server = build_server(MeshTools(channel, f"Bearer {credential}", None))
+        server = build_server(MeshTools(channel, f"Bearer {credential}"))
         await server.run_stdio_async()
 
 

@@ -182,6 +182,8 @@ class ComponentSet:
             f"{layer.env_prefix}_PORT": str(port),
             "REDIS_URL": self.settings.effective_redis_url,
         }
+        if layer.http_path:
+            env[f"{layer.env_prefix}_HTTP_PORT"] = str(self.settings.layer_http_port(layer))
         if layer.database:
             env["DATABASE_URL"] = self.settings.effective_database_url
         if layer.name == "l01_data" and self.settings.l01_api_key:
@@ -250,6 +252,8 @@ class ComponentSet:
         }
         for layer in self.layers:
             ports[layer.name] = self.settings.layer_port(layer)
+            if layer.http_path:
+                ports[layer.http_cluster] = self.settings.layer_http_port(layer)
         return ports
 
     def render_envoy_config(self) -> Path:

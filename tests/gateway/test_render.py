@@ -140,6 +140,12 @@ def test_the_yaml_has_no_anchors_and_round_trips() -> None:
     assert yaml.safe_load(text) == CONFIG
 
 
+# Every cluster of a launched layer: its gRPC port and, where it has one, its HTTP port.
+IDLE = {layer.name for layer in launched_layers()} | {
+    layer.http_cluster for layer in launched_layers() if layer.http_path
+}
+
+
 def test_the_launcher_leaves_layers_it_does_not_run_without_endpoints(tmp_path) -> None:
     text = launcher_render(
         DEFAULT_OUTPUT,
@@ -147,7 +153,7 @@ def test_the_launcher_leaves_layers_it_does_not_run_without_endpoints(tmp_path) 
         admin_port=18901,
         cluster_ports={"l01_data": 18001, "l09_gateway_http": 18090, "l09_gateway_grpc": 18091},
         base_dir=descriptor.PROJECT_ROOT,
-        idle_clusters={layer.name for layer in launched_layers()} - {"l01_data"},
+        idle_clusters=IDLE - {"l01_data"},
     )
     clusters = {c["name"]: c for c in yaml.safe_load(text)["static_resources"]["clusters"]}
     assert clusters["l04_models"]["load_assignment"]["endpoints"] == []

@@ -1,8 +1,10 @@
 """The MCP server driven by the mcp SDK's own client: over stdio (`agentic mcp`, as MCP
-clients start it), with the caller's credential applied by the gateway to every tool call."""
+clients start it) and over streamable HTTP at /mcp through the gateway, with the caller's
+credential applied by the gateway to every tool call."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -11,15 +13,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 from tokenizers import Tokenizer
 
 from services.kit.auth import ApiKeyFile
 from services.l04_models.providers.local_embedder import model_files
 from tests.conftest import RunningMesh
-from tests.support import DEV_TOKEN, stream_name
+from tests.support import DEV_TOKEN, rest_reason, stream_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.l12]
 
@@ -115,3 +119,73 @@ async def test_the_tool_list_stays_under_a_thousand_tokens(mesh: RunningMesh) ->
     tokens = len(tokenizer.encode(listed).ids)
     print(f"tool list: {tokens} tokens, {len(listed)} characters")
     assert 0 < tokens <= MAX_TOOL_LIST_TOKENS
+
+
+@asynccontextmanager
+async def http_session(mesh: RunningMesh, credential: str) -> AsyncIterator[ClientSession]:
+    headers = {"authorization": f"Bearer {credential}"}
+    url = f"{mesh.gateway_url}/mcp"
+    async with (
+        streamable_http_client(url, http_client=create_mcp_http_client(headers=headers)) as streams,
+        ClientSession(streams[0], streams[1]) as session,
+    ):
+        await session.initialize()
+        yield session
+
+
+async def test_the_sdk_client_calls_the_tools_over_http_through_the_gateway(
+    mesh: RunningMesh,
+) -> None:
+    async with http_session(mesh, DEV_TOKEN) as session:
+        tools = (await session.list_tools()).tools
+        assert {tool.name for tool in tools} == TOOLS
+        found = payload(
+            await session.call_tool("search_services", {"query": "read the events of a stream"})
+        )
+        methods = [match["method"] for match in found["matches"]]
+        assert "agentic.data.v1.EventStoreService.ReadStream" in methods[:3]
+        read = payload(
+            await session.call_tool(
+                "invoke",
+                {
+                    "method": "agentic.data.v1.EventStoreService.ReadAll",
+                    "arguments": {"max_count": 1},
+                },
+            )
+        )
+        assert "events" in read["result"]
+
+
+async def test_http_mcp_refuses_callers_the_gateway_refuses(mesh: RunningMesh) -> None:
+    async with httpx.AsyncClient(base_url=mesh.gateway_url, timeout=10) as client:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+        headers = {"accept": "application/json, text/event-stream"}
+        anonymous = await client.post("/mcp", json=body, headers=headers)
+        assert anonymous.status_code == 401
+        wrong = await client.post(
+            "/mcp", json=body, headers={**headers, "authorization": "Bearer agk_nope_nope"}
+        )
+        assert wrong.status_code == 401
+        assert rest_reason(wrong.json()) == "E9401"
+
+
+async def test_a_reader_key_is_refused_a_write_over_http_mcp(mesh: RunningMesh) -> None:
+    key, _ = ApiKeyFile(mesh.settings.gateway_keys_file).create(
+        f"mcp-http-reader-{stream_name()}", ("reader",), "standard"
+    )
+    for _ in range(60):  # until the gateway has read the new key file
+        async with httpx.AsyncClient(base_url=mesh.gateway_url, timeout=10) as client:
+            probe = await client.get("/v1/services", headers={"authorization": f"Bearer {key}"})
+        if probe.status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    async with http_session(mesh, key) as session:
+        result = await session.call_tool(
+            "invoke",
+            {
+                "method": "agentic.data.v1.EventStoreService.AppendEvents",
+                "arguments": {"stream_id": stream_name(), "events": [{"type": "a.b"}]},
+            },
+        )
+    assert result.is_error
+    assert "E9403" in result.content[0].text

@@ -16,8 +16,15 @@ from tests.support import envoy_validation
 
 pytestmark = [pytest.mark.unit, pytest.mark.launcher]
 
-# Every layer the launcher runs (l01_data: 18001, ...), and the gateway process's two ports.
-PORTS = {layer.name: 10000 + layer.port for layer in launched_layers()} | {
+# Every layer the launcher runs (l01_data: 18001, ...), their HTTP ports (l12_nl_http: 18112),
+# and the gateway process's two ports.
+PORTS = {
+    **{layer.name: 10000 + layer.port for layer in launched_layers()},
+    **{
+        layer.http_cluster: 10000 + layer.http_port
+        for layer in launched_layers()
+        if layer.http_path
+    },
     "l09_gateway_http": 18090,
     "l09_gateway_grpc": 18091,
 }

@@ -77,6 +77,16 @@ def layer_cluster(layer: Upstream) -> dict[str, Any]:
     }
 
 
+def layer_http_cluster(name: str, port: int) -> dict[str, Any]:
+    """A layer's plain HTTP port (HTTP/1.1), for the path it serves besides gRPC."""
+    return {
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": _endpoint(name, port),
+    }
+
+
 def gateway_clusters() -> list[dict[str, Any]]:
     """The L09 Python process: HTTP (health, OpenAPI) and gRPC (ext_authz, rate limits)."""
     return [

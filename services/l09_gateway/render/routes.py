@@ -16,7 +16,7 @@ from typing import Any
 
 from services.l09_gateway.descriptor import Method
 from services.l09_gateway.names import HTTP_CLUSTER, NATIVE_AUTH_FILTERS, OPEN_PATHS
-from services.l09_gateway.render.layers import layer_for
+from services.l09_gateway.render.layers import http_upstreams, layer_for
 
 _DISABLED = {"@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", "disabled": True}
 
@@ -86,6 +86,22 @@ def open_routes() -> list[dict[str, Any]]:
     ]
 
 
+# A layer's own HTTP path (L12's MCP endpoint): streamed both ways, not transcoded. The
+# gateway does not admit the caller here: the layer calls the mesh with the credential the
+# request carries, and every such call is admitted by the gateway as any other.
+_LAYER_HTTP_ROUTE_FILTERS = _disabled(
+    *_OPEN_ROUTE_FILTERS, "envoy.filters.http.buffer", "envoy.filters.http.body_size_limit"
+)
+
+
+def layer_http_route(path: str, cluster: str) -> dict[str, Any]:
+    return {
+        "match": {"path_separated_prefix": path},
+        "route": {"cluster": cluster, "timeout": "0s", "idle_timeout": "300s"},
+        "typed_per_filter_config": dict(_LAYER_HTTP_ROUTE_FILTERS),
+    }
+
+
 def method_route(method: Method) -> dict[str, Any]:
     layer = layer_for(method.package)
     route: dict[str, Any] = {"cluster": layer.name}
@@ -107,4 +123,6 @@ def method_route(method: Method) -> dict[str, Any]:
 
 
 def routes(methods: list[Method] | tuple[Method, ...]) -> list[dict[str, Any]]:
-    return [preflight_route(), *open_routes()] + [method_route(method) for method in methods]
+    packages = sorted({method.package for method in methods})
+    layer_http = [layer_http_route(u.path, u.cluster) for u in http_upstreams(packages)]
+    return [preflight_route(), *open_routes(), *layer_http] + [method_route(m) for m in methods]
