@@ -33,6 +33,21 @@ class Invoker:
     def __init__(self, catalog: Catalog, gateway: grpc.aio.Channel) -> None:
         self._catalog = catalog
         self._gateway = gateway
+        self._callables: dict[str, grpc.aio.UnaryUnaryMultiCallable] = {}
+
+    def _callable(self, method: CatalogMethod) -> grpc.aio.UnaryUnaryMultiCallable:
+        """The method's stub, made once (a new one per call costs more than the call's own
+        Python work)."""
+        call = self._callables.get(method.name)
+        if call is None:
+            response_class = self._catalog.message_class(method.response_type)
+            call = self._gateway.unary_unary(
+                method.grpc_path,
+                request_serializer=lambda message: message.SerializeToString(),
+                response_deserializer=response_class.FromString,
+            )
+            self._callables[method.name] = call
+        return call
 
     def prepare(self, method_name: str, arguments: dict[str, Any]) -> tuple[CatalogMethod, Any]:
         """The method and its request message, or the error naming what does not fit."""
@@ -63,12 +78,7 @@ class Invoker:
     ) -> tuple[CatalogMethod, dict[str, Any]]:
         """Calls the method as the holder of ``authorization``; its JSON answer."""
         method, request = self.prepare(method_name, arguments)
-        response_class = self._catalog.message_class(method.response_type)
-        call = self._gateway.unary_unary(
-            method.grpc_path,
-            request_serializer=lambda message: message.SerializeToString(),
-            response_deserializer=response_class.FromString,
-        )
+        call = self._callable(method)
         try:
             response = await call(
                 request, metadata=(("authorization", authorization),), timeout=timeout
