@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from agentic.data.v1 import event_store_pb2, vectors_pb2
@@ -10,6 +12,7 @@ from services.kit.auth import CALLER_AUTHORIZATION_HEADER
 from services.l12_nl.arguments import MAX_ARRAY_ITEMS, MAX_STRING_CHARS, bounded, prompt
 from services.l12_nl.catalog import Catalog
 from services.l12_nl.credentials import caller_credential
+from services.l12_nl.index_builder import IndexBuilder
 from services.l12_nl.schemas import message_schema
 from services.l12_nl.search import KeywordScorer, stem, terms
 
@@ -100,3 +103,26 @@ def test_the_prompt_carries_earlier_turns_then_the_request() -> None:
     assert method.name in system
     assert messages[-1] == ("user", "read order-42")
     assert [m for role, m in messages if role == "user"][:-1] == [f"turn {n}" for n in range(2, 6)]
+
+
+async def test_searches_wait_for_the_index_and_say_so_when_it_is_not_built() -> None:
+    methods = CATALOG.methods[:3]
+    attempts = []
+
+    async def embed(texts: Sequence[str]) -> list[list[float]]:
+        attempts.append(len(texts))
+        if len(attempts) < 3:  # L04 still loading its embedder
+            raise ConnectionError("L04 is loading")
+        return [[float(i == n % 4) for i in range(4)] for n in range(len(texts))]
+
+    builder = IndexBuilder(methods, embed)
+    with pytest.raises(PlatformError) as loading:
+        await builder.index(wait_seconds=0)
+    assert loading.value.code == "E12003"
+    builder.start()
+    try:
+        index = await builder.index(wait_seconds=10)
+    finally:
+        await builder.stop()
+    assert len(attempts) == 3
+    assert len(await index.search("anything", 2)) == 2
