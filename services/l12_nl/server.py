@@ -64,7 +64,8 @@ def to_service(service: CatalogService, schemas: bool) -> pb.Service:
     )
 
 
-def bounded(value: int, default: int, most: int, field: str) -> int:
+def clamped(value: int, default: int, most: int, field: str) -> int:
+    """``value`` (0: the default) at most ``most``; negative is refused, naming the field."""
     if value < 0:
         raise PlatformError(errors.INVALID_ARGUMENT, f"{field} must not be negative", field=field)
     return min(value or default, most)
@@ -99,7 +100,7 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
     async def ListServices(
         self, request: pb.ListServicesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListServicesResponse:
-        size = bounded(request.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, "page_size")
+        size = clamped(request.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, "page_size")
         page = self._catalog.page(size, request.page_token)
         return pb.ListServicesResponse(
             services=[to_service(s, schemas=False) for s in page.services],
@@ -127,7 +128,7 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
                 f"query is {len(query)} characters; at most {MAX_QUERY_CHARS}",
                 field="query",
             )
-        limit = bounded(request.limit, DEFAULT_LIMIT, MAX_LIMIT, "limit")
+        limit = clamped(request.limit, DEFAULT_LIMIT, MAX_LIMIT, "limit")
         index = await self._index.index(self._index_wait)
         try:
             found = await index.search(query, limit)
