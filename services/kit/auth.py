@@ -74,6 +74,10 @@ class TokenAuthenticator:
 SERVICE_TOKEN_ENV = "AGENTIC_SERVICE_TOKEN"
 PRINCIPAL_HEADER = "x-agentic-principal"
 ROLES_HEADER = "x-agentic-roles"
+# On calls to a layer that acts for its caller (``Layer.acts_for_caller``): the caller's own
+# credential (``Bearer <key or JWT>``), which that layer presents when it calls the mesh on
+# the caller's behalf, so that the gateway's policy applies to the caller, not to the mesh.
+CALLER_AUTHORIZATION_HEADER = "x-agentic-caller-authorization"
 
 # The roles of the call being served, as the gateway forwarded them (empty when unknown).
 current_roles: ContextVar[tuple[str, ...]] = ContextVar("current_roles", default=())

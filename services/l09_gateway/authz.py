@@ -33,6 +33,8 @@ from services.kit import get_logger
 from services.l09_gateway.credentials import Authenticator, Identity, Unauthenticated
 from services.l09_gateway.limits import Decision, RateLimiter
 from services.l09_gateway.names import (
+    CALLER_HEADER,
+    CALLER_RPC_PREFIXES,
     ORIGINAL_PATH_HEADER,
     PRINCIPAL_HEADER,
     ROLES_HEADER,
@@ -112,6 +114,11 @@ def _denied(
     )
 
 
+def _caller_credential(headers: dict[str, str]) -> str:
+    """The credential the caller was admitted with, as an authorization header value."""
+    return headers.get("authorization") or f"Bearer {headers.get('x-api-key', '').strip()}"
+
+
 class AuthorizationServicer(pb_grpc.AuthorizationServicer):
     def __init__(
         self,
@@ -156,6 +163,8 @@ class AuthorizationServicer(pb_grpc.AuthorizationServicer):
             _header(TIER_HEADER, tier.name),
             _header(RPC_HEADER, rpc),
         ]
+        if rpc.startswith(CALLER_RPC_PREFIXES):
+            forwarded.append(_header(CALLER_HEADER, _caller_credential(headers)))
         if self._service_token:
             forwarded.append(_header("authorization", f"Bearer {self._service_token}"))
         # Nothing to show for callers without limits, or while the counters are unreachable.

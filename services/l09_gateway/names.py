@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from services.kit.auth import CALLER_AUTHORIZATION_HEADER
+from services.kit.layers import caller_rpc_prefixes
+
 # Envoy cluster of the L09 Python process's gRPC port (ext_authz, rate limit service and the
 # discovery service for the native auth filters).
 AUTHZ_CLUSTER = "l09_gateway_grpc"
@@ -27,7 +30,11 @@ LEASE_HEADER = "x-agentic-lease"
 LEASE_DESCRIPTOR_KEY = "lease"
 RENEWAL = "renew"
 NO_LEASE = "none"
+# On calls to a layer that acts for its caller (the NL layer): the caller's own credential.
+CALLER_HEADER = CALLER_AUTHORIZATION_HEADER
+CALLER_RPC_PREFIXES = caller_rpc_prefixes()
 IDENTITY_HEADERS = (
+    CALLER_HEADER,
     PRINCIPAL_HEADER,
     ROLES_HEADER,
     TIER_HEADER,

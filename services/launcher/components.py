@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.kit.layers import Layer, launched_layers
+from services.kit.layers import GATEWAY, Layer, launched_layers
 from services.launcher import binaries, envoy_config, probes
 from services.launcher.config import LauncherSettings
 from services.launcher.errors import MeshError
@@ -170,6 +170,8 @@ class ComponentSet:
         for layer in self.layers:  # kit.layer_target() finds the layers of this mesh
             port = self.settings.layer_port(layer)
             env[f"AGENTIC_{layer.env_prefix}_TARGET"] = f"{LOOPBACK}:{port}"
+        # L09 is Envoy: a layer calling the mesh on its caller's behalf goes through it.
+        env[f"AGENTIC_{GATEWAY.env_prefix}_TARGET"] = f"{LOOPBACK}:{self.settings.gateway_port}"
         return env
 
     def _layer(self, layer: Layer, index: int) -> Component:
@@ -180,6 +182,8 @@ class ComponentSet:
             f"{layer.env_prefix}_PORT": str(port),
             "REDIS_URL": self.settings.effective_redis_url,
         }
+        if layer.http_path:
+            env[f"{layer.env_prefix}_HTTP_PORT"] = str(self.settings.layer_http_port(layer))
         if layer.database:
             env["DATABASE_URL"] = self.settings.effective_database_url
         if layer.name == "l01_data" and self.settings.l01_api_key:
@@ -248,6 +252,8 @@ class ComponentSet:
         }
         for layer in self.layers:
             ports[layer.name] = self.settings.layer_port(layer)
+            if layer.http_path:
+                ports[layer.http_cluster] = self.settings.layer_http_port(layer)
         return ports
 
     def render_envoy_config(self) -> Path:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from services.kit.layers import launched_layers
 from services.launcher.components import ENVOY_TEMPLATE, PROJECT_ROOT
 from services.launcher.config import LauncherSettings
 from services.launcher.envoy_config import discovered_filters, render
@@ -15,9 +16,15 @@ from tests.support import envoy_validation
 
 pytestmark = [pytest.mark.unit, pytest.mark.launcher]
 
+# Every layer the launcher runs (l01_data: 18001, ...), their HTTP ports (l12_nl_http: 18112),
+# and the gateway process's two ports.
 PORTS = {
-    "l01_data": 18001,
-    "l04_models": 18004,
+    **{layer.name: 10000 + layer.port for layer in launched_layers()},
+    **{
+        layer.http_cluster: 10000 + layer.http_port
+        for layer in launched_layers()
+        if layer.http_path
+    },
     "l09_gateway_http": 18090,
     "l09_gateway_grpc": 18091,
 }

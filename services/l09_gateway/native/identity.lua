@@ -182,6 +182,14 @@ local function dev_caller(headers)
   return principal, DEV_ROLES, DEV_TIER
 end
 
+-- A layer that calls the mesh for its caller gets the caller's own credential too.
+local function acts_for_caller(rpc)
+  for _, prefix in ipairs(CALLER_RPC_PREFIXES) do
+    if rpc:sub(1, #prefix) == prefix then return true end
+  end
+  return false
+end
+
 function envoy_on_request(handle)
   local info = handle:streamInfo()
   local headers = handle:headers()
@@ -210,6 +218,10 @@ function envoy_on_request(handle)
   headers:replace(RPC_HEADER, rpc)
   if METERED_TIERS[tier] then
     meter(info, headers, tier .. "|" .. principal .. "|" .. rpc, tier, now)
+  end
+  if acts_for_caller(rpc) then
+    headers:replace(CALLER_HEADER, headers:get("authorization")
+      or ("Bearer " .. (headers:get("x-api-key") or "")))
   end
   headers:replace("authorization", SERVICE_AUTHORIZATION)
   headers:remove("x-api-key")

@@ -38,6 +38,8 @@ from typing import Any
 
 from services.kit.config import DEV_TOKENS
 from services.l09_gateway.names import (
+    CALLER_HEADER,
+    CALLER_RPC_PREFIXES,
     EXT_AUTHZ_FILTER,
     JWT_AUTHN_FILTER,
     JWT_PAYLOAD_KEY,
@@ -131,6 +133,8 @@ def source(service_token: str, policy: Policy, development: bool = False) -> str
         "NATIVE_NAMESPACE": lua_string(NATIVE_AUTH_NAMESPACE),
         "NATIVE_KEY": lua_string(NATIVE_PRINCIPAL_KEY),
         "SERVICE_AUTHORIZATION": lua_string(f"Bearer {service_token}"),
+        "CALLER_HEADER": lua_string(CALLER_HEADER),
+        "CALLER_RPC_PREFIXES": "{" + ", ".join(lua_string(p) for p in CALLER_RPC_PREFIXES) + "}",
         "DEFAULT_TIER": lua_string(policy.tier(None).name),
         "KNOWN_TIERS": _set(sorted(policy.tiers)),
         "METERED_TIERS": _set(sorted(n for n, t in policy.tiers.items() if not t.unlimited)),
