@@ -1,10 +1,11 @@
 """The identity filter (Lua): forwards the caller of a verified JWT as ext_authz would.
 
 It runs after jwt_authn and rbac. For a verified JWT it sets the identity headers (principal,
-roles, tier, RPC and, for tiers with limits, the metered tier the rate limit filter keys on),
-replaces the JWT with the layers' service token, and marks the call in dynamic metadata so
-that ext_authz is skipped. Anything unexpected in the claims (no usable subject, odd roles)
-leaves the call unmarked: ext_authz then decides, as for any other credential.
+roles, tenant (the ``tenant`` claim, else the subject), tier, RPC and, for tiers with limits,
+the metered tier the rate limit filter keys on), replaces the JWT with the layers' service
+token, and marks the call in dynamic metadata so that ext_authz is skipped. Anything
+unexpected in the claims (no usable subject or tenant, odd roles) leaves the call unmarked:
+ext_authz then decides, as for any other credential.
 
 In development it forwards the public dev tokens the same way (as ``Bearer <token>`` or
 ``x-api-key``), when the development roles may call every RPC: there is then nothing for
@@ -56,11 +57,13 @@ from services.l09_gateway.names import (
     RENEWAL,
     ROLES_HEADER,
     RPC_HEADER,
+    TENANT_HEADER,
     TIER_HEADER,
     VOUCH_MS_KEY,
     VOUCH_NAMESPACE,
     VOUCH_PRINCIPAL_KEY,
     VOUCH_ROLES_KEY,
+    VOUCH_TENANT_KEY,
     VOUCH_TIER_KEY,
 )
 from services.l09_gateway.policy import Policy
@@ -200,12 +203,13 @@ local function take_voucher(metadata, asked, now)
     principal = answer[VOUCH_PRINCIPAL],
     roles = answer[VOUCH_ROLES],
     tier = answer[VOUCH_TIER],
+    tenant = answer[VOUCH_TENANT],
     expires = now + answer[VOUCH_MS],
   }, now)
 end
 """
 
-# The principal rule of credentials.py (_SAFE_PRINCIPAL) as a Lua pattern.
+# The name rule of principals and tenants (services.kit.auth.NAME_PATTERN) as a Lua pattern.
 _BODY = """
 local function roles_of(value)
   if type(value) == "string" then
@@ -230,7 +234,13 @@ local function jwt_caller(claims)
   if roles == nil or roles == "" then return nil end
   local tier = claims["tier"]
   if type(tier) ~= "string" or KNOWN_TIERS[tier] == nil then tier = DEFAULT_TIER end
-  return principal, roles, tier
+  local tenant = claims["tenant"]
+  if tenant == nil then
+    tenant = principal
+  elseif type(tenant) ~= "string" or #tenant > 256 or not tenant:match("^[%w@._:+/|-]+$") then
+    return nil
+  end
+  return principal, roles, tier, tenant
 end
 
 local function dev_caller(headers)
@@ -242,7 +252,7 @@ local function dev_caller(headers)
     principal = DEV_KEYS[headers:get("x-api-key") or ""]
   end
   if principal == nil then return nil end
-  return principal, DEV_ROLES, DEV_TIER
+  return principal, DEV_ROLES, DEV_TIER, principal
 end
 
 function envoy_on_request(handle)
@@ -250,12 +260,12 @@ function envoy_on_request(handle)
   local headers = handle:headers()
   local now = handle:timestamp()
   local rpc = (headers:get(":path") or ""):match("^/([^?]*)") or ""
-  local principal, roles, tier
+  local principal, roles, tier, tenant
   local verified = info:dynamicMetadata():get(JWT_FILTER)
   if verified ~= nil and verified[PAYLOAD_KEY] ~= nil then
-    principal, roles, tier = jwt_caller(verified[PAYLOAD_KEY])
+    principal, roles, tier, tenant = jwt_caller(verified[PAYLOAD_KEY])
   else
-    principal, roles, tier = dev_caller(headers)
+    principal, roles, tier, tenant = dev_caller(headers)
   end
   if principal == nil then
     local key = api_key(headers)
@@ -266,9 +276,11 @@ function envoy_on_request(handle)
       return
     end
     principal, roles, tier = voucher.principal, voucher.roles, voucher.tier
+    tenant = voucher.tenant
   end
   headers:replace(PRINCIPAL_HEADER, principal)
   headers:replace(ROLES_HEADER, roles)
+  headers:replace(TENANT_HEADER, tenant)
   headers:replace(TIER_HEADER, tier)
   headers:replace(RPC_HEADER, rpc)
   if METERED_TIERS[tier] then
@@ -326,6 +338,7 @@ def source(service_token: str, policy: Policy, development: bool = False) -> str
         "PAYLOAD_KEY": lua_string(JWT_PAYLOAD_KEY),
         "PRINCIPAL_HEADER": lua_string(PRINCIPAL_HEADER),
         "ROLES_HEADER": lua_string(ROLES_HEADER),
+        "TENANT_HEADER": lua_string(TENANT_HEADER),
         "TIER_HEADER": lua_string(TIER_HEADER),
         "RPC_HEADER": lua_string(RPC_HEADER),
         "METERED_TIER_HEADER": lua_string(METERED_TIER_HEADER),
@@ -347,6 +360,7 @@ def source(service_token: str, policy: Policy, development: bool = False) -> str
         "VOUCH_PRINCIPAL": lua_string(VOUCH_PRINCIPAL_KEY),
         "VOUCH_ROLES": lua_string(VOUCH_ROLES_KEY),
         "VOUCH_TIER": lua_string(VOUCH_TIER_KEY),
+        "VOUCH_TENANT": lua_string(VOUCH_TENANT_KEY),
         "NATIVE_NAMESPACE": lua_string(NATIVE_AUTH_NAMESPACE),
         "NATIVE_KEY": lua_string(NATIVE_PRINCIPAL_KEY),
         "SERVICE_AUTHORIZATION": lua_string(f"Bearer {service_token}"),
