@@ -23,3 +23,6 @@ OUTPUT_TRUNCATED = ErrorCode(
     "E4011", Kind.FAILED_PRECONDITION, "a constrained answer was cut off at max_tokens"
 )
 MODEL_LOADING = ErrorCode("E4012", Kind.UNAVAILABLE, "the local model is still loading; retry")
+OTHER_TENANT = ErrorCode(
+    "E4013", Kind.PERMISSION_DENIED, "the request names a tenant other than the caller's"
+)
