@@ -40,6 +40,26 @@ async def test_an_agent_over_its_requests_per_minute_is_refused(
     assert other_agent.completion.content == "answer 2"
 
 
+async def test_an_agents_rate_limit_is_its_tenants_not_another_tenants_namesake(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    providers, script = llama
+    _replies(script, 4)
+    gateway = make_gateway(redis_bytes, providers, agent_requests=1)
+    mine = ask()
+    namesake = ask(agent_id=mine.agent_id)  # the same agent id, in another tenant
+    await gateway.generate(mine)
+    with pytest.raises(PlatformError) as caught:
+        await gateway.generate(mine)
+    assert caught.value.code == "E4008" and repr(mine.tenant_id) in caught.value.message
+    assert (await gateway.generate(namesake)).completion.content == "answer 1"
+    # Calls that name no agent share their tenant's bucket, not everyone's.
+    await gateway.generate(ask(agent_id="", tenant_id=mine.tenant_id))
+    with pytest.raises(PlatformError):
+        await gateway.generate(ask(agent_id="", tenant_id=mine.tenant_id))
+    assert (await gateway.generate(ask(agent_id=""))).completion.content == "answer 3"
+
+
 async def test_tokens_per_minute_count_the_prompt_and_max_tokens(
     redis_bytes: redis.Redis, llama
 ) -> None:
