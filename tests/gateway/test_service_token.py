@@ -63,6 +63,17 @@ async def test_the_service_token_carries_the_forwarded_caller(target: str) -> No
     assert who == "bob|acme|model_user"
 
 
+async def test_a_layer_names_itself_on_its_channel(target: str) -> None:
+    """open_channel(principal=...): a layer's own calls are recorded as its, with the service
+    token; with any other token the name is ignored."""
+    for token, who in (
+        (SERVICE_TOKEN, "l04_models|l04_models|"),
+        ("test_token_123", "test|test|admin"),
+    ):
+        async with open_channel(target, token=token, principal="l04_models") as channel:
+            assert (await channel.unary_unary(WHO)(b"")).decode() == who
+
+
 async def test_the_service_token_alone_is_the_gateway(target: str) -> None:
     assert await _call(target, SERVICE_TOKEN) == "gateway|gateway|"
 

@@ -130,6 +130,8 @@ async def test_usage_of_an_agent_is_reported_and_recorded_in_l01(
     assert usage.total.output_tokens == reply.usage.output_tokens
     assert len(mine) == 1 and mine[0].stream_id == "models.usage"
     assert mine[0].data["provider"] == "local" and mine[0].data["model"] == LOCAL_MODEL
+    assert mine[0].data["tenant_id"] == "dev", "the caller's tenant: the dev token's principal"
+    assert mine[0].metadata["$principal"] == "l04_models", "L04 names itself to L01"
 
 
 async def test_a_tenant_name_a_header_could_not_carry_is_refused(
