@@ -361,3 +361,16 @@ async def test_calls_envoy_forwards_itself_carry_the_tenant_too(
             assert platform_code(error) == "E4013", kind
         hops = await envoy_stat(admin_port, "http.gateway.ext_authz.ok") - hops
         assert hops <= most_hops, f"{kind}: {hops} calls went to ext_authz"
+
+
+@pytest.mark.parametrize("tenant", [42, "a b", "", "x#y"])
+async def test_a_jwt_whose_tenant_a_header_cannot_carry_is_401(
+    tenant: object, mesh: RunningMesh
+) -> None:
+    """The identity filter leaves such a token to ext_authz, which refuses it."""
+    token = jwt_for("odd-tenant-user", ["model_user"], tenant=tenant)
+    async with httpx.AsyncClient(base_url=mesh.gateway_url, timeout=10) as rest:
+        response = await rest.get("/v1/usage", headers=_bearer(token))
+    assert response.status_code == 401, response.text
+    assert rest_reason(response.json()) == "E9401"
+    assert "tenant" in response.json()["message"]
