@@ -4,8 +4,7 @@ header can carry."""
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from services.kit.auth import ApiKeyFile
 from services.launcher.config import LauncherSettings
