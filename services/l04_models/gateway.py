@@ -36,6 +36,7 @@ from services.l04_models.registry import ModelSpec
 from services.l04_models.retry import RetryPolicy
 from services.l04_models.router import Router
 from services.l04_models.semantic_cache import Probe, SemanticCache
+from services.l04_models.tenancy import agent_owner
 from services.l04_models.usage import UsageRecord, UsageRecorder
 from services.l04_models.validation import validate_request, validate_texts
 
@@ -84,8 +85,10 @@ class ModelGateway:
         call), then the caches (exact under ``key``, None when bypassed): (a cached answer,
         the semantic probe to store under, how the caches judged it when the caller asked)."""
         stored = await self._limits.admit(
-            self._limits.agent_buckets(request.agent_id, estimated_tokens(request)),
-            [("agent", request.agent_id), ("tenant", request.tenant_id)],
+            self._limits.agent_buckets(
+                request.tenant_id, request.agent_id, estimated_tokens(request)
+            ),
+            _owners(request.tenant_id, request.agent_id),
             fetch=key,
         )
         explain = request.cache.explain
@@ -176,8 +179,8 @@ class ModelGateway:
         model = self.router.embedding_model(model_id)
         tokens = sum(len(t) for t in texts) // 4 + 1
         await self._limits.admit(
-            self._limits.agent_buckets(agent_id, tokens),
-            [("agent", agent_id), ("tenant", tenant_id)],
+            self._limits.agent_buckets(tenant_id, agent_id, tokens),
+            _owners(tenant_id, agent_id),
         )
         attempts = Attempts()
 
@@ -194,3 +197,8 @@ class ModelGateway:
                         (time.perf_counter() - started) * 1000)
         )  # fmt: skip
         return result
+
+
+def _owners(tenant: str, agent: str) -> list[tuple[str, str]]:
+    """Whose budgets a request spends: its agent's (within the tenant) and its tenant's."""
+    return [("agent", agent_owner(tenant, agent)), ("tenant", tenant)]

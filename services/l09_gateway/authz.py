@@ -39,10 +39,12 @@ from services.l09_gateway.names import (
     PRINCIPAL_HEADER,
     ROLES_HEADER,
     RPC_HEADER,
+    TENANT_HEADER,
     TIER_HEADER,
     VOUCH_MS_KEY,
     VOUCH_PRINCIPAL_KEY,
     VOUCH_ROLES_KEY,
+    VOUCH_TENANT_KEY,
     VOUCH_TIER_KEY,
 )
 from services.l09_gateway.policy import Policy
@@ -71,6 +73,7 @@ def _voucher(identity: Identity, tier: str) -> struct_pb2.Struct:
             VOUCH_PRINCIPAL_KEY: identity.principal,
             VOUCH_ROLES_KEY: ",".join(identity.roles),
             VOUCH_TIER_KEY: tier,
+            VOUCH_TENANT_KEY: identity.tenant,
         }
     )
     return voucher
@@ -160,6 +163,7 @@ class AuthorizationServicer(pb_grpc.AuthorizationServicer):
         forwarded = [
             _header(PRINCIPAL_HEADER, identity.principal),
             _header(ROLES_HEADER, ",".join(identity.roles)),  # allowed: never empty
+            _header(TENANT_HEADER, identity.tenant),
             _header(TIER_HEADER, tier.name),
             _header(RPC_HEADER, rpc),
         ]

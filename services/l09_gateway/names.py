@@ -17,6 +17,8 @@ RATELIMIT_DOMAIN = "agentic"
 # call; a client's own values are removed first.
 PRINCIPAL_HEADER = "x-agentic-principal"
 ROLES_HEADER = "x-agentic-roles"
+# The caller's tenant: an API key's record, a JWT's "tenant" claim, else the principal.
+TENANT_HEADER = "x-agentic-tenant"
 TIER_HEADER = "x-agentic-tier"
 RPC_HEADER = "x-agentic-rpc"
 # Set by the identity filter for JWT callers on tiers with limits, unless a lease pays for the
@@ -37,6 +39,7 @@ IDENTITY_HEADERS = (
     CALLER_HEADER,
     PRINCIPAL_HEADER,
     ROLES_HEADER,
+    TENANT_HEADER,
     TIER_HEADER,
     RPC_HEADER,
     METERED_TIER_HEADER,
@@ -89,4 +92,5 @@ VOUCH_MS_KEY = "vouch_ms"
 VOUCH_PRINCIPAL_KEY = "principal"
 VOUCH_ROLES_KEY = "roles"
 VOUCH_TIER_KEY = "tier"
+VOUCH_TENANT_KEY = "tenant"
 VOUCH_NAMESPACE = "l09.vouch"

@@ -7,6 +7,7 @@ use the session's real Redis.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import uuid
 
@@ -103,10 +104,11 @@ async def test_a_bypassing_stream_neither_reads_nor_fills_the_cache(
     providers, script = llama
     script.replies += [_streamed("one"), _streamed("two"), _streamed("three")]
     gateway = make_gateway(redis_bytes, providers)
-    question = f"What is {uuid.uuid4().hex}?"
-    await _drain(gateway.stream(ask(question, cache=CachePolicy(bypass=True))))
-    _, second = _split([i async for i in gateway.stream(ask(question, cache=CachePolicy()))])
-    _, third = _split([i async for i in gateway.stream(ask(question, cache=CachePolicy()))])
+    question = ask(f"What is {uuid.uuid4().hex}?", cache=CachePolicy())
+    bypassed = dataclasses.replace(question, cache=CachePolicy(bypass=True))
+    await _drain(gateway.stream(bypassed))
+    _, second = _split([i async for i in gateway.stream(question)])
+    _, third = _split([i async for i in gateway.stream(question)])
     assert not second.cached and second.completion.content == "two"
     assert third.cached and third.completion.content == "two"
 
