@@ -21,6 +21,7 @@ import contextlib
 import os
 import shutil
 import signal
+import stat
 import sys
 import time
 import uuid
@@ -115,10 +116,16 @@ class Sandbox:
             )
 
     def prepare_workspace(self, path: Path) -> None:
-        """Creates a workspace directory the sandbox's user can write."""
+        """Creates a workspace directory the sandbox's user can write, and reach: bwrap
+        runs as that user, so every parent gets ``o+x`` (traverse only, nothing listable),
+        as the launcher does for PostgreSQL's data directory."""
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         if self.run_as is not None:
             os.chown(path, *self.run_as)
+            for parent in path.parents:
+                mode = parent.stat().st_mode
+                if not mode & stat.S_IXOTH:
+                    parent.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
 
     async def run(
         self,
