@@ -27,9 +27,6 @@ OUTSIDE_WORKSPACE = ErrorCode(
     "E3011", Kind.INVALID_ARGUMENT, "the path leads outside the caller's workspace"
 )
 STORE_UNAVAILABLE = ErrorCode("E3012", Kind.UNAVAILABLE, "L01 unreachable; retry")
-TOO_MANY_EXECUTIONS = ErrorCode(
-    "E3013", Kind.RESOURCE_EXHAUSTED, "too many executions running; retry later"
-)
 EXECUTION_ID_IN_USE = ErrorCode(
-    "E3014", Kind.ALREADY_EXISTS, "an execution with this id is running"
+    "E3013", Kind.ALREADY_EXISTS, "an execution with this id is running"
 )

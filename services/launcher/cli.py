@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from services.launcher import agents_cli, keys
+from services.launcher import agents_cli, keys, tools
 from services.launcher import backup as backups
 from services.launcher.config import LauncherSettings
 from services.launcher.errors import ComponentFailed, MeshError
@@ -28,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(keys.app, name="keys")
 app.add_typer(agents_cli.app, name="agents")
+app.add_typer(tools.app, name="tools")
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -17,6 +17,7 @@ pytestmark = [pytest.mark.unit, pytest.mark.launcher]
 
 PORTS = {
     "l01_data": 18001,
+    "l03_tools": 18003,
     "l04_models": 18004,
     "l09_gateway_http": 18090,
     "l09_gateway_grpc": 18091,
