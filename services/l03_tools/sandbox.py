@@ -23,6 +23,7 @@ import shutil
 import signal
 import stat
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -106,7 +107,9 @@ class Sandbox:
         why sandboxes cannot run here (empty when they can)."""
         if self.unsafe_local or self.bwrap is None:
             return
-        with _scratch_workspace() as workspace:
+        with tempfile.TemporaryDirectory(prefix="agentic-probe-") as scratch:
+            workspace = Path(scratch) / "workspace"
+            self.prepare_workspace(workspace)
             outcome = await self.run(
                 Command([self.python, "-I", "-c", "pass"], workspace, SandboxProfile())
             )
@@ -253,17 +256,6 @@ def default_python() -> str:
     if system.exists():
         return str(system)
     return str(Path(sys.base_prefix) / "bin" / "python3")
-
-
-@contextlib.contextmanager
-def _scratch_workspace():  # type: ignore[no-untyped-def]
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="agentic-probe-") as name:
-        path = Path(name)
-        if os.geteuid() == 0:
-            os.chown(path, *NOBODY)
-        yield path
 
 
 class _Watch:

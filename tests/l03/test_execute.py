@@ -4,6 +4,7 @@ idempotent retries, streaming, cancel, and the event each execution leaves in L0
 from __future__ import annotations
 
 import asyncio
+import json
 
 import grpc
 import httpx
@@ -239,3 +240,15 @@ async def test_cancelling_an_unknown_execution_is_404(rest: httpx.AsyncClient) -
     response = await rest.post("/v1/executions/nothing-here:cancel", json={})
     assert response.status_code == 404
     assert rest_reason(response.json()) == "E3009"
+
+
+async def test_rest_streaming_answers_ndjson(rest: httpx.AsyncClient) -> None:
+    response = await rest.post(
+        "/v1/tools:executeStream",
+        json={"request": {"name": "tools/python_exec", "arguments": {"code": "print('hi')"}}},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    lines = [json.loads(line) for line in response.text.splitlines() if line.strip()]
+    assert lines[0]["started"].startswith("executions/")
+    assert lines[-1]["result"]["stdout"] == "hi\n"

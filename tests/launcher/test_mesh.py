@@ -17,6 +17,7 @@ def test_every_component_runs(mesh: RunningMesh) -> None:
         "postgres",
         "redis",
         "l01_data",
+        "l03_tools",
         "l04_models",
         "l09_gateway",
         "envoy",
