@@ -105,15 +105,13 @@ async def main() -> None:
     )
     definition = ServiceDefinition(
         layer="l03_tools",
-        domain=errors.DOMAIN,
+        errors=errors.CATALOG,
         service_names=[SERVICE_NAME],
         registrars=[
             lambda s: tools_pb2_grpc.add_ToolServiceServicer_to_server(
                 ToolServicer(registry, executor), s
             )
         ],
-        internal_error=errors.INTERNAL,
-        unauthenticated=errors.UNAUTHENTICATED,
         authenticator=TokenAuthenticator(settings.api_key),
     )
     async with GrpcServer(definition, settings):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.kit.layers import Layer, launched_layers
+from services.kit.layers import GATEWAY, Layer, launched_layers
 from services.launcher import binaries, envoy_config, probes
 from services.launcher.config import LauncherSettings
 from services.launcher.errors import MeshError
@@ -204,6 +204,8 @@ class ComponentSet:
         for layer in self.layers:  # kit.layer_target() finds the layers of this mesh
             port = self.settings.layer_port(layer)
             env[f"AGENTIC_{layer.env_prefix}_TARGET"] = f"{LOOPBACK}:{port}"
+        # L09 is Envoy: a layer calling the mesh on its caller's behalf goes through it.
+        env[f"AGENTIC_{GATEWAY.env_prefix}_TARGET"] = f"{LOOPBACK}:{self.settings.gateway_port}"
         return env
 
     def _layer(self, layer: Layer, index: int) -> Component:
@@ -214,6 +216,8 @@ class ComponentSet:
             f"{layer.env_prefix}_PORT": str(port),
             "REDIS_URL": self.settings.effective_redis_url,
         }
+        if layer.http_path:
+            env[f"{layer.env_prefix}_HTTP_PORT"] = str(self.settings.layer_http_port(layer))
         if layer.database:
             env["DATABASE_URL"] = self.settings.effective_database_url
         if layer.workflows:
@@ -284,6 +288,8 @@ class ComponentSet:
         }
         for layer in self.layers:
             ports[layer.name] = self.settings.layer_port(layer)
+            if layer.http_path:
+                ports[layer.http_cluster] = self.settings.layer_http_port(layer)
         return ports
 
     def render_envoy_config(self) -> Path:
@@ -307,6 +313,7 @@ class ComponentSet:
 
     def _envoy(self) -> Component:
         gateway, admin = self.settings.gateway_port, self.settings.envoy_admin_port
+        discovered = envoy_config.discovered_filters(ENVOY_TEMPLATE)
         command = [
             str(binaries.envoy()),
             "-c", str(self.home / "envoy.yaml"),
@@ -324,6 +331,7 @@ class ComponentSet:
             ports={"gateway": gateway, "admin": admin},
             ready=probes.all_of(
                 lambda: probes.http_status(f"http://{LOOPBACK}:{admin}/ready"),
+                lambda: probes.envoy_filters_configured(admin, discovered),
                 lambda: probes.http_status(f"http://{LOOPBACK}:{gateway}/health"),
             ),
             # Started with the layers (its startup overlaps theirs); ready once they are.
