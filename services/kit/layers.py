@@ -32,6 +32,7 @@ class Layer:
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS  # route timeout of its unary RPCs
     launched: bool = False  # the launcher starts it (`python -m services.<name>`)
     database: bool = False  # it is given DATABASE_URL (only L01 talks to PostgreSQL)
+    workflows: bool = False  # it runs Temporal workflows: given TEMPORAL_ADDRESS
     # It calls the mesh on its callers' behalf, so the gateway hands it their own credential
     # (CALLER_AUTHORIZATION_HEADER) besides the service token.
     acts_for_caller: bool = False
@@ -103,8 +104,17 @@ class Layer:
 LAYERS: tuple[Layer, ...] = (
     Layer(0, "secrets", "agentic.secrets.v1", "Secrets"),
     Layer(1, "data", "agentic.data.v1", "Data", launched=True, database=True),
-    Layer(2, "runtime", "agentic.runtime.v1", "Runtime"),
-    Layer(3, "tools", "agentic.tools.v1", "Tools", timeout_seconds=30),
+    # L02: RunAgent starts a workflow on Temporal.
+    Layer(
+        2,
+        "runtime",
+        "agentic.runtime.v1",
+        "Runtime",
+        timeout_seconds=10,
+        launched=True,
+        workflows=True,
+    ),
+    Layer(3, "tools", "agentic.tools.v1", "Tools", timeout_seconds=30, launched=True),
     Layer(4, "models", "agentic.models.v1", "Models", timeout_seconds=120, launched=True),
     Layer(5, "planning", "agentic.planning.v1", "Planning", timeout_seconds=120),
     Layer(6, "evaluation", "agentic.evaluation.v1", "Evaluation"),

@@ -16,8 +16,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from services.kit.layers import layer_by_key
+from services.launcher import agents_cli, keys, tools
 from services.launcher import backup as backups
-from services.launcher import keys
 from services.launcher.config import LauncherSettings
 from services.launcher.errors import ComponentFailed, MeshError
 from services.launcher.logs import follow as follow_log
@@ -30,6 +30,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(keys.app, name="keys")
+app.add_typer(agents_cli.app, name="agents")
+app.add_typer(tools.app, name="tools")
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

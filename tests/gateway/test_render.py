@@ -194,7 +194,12 @@ def test_the_launcher_leaves_layers_it_does_not_run_without_endpoints(tmp_path) 
         DEFAULT_OUTPUT,
         listener_port=18009,
         admin_port=18901,
-        cluster_ports={"l01_data": 18001, "l09_gateway_http": 18090, "l09_gateway_grpc": 18091},
+        cluster_ports={
+            "l01_data": 18001,
+            "l03_tools": 18003,
+            "l09_gateway_http": 18090,
+            "l09_gateway_grpc": 18091,
+        },
         base_dir=descriptor.PROJECT_ROOT,
         idle_clusters=IDLE - {"l01_data"},
     )

@@ -16,7 +16,14 @@ def test_every_component_runs(mesh: RunningMesh) -> None:
     statuses = mesh.mesh.status()
     # Every layer of the table the launcher starts, in order, between the stores and the gateway.
     layers = [layer.name for layer in launched_layers()]
-    assert [s.name for s in statuses] == ["postgres", "redis", *layers, "l09_gateway", "envoy"]
+    assert [s.name for s in statuses] == [
+        "postgres",
+        "redis",
+        "temporal",
+        *layers,
+        "l09_gateway",
+        "envoy",
+    ]
     assert all(s.running and s.pid for s in statuses), statuses
 
 
