@@ -54,17 +54,23 @@ class ErrorCatalog:
     Clients match on the codes, so they never change once released.
     """
 
-    def __init__(self, layer: Layer) -> None:
+    def __init__(
+        self, layer: Layer, *, unauthenticated: str = "", invalid_argument: str = ""
+    ) -> None:
+        """The standard codes are EN000-EN002 unless the layer's contract fixed others
+        (L03's E3001 is "no such tool", so its standard codes are given explicitly)."""
         self.layer = layer
         self.domain = layer.domain
         self._codes: dict[str, ErrorCode] = {}
         first = layer.error_range.start
         self.internal = self.code(_format(first), Kind.INTERNAL, "internal error")
         self.unauthenticated = self.code(
-            _format(first + 1), Kind.UNAUTHENTICATED, "missing or invalid bearer token"
+            unauthenticated or _format(first + 1),
+            Kind.UNAUTHENTICATED,
+            "missing or invalid bearer token",
         )
         self.invalid_argument = self.code(
-            _format(first + 2), Kind.INVALID_ARGUMENT, "invalid request field"
+            invalid_argument or _format(first + 2), Kind.INVALID_ARGUMENT, "invalid request field"
         )
 
     def code(self, code: str, kind: Kind, title: str) -> ErrorCode:

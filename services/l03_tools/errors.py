@@ -3,17 +3,18 @@
 from services.kit.errors import ErrorCatalog, Kind
 from services.kit.layers import layer_by_key
 
-CATALOG = ErrorCatalog(layer_by_key("l03"))
+# E3001 is "no such tool" (the contract says so), so the standard codes sit further on.
+CATALOG = ErrorCatalog(layer_by_key("l03"), invalid_argument="E3003", unauthenticated="E3004")
 
 DOMAIN = CATALOG.domain
 
 INTERNAL = CATALOG.internal
+INVALID_ARGUMENT = CATALOG.invalid_argument
+UNAUTHENTICATED = CATALOG.unauthenticated
 UNKNOWN_TOOL = CATALOG.code("E3001", Kind.NOT_FOUND, "no such tool in the registry")
 INVALID_ARGUMENTS = CATALOG.code(
     "E3002", Kind.INVALID_ARGUMENT, "the arguments do not satisfy the tool's parameters schema"
 )
-INVALID_ARGUMENT = CATALOG.invalid_argument
-UNAUTHENTICATED = CATALOG.unauthenticated
 INVALID_TOOL = CATALOG.code("E3005", Kind.INVALID_ARGUMENT, "invalid tool definition")
 BUILTIN_TOOL = CATALOG.code("E3006", Kind.FAILED_PRECONDITION, "built-in tools cannot be replaced")
 SANDBOX_UNAVAILABLE = CATALOG.code(
