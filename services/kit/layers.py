@@ -80,7 +80,7 @@ class Layer:
 
 # The mesh. LLM calls and the layers that wait on them get longer route timeouts.
 LAYERS: tuple[Layer, ...] = (
-    Layer(0, "secrets", "agentic.secrets.v1", "Secrets"),
+    Layer(0, "secrets", "agentic.secrets.v1", "Secrets", launched=True),
     Layer(1, "data", "agentic.data.v1", "Data", launched=True, database=True),
     Layer(2, "runtime", "agentic.runtime.v1", "Runtime"),
     Layer(3, "tools", "agentic.tools.v1", "Tools", timeout_seconds=30),

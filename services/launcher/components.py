@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import sys
 from collections.abc import Callable, Mapping
@@ -184,6 +185,10 @@ class ComponentSet:
             env["DATABASE_URL"] = self.settings.effective_database_url
         if layer.name == "l01_data" and self.settings.l01_api_key:
             env["L01_API_KEY"] = self.settings.l01_api_key
+        prepare = None
+        if layer.name == "l00_secrets":
+            env["L00_MASTER_KEY_FILE"] = str(self.master_key_file)
+            prepare = self.ensure_master_key
         return Component(
             name=layer.name,
             program=self._program(
@@ -193,7 +198,24 @@ class ComponentSet:
             ports={"gRPC": port},
             ready=lambda: probes.grpc_serving(port),
             stage=1,
+            prepare=prepare,
         )
+
+    @property
+    def master_key_file(self) -> Path:
+        """L00's master keyring when L00_MASTER_KEY is unset: kept in the home (0600)."""
+        return self.home / "secrets" / "master.keys"
+
+    def ensure_master_key(self) -> None:
+        """Writes a keyring of one fresh key on first start (L00's format: one
+        ``<key id>:<base64 of 32 bytes>`` a line, the last one current)."""
+        path = self.master_key_file
+        if path.exists():
+            return
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        line = f"k{secrets.token_hex(4)}:{base64.b64encode(secrets.token_bytes(32)).decode()}"
+        path.touch(mode=0o600)
+        path.write_text(line + "\n")
 
     def service_token(self) -> str:
         """AGENTIC_SERVICE_TOKEN, else one generated once per home and kept there (0600),

@@ -39,6 +39,10 @@ METHOD_TIMEOUTS: dict[str, str] = {
     "/agentic.data.v1.VectorService/UpsertVectors": "30s",
     "/agentic.data.v1.VectorService/DeleteVectors": "30s",
     "/agentic.data.v1.VectorService/BuildIndex": "900s",
+    # Writers of one secret take turns; every version is shredded, or every data key re-wrapped.
+    "/agentic.secrets.v1.SecretService/AddSecretVersion": "5s",
+    "/agentic.secrets.v1.SecretService/DeleteSecret": "30s",
+    "/agentic.secrets.v1.SecretService/RotateMasterKey": "300s",
 }
 
 # Routes Envoy or the L09 process answer without credentials, limits or transcoding.
