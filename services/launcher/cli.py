@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from services.launcher import backup as backups
-from services.launcher import keys
+from services.launcher import keys, secrets_cli
 from services.launcher.config import LauncherSettings
 from services.launcher.errors import ComponentFailed, MeshError
 from services.launcher.logs import follow as follow_log
@@ -27,6 +27,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(keys.app, name="keys")
+app.add_typer(secrets_cli.app, name="secrets")
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

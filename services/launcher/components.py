@@ -35,6 +35,16 @@ def _python() -> str:
     return str(plain if plain.exists() else executable)
 
 
+def master_key_file(home: Path) -> Path:
+    """L00's master keyring when L00_MASTER_KEY is unset: kept in the home (0600)."""
+    return home / "secrets" / "master.keys"
+
+
+def new_master_key_line() -> str:
+    """A keyring line in L00's format: ``<key id>:<base64 of 32 random bytes>``."""
+    return f"k{secrets.token_hex(4)}:{base64.b64encode(secrets.token_bytes(32)).decode()}"
+
+
 def installed(layer: Layer, root: Path = PROJECT_ROOT) -> bool:
     """True when the layer's package has a ``__main__`` to start."""
     return (root.joinpath(*layer.module.split(".")) / "__main__.py").is_file()
@@ -203,19 +213,16 @@ class ComponentSet:
 
     @property
     def master_key_file(self) -> Path:
-        """L00's master keyring when L00_MASTER_KEY is unset: kept in the home (0600)."""
-        return self.home / "secrets" / "master.keys"
+        return master_key_file(self.home)
 
     def ensure_master_key(self) -> None:
-        """Writes a keyring of one fresh key on first start (L00's format: one
-        ``<key id>:<base64 of 32 bytes>`` a line, the last one current)."""
+        """Writes a keyring of one fresh key on first start."""
         path = self.master_key_file
         if path.exists():
             return
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        line = f"k{secrets.token_hex(4)}:{base64.b64encode(secrets.token_bytes(32)).decode()}"
         path.touch(mode=0o600)
-        path.write_text(line + "\n")
+        path.write_text(new_master_key_line() + "\n")
 
     def service_token(self) -> str:
         """AGENTIC_SERVICE_TOKEN, else one generated once per home and kept there (0600),
