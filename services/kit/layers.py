@@ -88,7 +88,7 @@ LAYERS: tuple[Layer, ...] = (
     Layer(5, "planning", "agentic.planning.v1", "Planning", timeout_seconds=120),
     Layer(6, "evaluation", "agentic.evaluation.v1", "Evaluation"),
     Layer(7, "learning", "agentic.learning.v1", "Learning"),
-    Layer(8, "supervision", "agentic.supervision.v1", "Supervision"),
+    Layer(8, "supervision", "agentic.supervision.v1", "Supervision", launched=True),
     Layer(9, "gateway", "agentic.gateway.v1", "Gateway"),
     Layer(10, "human", "agentic.human.v1", "Human"),
     Layer(11, "integration", "agentic.integration.v1", "Integration"),

@@ -43,6 +43,10 @@ METHOD_TIMEOUTS: dict[str, str] = {
     "/agentic.secrets.v1.SecretService/AddSecretVersion": "5s",
     "/agentic.secrets.v1.SecretService/DeleteSecret": "30s",
     "/agentic.secrets.v1.SecretService/RotateMasterKey": "300s",
+    # Validating a large policy set against the schema.
+    "/agentic.supervision.v1.PolicyService/DeployPolicies": "10s",
+    "/agentic.supervision.v1.PolicyService/RollbackPolicies": "10s",
+    "/agentic.supervision.v1.PolicyService/ValidatePolicies": "10s",
 }
 
 # Routes Envoy or the L09 process answer without credentials, limits or transcoding.
