@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from services.launcher import approvals_cli, keys, secrets_cli
 from services.launcher import backup as backups
-from services.launcher import keys, secrets_cli
 from services.launcher.config import LauncherSettings
 from services.launcher.errors import ComponentFailed, MeshError
 from services.launcher.logs import follow as follow_log
@@ -28,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(keys.app, name="keys")
 app.add_typer(secrets_cli.app, name="secrets")
+app.add_typer(approvals_cli.app, name="approvals")
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-import sys
-
 import pytest
 
 from tests.conftest import RunningMesh
 from tests.l00.support import secret_name
+from tests.support import agentic
 
 pytestmark = [pytest.mark.integration, pytest.mark.l00]
-
-
-async def agentic(
-    mesh: RunningMesh, *args: str, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AGENTIC_GATEWAY_PORT": str(mesh.settings.gateway_port), "COLUMNS": "250"}
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "services.launcher.cli", *args, "--home", str(mesh.settings.home)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
 
 
 async def test_put_get_and_list(mesh: RunningMesh) -> None:
