@@ -17,8 +17,9 @@ from agentic.data.v1 import documents_pb2_grpc as doc_grpc
 from agentic.data.v1 import event_store_pb2 as ev_pb
 from agentic.data.v1 import event_store_pb2_grpc as ev_grpc
 from agentic.data.v1 import query_pb2
-from services.kit import current_principal
+from services.kit import PlatformError, current_principal
 from services.kit.auth import PRINCIPAL_HEADER
+from services.l00_secrets import errors
 from services.l00_secrets.storage import RevisionConflict, StoredDocument, StoreUnavailable
 
 
@@ -99,6 +100,12 @@ class L01Documents:
         try:
             reply = await self._stub.QueryDocuments(request, metadata=_metadata())
         except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.INVALID_ARGUMENT:  # only the token is the caller's
+                raise PlatformError(
+                    errors.INVALID_ARGUMENT,
+                    "page_token: not a token this server gave",
+                    field="page_token",
+                ) from None
             raise _unavailable(error) from None
         documents = [
             StoredDocument(d.name.rsplit("/", 1)[-1], _content(d), d.revision)

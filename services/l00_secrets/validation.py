@@ -46,7 +46,7 @@ def version_number(value: str, field: str = "version") -> int:
     """A version number as sent in a path ("3")."""
     if not value:
         raise invalid(field, "required")
-    if not value.isdigit() or len(value) > 9 or int(value) < 1:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9 or int(value) < 1:
         raise invalid(field, f"a version number from 1, not {value[:32]!r}")
     return int(value)
 

@@ -37,6 +37,8 @@ SERVICE_NAMES = [
 MAX_PAGE_SIZE = 1000
 MAX_COMMENT_CHARS = 4000
 MAX_DESCRIPTION_CHARS = 4000
+# A decision's request is kept whole in its approval's event (L01 takes up to 1 MiB).
+MAX_PART_BYTES = 64 * 1024
 
 _OUTCOMES = {
     Outcome.ALLOW: res_pb.DECISION_ALLOW,
@@ -135,7 +137,7 @@ def to_version(version: PolicyVersion, active: int, with_text: bool) -> po_pb.Po
 def _page(page_size: int, page_token: str) -> tuple[int, int]:
     if not 0 <= page_size <= MAX_PAGE_SIZE:
         raise invalid("page_size", f"0-{MAX_PAGE_SIZE}")
-    if page_token and not page_token.isdigit():
+    if page_token and not (page_token.isascii() and page_token.isdigit() and len(page_token) < 10):
         raise invalid("page_token", "not a token this server gave")
     return page_size or 100, int(page_token or 0)
 
@@ -194,7 +196,7 @@ class PolicyServicer(po_grpc.PolicyServiceServicer):
     ) -> po_pb.GetPolicyVersionResponse:
         if request.version == "active":
             number = self._store.latest
-        elif request.version.isdigit() and len(request.version) < 10:
+        elif request.version.isascii() and request.version.isdigit() and len(request.version) < 10:
             number = int(request.version)
         else:
             raise invalid("version", "a version number, or active")
@@ -220,6 +222,13 @@ class DecisionServicer(de_grpc.DecisionServiceServicer):
             raise invalid("action", "required, e.g. call_tool")
         if len(request.request_id) > 256:
             raise invalid("request_id", "at most 256 characters")
+        for field, size in (
+            ("context", request.context.ByteSize()),
+            ("principal", request.principal.ByteSize()),
+            ("resource", request.resource.ByteSize()),
+        ):
+            if size > MAX_PART_BYTES:
+                raise invalid(field, f"{size} bytes, over {MAX_PART_BYTES}")
         ttl = None
         if request.HasField("approval_ttl"):
             ttl = request.approval_ttl.ToTimedelta()

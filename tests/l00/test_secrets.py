@@ -202,7 +202,7 @@ async def test_bad_versions_and_values_are_refused(rest: httpx.AsyncClient) -> N
     assert (too_big.status_code, rest_reason(too_big.json())) == (400, "E0009")
     empty = await rest.post(f"/v1/secrets/{name}/versions", json={})
     assert (empty.status_code, rest_reason(empty.json())) == (400, "E0003")
-    for version in ("0", "-1", "abc", "99999999999"):
+    for version in ("0", "-1", "abc", "99999999999", "²"):
         response = await rest.get(f"/v1/secrets/{name}/versions/{version}:access")
         assert (response.status_code, rest_reason(response.json())) == (400, "E0003"), version
     missing = await rest.get(f"/v1/secrets/{name}/versions/7:access")
@@ -226,3 +226,9 @@ async def test_concurrent_writers_get_distinct_versions(rest: httpx.AsyncClient)
     assert numbers == list(range(1, 9))
     secret = (await rest.get(f"/v1/secrets/{name}")).json()["secret"]
     assert len(secret["versions"]) == 8
+
+
+async def test_a_foreign_page_token_is_bad_input(rest: httpx.AsyncClient) -> None:
+    response = await rest.get("/v1/secrets", params={"page_token": "not-a-token"})
+    assert (response.status_code, rest_reason(response.json())) == (400, "E0003")
+    assert "page_token" in response.json()["message"]

@@ -162,3 +162,9 @@ async def test_kill_9_while_pending_loses_nothing(
     approved = await stub.Approve(ap_pb.ApproveRequest(id=approval.id, comment="after restart"))
     assert approved.approval.state == res_pb.APPROVAL_STATE_APPROVED
     assert await _events(l01_channel, approval.id) == ["approval.requested", "approval.approved"]
+
+
+async def test_bad_list_requests_are_refused(rest: httpx.AsyncClient) -> None:
+    for params in ({"page_token": "abc"}, {"page_token": "9" * 5000}, {"page_size": 5000}):
+        response = await rest.get("/v1/approvals", params=params)
+        assert (response.status_code, rest_reason(response.json())) == (400, "E8002"), params

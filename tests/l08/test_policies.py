@@ -163,6 +163,7 @@ def _request(**changes: object) -> dict[str, object]:
             "context",
         ),
         (_request(context={"unknown": 1}), "context"),
+        (_request(context={"target": "x" * 70_000}), "context"),
     ],
 )
 async def test_bad_requests_name_the_field(

@@ -16,8 +16,10 @@ from tests.support import envoy_validation
 pytestmark = [pytest.mark.unit, pytest.mark.launcher]
 
 PORTS = {
+    "l00_secrets": 18000,
     "l01_data": 18001,
     "l04_models": 18004,
+    "l08_supervision": 18008,
     "l09_gateway_http": 18090,
     "l09_gateway_grpc": 18091,
 }

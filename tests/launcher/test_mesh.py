@@ -16,8 +16,10 @@ def test_every_component_runs(mesh: RunningMesh) -> None:
     assert [s.name for s in statuses] == [
         "postgres",
         "redis",
+        "l00_secrets",
         "l01_data",
         "l04_models",
+        "l08_supervision",
         "l09_gateway",
         "envoy",
     ]
