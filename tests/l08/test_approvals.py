@@ -4,6 +4,7 @@ rejection; each step is an event; a killed L08 loses nothing."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 
@@ -168,3 +169,27 @@ async def test_bad_list_requests_are_refused(rest: httpx.AsyncClient) -> None:
     for params in ({"page_token": "abc"}, {"page_token": "9" * 5000}, {"page_size": 5000}):
         response = await rest.get("/v1/approvals", params=params)
         assert (response.status_code, rest_reason(response.json())) == (400, "E8002"), params
+
+
+async def test_watch_over_rest_streams_the_decision(
+    gateway_channel: grpc.aio.Channel, rest: httpx.AsyncClient
+) -> None:
+    approval = await _escalate(gateway_channel)
+    lines: list[dict[str, object]] = []
+
+    async def watch() -> None:
+        async with rest.stream("GET", f"/v1/approvals/{approval.id}:watch") as response:
+            assert response.status_code == 200
+            async for line in response.aiter_lines():
+                if line.strip():
+                    lines.append(json.loads(line))
+
+    watcher = asyncio.create_task(watch())
+    for _ in range(100):
+        if lines:
+            break
+        await asyncio.sleep(0.05)
+    await rest.post(f"/v1/approvals/{approval.id}:approve", json={"comment": "ok"})
+    await asyncio.wait_for(watcher, 10)
+    states = [line["approval"]["state"] for line in lines]  # type: ignore[index]
+    assert states == ["APPROVAL_STATE_PENDING", "APPROVAL_STATE_APPROVED"]
