@@ -183,3 +183,34 @@ async def test_the_book_folds_events_from_another_process() -> None:
     book.apply(StoredEvent("approval-x", 1, "approval.approved", decided, 9))  # ignored
     states = [a.state async for a in book.changes("x")]
     assert states == [State.REJECTED]
+
+
+def test_caps_quotas_and_time_windows_are_policies() -> None:
+    policies = CompiledPolicies(
+        """
+        @id("models") permit (principal, action == Agentic::Action::"call_model", resource);
+        @id("cap") @reason("over 100 cents")
+        forbid (principal, action, resource)
+          when { context has cost_cents && context.cost_cents > 100 };
+        @id("quota") @reason("1,000 calls a day") forbid (principal, action, resource)
+          when { context.calls_today > 1000 };
+        @id("hours") @reason("weekdays 08-18 UTC only") forbid (principal, action, resource)
+          when { context.hour < 8 || context.hour >= 18 || context.weekday > 5 };
+        """,
+        SCHEMA,
+    )
+
+    def decide(**context: Any) -> tuple[Outcome, list[str]]:
+        request = DecisionRequest(
+            EntityRef("Agent", "a"), "call_model", EntityRef("Model", "m"), {**CONTEXT, **context}
+        )
+        verdict = policies.evaluate(request)
+        return verdict.outcome, [p.name for p in verdict.policies]
+
+    assert decide(cost_cents=50) == (Outcome.ALLOW, ["models"])
+    assert decide(cost_cents=150) == (Outcome.DENY, ["cap"])
+    assert decide(calls_today=1001) == (Outcome.DENY, ["quota"])
+    assert decide(hour=19) == (Outcome.DENY, ["hours"])
+    assert decide(weekday=6) == (Outcome.DENY, ["hours"])
+    outcome, deciding = decide(hour=3, cost_cents=500)
+    assert outcome is Outcome.DENY and sorted(deciding) == ["cap", "hours"]
