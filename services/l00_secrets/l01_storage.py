@@ -17,18 +17,27 @@ from agentic.data.v1 import documents_pb2_grpc as doc_grpc
 from agentic.data.v1 import event_store_pb2 as ev_pb
 from agentic.data.v1 import event_store_pb2_grpc as ev_grpc
 from agentic.data.v1 import query_pb2
-from services.kit import PlatformError, current_principal
+from services.kit import PlatformError, current_principal, get_logger
 from services.kit.auth import PRINCIPAL_HEADER
 from services.l00_secrets import errors
 from services.l00_secrets.storage import RevisionConflict, StoredDocument, StoreUnavailable
+
+log = get_logger("l00.l01")
 
 
 def _metadata() -> tuple[tuple[str, str], ...]:
     return ((PRINCIPAL_HEADER, current_principal.get()),)
 
 
-def _unavailable(error: grpc.aio.AioRpcError) -> StoreUnavailable:
-    return StoreUnavailable(f"L01: {error.code().name}: {error.details()}")
+_RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+def _unavailable(error: grpc.aio.AioRpcError) -> PlatformError:
+    """L01 away is worth a retry (503); anything else it refused is L00's own fault (500)."""
+    if error.code() in _RETRYABLE:
+        return StoreUnavailable(f"L01: {error.code().name}: {error.details()}")
+    log.error("l01.refused", code=error.code().name, details=error.details())
+    return PlatformError(errors.INTERNAL, "internal error; see the server log")
 
 
 def _path(collection: str, document_id: str) -> str:

@@ -11,7 +11,8 @@ from services.l00_secrets.records import AccessPolicy
 MAX_VALUE_BYTES = 64 * 1024
 MAX_LABELS = 64
 MAX_POLICY_ENTRIES = 100
-_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
+# Not starting with "-": names are also L01 document ids, which may not.
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,127}")
 _LABEL = re.compile(r"[a-z0-9_-]{0,63}")
 _LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 _ENTRY = re.compile(r"[^\s,]{1,256}")
@@ -25,7 +26,7 @@ def secret_name(name: str, field: str = "name") -> str:
     if not name:
         raise invalid(field, "required")
     if not _NAME.fullmatch(name):
-        raise invalid(field, "1-128 characters of letters, digits, '_' and '-'")
+        raise invalid(field, "1-128 letters, digits, '_' and '-', not starting with '-'")
     return name
 
 

@@ -178,6 +178,7 @@ async def test_audit_events_name_the_principal_and_never_the_value(
         ("/v1/secrets", {"name": ""}, "name"),
         ("/v1/secrets", {"name": "has space"}, "name"),
         ("/v1/secrets", {"name": "x" * 129}, "name"),
+        ("/v1/secrets", {"name": "--flag"}, "name"),
         ("/v1/secrets", {"name": "ok", "labels": {"Upper": "x"}}, "labels['Upper']"),
         (
             "/v1/secrets",

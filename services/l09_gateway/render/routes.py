@@ -39,8 +39,19 @@ METHOD_TIMEOUTS: dict[str, str] = {
     "/agentic.data.v1.VectorService/UpsertVectors": "30s",
     "/agentic.data.v1.VectorService/DeleteVectors": "30s",
     "/agentic.data.v1.VectorService/BuildIndex": "900s",
-    # Writers of one secret take turns; every version is shredded, or every data key re-wrapped.
-    "/agentic.secrets.v1.SecretService/AddSecretVersion": "5s",
+    # Secret changes are several L01 round trips each (read, write, shred, audit), and writers
+    # of one secret take turns; deletion shreds every version, rotation re-wraps every data key.
+    **{
+        f"/agentic.secrets.v1.SecretService/{method}": "5s"
+        for method in (
+            "CreateSecret",
+            "SetAccessPolicy",
+            "AddSecretVersion",
+            "DisableSecretVersion",
+            "EnableSecretVersion",
+            "DestroySecretVersion",
+        )
+    },
     "/agentic.secrets.v1.SecretService/DeleteSecret": "30s",
     "/agentic.secrets.v1.SecretService/RotateMasterKey": "300s",
     # Validating a large policy set against the schema.
