@@ -96,7 +96,12 @@ def problems(text: str, schema: Schema) -> list[str]:
     """The validator's reasons the policies cannot be deployed (empty: they can)."""
     if not text.strip():
         return ["the policy set is empty"]
-    result = cedarpy.validate_policies(text, schema.text)
+    try:
+        result = cedarpy.validate_policies(text, schema.text)
+        if result.validation_passed and json.loads(cedarpy.policies_to_json_str(text))["templates"]:
+            return ["templates (?principal, ?resource) are not supported: write static policies"]
+    except (ValueError, RuntimeError) as error:
+        return [f"the policies do not parse: {error}"]
     return [str(error) for error in result.errors]
 
 

@@ -75,6 +75,8 @@ def test_a_request_off_the_schema_is_the_callers_error() -> None:
 
 def test_the_validator_names_what_is_wrong() -> None:
     assert problems("", SCHEMA) == ["the policy set is empty"]
+    assert "templates" in problems("permit (principal == ?principal, action, resource);", SCHEMA)[0]
+    assert "parse" in problems("permit (principal, action, resource);\x00", SCHEMA)[0]
     found = problems('permit (principal, action == Agentic::Action::"fly", resource);', SCHEMA)
     assert any("fly" in p for p in found)
     assert (
