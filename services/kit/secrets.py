@@ -62,30 +62,31 @@ class SecretReader:
         cached = self._cache.get(key)
         if cached is not None and cached[0] > self._clock():
             return cached[1]
-        pending = self._pending.get(key)
-        if pending is not None:  # one call to L00 for concurrent misses of one key
-            return await asyncio.shield(pending)
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
-        try:
-            reply = await self._stub.AccessSecretVersion(
-                pb.AccessSecretVersionRequest(name=name, version=version),
-                metadata=self._metadata,
-            )
-            value = (
-                reply.binary_value
-                if reply.WhichOneof("payload") == "binary_value"
-                else (reply.value.encode())
-            )
-            self._cache[key] = (self._clock() + self._ttl, value)
-            future.set_result(value)
-            return value
-        except BaseException as error:
-            future.set_exception(error)
-            future.exception()  # retrieved: no "never retrieved" warning when nobody waited
-            raise
-        finally:
-            del self._pending[key]
+        # One call to L00 for concurrent misses of one key, in a task of its own: a caller
+        # that is cancelled does not cancel it for the others.
+        fetch = self._pending.get(key)
+        if fetch is None:
+            fetch = asyncio.ensure_future(self._fetch(key))
+            self._pending[key] = fetch
+            fetch.add_done_callback(lambda done: self._fetched(key, done))
+        return await asyncio.shield(fetch)
+
+    def _fetched(self, key: tuple[str, str], done: asyncio.Future[bytes]) -> None:
+        self._pending.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved, even when every caller went away
+
+    async def _fetch(self, key: tuple[str, str]) -> bytes:
+        name, version = key
+        reply = await self._stub.AccessSecretVersion(
+            pb.AccessSecretVersionRequest(name=name, version=version), metadata=self._metadata
+        )
+        if reply.WhichOneof("payload") == "binary_value":
+            value = reply.binary_value
+        else:
+            value = reply.value.encode()
+        self._cache[key] = (self._clock() + self._ttl, value)
+        return value
 
     async def read_text(self, name: str, version: str = "latest") -> str:
         return (await self.read(name, version)).decode()
