@@ -37,3 +37,16 @@ async def test_errors_print_the_code_and_exit_1(mesh: RunningMesh) -> None:
     assert "E9401" in missing.stderr
     bad = await agentic(mesh, "secrets", "get", "bad name")
     assert bad.returncode == 1 and "E0003" in bad.stderr
+
+
+async def test_rotate_key_appends_a_key_and_rewraps(mesh: RunningMesh) -> None:
+    keyring = mesh.settings.home / "secrets" / "master.keys"
+    before = keyring.read_text().strip().splitlines()
+    put = await agentic(mesh, "secrets", "put", secret_name("cli"), "before-rotation")
+    assert put.returncode == 0, put.stderr
+    rotated = await agentic(mesh, "secrets", "rotate-key")
+    assert rotated.returncode == 0, rotated.stderr
+    after = keyring.read_text().strip().splitlines()
+    assert after[:-1] == before and len(after) == len(before) + 1
+    new_id = after[-1].split(":")[0]
+    assert f"current master key {new_id}" in rotated.stdout
