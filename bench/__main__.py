@@ -9,8 +9,10 @@ from bench import (
     event_store,
     grpc_ceiling,
     models,
+    runtime,
     subscriptions,
     supervision,
+    tools,
     vectors,
 )
 from bench import gateway as gateway_path
@@ -46,6 +48,8 @@ async def run(settings: LauncherSettings) -> None:
 
     await gateway_path.run(l01, gateway, settings.gateway_keys_file, settings.envoy_admin_port)
     await models.report(settings)
+    await tools.report(settings)
+    await runtime.report(settings)
     await supervision.report(settings)
 
 

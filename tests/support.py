@@ -8,12 +8,14 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import grpc
 import httpx
+import jwt
 from google.protobuf import struct_pb2
 from google.rpc import status_pb2
 
@@ -23,10 +25,18 @@ from services.kit import error_info, open_channel
 from services.launcher import binaries
 
 DEV_TOKEN = "dev_key_local_ONLY"
+# The session mesh's HS256 secret (tests/conftest.py).
+JWT_SECRET = "session-mesh-hs256-secret-0123456789abcdef"
 
 
 def stream_name(prefix: str = "test") -> str:
     return f"{prefix}-{uuid.uuid4().hex}"
+
+
+def jwt_for(subject: str, roles: list[str], **claims: Any) -> str:
+    """A JWT the session mesh's gateway accepts, valid for five minutes."""
+    payload = {"sub": subject, "roles": roles, "exp": int(time.time()) + 300, **claims}
+    return jwt.encode(payload, JWT_SECRET, "HS256")
 
 
 def struct(value: dict[str, Any]) -> struct_pb2.Struct:

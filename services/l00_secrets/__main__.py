@@ -53,15 +53,13 @@ async def main() -> None:
     authenticator = TokenAuthenticator(settings.api_key)
     definition = ServiceDefinition(
         layer="l00_secrets",
-        domain=errors.DOMAIN,
+        errors=errors.CATALOG,
         service_names=[SERVICE_NAME],
         registrars=[
             lambda s: secrets_pb2_grpc.add_SecretServiceServicer_to_server(
                 SecretServicer(manager, authenticator), s
             )
         ],
-        internal_error=errors.INTERNAL,
-        unauthenticated=errors.UNAUTHENTICATED,
         authenticator=authenticator,
     )
     log.info("secrets.backend", backend=settings.backend)

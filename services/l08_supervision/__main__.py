@@ -67,7 +67,7 @@ async def main() -> None:
     recorder = asyncio.create_task(decisions.run())
     definition = ServiceDefinition(
         layer="l08_supervision",
-        domain=errors.DOMAIN,
+        errors=errors.CATALOG,
         service_names=SERVICE_NAMES,
         registrars=[
             lambda s: policies_pb2_grpc.add_PolicyServiceServicer_to_server(
@@ -80,8 +80,6 @@ async def main() -> None:
                 ApprovalServicer(desk), s
             ),
         ],
-        internal_error=errors.INTERNAL,
-        unauthenticated=errors.UNAUTHENTICATED,
         authenticator=TokenAuthenticator(settings.api_key),
     )
     async with GrpcServer(definition, settings):

@@ -36,7 +36,7 @@ async def test_errors_print_the_code_and_exit_1(mesh: RunningMesh) -> None:
     assert missing.returncode == 1
     assert "E9401" in missing.stderr
     bad = await agentic(mesh, "secrets", "get", "bad name")
-    assert bad.returncode == 1 and "E0003" in bad.stderr
+    assert bad.returncode == 1 and "E0002" in bad.stderr
 
 
 async def test_rotate_key_appends_a_key_and_rewraps(mesh: RunningMesh) -> None:

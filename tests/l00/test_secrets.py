@@ -192,7 +192,7 @@ async def test_bad_input_names_the_field(
 ) -> None:
     response = await rest.post(path, json=body)
     assert response.status_code == 400, response.text
-    assert rest_reason(response.json()) == "E0003"
+    assert rest_reason(response.json()) == "E0002"
     assert field in response.json()["message"]
 
 
@@ -202,10 +202,10 @@ async def test_bad_versions_and_values_are_refused(rest: httpx.AsyncClient) -> N
     too_big = await rest.post(f"/v1/secrets/{name}/versions", json={"value": "x" * 70_000})
     assert (too_big.status_code, rest_reason(too_big.json())) == (400, "E0009")
     empty = await rest.post(f"/v1/secrets/{name}/versions", json={})
-    assert (empty.status_code, rest_reason(empty.json())) == (400, "E0003")
+    assert (empty.status_code, rest_reason(empty.json())) == (400, "E0002")
     for version in ("0", "-1", "abc", "99999999999", "²"):
         response = await rest.get(f"/v1/secrets/{name}/versions/{version}:access")
-        assert (response.status_code, rest_reason(response.json())) == (400, "E0003"), version
+        assert (response.status_code, rest_reason(response.json())) == (400, "E0002"), version
     missing = await rest.get(f"/v1/secrets/{name}/versions/7:access")
     assert (missing.status_code, rest_reason(missing.json())) == (404, "E0005")
     duplicate = await rest.post("/v1/secrets", json={"name": name})
@@ -213,7 +213,7 @@ async def test_bad_versions_and_values_are_refused(rest: httpx.AsyncClient) -> N
     no_manager = await rest.post(
         f"/v1/secrets/{name}:setAccessPolicy", json={"access_policy": {"principals": ["bob"]}}
     )
-    assert (no_manager.status_code, rest_reason(no_manager.json())) == (400, "E0003")
+    assert (no_manager.status_code, rest_reason(no_manager.json())) == (400, "E0002")
 
 
 async def test_concurrent_writers_get_distinct_versions(rest: httpx.AsyncClient) -> None:
@@ -231,5 +231,5 @@ async def test_concurrent_writers_get_distinct_versions(rest: httpx.AsyncClient)
 
 async def test_a_foreign_page_token_is_bad_input(rest: httpx.AsyncClient) -> None:
     response = await rest.get("/v1/secrets", params={"page_token": "not-a-token"})
-    assert (response.status_code, rest_reason(response.json())) == (400, "E0003")
+    assert (response.status_code, rest_reason(response.json())) == (400, "E0002")
     assert "page_token" in response.json()["message"]
