@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from bench import appends, event_store, grpc_ceiling, models, runtime, subscriptions, tools, vectors
+from bench import (
+    appends,
+    event_store,
+    grpc_ceiling,
+    models,
+    runtime,
+    subscriptions,
+    supervision,
+    tools,
+    vectors,
+)
 from bench import gateway as gateway_path
 from bench.own_mesh import run_on_own_mesh
 from bench.settle import settle_database
@@ -40,6 +50,7 @@ async def run(settings: LauncherSettings) -> None:
     await models.report(settings)
     await tools.report(settings)
     await runtime.report(settings)
+    await supervision.report(settings)
 
 
 def main() -> int:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.server
+import os
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -124,5 +127,26 @@ def envoy_validation(config: Path, cwd: Path | None = None) -> subprocess.Comple
         capture_output=True,
         text=True,
         cwd=cwd,
+        check=False,
+    )
+
+
+async def agentic(
+    mesh: Any, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Runs the ``agentic`` CLI against a test mesh (its home and gateway port)."""
+    env = {
+        **os.environ,
+        "AGENTIC_GATEWAY_PORT": str(mesh.settings.gateway_port),
+        "COLUMNS": "250",  # tables unwrapped
+    }
+    command = [sys.executable, "-m", "services.launcher.cli", *args]
+    return await asyncio.to_thread(
+        subprocess.run,
+        [*command, "--home", str(mesh.settings.home)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
         check=False,
     )

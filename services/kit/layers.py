@@ -102,7 +102,7 @@ class Layer:
 
 # The mesh. LLM calls and the layers that wait on them get longer route timeouts.
 LAYERS: tuple[Layer, ...] = (
-    Layer(0, "secrets", "agentic.secrets.v1", "Secrets"),
+    Layer(0, "secrets", "agentic.secrets.v1", "Secrets", launched=True),
     Layer(1, "data", "agentic.data.v1", "Data", launched=True, database=True),
     # L02: RunAgent starts a workflow on Temporal.
     Layer(
@@ -119,7 +119,7 @@ LAYERS: tuple[Layer, ...] = (
     Layer(5, "planning", "agentic.planning.v1", "Planning", timeout_seconds=120),
     Layer(6, "evaluation", "agentic.evaluation.v1", "Evaluation"),
     Layer(7, "learning", "agentic.learning.v1", "Learning"),
-    Layer(8, "supervision", "agentic.supervision.v1", "Supervision"),
+    Layer(8, "supervision", "agentic.supervision.v1", "Supervision", launched=True),
     Layer(9, "gateway", "agentic.gateway.v1", "Gateway"),
     Layer(10, "human", "agentic.human.v1", "Human"),
     Layer(11, "integration", "agentic.integration.v1", "Integration"),

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from services.kit.layers import layer_by_key
-from services.launcher import agents_cli, keys, tools
+from services.launcher import agents_cli, approvals_cli, keys, secrets_cli, tools
 from services.launcher import backup as backups
 from services.launcher.config import LauncherSettings
 from services.launcher.errors import ComponentFailed, MeshError
@@ -32,6 +32,8 @@ app = typer.Typer(
 app.add_typer(keys.app, name="keys")
 app.add_typer(agents_cli.app, name="agents")
 app.add_typer(tools.app, name="tools")
+app.add_typer(secrets_cli.app, name="secrets")
+app.add_typer(approvals_cli.app, name="approvals")
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import sys
 from collections.abc import Callable, Mapping
@@ -38,6 +39,16 @@ def _python() -> str:
     executable = Path(sys.executable)
     plain = executable.with_name("python")
     return str(plain if plain.exists() else executable)
+
+
+def master_key_file(home: Path) -> Path:
+    """L00's master keyring when L00_MASTER_KEY is unset: kept in the home (0600)."""
+    return home / "secrets" / "master.keys"
+
+
+def new_master_key_line() -> str:
+    """A keyring line in L00's format: ``<key id>:<base64 of 32 random bytes>``."""
+    return f"k{secrets.token_hex(4)}:{base64.b64encode(secrets.token_bytes(32)).decode()}"
 
 
 def installed(layer: Layer, root: Path = PROJECT_ROOT) -> bool:
@@ -224,6 +235,10 @@ class ComponentSet:
             env["TEMPORAL_ADDRESS"] = self.settings.effective_temporal_address
         if layer.name == "l01_data" and self.settings.l01_api_key:
             env["L01_API_KEY"] = self.settings.l01_api_key
+        prepare = None
+        if layer.name == "l00_secrets":
+            env["L00_MASTER_KEY_FILE"] = str(self.master_key_file)
+            prepare = self.ensure_master_key
         return Component(
             name=layer.name,
             program=self._program(
@@ -233,7 +248,21 @@ class ComponentSet:
             ports={"gRPC": port},
             ready=lambda: probes.grpc_serving(port),
             stage=1,
+            prepare=prepare,
         )
+
+    @property
+    def master_key_file(self) -> Path:
+        return master_key_file(self.home)
+
+    def ensure_master_key(self) -> None:
+        """Writes a keyring of one fresh key on first start."""
+        path = self.master_key_file
+        if path.exists():
+            return
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(new_master_key_line() + "\n")
 
     def service_token(self) -> str:
         """AGENTIC_SERVICE_TOKEN, else one generated once per home and kept there (0600),

@@ -47,7 +47,8 @@ def _jwks(path: Path) -> Path:
 def hs256(**overrides: object) -> str:
     now = int(time.time())
     claims = {"sub": "jwt-user", "roles": ["reader"], "iss": ISSUER, "aud": AUDIENCE}
-    claims |= {"iat": now, "exp": now + 60, **overrides}
+    # Minted when the tests are collected: valid long enough for the session's mesh to start.
+    claims |= {"iat": now, "exp": now + 900, **overrides}
     return jwt.encode({k: v for k, v in claims.items() if v is not None}, SECRET, "HS256")
 
 
@@ -140,14 +141,14 @@ async def test_missing_and_malformed_credentials_are_401(
         (hs256(nbf=int(time.time()) + 300), "not yet valid"),
         (
             jwt.encode(
-                {"sub": "x", "exp": int(time.time()) + 60}, "another-secret-xxxxxxxxxxxxxxxxxx"
+                {"sub": "x", "exp": int(time.time()) + 900}, "another-secret-xxxxxxxxxxxxxxxxxx"
             ),
             "Signature",
         ),
         (hs256(aud="someone-else"), "audience"),
         (hs256(iss="https://evil.test"), "issuer"),
         (hs256(exp=None), "exp"),
-        (jwt.encode({"sub": "x", "exp": int(time.time()) + 60}, None, "none"), "not accepted"),
+        (jwt.encode({"sub": "x", "exp": int(time.time()) + 900}, None, "none"), "not accepted"),
     ],
 )
 async def test_bad_jwts_are_401(gateway: Gateway, token: str, why: str) -> None:

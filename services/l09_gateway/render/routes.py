@@ -50,6 +50,25 @@ METHOD_TIMEOUTS: dict[str, timedelta] = {
     "/agentic.data.v1.VectorService/UpsertVectors": _COLLECTION,
     "/agentic.data.v1.VectorService/DeleteVectors": _COLLECTION,
     "/agentic.data.v1.VectorService/BuildIndex": timedelta(seconds=900),
+    # Secret changes are several L01 round trips each (read, write, shred, audit), and writers
+    # of one secret take turns; deletion shreds every version, rotation re-wraps every data key.
+    **{
+        f"/agentic.secrets.v1.SecretService/{method}": timedelta(seconds=5)
+        for method in (
+            "CreateSecret",
+            "SetAccessPolicy",
+            "AddSecretVersion",
+            "DisableSecretVersion",
+            "EnableSecretVersion",
+            "DestroySecretVersion",
+        )
+    },
+    "/agentic.secrets.v1.SecretService/DeleteSecret": _COLLECTION,
+    "/agentic.secrets.v1.SecretService/RotateMasterKey": timedelta(seconds=300),
+    # Validating a large policy set against the schema.
+    "/agentic.supervision.v1.PolicyService/DeployPolicies": _BULK,
+    "/agentic.supervision.v1.PolicyService/RollbackPolicies": _BULK,
+    "/agentic.supervision.v1.PolicyService/ValidatePolicies": _BULK,
 }
 
 RETRY_ON = "connect-failure,reset,unavailable"
