@@ -9,22 +9,60 @@ from typing import Any, NoReturn
 
 import grpc
 import structlog
+from google.protobuf.message import DecodeError
 from grpc_interceptor.server import AsyncServerInterceptor
+from grpc_status import rpc_status
 
 from services.kit.auth import (
+    ADMIN_ROLE,
     PRINCIPAL_HEADER,
     ROLES_HEADER,
+    TENANT_HEADER,
     TokenAuthenticator,
     current_principal,
     current_roles,
+    current_tenant,
 )
 from services.kit.errors import ErrorCode, PlatformError, to_rpc_status
+from services.kit.json_depth import MAX_JSON_DEPTH, too_deep_field
 
 log = structlog.get_logger("kit.rpc")
 
 # Health checks and reflection answer without a token: launchers, Envoy and
 # grpcurl use them before any credentials exist.
 OPEN_METHOD_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+
+class UndecodableRequest:
+    """Stands in for a request the server refuses to decode (not protobuf of the method's
+    type, or JSON nested past the mesh's limit), so that the interceptor answers
+    INVALID_ARGUMENT with the layer's code instead of grpc's bare UNKNOWN."""
+
+    def __init__(self, message: str, field: str = "request") -> None:
+        self.message = message
+        self.field = field
+
+
+_TOO_DEEP = f"JSON nested deeper than the mesh allows ({MAX_JSON_DEPTH} levels)"
+
+
+def _guarded(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserialize is None:
+        return None
+
+    def decode(raw: bytes) -> Any:
+        try:
+            request = deserialize(raw)
+        except DecodeError as error:
+            if "MaxDepth" in str(error):
+                return UndecodableRequest(_TOO_DEEP)
+            return UndecodableRequest("not a valid protobuf message of this method's type")
+        field = too_deep_field(request, raw)
+        if field is not None:
+            return UndecodableRequest(f"{field}: {_TOO_DEEP}", field)
+        return request
+
+    return decode
 
 
 def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
@@ -41,9 +79,36 @@ class CallContextInterceptor(AsyncServerInterceptor):
     layer's internal error code, never a traceback sent to the client.
     """
 
-    def __init__(self, domain: str, internal_error: ErrorCode) -> None:
+    def __init__(
+        self, domain: str, internal_error: ErrorCode, invalid_argument: ErrorCode | None = None
+    ) -> None:
         self._domain = domain
         self._internal = internal_error
+        self._invalid = invalid_argument
+
+    async def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+        handler = await super().intercept_service(continuation, handler_call_details)
+        if handler is None or self._invalid is None:
+            return handler
+        return handler._replace(request_deserializer=_guarded(handler.request_deserializer))
+
+    def _checked(self, request_or_iterator: Any) -> Any:
+        """The request, or its stream, refusing any message that could not be decoded."""
+        if isinstance(request_or_iterator, UndecodableRequest):
+            self._refuse(request_or_iterator)
+        if hasattr(request_or_iterator, "__aiter__"):
+            return self._checked_stream(request_or_iterator)
+        return request_or_iterator
+
+    async def _checked_stream(self, requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for request in requests:
+            if isinstance(request, UndecodableRequest):
+                self._refuse(request)
+            yield request
+
+    def _refuse(self, request: UndecodableRequest) -> NoReturn:
+        assert self._invalid is not None
+        raise PlatformError(self._invalid, request.message, field=request.field)
 
     async def intercept(
         self,
@@ -56,7 +121,7 @@ class CallContextInterceptor(AsyncServerInterceptor):
         structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method_name)
         started = time.perf_counter()
         try:
-            result = method(request_or_iterator, context)
+            result = method(self._checked(request_or_iterator), context)
             if hasattr(result, "__aiter__"):
                 return self._guard_stream(result, context, started)
             response = await result
@@ -83,14 +148,11 @@ class CallContextInterceptor(AsyncServerInterceptor):
         if not isinstance(exc, PlatformError):
             log.error("rpc.unexpected_error", exc_info=exc)
             exc = PlatformError(self._internal, "internal error; see the server log")
-        status = to_rpc_status(exc, self._domain)
         self._log_done(started, exc.error.kind.name, code=exc.code, message=exc.message)
-        await context.abort(
-            exc.error.kind.value,
-            status.message,
-            trailing_metadata=(("grpc-status-details-bin", status.SerializeToString()),),
-        )
-        raise AssertionError("context.abort returned")  # abort always raises
+        # The status code and message, with the google.rpc.Status (ErrorInfo, BadRequest) in
+        # grpc-status-details-bin, where grpc_status.rpc_status.from_call finds it.
+        await context.abort_with_status(rpc_status.to_status(to_rpc_status(exc, self._domain)))
+        raise AssertionError("context.abort_with_status returned")  # it always raises
 
     @staticmethod
     def _log_done(started: float, outcome: str, **fields: str) -> None:
@@ -134,9 +196,14 @@ class BearerAuthInterceptor(AsyncServerInterceptor):
             if self._auth.is_service(header):
                 # The gateway vouches for the caller; from anyone else these are ignored.
                 principal = metadata.get(PRINCIPAL_HEADER) or principal
-                roles = metadata.get(ROLES_HEADER, "")
-                current_roles.set(tuple(filter(None, roles.split(","))))
+                roles = tuple(filter(None, metadata.get(ROLES_HEADER, "").split(",")))
+                tenant = metadata.get(TENANT_HEADER) or principal
+            else:
+                # The layer's own key: its operator, who reaches everything the layer holds.
+                roles, tenant = (ADMIN_ROLE,), principal
             current_principal.set(principal)
+            current_roles.set(roles)
+            current_tenant.set(tenant)
             structlog.contextvars.bind_contextvars(principal=principal)
         result = method(request_or_iterator, context)
         if hasattr(result, "__aiter__"):

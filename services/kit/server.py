@@ -15,7 +15,7 @@ from grpc_reflection.v1alpha import reflection
 
 from services.kit.auth import TokenAuthenticator
 from services.kit.config import ServiceSettings
-from services.kit.errors import ErrorCode
+from services.kit.errors import ErrorCatalog
 from services.kit.interceptors import BearerAuthInterceptor, CallContextInterceptor
 
 log = structlog.get_logger("kit.server")
@@ -29,11 +29,9 @@ class ServiceDefinition:
     """What a layer hands the kit: its servicers and error conventions."""
 
     layer: str  # e.g. "l01_data"
-    domain: str  # ErrorInfo domain, e.g. "data.agentic"
+    errors: ErrorCatalog  # its ErrorInfo domain and the codes for internal and auth failures
     service_names: Sequence[str]  # fully qualified, for health and reflection
     registrars: Sequence[Registrar]
-    internal_error: ErrorCode
-    unauthenticated: ErrorCode
     authenticator: TokenAuthenticator | None = None
     extra_options: list[tuple[str, int]] = field(default_factory=list)
 
@@ -50,11 +48,15 @@ class GrpcServer:
         self.settings = settings
         self.health = health.aio.HealthServicer()
         interceptors: list[grpc.aio.ServerInterceptor] = [
-            CallContextInterceptor(definition.domain, definition.internal_error)
+            CallContextInterceptor(
+                definition.errors.domain,
+                definition.errors.internal,
+                definition.errors.invalid_argument,
+            )
         ]
         if definition.authenticator is not None:
             interceptors.append(
-                BearerAuthInterceptor(definition.authenticator, definition.unauthenticated)
+                BearerAuthInterceptor(definition.authenticator, definition.errors.unauthenticated)
             )
         self._server = grpc.aio.server(
             interceptors=interceptors,

@@ -44,13 +44,11 @@ async def main() -> None:
     )
     definition = ServiceDefinition(
         layer="l13_roles",
-        domain=errors.DOMAIN,
+        errors=errors.CATALOG,
         service_names=[SERVICE_NAME],
         registrars=[
             lambda s: roles_pb2_grpc.add_RoleServiceServicer_to_server(RoleServicer(roles), s)
         ],
-        internal_error=errors.INTERNAL,
-        unauthenticated=errors.UNAUTHENTICATED,
         authenticator=TokenAuthenticator(settings.api_key),
     )
     shipped = load_shipped_roles(settings.roles_dir)

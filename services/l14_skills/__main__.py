@@ -47,13 +47,11 @@ async def main() -> None:
     )
     definition = ServiceDefinition(
         layer="l14_skills",
-        domain=errors.DOMAIN,
+        errors=errors.CATALOG,
         service_names=[SERVICE_NAME],
         registrars=[
             lambda s: skills_pb2_grpc.add_SkillServiceServicer_to_server(SkillServicer(skills), s)
         ],
-        internal_error=errors.INTERNAL,
-        unauthenticated=errors.UNAUTHENTICATED,
         authenticator=TokenAuthenticator(settings.api_key),
     )
     shipped = load_shipped_skills(settings.skills_dir)

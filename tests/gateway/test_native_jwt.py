@@ -264,12 +264,13 @@ async def test_leases_keep_jwt_callers_within_their_limit(
     answered, no more pass than the bucket gives (40, and 20 a second)."""
     caller = bearer(token(tier="leased"))
     started = time.monotonic()
-    codes = [(await client.get("/v1/events", headers=caller)).status_code for _ in range(100)]
+    responses = [await client.get("/v1/events", headers=caller) for _ in range(100)]
     elapsed = time.monotonic() - started
+    codes = [response.status_code for response in responses]
     assert set(codes) == {200, 429}
     assert 30 <= codes.count(200) <= 40 + 20 * elapsed + 2
-    refused = await client.get("/v1/events", headers=caller)
-    assert refused.status_code == 429
+    # The last refusal of the run itself: a call made afterwards may find a refilled token.
+    refused = [response for response in responses if response.status_code == 429][-1]
     assert rest_reason(refused.json()) == "E9001"
     assert refused.headers["retry-after"] == "1"
 
