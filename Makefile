@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BUF    := node_modules/.bin/buf
 
-.PHONY: setup up down status logs gen gateway check test test-fast bench clean
+.PHONY: setup up down status logs gen gateway contracts-release check test test-fast bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -36,6 +36,9 @@ gen: setup           ## regenerate gen/ (stubs + Envoy descriptor set) from prot
 
 gateway: setup       ## render gateway/envoy.yaml from gen/descriptor.binpb
 	$(PY) -m services.l09_gateway.render
+
+contracts-release: setup  ## make proto/ as it is now the baseline that `make check` holds it to
+	$(BUF) build proto --exclude-source-info -o contracts/released.binpb
 
 check: setup         ## lint, contracts, import rules, generated code up to date
 	scripts/check.sh

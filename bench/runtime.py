@@ -35,6 +35,7 @@ from bench.stats import percentile
 from services.kit import open_channel
 from services.launcher import probes
 from services.launcher.config import LauncherSettings
+from services.launcher.mesh import Mesh
 from services.launcher.ports import free_port
 
 TOKEN = "dev_key_local_ONLY"
@@ -155,14 +156,9 @@ async def step_overhead(settings: LauncherSettings) -> None:
 
 
 def _runtime_rss_mb(settings: LauncherSettings) -> float:
-    status = subprocess.run(
-        [sys.executable, "-m", "services.launcher.cli", "status", "--home", str(settings.home)],
-        capture_output=True, text=True, check=False, cwd=ROOT,
-    )  # fmt: skip
-    for line in status.stdout.splitlines():
-        if line.strip().startswith("l02_runtime"):
-            pid = int(line.split()[-2])
-            for field in Path(f"/proc/{pid}/status").read_text().splitlines():
+    for component in Mesh(settings).status():
+        if component.name == "l02_runtime" and component.pid:
+            for field in Path(f"/proc/{component.pid}/status").read_text().splitlines():
                 if field.startswith("VmRSS:"):
                     return int(field.split()[1]) / 1024
     return float("nan")

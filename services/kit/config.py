@@ -11,6 +11,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # public (they appear in the README): never use them outside a laptop.
 DEV_TOKENS: dict[str, str] = {"dev_key_local_ONLY": "dev", "test_token_123": "test"}
 
+# The largest gRPC message a layer takes or sends by default; the gateway passes native gRPC
+# messages of this size and buffers REST answers up to it.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
 
 class ServiceSettings(BaseSettings):
     """Common knobs; a layer subclasses this with its own prefix and port."""
@@ -22,4 +26,4 @@ class ServiceSettings(BaseSettings):
     log_level: str = "info"
     log_format: Literal["json", "console"] = "json"
     grace_seconds: float = Field(5.0, description="graceful shutdown window on SIGTERM")
-    max_message_bytes: int = Field(16 * 1024 * 1024, description="largest request accepted")
+    max_message_bytes: int = Field(MAX_MESSAGE_BYTES, description="largest request accepted")

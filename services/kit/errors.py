@@ -4,17 +4,20 @@ Convention for every layer: a failure is a gRPC status whose details hold a
 ``google.rpc.ErrorInfo`` (reason = the platform code such as ``E1005``, domain =
 the layer, e.g. ``data.agentic``) and, for bad input, a ``google.rpc.BadRequest``
 naming the field. Envoy turns the same status into a JSON body for REST clients.
-Domain code raises :class:`PlatformError`; it never touches gRPC.
+Domain code raises :class:`PlatformError`; it never touches gRPC. A layer's codes are made
+by its :class:`ErrorCatalog`, which keeps them inside the layer's range.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import grpc
 from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from services.kit.layers import Layer
 
 
 class Kind(enum.Enum):
@@ -42,6 +45,58 @@ class ErrorCode:
     title: str
 
 
+class ErrorCatalog:
+    """A layer's error codes: its ErrorInfo domain, the three codes every layer has, and its
+    own, each checked to lie in the layer's range and to be used once.
+
+    ``CATALOG = ErrorCatalog(layer_by_key("l01"))`` gives ``E1000`` (internal), ``E1001``
+    (unauthenticated) and ``E1002`` (invalid argument); ``CATALOG.code("E1005", ...)`` adds one.
+    Clients match on the codes, so they never change once released.
+    """
+
+    def __init__(
+        self, layer: Layer, *, unauthenticated: str = "", invalid_argument: str = ""
+    ) -> None:
+        """The standard codes are EN000-EN002 unless the layer's contract fixed others
+        (L03's E3001 is "no such tool", so its standard codes are given explicitly)."""
+        self.layer = layer
+        self.domain = layer.domain
+        self._codes: dict[str, ErrorCode] = {}
+        first = layer.error_range.start
+        self.internal = self.code(_format(first), Kind.INTERNAL, "internal error")
+        self.unauthenticated = self.code(
+            unauthenticated or _format(first + 1),
+            Kind.UNAUTHENTICATED,
+            "missing or invalid bearer token",
+        )
+        self.invalid_argument = self.code(
+            invalid_argument or _format(first + 2), Kind.INVALID_ARGUMENT, "invalid request field"
+        )
+
+    def code(self, code: str, kind: Kind, title: str) -> ErrorCode:
+        """A new code of this layer, e.g. ``code("E1005", Kind.CONFLICT, "...")``."""
+        number = int(code[1:]) if code[1:].isdigit() else -1
+        if code != _format(number) or number not in self.layer.error_range:
+            first, last = self.layer.error_range.start, self.layer.error_range.stop - 1
+            raise ValueError(
+                f"{code!r} is not a code of {self.layer.name} ({_format(first)}-{_format(last)})"
+            )
+        if code in self._codes:
+            raise ValueError(f"{code} is already {self._codes[code].title!r}")
+        error = ErrorCode(code, kind, title)
+        self._codes[code] = error
+        return error
+
+    @property
+    def codes(self) -> tuple[ErrorCode, ...]:
+        """Every code made so far, in the order made."""
+        return tuple(self._codes.values())
+
+
+def _format(number: int) -> str:
+    return f"E{number:04d}"
+
+
 class PlatformError(Exception):
     """A failure a client should see: a code from the catalog and a clear message."""
 
@@ -52,12 +107,15 @@ class PlatformError(Exception):
         *,
         field: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        violations: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__(message)
         self.error = error
         self.message = message
         self.field = field
         self.metadata = dict(metadata or {})
+        # Every bad field with its reason, when there are several (field, description).
+        self.violations = tuple(violations)
 
     @property
     def code(self) -> str:
@@ -76,9 +134,10 @@ def to_rpc_status(error: PlatformError, domain: str) -> status_pb2.Status:
         info.metadata["field"] = error.field
     status = status_pb2.Status(code=_RPC_CODES[status_code], message=str(error))
     status.details.add().Pack(info)
-    if error.field and error.error.kind is Kind.INVALID_ARGUMENT:
+    if error.error.kind is Kind.INVALID_ARGUMENT and (error.field or error.violations):
         bad_request = error_details_pb2.BadRequest()
-        bad_request.field_violations.add(field=error.field, description=error.message)
+        for field, description in error.violations or ((error.field, error.message),):
+            bad_request.field_violations.add(field=field, description=description)
         status.details.add().Pack(bad_request)
     return status
 

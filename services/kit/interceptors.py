@@ -11,13 +11,17 @@ import grpc
 import structlog
 from google.protobuf.message import DecodeError
 from grpc_interceptor.server import AsyncServerInterceptor
+from grpc_status import rpc_status
 
 from services.kit.auth import (
+    ADMIN_ROLE,
     PRINCIPAL_HEADER,
     ROLES_HEADER,
+    TENANT_HEADER,
     TokenAuthenticator,
     current_principal,
     current_roles,
+    current_tenant,
 )
 from services.kit.errors import ErrorCode, PlatformError, to_rpc_status
 from services.kit.json_depth import MAX_JSON_DEPTH, too_deep_field
@@ -144,14 +148,11 @@ class CallContextInterceptor(AsyncServerInterceptor):
         if not isinstance(exc, PlatformError):
             log.error("rpc.unexpected_error", exc_info=exc)
             exc = PlatformError(self._internal, "internal error; see the server log")
-        status = to_rpc_status(exc, self._domain)
         self._log_done(started, exc.error.kind.name, code=exc.code, message=exc.message)
-        await context.abort(
-            exc.error.kind.value,
-            status.message,
-            trailing_metadata=(("grpc-status-details-bin", status.SerializeToString()),),
-        )
-        raise AssertionError("context.abort returned")  # abort always raises
+        # The status code and message, with the google.rpc.Status (ErrorInfo, BadRequest) in
+        # grpc-status-details-bin, where grpc_status.rpc_status.from_call finds it.
+        await context.abort_with_status(rpc_status.to_status(to_rpc_status(exc, self._domain)))
+        raise AssertionError("context.abort_with_status returned")  # it always raises
 
     @staticmethod
     def _log_done(started: float, outcome: str, **fields: str) -> None:
@@ -195,9 +196,14 @@ class BearerAuthInterceptor(AsyncServerInterceptor):
             if self._auth.is_service(header):
                 # The gateway vouches for the caller; from anyone else these are ignored.
                 principal = metadata.get(PRINCIPAL_HEADER) or principal
-                roles = metadata.get(ROLES_HEADER, "")
-                current_roles.set(tuple(filter(None, roles.split(","))))
+                roles = tuple(filter(None, metadata.get(ROLES_HEADER, "").split(",")))
+                tenant = metadata.get(TENANT_HEADER) or principal
+            else:
+                # The layer's own key: its operator, who reaches everything the layer holds.
+                roles, tenant = (ADMIN_ROLE,), principal
             current_principal.set(principal)
+            current_roles.set(roles)
+            current_tenant.set(tenant)
             structlog.contextvars.bind_contextvars(principal=principal)
         result = method(request_or_iterator, context)
         if hasattr(result, "__aiter__"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -15,7 +15,7 @@ from grpc_reflection.v1alpha import reflection
 
 from services.kit.auth import TokenAuthenticator
 from services.kit.config import ServiceSettings
-from services.kit.errors import ErrorCode
+from services.kit.errors import ErrorCatalog
 from services.kit.interceptors import BearerAuthInterceptor, CallContextInterceptor
 
 log = structlog.get_logger("kit.server")
@@ -29,14 +29,10 @@ class ServiceDefinition:
     """What a layer hands the kit: its servicers and error conventions."""
 
     layer: str  # e.g. "l01_data"
-    domain: str  # ErrorInfo domain, e.g. "data.agentic"
+    errors: ErrorCatalog  # its ErrorInfo domain and the codes for internal and auth failures
     service_names: Sequence[str]  # fully qualified, for health and reflection
     registrars: Sequence[Registrar]
-    internal_error: ErrorCode
-    unauthenticated: ErrorCode
     authenticator: TokenAuthenticator | None = None
-    # Its INVALID_ARGUMENT code: an undecodable request (e.g. JSON nested too deep) gets it.
-    invalid_argument: ErrorCode | None = None
     extra_options: list[tuple[str, int]] = field(default_factory=list)
 
 
@@ -53,12 +49,14 @@ class GrpcServer:
         self.health = health.aio.HealthServicer()
         interceptors: list[grpc.aio.ServerInterceptor] = [
             CallContextInterceptor(
-                definition.domain, definition.internal_error, definition.invalid_argument
+                definition.errors.domain,
+                definition.errors.internal,
+                definition.errors.invalid_argument,
             )
         ]
         if definition.authenticator is not None:
             interceptors.append(
-                BearerAuthInterceptor(definition.authenticator, definition.unauthenticated)
+                BearerAuthInterceptor(definition.authenticator, definition.errors.unauthenticated)
             )
         self._server = grpc.aio.server(
             interceptors=interceptors,
@@ -117,3 +115,32 @@ async def wait_for_termination() -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("server.signal_received")
+
+
+# Waits between attempts of serve_when_ready, the last one repeated.
+READY_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+async def serve_when_ready(
+    server: GrpcServer,
+    prepare: Callable[[], Awaitable[None]],
+    retry_on: tuple[type[Exception], ...],
+) -> None:
+    """Reports NOT_SERVING until ``prepare`` succeeds, retrying it on ``retry_on`` errors:
+    for a layer that needs others (started beside it) before it can answer."""
+    await server.set_serving(False)
+    attempt = 0
+    while True:
+        try:
+            await prepare()
+        except retry_on as error:
+            delay = READY_RETRY_SECONDS[min(attempt, len(READY_RETRY_SECONDS) - 1)]
+            log.info(
+                "server.not_ready", layer=server.definition.layer, reason=str(error), retry_in=delay
+            )
+            attempt += 1
+            await asyncio.sleep(delay)
+            continue
+        await server.set_serving(True)
+        log.info("server.ready", layer=server.definition.layer)
+        return

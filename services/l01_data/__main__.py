@@ -21,24 +21,23 @@ from services.kit import (
     configure_logging,
     wait_for_termination,
 )
-from services.l01_data import (
-    consumer_groups_server,
-    documents_server,
-    errors,
-    snapshots_server,
-    vectors_server,
-)
+from services.l01_data import errors
 from services.l01_data.config import DataSettings
-from services.l01_data.consumer_groups import ConsumerGroups
 from services.l01_data.database import create_pool, migrate
-from services.l01_data.documents import DocumentStore
-from services.l01_data.event_store import NOTIFY_CHANNEL, EventStore
-from services.l01_data.log_head import LogHead, listen_for_appends
-from services.l01_data.outbox import OutboxPublisher
-from services.l01_data.retention import sweep_forever
-from services.l01_data.server import SERVICE_NAME, EventStoreServicer
-from services.l01_data.snapshots import SnapshotStore
-from services.l01_data.vectors import VectorStore
+from services.l01_data.documents import server as documents_server
+from services.l01_data.documents.store import DocumentStore
+from services.l01_data.groups import server as consumer_groups_server
+from services.l01_data.groups.store import ConsumerGroups
+from services.l01_data.log.event_store import NOTIFY_CHANNEL, EventStore
+from services.l01_data.log.head import LogHead, listen_for_appends
+from services.l01_data.log.outbox import OutboxPublisher
+from services.l01_data.log.retention import sweep_forever
+from services.l01_data.log.server import SERVICE_NAME, EventStoreServicer
+from services.l01_data.log.streams import StreamCatalog
+from services.l01_data.snapshots import server as snapshots_server
+from services.l01_data.snapshots.store import SnapshotStore
+from services.l01_data.vectors import server as vectors_server
+from services.l01_data.vectors.store import VectorStore
 
 log = structlog.get_logger("l01")
 
@@ -72,7 +71,7 @@ async def main() -> None:
     )
     definition = ServiceDefinition(
         layer="l01_data",
-        domain=errors.DOMAIN,
+        errors=errors.CATALOG,
         service_names=[
             SERVICE_NAME,
             snapshots_server.SERVICE_NAME,
@@ -82,13 +81,13 @@ async def main() -> None:
         ],
         registrars=[
             lambda s: event_store_pb2_grpc.add_EventStoreServiceServicer_to_server(
-                EventStoreServicer(store, head), s
+                EventStoreServicer(store, head, StreamCatalog(pool, head)), s
             ),
             lambda s: snapshots_pb2_grpc.add_SnapshotServiceServicer_to_server(
-                snapshots_server.SnapshotServicer(SnapshotStore(store)), s
+                snapshots_server.SnapshotServicer(SnapshotStore(pool, head)), s
             ),
             lambda s: subscriptions_pb2_grpc.add_ConsumerGroupServiceServicer_to_server(
-                consumer_groups_server.ConsumerGroupServicer(ConsumerGroups(store, head)), s
+                consumer_groups_server.ConsumerGroupServicer(ConsumerGroups(pool, head, store)), s
             ),
             lambda s: documents_pb2_grpc.add_DocumentServiceServicer_to_server(
                 documents_server.DocumentServicer(DocumentStore(pool, head)), s
@@ -97,9 +96,6 @@ async def main() -> None:
                 vectors_server.VectorServicer(VectorStore(pool, head)), s
             ),
         ],
-        internal_error=errors.INTERNAL,
-        unauthenticated=errors.UNAUTHENTICATED,
-        invalid_argument=errors.INVALID_ARGUMENT,
         authenticator=TokenAuthenticator(settings.api_key),
     )
     async with GrpcServer(definition, settings) as server:

@@ -13,8 +13,8 @@ import json
 import uuid
 from typing import Any
 
-from services.l01_data.append_plan import AppendRequest
-from services.l01_data.events import PRINCIPAL_KEY, NewEvent
+from services.l01_data.log.append_plan import AppendRequest
+from services.l01_data.log.events import PRINCIPAL_KEY, NewEvent
 
 STREAMS_AUDIT = "$streams"
 SNAPSHOTS_AUDIT = "$snapshots"

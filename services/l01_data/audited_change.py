@@ -1,11 +1,16 @@
-"""A state change and its audit event, committed in one transaction.
+"""A state change and its audit event, committed in one transaction, in one of two orders.
 
-The change runs first and the audit event is appended last, so the log lock
-(which every append in the platform waits for) is held only from the append
-to the commit, not while the change works: an HNSW insert of a thousand
-vectors takes a second, and must not stall every other writer meanwhile.
-This lock order cannot deadlock: the log lock's other holders never wait for
-the rows of documents or vector collections.
+``run_audited``: the change runs first and the audit event is appended last, so the log lock
+(which every append in the platform waits for) is held only from the append to the commit,
+not while the change works: an HNSW insert of a thousand vectors takes a second, and must not
+stall every other writer meanwhile. This lock order cannot deadlock: the log lock's other
+holders never wait for the rows of documents or vector collections.
+
+``run_after_audit``: the audit event is appended first, for changes to ``streams`` rows and
+what depends on them (stream metadata and deletion, snapshots, consumer groups). Appends take
+the log lock before touching ``streams`` rows, so taking it first here keeps one lock order
+(no deadlock with concurrent appends) and makes the change see the stream states every append
+sees.
 """
 
 from __future__ import annotations
@@ -15,15 +20,31 @@ from typing import TypeVar
 
 import asyncpg
 
-from services.l01_data.append_plan import AppendRequest
 from services.l01_data.database import translate_outages
-from services.l01_data.event_store import append_audit
-from services.l01_data.log_head import LogHead
+from services.l01_data.log.append_plan import AppendRequest
+from services.l01_data.log.event_store import append_audit
+from services.l01_data.log.head import LogHead
 
 T = TypeVar("T")
 
 # The change returns its result and the audit append recording it (None: nothing changed).
 Change = Callable[[asyncpg.Connection], Awaitable[tuple[T, AppendRequest | None]]]
+
+
+async def run_after_audit(
+    pool: asyncpg.Pool,
+    head: LogHead,
+    audit: AppendRequest,
+    work: Callable[[asyncpg.Connection], Awaitable[T]],
+) -> T:
+    """Appends ``audit``, then runs ``work``, in one transaction. If ``work`` raises, neither is
+    committed."""
+    async with translate_outages(), pool.acquire() as conn:
+        async with conn.transaction():
+            position = await append_audit(conn, audit)
+            result = await work(conn)
+    head.advance(position)
+    return result
 
 
 async def run_audited(pool: asyncpg.Pool, head: LogHead, change: Change[T]) -> T:

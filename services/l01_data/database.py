@@ -14,7 +14,7 @@ from services.kit.errors import PlatformError
 from services.l01_data import errors
 from services.l01_data.config import DataSettings
 from services.l01_data.migrate import apply_migrations
-from services.l01_data.vector_session import prepare_vector_session
+from services.l01_data.vectors.session import prepare_vector_session
 
 log = structlog.get_logger("l01.database")
 

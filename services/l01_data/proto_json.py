@@ -15,7 +15,7 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 
-from services.l01_data.events import invalid_field
+from services.l01_data.log.events import invalid_field
 
 _EXACT_INTEGER = 2**53
 

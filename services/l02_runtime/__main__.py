@@ -62,12 +62,9 @@ async def main() -> None:
     )
     definition = ServiceDefinition(
         layer="l02_runtime",
-        domain=errors.DOMAIN,
+        errors=errors.CATALOG,
         service_names=[SERVICE_NAME],
         registrars=[register(AgentServicer(store, temporal, settings.task_queue))],
-        internal_error=errors.INTERNAL,
-        unauthenticated=errors.UNAUTHENTICATED,
-        invalid_argument=errors.INVALID_ARGUMENT,
         authenticator=TokenAuthenticator(settings.api_key),
     )
     worker = Worker(

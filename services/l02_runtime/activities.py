@@ -24,7 +24,7 @@ from agentic.models.v1 import models_pb2 as models_pb
 from agentic.models.v1 import models_pb2_grpc as models_grpc
 from agentic.tools.v1 import tools_pb2 as tools_pb
 from agentic.tools.v1 import tools_pb2_grpc as tools_grpc
-from services.kit.auth import PRINCIPAL_HEADER
+from services.kit.auth import PRINCIPAL_HEADER, TENANT_HEADER
 from services.l02_runtime import agents, decision
 from services.l02_runtime.run_types import (
     DecideInput,
@@ -64,7 +64,7 @@ async def _heartbeating() -> AsyncIterator[None]:
 
 
 def _as_owner(spec: RunSpec) -> tuple[tuple[str, str], ...]:
-    return ((PRINCIPAL_HEADER, spec.owner),)
+    return ((PRINCIPAL_HEADER, spec.owner), (TENANT_HEADER, spec.tenant))
 
 
 class RunActivities:

@@ -81,6 +81,7 @@ class AgentView:
     agent_id: str
     spec: AgentSpec
     owner: str
+    tenant: str = ""  # the owner's tenant: L04 and L03 act in it for the agent
     state: State = State.CREATED
     state_reason: str = ""
     current_run: str = ""  # run id
@@ -135,8 +136,8 @@ def transition(view: AgentView, target: State) -> None:
         )
 
 
-def created(agent_id: str, spec: AgentSpec, owner: str, time: str) -> AgentView:
-    return AgentView(agent_id, spec, owner, create_time=time, update_time=time)
+def created(agent_id: str, spec: AgentSpec, owner: str, tenant: str, time: str) -> AgentView:
+    return AgentView(agent_id, spec, owner, tenant, create_time=time, update_time=time)
 
 
 def apply(

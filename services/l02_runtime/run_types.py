@@ -12,6 +12,7 @@ class RunSpec:
     agent_id: str
     run_id: str
     owner: str
+    tenant: str
     task: str
     role: str
     skills: list[str]

@@ -13,8 +13,7 @@ from temporalio.service import RPCError
 
 from agentic.runtime.v1 import agents_pb2 as pb
 from agentic.runtime.v1 import agents_pb2_grpc
-from services.kit import PlatformError, current_principal
-from services.kit.auth import current_roles
+from services.kit import PlatformError, current_caller
 from services.l02_runtime import agents, convert, errors
 from services.l02_runtime.agents import AgentView, State
 from services.l02_runtime.run_types import RunSpec
@@ -47,8 +46,9 @@ class AgentServicer(agents_pb2_grpc.AgentServiceServicer):
         convert.check_new_id(request.agent_id)
         agent_id = request.agent_id or uuid.uuid4().hex[:16]
         time = now()
+        caller = current_caller()
         view = await self._store.create(
-            agents.created(agent_id, spec, current_principal.get(), time)
+            agents.created(agent_id, spec, caller.principal, caller.tenant, time)
         )
         return pb.CreateAgentResponse(agent=convert.agent_message(view))
 
@@ -213,6 +213,7 @@ class AgentServicer(agents_pb2_grpc.AgentServiceServicer):
             agent_id=view.agent_id,
             run_id=run_id,
             owner=view.owner,
+            tenant=view.tenant or view.owner,
             task=request.task,
             role=spec.role,
             skills=list(spec.skills),
@@ -263,8 +264,8 @@ class AgentServicer(agents_pb2_grpc.AgentServiceServicer):
     async def _owned(self, agent_id: str) -> AgentView:
         """The agent, if the caller owns it or acts as an admin."""
         view = await self._store.load(agent_id)
-        principal = current_principal.get()
-        if view.owner != principal and "admin" not in current_roles.get():
+        caller = current_caller()
+        if view.owner != caller.principal and not caller.admin:
             raise PlatformError(errors.AGENT_NOT_FOUND, f"no agent {agent_id}")
         return view
 

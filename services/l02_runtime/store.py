@@ -70,7 +70,7 @@ class AgentStore:
     # -- agents ------------------------------------------------------------------------------
 
     async def create(self, view: AgentView) -> AgentView:
-        data = {"spec": view.to_document()["spec"], "owner": view.owner}
+        data = {"spec": view.to_document()["spec"], "owner": view.owner, "tenant": view.tenant}
         try:
             await self._append(view.agent_id, -1, [(agents.CREATED, data, "")])
         except grpc.aio.AioRpcError as error:
@@ -240,6 +240,7 @@ class AgentStore:
                 "agent_id": agent_id,
                 "spec": data["spec"],
                 "owner": data["owner"],
+                "tenant": data.get("tenant", data["owner"]),
                 "state": agents.State.CREATED.value,
                 "create_time": time,
                 "update_time": time,

@@ -25,7 +25,7 @@ from services.l03_tools.builtins import builtin_tools
 from services.l03_tools.cgroups import PidsCgroups
 from services.l03_tools.config import ToolSettings
 from services.l03_tools.executions import Executor
-from services.l03_tools.grpc_tools import MethodCaller
+from services.l03_tools.grpc_tools import MethodCaller, parameters_schema
 from services.l03_tools.idempotency import IdempotencyLedger
 from services.l03_tools.l01 import L01Documents, L01Events
 from services.l03_tools.registry import ToolRegistry
@@ -90,7 +90,7 @@ async def main() -> None:
     )
     documents = L01Documents(l01)
     hosts = tuple(filter(None, (h.strip() for h in settings.http_allowed_hosts.split(","))))
-    registry = ToolRegistry(documents, builtin_tools(hosts))
+    registry = ToolRegistry(documents, builtin_tools(hosts), parameters_schema)
     await install_builtins(registry)
     sandbox = await build_sandbox(settings)
     methods = MethodCaller(service_token)
@@ -105,15 +105,13 @@ async def main() -> None:
     )
     definition = ServiceDefinition(
         layer="l03_tools",
-        domain=errors.DOMAIN,
+        errors=errors.CATALOG,
         service_names=[SERVICE_NAME],
         registrars=[
             lambda s: tools_pb2_grpc.add_ToolServiceServicer_to_server(
                 ToolServicer(registry, executor), s
             )
         ],
-        internal_error=errors.INTERNAL,
-        unauthenticated=errors.UNAUTHENTICATED,
         authenticator=TokenAuthenticator(settings.api_key),
     )
     async with GrpcServer(definition, settings):

@@ -45,13 +45,11 @@ class PidsCgroups:
                 log.info("cgroups.unusable", root=str(root), reason=str(exc))
         return None
 
-    def create(self, name: str, max_pids: int, owner: tuple[int, int] | None) -> Path:
-        """A fresh cgroup allowing ``max_pids`` tasks; ``owner`` may then join it."""
+    def create(self, name: str, max_pids: int) -> Path:
+        """A fresh cgroup allowing ``max_pids`` tasks."""
         path = self.parent / name
         path.mkdir()
         (path / "pids.max").write_text(str(max_pids))
-        if owner is not None:
-            os.chown(path / "cgroup.procs", *owner)
         return path
 
     @staticmethod

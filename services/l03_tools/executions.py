@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -211,7 +212,7 @@ class Executor:
         self,
         tool: ToolDefinition,
         arguments: dict[str, Any],
-        directory: Any,
+        directory: Path,
         cancel: asyncio.Event,
         on_output: OutputSink | None,
     ) -> _Run:
@@ -283,7 +284,7 @@ async def _fetch(tool: ToolDefinition, arguments: dict[str, Any]) -> _Run:
 
 
 async def _file_tool(
-    tool: ToolDefinition, arguments: dict[str, Any], directory: Any, owner: tuple[int, int] | None
+    tool: ToolDefinition, arguments: dict[str, Any], directory: Path, owner: tuple[int, int] | None
 ) -> _Run:
     try:
         if tool.kind is ToolKind.READ_FILE:

@@ -80,9 +80,9 @@ def resolve(full_name: str) -> MethodSpec:
     )
 
 
-def parameters_schema(spec: MethodSpec) -> dict[str, Any]:
-    """A JSON Schema of the request message's JSON form (what a model is shown)."""
-    return _message_schema(spec.request.DESCRIPTOR, depth=0)
+def parameters_schema(full_name: str) -> dict[str, Any]:
+    """A JSON Schema of the method's request in its JSON form (what a model is shown)."""
+    return _message_schema(resolve(full_name).request.DESCRIPTOR, depth=0)
 
 
 def _message_schema(message: Any, depth: int) -> dict[str, Any]:

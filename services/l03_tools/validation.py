@@ -11,6 +11,7 @@ from services.kit import PlatformError
 from services.l03_tools import errors
 
 MAX_LISTED_ERRORS = 20
+MAX_MESSAGE_CHARS = 160  # jsonschema quotes the value: a 100 kB string must not fill headers
 
 
 def check_schema(schema: dict[str, Any], field: str) -> None:
@@ -39,12 +40,19 @@ def _paths(error: ValidationError) -> list[str]:
     return [base]
 
 
+def _short(message: str) -> str:
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    half = MAX_MESSAGE_CHARS // 2
+    return f"{message[:half]}...{message[-half:]}"
+
+
 def validate_arguments(tool: str, schema: dict[str, Any], arguments: dict[str, Any]) -> None:
     """Raises INVALID_ARGUMENTS listing the JSON path of every error (``$.code``)."""
     found = sorted(Draft202012Validator(schema).iter_errors(arguments), key=lambda e: e.json_path)
     if not found:
         return
-    problems = [(path, error.message) for error in found for path in _paths(error)]
+    problems = [(path, _short(error.message)) for error in found for path in _paths(error)]
     shown = problems[:MAX_LISTED_ERRORS]
     listing = "; ".join(f"{path}: {message}" for path, message in shown)
     more = f" (and {len(problems) - len(shown)} more)" if len(problems) > len(shown) else ""

@@ -69,12 +69,9 @@ async def main() -> None:
     servicer = GoalServicer(store, temporal, settings.task_queue, settings.poll_seconds)
     definition = ServiceDefinition(
         layer="l05_planning",
-        domain=errors.DOMAIN,
+        errors=errors.CATALOG,
         service_names=[SERVICE_NAME],
         registrars=[register(servicer)],
-        internal_error=errors.INTERNAL,
-        unauthenticated=errors.UNAUTHENTICATED,
-        invalid_argument=errors.INVALID_ARGUMENT,
         authenticator=TokenAuthenticator(settings.api_key),
     )
     worker = Worker(

@@ -33,19 +33,29 @@ from services.kit import get_logger
 from services.l09_gateway.credentials import Authenticator, Identity, Unauthenticated
 from services.l09_gateway.limits import Decision, RateLimiter
 from services.l09_gateway.names import (
+    CALLER_HEADER,
+    CALLER_RPC_PREFIXES,
     ORIGINAL_PATH_HEADER,
     PRINCIPAL_HEADER,
     ROLES_HEADER,
     RPC_HEADER,
+    TENANT_HEADER,
     TIER_HEADER,
     VOUCH_MS_KEY,
     VOUCH_PRINCIPAL_KEY,
     VOUCH_ROLES_KEY,
+    VOUCH_TENANT_KEY,
     VOUCH_TIER_KEY,
 )
 from services.l09_gateway.policy import Policy
 from services.l09_gateway.ratelimit import limit_headers
-from services.l09_gateway.status_details import DETAILS_HEADER, details_value
+from services.l09_gateway.status_details import (
+    DETAILS_HEADER,
+    PERMISSION_DENIED,
+    RATE_LIMITED,
+    UNAUTHENTICATED,
+    details_value,
+)
 
 log = get_logger("l09.authz")
 
@@ -63,6 +73,7 @@ def _voucher(identity: Identity, tier: str) -> struct_pb2.Struct:
             VOUCH_PRINCIPAL_KEY: identity.principal,
             VOUCH_ROLES_KEY: ",".join(identity.roles),
             VOUCH_TIER_KEY: tier,
+            VOUCH_TENANT_KEY: identity.tenant,
         }
     )
     return voucher
@@ -73,7 +84,7 @@ def _over_limit(decision: Decision, grpc_caller: bool) -> pb.CheckResponse:
     if grpc_caller:
         # Envoy would turn a 429 into UNAVAILABLE; a grpc-status it is handed wins.
         extra.append(("grpc-status", str(code_pb2.RESOURCE_EXHAUSTED)))
-    return _denied(429, code_pb2.RESOURCE_EXHAUSTED, "E9001", decision.message, extra)
+    return _denied(429, code_pb2.RESOURCE_EXHAUSTED, RATE_LIMITED, decision.message, extra)
 
 
 def _header(key: str, value: str) -> base_pb2.HeaderValueOption:
@@ -106,6 +117,11 @@ def _denied(
     )
 
 
+def _caller_credential(headers: dict[str, str]) -> str:
+    """The credential the caller was admitted with, as an authorization header value."""
+    return headers.get("authorization") or f"Bearer {headers.get('x-api-key', '').strip()}"
+
+
 class AuthorizationServicer(pb_grpc.AuthorizationServicer):
     def __init__(
         self,
@@ -129,7 +145,7 @@ class AuthorizationServicer(pb_grpc.AuthorizationServicer):
             identity = await self._authenticator.identify(headers)
         except Unauthenticated as error:
             log.debug("authz.unauthenticated", rpc=rpc, reason=str(error))
-            return _denied(401, code_pb2.UNAUTHENTICATED, "E9401", str(error))
+            return _denied(401, code_pb2.UNAUTHENTICATED, UNAUTHENTICATED, str(error))
         policy = self._policy()
         if not policy.allows(identity.roles, rpc):
             roles = ",".join(identity.roles) or "none"
@@ -137,7 +153,7 @@ class AuthorizationServicer(pb_grpc.AuthorizationServicer):
             return _denied(
                 403,
                 code_pb2.PERMISSION_DENIED,
-                "E9403",
+                PERMISSION_DENIED,
                 f"{identity.principal} (roles: {roles}) may not call {rpc}",
             )
         tier = policy.tier(identity.tier)
@@ -147,9 +163,12 @@ class AuthorizationServicer(pb_grpc.AuthorizationServicer):
         forwarded = [
             _header(PRINCIPAL_HEADER, identity.principal),
             _header(ROLES_HEADER, ",".join(identity.roles)),  # allowed: never empty
+            _header(TENANT_HEADER, identity.tenant),
             _header(TIER_HEADER, tier.name),
             _header(RPC_HEADER, rpc),
         ]
+        if rpc.startswith(CALLER_RPC_PREFIXES):
+            forwarded.append(_header(CALLER_HEADER, _caller_credential(headers)))
         if self._service_token:
             forwarded.append(_header("authorization", f"Bearer {self._service_token}"))
         # Nothing to show for callers without limits, or while the counters are unreachable.

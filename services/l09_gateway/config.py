@@ -8,20 +8,24 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from services.kit.layers import GATEWAY_PROCESS_GRPC_PORT
 from services.l09_gateway.descriptor import PROJECT_ROOT
+
+# Default HTTP port (health, OpenAPI); Envoy's committed configuration points there.
+HTTP_PORT = 8090
 
 
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="L09_", extra="ignore")
 
     http_host: str = "127.0.0.1"
-    http_port: int = Field(8090, ge=0, le=65535)
+    http_port: int = Field(HTTP_PORT, ge=0, le=65535)
     # "name=host:port,..." in the environment, e.g. "l01_data=127.0.0.1:8001".
     layers: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     check_timeout_seconds: float = Field(0.5, gt=0)
     # ext_authz and the rate limit service (Envoy's gRPC APIs) on one gRPC port.
     grpc_host: str = "127.0.0.1"
-    grpc_port: int = Field(8091, ge=0, le=65535)
+    grpc_port: int = Field(GATEWAY_PROCESS_GRPC_PORT, ge=0, le=65535)
     policy_file: Path = Field(PROJECT_ROOT / "gateway" / "policy.yaml")
     keys_file: Path = Field(Path(".agentic") / "gateway" / "api_keys.json")
     descriptor_file: Path = Field(PROJECT_ROOT / "gen" / "descriptor.binpb")

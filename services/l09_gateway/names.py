@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from services.kit.auth import CALLER_AUTHORIZATION_HEADER
+from services.kit.layers import caller_rpc_prefixes
+
 # Envoy cluster of the L09 Python process's gRPC port (ext_authz, rate limit service and the
 # discovery service for the native auth filters).
 AUTHZ_CLUSTER = "l09_gateway_grpc"
@@ -14,6 +17,8 @@ RATELIMIT_DOMAIN = "agentic"
 # call; a client's own values are removed first.
 PRINCIPAL_HEADER = "x-agentic-principal"
 ROLES_HEADER = "x-agentic-roles"
+# The caller's tenant: an API key's record, a JWT's "tenant" claim, else the principal.
+TENANT_HEADER = "x-agentic-tenant"
 TIER_HEADER = "x-agentic-tier"
 RPC_HEADER = "x-agentic-rpc"
 # Set by the identity filter for JWT callers on tiers with limits, unless a lease pays for the
@@ -27,9 +32,14 @@ LEASE_HEADER = "x-agentic-lease"
 LEASE_DESCRIPTOR_KEY = "lease"
 RENEWAL = "renew"
 NO_LEASE = "none"
+# On calls to a layer that acts for its caller (the NL layer): the caller's own credential.
+CALLER_HEADER = CALLER_AUTHORIZATION_HEADER
+CALLER_RPC_PREFIXES = caller_rpc_prefixes()
 IDENTITY_HEADERS = (
+    CALLER_HEADER,
     PRINCIPAL_HEADER,
     ROLES_HEADER,
+    TENANT_HEADER,
     TIER_HEADER,
     RPC_HEADER,
     METERED_TIER_HEADER,
@@ -41,6 +51,12 @@ ORIGINAL_PATH_HEADER = "x-envoy-original-path"
 
 # Routes that answer without credentials.
 OPEN_PATHS = ("/health", "/openapi.json")
+
+# HTTP filters that routes turn off (the open paths, native gRPC) besides those below.
+CORS_FILTER = "envoy.filters.http.cors"
+BUFFER_FILTER = "envoy.filters.http.buffer"
+BODY_SIZE_LIMIT_FILTER = "envoy.filters.http.body_size_limit"
+TRANSCODER_FILTER = "envoy.filters.http.grpc_json_transcoder"
 
 # The native JWT path: filters whose configuration the L09 process serves over ECDS (the
 # resource names are the filter names), in chain order.
@@ -76,4 +92,5 @@ VOUCH_MS_KEY = "vouch_ms"
 VOUCH_PRINCIPAL_KEY = "principal"
 VOUCH_ROLES_KEY = "roles"
 VOUCH_TIER_KEY = "tier"
+VOUCH_TENANT_KEY = "tenant"
 VOUCH_NAMESPACE = "l09.vouch"

@@ -40,7 +40,7 @@ from services.l09_gateway.names import (
     RENEWAL,
 )
 from services.l09_gateway.policy import Policy
-from services.l09_gateway.status_details import DETAILS_HEADER, details_value
+from services.l09_gateway.status_details import DETAILS_HEADER, RATE_LIMITED, details_value
 
 Response = pb.RateLimitResponse
 Unit = Response.RateLimit.Unit
@@ -106,7 +106,7 @@ def response_for(decision: Decision) -> pb.RateLimitResponse:
             response.dynamic_metadata.CopyFrom(_lease(decision))
         return response
     response = Response(overall_code=_OVER_LIMIT, statuses=[_status(decision)])
-    details = details_value(code_pb2.RESOURCE_EXHAUSTED, decision.message, "E9001")
+    details = details_value(code_pb2.RESOURCE_EXHAUSTED, decision.message, RATE_LIMITED)
     response.response_headers_to_add.extend(
         [
             base_pb2.HeaderValue(key="retry-after", value=str(decision.wait_seconds)),

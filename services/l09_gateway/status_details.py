@@ -8,8 +8,16 @@ import base64
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-DOMAIN = "gateway.agentic"
+from services.kit.layers import GATEWAY
+
+DOMAIN = GATEWAY.domain
 DETAILS_HEADER = "grpc-status-details-bin"
+
+# The refusals both the L09 process (ext_authz, the rate limit service) and Envoy's own
+# filters give (render/errors.py has every code of the gateway).
+UNAUTHENTICATED = "E9401"
+PERMISSION_DENIED = "E9403"
+RATE_LIMITED = "E9001"
 
 
 def details_value(code: int, message: str, reason: str) -> str:

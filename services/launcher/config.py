@@ -16,6 +16,11 @@ _LayerPorts = create_model(
     "_LayerPorts",
     __base__=BaseSettings,
     **{layer.port_setting: (int, Field(layer.port, ge=1, le=65535)) for layer in launched_layers()},  # type: ignore[call-overload]
+    **{
+        layer.http_port_setting: (int, Field(layer.http_port, ge=1, le=65535))
+        for layer in launched_layers()
+        if layer.http_path
+    },
 )
 
 
@@ -89,6 +94,10 @@ class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
         """The gRPC port of a layer in this mesh, e.g. ``layer_port("l01")``."""
         row = layer if isinstance(layer, Layer) else layer_by_key(layer)
         return int(getattr(self, row.port_setting))
+
+    def layer_http_port(self, layer: Layer) -> int:
+        """The HTTP port of a layer with an ``http_path`` in this mesh."""
+        return int(getattr(self, layer.http_port_setting))
 
     @property
     def gateway_keys_file(self) -> Path:

@@ -8,14 +8,8 @@ from typing import Any
 
 import yaml
 
+from services.kit.yaml_text import plain_yaml
 from services.launcher.errors import MeshError
-
-
-class _PlainDumper(yaml.SafeDumper):
-    """Writes shared nodes out in full instead of as YAML anchors."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
 
 
 def _walk(node: Any) -> Iterator[dict[str, Any]]:
@@ -68,10 +62,20 @@ def render(
         if isinstance(descriptor, str) and not Path(descriptor).is_absolute():
             node["proto_descriptor"] = str(base_dir / descriptor)
     header = f"# Rendered from {template} by the agentic launcher; edit that file instead.\n"
-    return header + yaml.dump(config, Dumper=_PlainDumper, sort_keys=False, width=100)
+    return header + plain_yaml(config)
 
 
 def cluster_names(template: Path) -> list[str]:
     """Names of the clusters the template defines."""
     config = yaml.safe_load(template.read_text())
     return [cluster["name"] for cluster in config["static_resources"]["clusters"]]
+
+
+def discovered_filters(template: Path) -> list[str]:
+    """Names of the HTTP filters whose configuration Envoy takes over discovery (ECDS)."""
+    config = yaml.safe_load(template.read_text())
+    return [
+        node["name"]
+        for node in _walk(config)
+        if "config_discovery" in node and isinstance(node.get("name"), str)
+    ]

@@ -1,26 +1,36 @@
 """gateway/envoy.yaml is generated from the descriptor set: every package, service and method."""
 
+import copy
 import re
 from typing import Any
 
 import pytest
 import yaml
+from envoy.config.bootstrap.v3 import bootstrap_pb2
+from google.protobuf import json_format
 
+from services.kit.layers import launched_layers
 from services.l09_gateway import descriptor
 from services.l09_gateway.names import NATIVE_AUTH_FILTERS
 from services.l09_gateway.render import build, render
 from services.l09_gateway.render.__main__ import DEFAULT_OUTPUT
 from services.l09_gateway.render.layers import UPSTREAMS
+from services.l09_gateway.render.typed import as_data
 from services.launcher.envoy_config import render as launcher_render
 from tests.support import envoy_validation
 
 pytestmark = [pytest.mark.unit, pytest.mark.l09]
 
 SURFACE = descriptor.load()
-CONFIG = build(SURFACE)
-MANAGER = CONFIG["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
-    "typed_config"
-]
+CONFIG = as_data(build(SURFACE))  # as envoy.yaml holds it
+
+
+def _manager(config: dict[str, Any]) -> dict[str, Any]:
+    listener = config["static_resources"]["listeners"][0]
+    return listener["filter_chains"][0]["filters"][0]["typed_config"]
+
+
+MANAGER = _manager(CONFIG)
 ROUTES = {
     route["match"]["path"]: route["route"]
     for route in MANAGER["route_config"]["virtual_hosts"][0]["routes"]
@@ -34,6 +44,40 @@ def _filter(name: str) -> dict[str, Any]:
 
 def test_the_committed_file_is_what_the_renderer_writes() -> None:
     assert DEFAULT_OUTPUT.read_text() == render(SURFACE)
+
+
+def test_the_committed_file_round_trips_through_the_typed_bootstrap() -> None:
+    """Every field of envoy.yaml, inside each typed_config (resolved by its @type) too, is
+    one Envoy's Bootstrap message has: it parses and reads back as the same data."""
+    data = yaml.safe_load(DEFAULT_OUTPUT.read_text())
+    bootstrap = json_format.ParseDict(data, bootstrap_pb2.Bootstrap())
+    assert as_data(bootstrap) == data == CONFIG
+    assert bootstrap.static_resources.listeners[0].address.socket_address.port_value == 8009
+
+
+@pytest.mark.parametrize(
+    "misspell",
+    [
+        lambda config: config["static_resources"]["clusters"][0].update(conect_timeout="1s"),
+        lambda config: _manager(config)["http_filters"][0]["typed_config"].update(x=1),
+        lambda config: _manager(config).update(codec_type="AUTOMATIC"),
+    ],
+    ids=["cluster field", "field in a typed_config", "enum value"],
+)
+def test_a_config_with_a_misspelling_does_not_parse(misspell) -> None:
+    config = copy.deepcopy(CONFIG)
+    misspell(config)
+    with pytest.raises(json_format.ParseError):
+        json_format.ParseDict(config, bootstrap_pb2.Bootstrap())
+
+
+def test_the_error_bodies_carry_the_grpc_code_as_an_integer() -> None:
+    """Struct numbers are doubles; written as 16.0, Envoy would send the string "16.0"."""
+    mappers = MANAGER["local_reply_config"]["mappers"]
+    bodies = [m["body_format_override"].get("json_format") for m in mappers]
+    codes = [body["code"] for body in bodies if body]
+    assert codes and all(type(code) is int for code in codes)
+    assert "code: 16\n" in DEFAULT_OUTPUT.read_text()
 
 
 def test_every_service_of_every_platform_package_is_transcoded() -> None:
@@ -69,7 +113,7 @@ def test_server_streams_have_no_timeout_and_no_retry() -> None:
 
 def test_unary_timeouts_are_500_ms_except_for_slow_layers() -> None:
     data = next(m for m in SURFACE.methods if m.rpc.endswith("EventStoreService/ReadAll"))
-    assert ROUTES[data.path]["timeout"] == "0.5s"
+    assert ROUTES[data.path]["timeout"] == "0.500s"
     for method in SURFACE.methods:
         if method.package == "agentic.models.v1" and not method.server_streaming:
             assert ROUTES[method.path]["timeout"] == "120s"
@@ -139,14 +183,25 @@ def test_the_yaml_has_no_anchors_and_round_trips() -> None:
     assert yaml.safe_load(text) == CONFIG
 
 
+# Every cluster of a launched layer: its gRPC port and, where it has one, its HTTP port.
+IDLE = {layer.name for layer in launched_layers()} | {
+    layer.http_cluster for layer in launched_layers() if layer.http_path
+}
+
+
 def test_the_launcher_leaves_layers_it_does_not_run_without_endpoints(tmp_path) -> None:
     text = launcher_render(
         DEFAULT_OUTPUT,
         listener_port=18009,
         admin_port=18901,
-        cluster_ports={"l01_data": 18001, "l09_gateway_http": 18090, "l09_gateway_grpc": 18091},
+        cluster_ports={
+            "l01_data": 18001,
+            "l03_tools": 18003,
+            "l09_gateway_http": 18090,
+            "l09_gateway_grpc": 18091,
+        },
         base_dir=descriptor.PROJECT_ROOT,
-        idle_clusters={"l04_models"},
+        idle_clusters=IDLE - {"l01_data"},
     )
     clusters = {c["name"]: c for c in yaml.safe_load(text)["static_resources"]["clusters"]}
     assert clusters["l04_models"]["load_assignment"]["endpoints"] == []

@@ -4,7 +4,7 @@ import grpc
 import pytest
 
 from agentic.data.v1 import event_store_pb2 as pb
-from services.l01_data.events import MAX_EVENT_BYTES, MAX_EVENTS_PER_APPEND
+from services.l01_data.log.events import MAX_EVENT_BYTES, MAX_EVENTS_PER_APPEND
 from tests.support import new_event, platform_code, stream_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.l01]

@@ -18,7 +18,7 @@ from agentic.data.v1 import event_store_pb2 as pb
 from agentic.data.v1 import event_store_pb2_grpc, subscriptions_pb2_grpc
 from agentic.data.v1 import subscriptions_pb2 as gpb
 from services.kit import open_channel
-from services.l01_data.group_sessions import LEASE_SECONDS
+from services.l01_data.groups.sessions import LEASE_SECONDS
 from services.launcher.ports import free_port
 from services.launcher.probes import grpc_serving
 from tests.support import DEV_TOKEN, new_event, platform_code, stream_name

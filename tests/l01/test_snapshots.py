@@ -12,7 +12,7 @@ from agentic.data.v1 import event_store_pb2 as pb
 from agentic.data.v1 import snapshots_pb2 as spb
 from agentic.data.v1 import snapshots_pb2_grpc
 from services.kit import open_channel
-from services.l01_data.snapshots import KEEP_PER_STREAM, MAX_STATE_BYTES
+from services.l01_data.snapshots.store import KEEP_PER_STREAM, MAX_STATE_BYTES
 from tests.support import new_event, platform_code, rest_reason, stream_name, struct
 
 pytestmark = [pytest.mark.integration, pytest.mark.l01]

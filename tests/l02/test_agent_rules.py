@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.unit, pytest.mark.l02]
 
 
 def _agent(state: State = State.CREATED) -> agents.AgentView:
-    view = agents.created("a1", AgentSpec("helper"), "alice", "2026-01-01T00:00:00Z")
+    view = agents.created("a1", AgentSpec("helper"), "alice", "acme", "2026-01-01T00:00:00Z")
     return agents.AgentView(**{**view.__dict__, "state": state})
 
 
@@ -78,7 +78,7 @@ def test_the_projection_round_trips() -> None:
 
 def test_spent_budgets_stop_new_runs() -> None:
     spec = AgentSpec("x", budgets=agents.Budgets(max_tokens=100, max_cost_usd=1.0))
-    view = agents.created("a", spec, "o", "t")
+    view = agents.created("a", spec, "o", "acme", "t")
     assert view.budget_left() is None
     spent = agents.apply(view, agents.STEP_RECORDED, {"tokens": 100}, 1, "t")
     assert "token budget" in (spent.budget_left() or "")

@@ -77,6 +77,7 @@ def spec(**overrides: object) -> RunSpec:
         "agent_id": "a1",
         "run_id": uuid.uuid4().hex[:8],
         "owner": "alice",
+        "tenant": "acme",
         "task": "compute 2+2",
         "role": "",
         "skills": [],

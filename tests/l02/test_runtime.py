@@ -4,6 +4,7 @@ the real tools layer, crash recovery without a repeated tool call."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -308,3 +309,16 @@ async def test_a_run_on_the_offline_model_through_the_gateway(rest: httpx.AsyncC
         if step["kind"] == "tool":
             assert step["tool"] == "python_exec"
     assert int(body["agent"]["tokens_used"]) > 0
+
+
+async def test_watch_through_rest_is_ndjson_and_ends_with_a_final_agent(
+    rest: httpx.AsyncClient,
+) -> None:
+    agent = (await rest.post("/v1/agents", json=new_agent())).json()["agent"]
+    await rest.post(f"/v1/{agent['name']}:terminate", json={"reason": "seen"})
+    response = await rest.get(f"/v1/{agent['name']}:watch", params={"from_version": 1})
+    assert response.status_code == 200
+    lines = [json.loads(line) for line in response.text.splitlines() if line.strip()]
+    events = [line.get("result", line) for line in lines]
+    assert [e["type"] for e in events] == ["agent.created", "agent.state_changed"]
+    assert events[1]["data"] == {"state": "TERMINATED", "reason": "seen"}

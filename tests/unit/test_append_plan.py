@@ -5,8 +5,8 @@ import uuid
 import pytest
 
 from services.kit.errors import PlatformError
-from services.l01_data.append_plan import AppendRequest, StoredId, plan_group
-from services.l01_data.events import AppendResult, new_event
+from services.l01_data.log.append_plan import AppendRequest, StoredId, plan_group
+from services.l01_data.log.events import AppendResult, new_event
 
 pytestmark = [pytest.mark.unit, pytest.mark.l01]
 

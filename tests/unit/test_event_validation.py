@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from services.kit.errors import Kind, PlatformError
-from services.l01_data import events as ev
+from services.l01_data.log import events as ev
 
 pytestmark = [pytest.mark.unit, pytest.mark.l01]
 

@@ -6,9 +6,17 @@ import grpc
 import pytest
 from google.rpc import code_pb2, error_details_pb2
 
-from services.kit import DEV_TOKENS, ErrorCode, Kind, PlatformError, TokenAuthenticator
+from services.kit import (
+    DEV_TOKENS,
+    ErrorCatalog,
+    ErrorCode,
+    Kind,
+    PlatformError,
+    TokenAuthenticator,
+)
 from services.kit.errors import error_info, to_rpc_status
-from services.l01_data.log_head import LogHead
+from services.kit.layers import layer_by_key
+from services.l01_data.log.head import LogHead
 
 pytestmark = [pytest.mark.unit, pytest.mark.kit]
 
@@ -66,3 +74,36 @@ async def test_log_head_wakes_waiters_when_it_moves() -> None:
     assert not await head.wait_beyond(6, timeout=0.01)
     head.advance(3)  # stale notifications never move it backwards
     assert head.position == 6
+
+
+def test_a_catalog_gives_the_layers_domain_and_standard_codes() -> None:
+    l01 = ErrorCatalog(layer_by_key("l01"))
+    assert l01.domain == "data.agentic"
+    assert (l01.internal.code, l01.internal.kind) == ("E1000", Kind.INTERNAL)
+    assert (l01.unauthenticated.code, l01.unauthenticated.kind) == ("E1001", Kind.UNAUTHENTICATED)
+    assert (l01.invalid_argument.code, l01.invalid_argument.kind) == (
+        "E1002",
+        Kind.INVALID_ARGUMENT,
+    )
+    l00 = ErrorCatalog(layer_by_key("l00"))
+    assert [c.code for c in l00.codes] == ["E0000", "E0001", "E0002"]
+    l14 = ErrorCatalog(layer_by_key("l14"))
+    assert l14.code("E14999", Kind.NOT_FOUND, "last").code == "E14999"
+
+
+@pytest.mark.parametrize("code", ["E2000", "E999", "E01003", "1003", "E10a3", "", "E1002"])
+def test_a_catalog_refuses_codes_outside_its_range_malformed_or_taken(code: str) -> None:
+    catalog = ErrorCatalog(layer_by_key("l01"))
+    with pytest.raises(ValueError, match=code or "''"):
+        catalog.code(code, Kind.NOT_FOUND, "t")
+
+
+def test_a_catalogue_takes_the_standard_codes_its_contract_fixed_elsewhere() -> None:
+    from services.kit.errors import ErrorCatalog
+    from services.kit.layers import layer_by_key
+
+    catalog = ErrorCatalog(layer_by_key("l03"), invalid_argument="E3003", unauthenticated="E3004")
+    assert (catalog.internal.code, catalog.invalid_argument.code) == ("E3000", "E3003")
+    assert catalog.unauthenticated.code == "E3004"
+    with pytest.raises(ValueError, match="already"):
+        catalog.code("E3003", Kind.NOT_FOUND, "taken")

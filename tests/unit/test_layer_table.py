@@ -38,7 +38,7 @@ def test_lookups_by_key_name_and_package() -> None:
 
 
 def test_error_ranges_follow_the_layer_number() -> None:
-    assert layer_by_key("l00").error_range == range(1, 1000)
+    assert layer_by_key("l00").error_range == range(0, 1000)
     assert layer_by_key("l01").error_range == range(1000, 2000)
     assert layer_by_key("l14").error_range == range(14000, 15000)
 
@@ -64,7 +64,7 @@ def test_the_gateway_routes_every_package_in_the_descriptor_by_the_table() -> No
     for package in surface.packages:
         row = layer_for_package(package)
         upstream = layer_for(package)
-        assert upstream.timeout == row.timeout
+        assert upstream.timeout.total_seconds() == row.timeout_seconds
         if row.number != 9:
             assert (upstream.name, upstream.port) == (row.name, row.port)
 
@@ -72,10 +72,12 @@ def test_the_gateway_routes_every_package_in_the_descriptor_by_the_table() -> No
 @pytest.mark.parametrize("layer", [row for row in LAYERS if row.launched], ids=lambda r: r.name)
 def test_a_launched_layer_keeps_its_codes_and_domain_in_its_range(layer) -> None:
     errors = importlib.import_module(f"{layer.module}.errors")
+    assert errors.CATALOG.layer is layer
     assert errors.DOMAIN == layer.domain
     codes = [v for v in vars(errors).values() if isinstance(v, ErrorCode)]
-    assert codes
+    assert len(codes) > 3
     for code in codes:
+        assert code in errors.CATALOG.codes, code  # made by the catalog, so checked by it
         assert int(code.code[1:]) in layer.error_range, code
 
 

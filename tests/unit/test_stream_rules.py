@@ -5,18 +5,18 @@ from datetime import timedelta
 import pytest
 
 from services.kit.errors import PlatformError
-from services.l01_data.append_plan import AppendRequest, StoredId, plan_group
 from services.l01_data.audit import audit_append
-from services.l01_data.consumer_groups import (
+from services.l01_data.groups.store import (
     DEFAULT_BATCH,
     decode_page_token,
     encode_page_token,
     validate_batch_size,
     validate_group_id,
 )
-from services.l01_data.events import AppendResult, new_event
-from services.l01_data.snapshots import MAX_STATE_BYTES, validate_snapshot
-from services.l01_data.streams import validate_limits
+from services.l01_data.log.append_plan import AppendRequest, StoredId, plan_group
+from services.l01_data.log.events import AppendResult, new_event
+from services.l01_data.log.streams import validate_limits
+from services.l01_data.snapshots.store import MAX_STATE_BYTES, validate_snapshot
 
 pytestmark = [pytest.mark.unit, pytest.mark.l01]
 

@@ -7,9 +7,9 @@ import pytest
 from google.protobuf import struct_pb2
 
 from services.kit.errors import Kind, PlatformError
-from services.l01_data import vector_collections as vc
-from services.l01_data import vectors as vs
 from services.l01_data.proto_json import struct_to_python, value_to_python
+from services.l01_data.vectors import store as vs
+from services.l01_data.vectors import tables as vc
 
 pytestmark = [pytest.mark.unit, pytest.mark.l01]
 

@@ -3,8 +3,8 @@
 REST requests reach these routes too: the transcoder rewrites a REST path to the gRPC path
 of its method before routing. Rules per method:
 - server streaming: no route or idle timeout (a subscription may stay open for days);
-- otherwise the layer's timeout (500 ms default; longer for models, planning, tools, NL),
-  unless METHOD_TIMEOUTS names the method: bulk writes and index builds take longer;
+- otherwise the layer's timeout (the kit's default, 500 ms; longer for models, planning,
+  tools, NL), unless METHOD_TIMEOUTS names the method: bulk writes and index builds take longer;
 - retried (up to 2 more tries, on connect failure, reset or UNAVAILABLE) only when
   idempotent: a google.api.http GET, or a reading name (Get*, List*, Read*, Search*,
   Query*, BatchGet*, Check*, Describe*). Writes are never retried by the gateway.
@@ -12,99 +12,171 @@ of its method before routing. Rules per method:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from datetime import timedelta
+
+from envoy.config.route.v3 import route_components_pb2 as route_pb2
+from envoy.type.matcher.v3 import string_pb2
+from google.protobuf import any_pb2
 
 from services.l09_gateway.descriptor import Method
-from services.l09_gateway.names import HTTP_CLUSTER, NATIVE_AUTH_FILTERS, OPEN_PATHS
-from services.l09_gateway.render.layers import layer_for
+from services.l09_gateway.names import (
+    BODY_SIZE_LIMIT_FILTER,
+    BUFFER_FILTER,
+    EXT_AUTHZ_FILTER,
+    HTTP_CLUSTER,
+    NATIVE_AUTH_FILTERS,
+    OPEN_PATHS,
+    RATELIMIT_FILTER,
+    TRANSCODER_FILTER,
+)
+from services.l09_gateway.render.layers import DEFAULT_TIMEOUT, http_upstreams, layer_for
+from services.l09_gateway.render.typed import packed, u32
 
-_DISABLED = {"@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", "disabled": True}
+# Replies of the L09 process's HTTP port (health, OpenAPI) and CORS preflights.
+OPEN_ROUTE_TIMEOUT = timedelta(seconds=5)
+# Streams: neither a route nor an idle timeout.
+NO_TIMEOUT = timedelta(0)
+
+# Methods whose work grows with the request (bulk writes) or the data (index builds).
+_BULK = timedelta(seconds=10)
+_COLLECTION = timedelta(seconds=30)
+METHOD_TIMEOUTS: dict[str, timedelta] = {
+    "/agentic.data.v1.EventStoreService/AppendEvents": _BULK,
+    "/agentic.data.v1.DocumentService/PutDocument": _BULK,
+    "/agentic.data.v1.SnapshotService/SaveSnapshot": _BULK,
+    "/agentic.data.v1.VectorService/CreateCollection": _COLLECTION,
+    "/agentic.data.v1.VectorService/DeleteCollection": _COLLECTION,
+    "/agentic.data.v1.VectorService/UpsertVectors": _COLLECTION,
+    "/agentic.data.v1.VectorService/DeleteVectors": _COLLECTION,
+    "/agentic.data.v1.VectorService/BuildIndex": timedelta(seconds=900),
+    # Secret changes are several L01 round trips each (read, write, shred, audit), and writers
+    # of one secret take turns; deletion shreds every version, rotation re-wraps every data key.
+    **{
+        f"/agentic.secrets.v1.SecretService/{method}": timedelta(seconds=5)
+        for method in (
+            "CreateSecret",
+            "SetAccessPolicy",
+            "AddSecretVersion",
+            "DisableSecretVersion",
+            "EnableSecretVersion",
+            "DestroySecretVersion",
+        )
+    },
+    "/agentic.secrets.v1.SecretService/DeleteSecret": _COLLECTION,
+    "/agentic.secrets.v1.SecretService/RotateMasterKey": timedelta(seconds=300),
+    # Validating a large policy set against the schema.
+    "/agentic.supervision.v1.PolicyService/DeployPolicies": _BULK,
+    "/agentic.supervision.v1.PolicyService/RollbackPolicies": _BULK,
+    "/agentic.supervision.v1.PolicyService/ValidatePolicies": _BULK,
+}
+
+RETRY_ON = "connect-failure,reset,unavailable"
+RETRIES = 2
+# A call with the default timeout: each try gets half of it, so that a retry fits in.
+PER_TRY_TIMEOUT = DEFAULT_TIMEOUT / 2
+_BACK_OFF = timedelta(seconds=0.025)
+RETRY_BACK_OFF = route_pb2.RetryPolicy.RetryBackOff(
+    base_interval=_BACK_OFF, max_interval=10 * _BACK_OFF
+)
 
 
-def _disabled(*filters: str) -> dict[str, Any]:
-    return {name: dict(_DISABLED) for name in filters}
+def _disabled(*filters: str) -> dict[str, any_pb2.Any]:
+    return {name: packed(route_pb2.FilterConfig(disabled=True)) for name in filters}
 
 
 # Native gRPC is not buffered (client streams must flow) and takes messages up to the
-# layers' own 16 MiB limit.
-_GRPC_ROUTE_FILTERS = _disabled("envoy.filters.http.buffer", "envoy.filters.http.body_size_limit")
-
-# Methods whose work grows with the request (bulk writes) or the data (index builds).
-METHOD_TIMEOUTS: dict[str, str] = {
-    "/agentic.data.v1.EventStoreService/AppendEvents": "10s",
-    "/agentic.data.v1.DocumentService/PutDocument": "10s",
-    "/agentic.data.v1.SnapshotService/SaveSnapshot": "10s",
-    "/agentic.data.v1.VectorService/CreateCollection": "30s",
-    "/agentic.data.v1.VectorService/DeleteCollection": "30s",
-    "/agentic.data.v1.VectorService/UpsertVectors": "30s",
-    "/agentic.data.v1.VectorService/DeleteVectors": "30s",
-    "/agentic.data.v1.VectorService/BuildIndex": "900s",
-}
+# layers' own limit (the kit's max_message_bytes).
+_GRPC_ROUTE_FILTERS = _disabled(BUFFER_FILTER, BODY_SIZE_LIMIT_FILTER)
 
 # Routes Envoy or the L09 process answer without credentials, limits or transcoding.
 _OPEN_ROUTE_FILTERS = _disabled(
-    *NATIVE_AUTH_FILTERS,
-    "envoy.filters.http.ext_authz",
-    "envoy.filters.http.ratelimit",
-    "envoy.filters.http.grpc_json_transcoder",
+    *NATIVE_AUTH_FILTERS, EXT_AUTHZ_FILTER, RATELIMIT_FILTER, TRANSCODER_FILTER
 )
 
-RETRY_POLICY = {
-    "retry_on": "connect-failure,reset,unavailable",
-    "num_retries": 2,
-    "per_try_timeout": "0.25s",
-    "retry_back_off": {"base_interval": "0.025s", "max_interval": "0.25s"},
-}
+
+def _method_is(verb: str) -> route_pb2.HeaderMatcher:
+    return route_pb2.HeaderMatcher(
+        name=":method", string_match=string_pb2.StringMatcher(exact=verb)
+    )
 
 
-def preflight_route() -> dict[str, Any]:
+def _open_route(match: route_pb2.RouteMatch) -> route_pb2.Route:
+    return route_pb2.Route(
+        match=match,
+        route=route_pb2.RouteAction(cluster=HTTP_CLUSTER, timeout=OPEN_ROUTE_TIMEOUT),
+        typed_per_filter_config=_OPEN_ROUTE_FILTERS,
+    )
+
+
+def preflight_route() -> route_pb2.Route:
     """CORS preflights (OPTIONS, any path): the CORS filter answers them from the virtual
-    host's policy; without this route a REST path has none before it is transcoded."""
-    return {
-        "match": {
-            "prefix": "/",
-            "headers": [{"name": ":method", "string_match": {"exact": "OPTIONS"}}],
-        },
-        # A forwarding route, not a direct response: the CORS filter only acts on those.
-        "route": {"cluster": HTTP_CLUSTER, "timeout": "5s"},
-        "typed_per_filter_config": dict(_OPEN_ROUTE_FILTERS),
-    }
+    host's policy; without this route a REST path has none before it is transcoded. A
+    forwarding route, not a direct response: the CORS filter only acts on those."""
+    return _open_route(route_pb2.RouteMatch(prefix="/", headers=[_method_is("OPTIONS")]))
 
 
-def open_routes() -> list[dict[str, Any]]:
+def open_routes() -> list[route_pb2.Route]:
     """GET /health and /openapi.json: no credentials, no limits, not transcoded."""
     return [
-        {
-            "match": {
-                "path": path,
-                "headers": [{"name": ":method", "string_match": {"exact": "GET"}}],
-            },
-            "route": {"cluster": HTTP_CLUSTER, "timeout": "5s"},
-            "typed_per_filter_config": dict(_OPEN_ROUTE_FILTERS),
-        }
+        _open_route(route_pb2.RouteMatch(path=path, headers=[_method_is("GET")]))
         for path in OPEN_PATHS
     ]
 
 
-def method_route(method: Method) -> dict[str, Any]:
+# A layer's own HTTP path (L12's MCP endpoint): streamed both ways, not transcoded. The
+# gateway does not admit the caller here: the layer calls the mesh with the credential the
+# request carries, and every such call is admitted by the gateway as any other.
+_LAYER_HTTP_ROUTE_FILTERS = _disabled(
+    *NATIVE_AUTH_FILTERS,
+    EXT_AUTHZ_FILTER,
+    RATELIMIT_FILTER,
+    TRANSCODER_FILTER,
+    BUFFER_FILTER,
+    BODY_SIZE_LIMIT_FILTER,
+)
+LAYER_HTTP_IDLE_TIMEOUT = timedelta(seconds=300)
+
+
+def layer_http_route(path: str, cluster: str) -> route_pb2.Route:
+    action = route_pb2.RouteAction(cluster=cluster, idle_timeout=LAYER_HTTP_IDLE_TIMEOUT)
+    action.timeout.FromTimedelta(NO_TIMEOUT)
+    return route_pb2.Route(
+        match=route_pb2.RouteMatch(path_separated_prefix=path),
+        route=action,
+        typed_per_filter_config=_LAYER_HTTP_ROUTE_FILTERS,
+    )
+
+
+def retry_policy(timeout: timedelta) -> route_pb2.RetryPolicy:
+    return route_pb2.RetryPolicy(
+        retry_on=RETRY_ON,
+        num_retries=u32(RETRIES),
+        # Slow calls: each try may take the whole timeout.
+        per_try_timeout=PER_TRY_TIMEOUT if timeout == DEFAULT_TIMEOUT else timeout,
+        retry_back_off=RETRY_BACK_OFF,
+    )
+
+
+def method_route(method: Method) -> route_pb2.Route:
     layer = layer_for(method.package)
-    route: dict[str, Any] = {"cluster": layer.name}
+    action = route_pb2.RouteAction(cluster=layer.name)
     if method.server_streaming or method.client_streaming:
-        route.update(timeout="0s", idle_timeout="0s")
+        action.timeout.FromTimedelta(NO_TIMEOUT)
+        action.idle_timeout.FromTimedelta(NO_TIMEOUT)
     else:
         timeout = METHOD_TIMEOUTS.get(method.path, layer.timeout)
-        route["timeout"] = timeout
+        action.timeout.FromTimedelta(timeout)
         if method.idempotent:
-            retry = dict(RETRY_POLICY)
-            if timeout != "0.5s":  # slow calls: each try may take the whole timeout
-                retry["per_try_timeout"] = timeout
-            route["retry_policy"] = retry
-    return {
-        "match": {"path": method.path},
-        "route": route,
-        "typed_per_filter_config": dict(_GRPC_ROUTE_FILTERS),
-    }
+            action.retry_policy.CopyFrom(retry_policy(timeout))
+    return route_pb2.Route(
+        match=route_pb2.RouteMatch(path=method.path),
+        route=action,
+        typed_per_filter_config=_GRPC_ROUTE_FILTERS,
+    )
 
 
-def routes(methods: list[Method] | tuple[Method, ...]) -> list[dict[str, Any]]:
-    return [preflight_route(), *open_routes()] + [method_route(method) for method in methods]
+def routes(methods: Sequence[Method]) -> list[route_pb2.Route]:
+    packages = sorted({method.package for method in methods})
+    layer_http = [layer_http_route(u.path, u.cluster) for u in http_upstreams(packages)]
+    return [preflight_route(), *open_routes(), *layer_http] + [method_route(m) for m in methods]

@@ -1,0 +1,1 @@
+"""Document collections: JSON read models with revisions, filters and pages."""

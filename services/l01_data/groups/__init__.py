@@ -1,0 +1,1 @@
+"""Durable consumer groups and their sessions."""

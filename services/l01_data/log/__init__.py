@@ -1,0 +1,1 @@
+"""The event log: appends, reads, streams, subscriptions, the outbox and retention."""

@@ -1,0 +1,1 @@
+"""Vector collections and nearest-neighbour search (pgvector)."""
