@@ -303,3 +303,25 @@ async def test_anthropic_errors_are_in_anthropics_shape(
             await client.messages.create(
                 model=LOCAL_MODEL, max_tokens=8, messages=[{"role": "user", "content": "hi"}]
             )
+
+
+async def test_anthropic_sdk_authenticates_with_an_api_key_in_x_api_key(
+    mesh: RunningMesh,
+) -> None:
+    key, _ = ApiKeyFile(mesh.settings.gateway_keys_file).create(
+        f"user-{uuid.uuid4().hex[:6]}", ("model_user",), "standard"
+    )
+    async with anthropic.AsyncAnthropic(
+        base_url=f"{mesh.gateway_url}/anthropic", api_key=key, max_retries=0
+    ) as client:
+        for _ in range(60):  # the gateway reads the key file again within a second
+            try:
+                counted = await client.messages.count_tokens(
+                    model=LOCAL_MODEL, messages=[{"role": "user", "content": "hi"}]
+                )
+            except anthropic.AuthenticationError:
+                await asyncio.sleep(0.05)
+            else:
+                assert counted.input_tokens > 0
+                return
+        raise AssertionError("the key was never accepted")
