@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import anthropic
+import httpx
 import jsonschema
 import openai
 import pytest
@@ -325,3 +326,20 @@ async def test_anthropic_sdk_authenticates_with_an_api_key_in_x_api_key(
                 assert counted.input_tokens > 0
                 return
         raise AssertionError("the key was never accepted")
+
+
+async def test_a_body_that_is_not_json_and_an_unknown_path_are_refused_in_openais_shape(
+    rest: httpx.AsyncClient,
+) -> None:
+    broken = await rest.post(
+        "/openai/v1/chat/completions",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
+    assert broken.status_code == 400
+    assert broken.json()["error"]["code"] == "E9400" and broken.json()["error"]["param"] == "body"
+    unknown = await rest.post("/openai/v1/completions", json={"prompt": "hi"})
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "E9404"
+    anthropic_unknown = await rest.get("/anthropic/v1/models")
+    assert anthropic_unknown.status_code == 404
+    assert anthropic_unknown.json()["type"] == "error"

@@ -66,6 +66,9 @@ def _sse(data: dict[str, Any], event: str | None = None) -> bytes:
     return f"{head}data: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
+# Any other method or path under a prefix: 404 in the API's shape (not Starlette's plain text).
+_ANY = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
@@ -84,8 +87,8 @@ class CompatEndpoints:
             Route(
                 paths.ANTHROPIC_COUNT_TOKENS, _api(anthropic, self.count_tokens), methods=["POST"]
             ),
-            Route(paths.OPENAI_PREFIX + "{rest:path}", _api(openai, _unknown)),
-            Route(paths.ANTHROPIC_PREFIX + "{rest:path}", _api(anthropic, _unknown)),
+            Route(paths.OPENAI_PREFIX + "{rest:path}", _api(openai, _unknown), methods=_ANY),
+            Route(paths.ANTHROPIC_PREFIX + "{rest:path}", _api(anthropic, _unknown), methods=_ANY),
         ]
 
     # -- OpenAI --------------------------------------------------------------------------
