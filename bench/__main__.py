@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from bench import appends, event_store, grpc_ceiling, models, subscriptions, vectors
+from bench import (
+    appends,
+    event_store,
+    grpc_ceiling,
+    models,
+    runtime,
+    subscriptions,
+    supervision,
+    tools,
+    vectors,
+)
 from bench import gateway as gateway_path
 from bench.own_mesh import run_on_own_mesh
 from bench.settle import settle_database
@@ -38,6 +48,9 @@ async def run(settings: LauncherSettings) -> None:
 
     await gateway_path.run(l01, gateway, settings.gateway_keys_file, settings.envoy_admin_port)
     await models.report(settings)
+    await tools.report(settings)
+    await runtime.report(settings)
+    await supervision.report(settings)
 
 
 def main() -> int:

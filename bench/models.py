@@ -5,62 +5,41 @@
   the stub with the HTTP client L04 itself uses, at 1, 16 and 64 concurrent clients (one
   client takes the two calls in turn). Caches are bypassed; rate limits, budgets and usage recording
   stay on, as in production.
-- Semantic cache: lookup latency (embed + k-NN in L01 + answer fetch) with 100,000 entries
-  in the collection, over the labelled set's 420 distinct questions, then its two parts
-  alone (the embedding; the search with vectors not searched before); hit and false-hit
-  rates on tests/data/paraphrase_pairs.jsonl, each pair in a tenant of its own (a is
-  cached, b is looked up), at several thresholds.
+- Semantic cache: bench/semantic_cache.py (quality on the labelled set, lookup latency).
 - Local model: SmolLM2-135M generation speed on one thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
-import json
 import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
-import numpy as np
-import redis.asyncio as redis
-from google.protobuf import struct_pb2
-
-from agentic.data.v1 import vectors_pb2 as vec_pb
-from agentic.data.v1 import vectors_pb2_grpc
 from agentic.models.v1 import models_pb2 as pb
 from agentic.models.v1 import models_pb2_grpc
+from bench import semantic_cache
 from bench.own_mesh import run_on_own_mesh
-from bench.settle import settle_cpu, settle_database
+from bench.settle import settle_cpu
 from bench.stats import percentile
 from services.kit import open_channel
 from services.l04_models.config import DEFAULT_REGISTRY
 from services.l04_models.conversation import (
-    Completion,
     GenerationRequest,
     Message,
-    Usage,
 )
-from services.l04_models.exact_cache import request_fingerprint
 from services.l04_models.providers.http11 import JsonHttpClient
 from services.l04_models.providers.local import LocalProvider
-from services.l04_models.providers.local_embedder import LocalEmbedder, model_files
 from services.l04_models.providers.ollama import chat_body
 from services.l04_models.registry import load_registry
-from services.l04_models.semantic_cache import NEIGHBOURS, SemanticCache, partition_key
 from services.launcher import probes
 from services.launcher.config import LauncherSettings
 from services.launcher.ports import free_port
 
 TOKEN = "dev_key_local_ONLY"
-PAIRS = Path(__file__).resolve().parents[1] / "tests" / "data" / "paraphrase_pairs.jsonl"
-OVERHEAD_P50_MS, OVERHEAD_P99_MS, LOOKUP_P99_MS, FALSE_HIT_RATE = 2.0, 10.0, 10.0, 0.01
-THRESHOLD = 0.88
-CACHED_ENTRIES = 100_000
+OVERHEAD_P50_MS, OVERHEAD_P99_MS = 2.0, 10.0
 
 
 def _ms(samples: list[float]) -> tuple[float, float]:
@@ -169,129 +148,6 @@ async def overhead(settings: LauncherSettings) -> None:
             process.wait(10)
 
 
-def _pairs() -> list[dict[str, object]]:
-    return [json.loads(line) for line in PAIRS.read_text().splitlines() if line.strip()]
-
-
-def _unit_vectors(count: int, seed: int) -> list[list[float]]:
-    points = np.random.default_rng(seed).normal(size=(count, 384))
-    return (points / np.linalg.norm(points, axis=1, keepdims=True)).tolist()  # type: ignore[no-any-return]
-
-
-def _answer(text: str) -> Completion:
-    return Completion(content=text, model="local/smollm2-135m", provider="local", usage=Usage())
-
-
-async def _fill(
-    vectors: vectors_pb2_grpc.VectorServiceStub, collection: str, partition: str
-) -> float:
-    """CACHED_ENTRIES entries of one partition (clustered unit vectors); seconds taken."""
-    rng = np.random.default_rng(42)
-    centers = rng.normal(size=(500, 384)).astype(np.float32)
-    started = time.perf_counter()
-    metadata = struct_pb2.Struct()
-    metadata.update({"partition": partition})
-    for start in range(0, CACHED_ENTRIES, 1000):
-        points = centers[rng.integers(0, 500, 1000)] + rng.normal(size=(1000, 384)) * 0.4
-        points /= np.linalg.norm(points, axis=1, keepdims=True)
-        await vectors.UpsertVectors(
-            vec_pb.UpsertVectorsRequest(
-                parent=f"vectorCollections/{collection}",
-                vectors=[vec_pb.Vector(id=f"e{start + i}", values=p.tolist(), metadata=metadata)
-                         for i, p in enumerate(points)],
-            ),
-            timeout=120,
-        )  # fmt: skip
-    await vectors.BuildIndex(vec_pb.BuildIndexRequest(name=f"vectorCollections/{collection}"),
-                             timeout=600)  # fmt: skip
-    return time.perf_counter() - started
-
-
-async def semantic_cache(settings: LauncherSettings) -> None:
-    files = model_files()
-    assert files is not None, "the MiniLM wheels are not installed"
-    embedder = LocalEmbedder(*files)
-
-    async def embed(text: str) -> list[float]:
-        vectors, _ = await asyncio.to_thread(embedder.embed, [text])
-        return vectors[0].tolist()  # type: ignore[no-any-return]
-
-    client = redis.Redis.from_url(settings.effective_redis_url)
-    async with open_channel(
-        f"127.0.0.1:{settings.layer_port('l01')}", token=TOKEN, timeout=60
-    ) as l01:
-        vectors = vectors_pb2_grpc.VectorServiceStub(l01)
-        big = f"bench-semantic-{uuid.uuid4().hex[:6]}"
-        await vectors.CreateCollection(vec_pb.CreateCollectionRequest(
-            collection_id=big, collection=vec_pb.VectorCollection(
-                dimension=384, distance=vec_pb.DISTANCE_COSINE, defer_index=True)))  # fmt: skip
-        cache = SemanticCache(l01, client, embed, threshold=THRESHOLD, default_ttl=3600,
-                              collection=big)  # fmt: skip
-        probe_request = GenerationRequest(messages=(Message("user", "x"),), tenant_id="bench")
-        partition = partition_key(
-            "bench", request_fingerprint(probe_request, include_messages=False)
-        )
-        print(f"\nSemantic cache ({CACHED_ENTRIES:,} entries, MiniLM + pgvector HNSW via L01)")
-        print(f"  filled and indexed in {await _fill(vectors, big, partition):.0f} s")
-        await settle_database(settings.effective_database_url)
-        # Every distinct question of the labelled set (420): a p99 of a few hundred samples
-        # is the 5th slowest, not the 2nd.
-        questions = [str(p[side]) for p in _pairs() for side in ("a", "b")]
-        gc.collect()  # the fill's garbage is this process's, not a lookup's cost
-        lookups, embeds, searches = [], [], []
-        for text in questions:
-            request = GenerationRequest(messages=(Message("user", text),), tenant_id="bench")
-            started = time.perf_counter()
-            await cache.lookup(request)
-            lookups.append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-            await embed(text)
-            embeds.append((time.perf_counter() - started) * 1000)
-        # The search alone, with vectors it has not seen (a repeated query runs faster).
-        for point in _unit_vectors(len(questions), seed=7):
-            search = vec_pb.SearchVectorsRequest(parent=cache.parent, vector=point, k=NEIGHBOURS)
-            started = time.perf_counter()
-            await vectors.SearchVectors(search)
-            searches.append((time.perf_counter() - started) * 1000)
-        l50, l99 = _ms(lookups)
-        e50, e99 = _ms(embeds)
-        s50, s99 = _ms(searches)
-        verdict = "met" if l99 <= LOOKUP_P99_MS else "MISSED"
-        print(f"  lookup p50 {l50:.2f} ms, p99 {l99:.2f} ms; target p99 <= {LOOKUP_P99_MS} ms:"
-              f" {verdict}\n  its parts alone: embedding p50 {e50:.2f}, p99 {e99:.2f} ms;"
-              f" search in L01 p50 {s50:.2f}, p99 {s99:.2f} ms")  # fmt: skip
-
-        pairs_collection = f"bench-pairs-{uuid.uuid4().hex[:6]}"
-        pairs_cache = SemanticCache(l01, client, embed, threshold=THRESHOLD, default_ttl=3600,
-                                    collection=pairs_collection)  # fmt: skip
-        similarities, labels = [], []
-        for i, pair in enumerate(_pairs()):
-            tenant = f"pair-{i}-{uuid.uuid4().hex[:4]}"
-            first = GenerationRequest(messages=(Message("user", str(pair["a"])),), tenant_id=tenant)
-            second = GenerationRequest(messages=(Message("user", str(pair["b"])),),
-                                       tenant_id=tenant)  # fmt: skip
-            probe = await pairs_cache.lookup(first)
-            assert probe is not None
-            await pairs_cache.store(first, probe, _answer(str(pair["a"])))
-            found = await pairs_cache.lookup(second)
-            assert found is not None
-            similarities.append(found.similarity)
-            labels.append(bool(pair["paraphrase"]))
-        sims, truth = np.array(similarities), np.array(labels)
-        print(f"  labelled pairs: {truth.sum()} paraphrases, {(~truth).sum()} different questions")
-        for threshold in (0.85, 0.88, 0.90, 0.92):
-            hits = float((sims[truth] >= threshold).mean())
-            false_hits = float((sims[~truth] >= threshold).mean())
-            mark = " (default)" if threshold == THRESHOLD else ""
-            verdict = "met" if false_hits <= FALSE_HIT_RATE else "MISSED"
-            print(f"  threshold {threshold:.2f}{mark}: hit rate {hits:6.1%}, false-hit rate "
-                  f"{false_hits:5.1%} (target <= {FALSE_HIT_RATE:.0%}: {verdict})")  # fmt: skip
-        for name in (big, pairs_collection):
-            await vectors.DeleteCollection(vec_pb.DeleteCollectionRequest(
-                name=f"vectorCollections/{name}"), timeout=120)  # fmt: skip
-    await client.aclose()
-
-
 async def local_model() -> None:
     provider = LocalProvider(threads=1)
     spec = load_registry(DEFAULT_REGISTRY).get("local/smollm2-135m")
@@ -314,7 +170,7 @@ async def local_model() -> None:
 
 async def report(settings: LauncherSettings) -> None:
     await overhead(settings)
-    await semantic_cache(settings)
+    await semantic_cache.report(settings)
     await local_model()
 
 

@@ -21,11 +21,14 @@ from agentic.data.v1 import event_store_pb2_grpc
 from services.kit import open_channel
 from services.launcher.config import LauncherSettings
 from services.launcher.mesh import Mesh
-from tests.support import DEV_TOKEN
+from tests.support import DEV_TOKEN, JWT_SECRET
 
 # L01's retention sweep runs every second in test meshes (30 s by default), so a test
 # can watch it delete what stream limits hide. The mesh's processes inherit this.
 os.environ["L01_RETENTION_SWEEP_SECONDS"] = "1"
+# Every ClassifyTask and SearchSkills costs one L04 Embed, counted against the caller: the suite
+# makes more than L04's default 600 a minute as the one dev principal (the fuzzer alone can).
+os.environ["L04_AGENT_REQUESTS_PER_MINUTE"] = "0"
 
 
 @dataclass
@@ -61,12 +64,16 @@ class RunningMesh:
 
 
 @contextmanager
-def own_mesh(home: Path) -> Iterator[RunningMesh]:
-    """A whole mesh on free ports in ``home``, taken down on exit."""
+def own_mesh(home: Path, **env: str) -> Iterator[RunningMesh]:
+    """A whole mesh on free ports in ``home``, taken down on exit; its components start with
+    ``env`` added to the environment (they inherit the one supervisord starts with)."""
     settings = LauncherSettings.on_free_ports(home)
     mesh = Mesh(settings, fsync=False)
     try:
-        mesh.up(timeout=120)
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            mesh.up(timeout=120)
         yield RunningMesh(mesh, settings)
     finally:
         mesh.down()
@@ -74,7 +81,8 @@ def own_mesh(home: Path) -> Iterator[RunningMesh]:
 
 @pytest.fixture(scope="session")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
-    with own_mesh(tmp_path_factory.mktemp("mesh")) as running:
+    # An HS256 secret: the gateway verifies JWTs (tests/support.py: jwt_for) natively.
+    with own_mesh(tmp_path_factory.mktemp("mesh"), L09_JWT_HS256_SECRET=JWT_SECRET) as running:
         yield running
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.server
+import os
 import subprocess
+import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import grpc
 import httpx
+import jwt
 from google.protobuf import struct_pb2
 from google.rpc import status_pb2
 
@@ -20,10 +25,18 @@ from services.kit import error_info, open_channel
 from services.launcher import binaries
 
 DEV_TOKEN = "dev_key_local_ONLY"
+# The session mesh's HS256 secret (tests/conftest.py).
+JWT_SECRET = "session-mesh-hs256-secret-0123456789abcdef"
 
 
 def stream_name(prefix: str = "test") -> str:
     return f"{prefix}-{uuid.uuid4().hex}"
+
+
+def jwt_for(subject: str, roles: list[str], **claims: Any) -> str:
+    """A JWT the session mesh's gateway accepts, valid for five minutes."""
+    payload = {"sub": subject, "roles": roles, "exp": int(time.time()) + 300, **claims}
+    return jwt.encode(payload, JWT_SECRET, "HS256")
 
 
 def struct(value: dict[str, Any]) -> struct_pb2.Struct:
@@ -114,5 +127,26 @@ def envoy_validation(config: Path, cwd: Path | None = None) -> subprocess.Comple
         capture_output=True,
         text=True,
         cwd=cwd,
+        check=False,
+    )
+
+
+async def agentic(
+    mesh: Any, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Runs the ``agentic`` CLI against a test mesh (its home and gateway port)."""
+    env = {
+        **os.environ,
+        "AGENTIC_GATEWAY_PORT": str(mesh.settings.gateway_port),
+        "COLUMNS": "250",  # tables unwrapped
+    }
+    command = [sys.executable, "-m", "services.launcher.cli", *args]
+    return await asyncio.to_thread(
+        subprocess.run,
+        [*command, "--home", str(mesh.settings.home)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
         check=False,
     )

@@ -1,6 +1,6 @@
 """What every layer shares: server bootstrap, interceptors, errors, config, clients."""
 
-from services.kit.auth import TokenAuthenticator, current_principal
+from services.kit.auth import Caller, TokenAuthenticator, current_caller, current_principal
 from services.kit.clients import layer_target, open_channel, retry_service_config
 from services.kit.config import DEV_TOKENS, ServiceSettings
 from services.kit.errors import (
@@ -16,6 +16,7 @@ from services.kit.server import GrpcServer, ServiceDefinition, wait_for_terminat
 
 __all__ = [
     "DEV_TOKENS",
+    "Caller",
     "ErrorCatalog",
     "ErrorCode",
     "GrpcServer",
@@ -25,6 +26,7 @@ __all__ = [
     "ServiceSettings",
     "TokenAuthenticator",
     "configure_logging",
+    "current_caller",
     "current_principal",
     "error_info",
     "get_logger",

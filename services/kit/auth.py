@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -17,9 +18,41 @@ from services.kit.config import DEV_TOKENS
 
 # The authenticated principal of the call being served (for audit metadata).
 current_principal: ContextVar[str] = ContextVar("current_principal", default="anonymous")
+# Its roles, as the gateway forwarded them (empty when unknown).
+current_roles: ContextVar[tuple[str, ...]] = ContextVar("current_roles", default=())
+# The tenant the call being served acts in: the one its credential names, by default its
+# principal (see BearerAuthInterceptor). Layers key what a tenant owns on this, never on a
+# tenant named in a request body.
+current_tenant: ContextVar[str] = ContextVar("current_tenant", default="anonymous")
 
 # Who a call carrying the service token is from when it names no caller.
 SERVICE_PRINCIPAL = "gateway"
+
+# The role that may act for any tenant (named explicitly in the request). Direct callers
+# holding a layer's own key (its production key, or the dev tokens) have it: that key already
+# reaches everything the layer holds.
+ADMIN_ROLE = "admin"
+
+# Principals and tenants travel in headers: printable, no separators that would confuse a
+# log parser or a storage key ("#" and "," are free for layers to join names with).
+NAME_PATTERN = re.compile(r"[A-Za-z0-9@._:+\-/|]{1,256}")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller of the call being served."""
+
+    principal: str
+    tenant: str
+    roles: tuple[str, ...]
+
+    @property
+    def admin(self) -> bool:
+        return ADMIN_ROLE in self.roles
+
+
+def current_caller() -> Caller:
+    return Caller(current_principal.get(), current_tenant.get(), current_roles.get())
 
 
 class TokenAuthenticator:
@@ -69,14 +102,18 @@ class TokenAuthenticator:
 # -- the gateway's service credential --------------------------------------------------------
 
 # The gateway authenticates callers itself and then calls the layers with this token,
-# naming the caller in PRINCIPAL_HEADER (and ROLES_HEADER). A layer trusts those headers only
-# on calls that carry the service token; from anyone else they are ignored.
+# naming the caller in PRINCIPAL_HEADER, ROLES_HEADER and TENANT_HEADER (absent: the
+# principal's own tenant). A layer trusts those headers only on calls that carry the service
+# token; from anyone else they are ignored. A layer calling another on a caller's behalf
+# sends the same three.
 SERVICE_TOKEN_ENV = "AGENTIC_SERVICE_TOKEN"
 PRINCIPAL_HEADER = "x-agentic-principal"
 ROLES_HEADER = "x-agentic-roles"
-
-# The roles of the call being served, as the gateway forwarded them (empty when unknown).
-current_roles: ContextVar[tuple[str, ...]] = ContextVar("current_roles", default=())
+# On calls to a layer that acts for its caller (``Layer.acts_for_caller``): the caller's own
+# credential (``Bearer <key or JWT>``), which that layer presents when it calls the mesh on
+# the caller's behalf, so that the gateway's policy applies to the caller, not to the mesh.
+CALLER_AUTHORIZATION_HEADER = "x-agentic-caller-authorization"
+TENANT_HEADER = "x-agentic-tenant"
 
 
 def service_token_from_env() -> str | None:
@@ -124,10 +161,15 @@ class ApiKeyRecord:
     secret_sha256: str
     created_at: str
     revoked_at: str | None = None
+    tenant: str | None = None  # None: the principal's own tenant
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def caller_tenant(self) -> str:
+        return self.tenant or self.principal
 
     def matches(self, secret: str) -> bool:
         return hmac.compare_digest(hash_secret(secret), self.secret_sha256)
@@ -158,7 +200,9 @@ class ApiKeyFile:
         temporary.chmod(0o600)
         temporary.replace(self.path)  # readers see the old file or the new one, never half
 
-    def create(self, principal: str, roles: tuple[str, ...], tier: str) -> tuple[str, ApiKeyRecord]:
+    def create(
+        self, principal: str, roles: tuple[str, ...], tier: str, tenant: str | None = None
+    ) -> tuple[str, ApiKeyRecord]:
         """A new key: returns the key (shown once, never stored) and its record."""
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         record = ApiKeyRecord(
@@ -168,6 +212,7 @@ class ApiKeyFile:
             tier=tier,
             secret_sha256=hash_secret(secret),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            tenant=tenant,
         )
         records = self.load()
         records[key_id] = record

@@ -3,6 +3,8 @@
 Targets come from ``AGENTIC_<LAYER>_TARGET`` (e.g. ``AGENTIC_L01_TARGET``) or the
 layer's default port on loopback (``services/kit/layers.py``). Every call gets a bearer
 token and a default deadline; idempotent methods are retried by gRPC itself (service config).
+A layer calling with the service token names itself (``principal``), or the server records
+the call as the gateway's.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 import grpc
 
+from services.kit.auth import PRINCIPAL_HEADER
 from services.kit.config import MAX_MESSAGE_BYTES
 from services.kit.layers import layer_by_key
 
@@ -47,10 +50,14 @@ def retry_service_config(service: str, idempotent_methods: Iterable[str]) -> str
 
 
 class _CallDefaults:
-    """Adds the bearer token, and a deadline to unary calls that set none."""
+    """Adds the bearer token (and the calling principal), and a deadline to unary calls that
+    set none."""
 
-    def __init__(self, token: str | None, timeout: float | None) -> None:
-        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+    def __init__(self, token: str | None, timeout: float | None, principal: str | None) -> None:
+        metadata = [("authorization", f"Bearer {token}")] if token else []
+        if principal:
+            metadata.append((PRINCIPAL_HEADER, principal))
+        self._metadata = tuple(metadata)
         self._timeout = timeout
 
     def _details(self, details: Any, unary: bool) -> Any:
@@ -89,8 +96,10 @@ def open_channel(
     timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
     service_config: str | None = None,
     max_message_bytes: int = MAX_MESSAGE_BYTES,
+    principal: str | None = None,
 ) -> grpc.aio.Channel:
-    """An insecure grpc.aio channel with the platform's call defaults."""
+    """An insecure grpc.aio channel with the platform's call defaults. ``principal``: who the
+    calls are from, believed by the server only with the service token as ``token``."""
     options: list[tuple[str, Any]] = [
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
@@ -102,7 +111,7 @@ def open_channel(
         target,
         options=options,
         interceptors=[
-            kind(token, timeout)
+            kind(token, timeout, principal)
             for kind in (
                 _UnaryUnaryDefaults,
                 _UnaryStreamDefaults,

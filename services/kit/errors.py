@@ -11,7 +11,7 @@ by its :class:`ErrorCatalog`, which keeps them inside the layer's range.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -54,17 +54,23 @@ class ErrorCatalog:
     Clients match on the codes, so they never change once released.
     """
 
-    def __init__(self, layer: Layer) -> None:
+    def __init__(
+        self, layer: Layer, *, unauthenticated: str = "", invalid_argument: str = ""
+    ) -> None:
+        """The standard codes are EN000-EN002 unless the layer's contract fixed others
+        (L03's E3001 is "no such tool", so its standard codes are given explicitly)."""
         self.layer = layer
         self.domain = layer.domain
         self._codes: dict[str, ErrorCode] = {}
         first = layer.error_range.start
         self.internal = self.code(_format(first), Kind.INTERNAL, "internal error")
         self.unauthenticated = self.code(
-            _format(first + 1), Kind.UNAUTHENTICATED, "missing or invalid bearer token"
+            unauthenticated or _format(first + 1),
+            Kind.UNAUTHENTICATED,
+            "missing or invalid bearer token",
         )
         self.invalid_argument = self.code(
-            _format(first + 2), Kind.INVALID_ARGUMENT, "invalid request field"
+            invalid_argument or _format(first + 2), Kind.INVALID_ARGUMENT, "invalid request field"
         )
 
     def code(self, code: str, kind: Kind, title: str) -> ErrorCode:
@@ -101,12 +107,15 @@ class PlatformError(Exception):
         *,
         field: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        violations: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__(message)
         self.error = error
         self.message = message
         self.field = field
         self.metadata = dict(metadata or {})
+        # Every bad field with its reason, when there are several (field, description).
+        self.violations = tuple(violations)
 
     @property
     def code(self) -> str:
@@ -125,9 +134,10 @@ def to_rpc_status(error: PlatformError, domain: str) -> status_pb2.Status:
         info.metadata["field"] = error.field
     status = status_pb2.Status(code=_RPC_CODES[status_code], message=str(error))
     status.details.add().Pack(info)
-    if error.field and error.error.kind is Kind.INVALID_ARGUMENT:
+    if error.error.kind is Kind.INVALID_ARGUMENT and (error.field or error.violations):
         bad_request = error_details_pb2.BadRequest()
-        bad_request.field_violations.add(field=error.field, description=error.message)
+        for field, description in error.violations or ((error.field, error.message),):
+            bad_request.field_violations.add(field=field, description=description)
         status.details.add().Pack(bad_request)
     return status
 

@@ -14,11 +14,14 @@ from grpc_interceptor.server import AsyncServerInterceptor
 from grpc_status import rpc_status
 
 from services.kit.auth import (
+    ADMIN_ROLE,
     PRINCIPAL_HEADER,
     ROLES_HEADER,
+    TENANT_HEADER,
     TokenAuthenticator,
     current_principal,
     current_roles,
+    current_tenant,
 )
 from services.kit.errors import ErrorCode, PlatformError, to_rpc_status
 from services.kit.json_depth import MAX_JSON_DEPTH, too_deep_field
@@ -193,9 +196,14 @@ class BearerAuthInterceptor(AsyncServerInterceptor):
             if self._auth.is_service(header):
                 # The gateway vouches for the caller; from anyone else these are ignored.
                 principal = metadata.get(PRINCIPAL_HEADER) or principal
-                roles = metadata.get(ROLES_HEADER, "")
-                current_roles.set(tuple(filter(None, roles.split(","))))
+                roles = tuple(filter(None, metadata.get(ROLES_HEADER, "").split(",")))
+                tenant = metadata.get(TENANT_HEADER) or principal
+            else:
+                # The layer's own key: its operator, who reaches everything the layer holds.
+                roles, tenant = (ADMIN_ROLE,), principal
             current_principal.set(principal)
+            current_roles.set(roles)
+            current_tenant.set(tenant)
             structlog.contextvars.bind_contextvars(principal=principal)
         result = method(request_or_iterator, context)
         if hasattr(result, "__aiter__"):

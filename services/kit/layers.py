@@ -32,6 +32,13 @@ class Layer:
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS  # route timeout of its unary RPCs
     launched: bool = False  # the launcher starts it (`python -m services.<name>`)
     database: bool = False  # it is given DATABASE_URL (only L01 talks to PostgreSQL)
+    workflows: bool = False  # it runs Temporal workflows: given TEMPORAL_ADDRESS
+    # It calls the mesh on its callers' behalf, so the gateway hands it their own credential
+    # (CALLER_AUTHORIZATION_HEADER) besides the service token.
+    acts_for_caller: bool = False
+    # A path prefix it also serves over plain HTTP (on ``http_port``), routed by Envoy as is:
+    # the MCP endpoint "/mcp" of L12.
+    http_path: str = ""
 
     @property
     def name(self) -> str:
@@ -58,6 +65,21 @@ class Layer:
         return BASE_PORT + self.number
 
     @property
+    def http_port(self) -> int:
+        """Its default HTTP port, when it has an ``http_path``: 8112 for L12."""
+        return self.port + 100
+
+    @property
+    def http_cluster(self) -> str:
+        """Envoy's cluster for its HTTP port, e.g. ``l12_nl_http``."""
+        return f"{self.name}_http"
+
+    @property
+    def http_port_setting(self) -> str:
+        """The launcher setting holding its HTTP port (``AGENTIC_L12_HTTP_PORT``)."""
+        return f"{self.key}_http_port"
+
+    @property
     def port_setting(self) -> str:
         """The launcher setting holding its port in a mesh (``AGENTIC_L01_PORT``)."""
         return f"{self.key}_port"
@@ -80,21 +102,39 @@ class Layer:
 
 # The mesh. LLM calls and the layers that wait on them get longer route timeouts.
 LAYERS: tuple[Layer, ...] = (
-    Layer(0, "secrets", "agentic.secrets.v1", "Secrets"),
+    Layer(0, "secrets", "agentic.secrets.v1", "Secrets", launched=True),
     Layer(1, "data", "agentic.data.v1", "Data", launched=True, database=True),
-    Layer(2, "runtime", "agentic.runtime.v1", "Runtime"),
-    Layer(3, "tools", "agentic.tools.v1", "Tools", timeout_seconds=30),
+    # L02: RunAgent starts a workflow on Temporal.
+    Layer(
+        2,
+        "runtime",
+        "agentic.runtime.v1",
+        "Runtime",
+        timeout_seconds=10,
+        launched=True,
+        workflows=True,
+    ),
+    Layer(3, "tools", "agentic.tools.v1", "Tools", timeout_seconds=30, launched=True),
     Layer(4, "models", "agentic.models.v1", "Models", timeout_seconds=120, launched=True),
     Layer(5, "planning", "agentic.planning.v1", "Planning", timeout_seconds=120),
     Layer(6, "evaluation", "agentic.evaluation.v1", "Evaluation"),
     Layer(7, "learning", "agentic.learning.v1", "Learning"),
-    Layer(8, "supervision", "agentic.supervision.v1", "Supervision"),
+    Layer(8, "supervision", "agentic.supervision.v1", "Supervision", launched=True),
     Layer(9, "gateway", "agentic.gateway.v1", "Gateway"),
     Layer(10, "human", "agentic.human.v1", "Human"),
     Layer(11, "integration", "agentic.integration.v1", "Integration"),
-    Layer(12, "nl", "agentic.nl.v1", "NL / MCP", timeout_seconds=120),
-    Layer(13, "roles", "agentic.roles.v1", "Roles"),
-    Layer(14, "skills", "agentic.skills.v1", "Skills"),
+    Layer(
+        12,
+        "nl",
+        "agentic.nl.v1",
+        "NL / MCP",
+        timeout_seconds=120,
+        launched=True,
+        acts_for_caller=True,
+        http_path="/mcp",
+    ),
+    Layer(13, "roles", "agentic.roles.v1", "Roles", launched=True),
+    Layer(14, "skills", "agentic.skills.v1", "Skills", launched=True),
 )
 
 GATEWAY = LAYERS[9]
@@ -103,6 +143,11 @@ GATEWAY = LAYERS[9]
 def launched_layers() -> Iterator[Layer]:
     """The Python layer processes the launcher starts (L09 is started as the gateway)."""
     return (layer for layer in LAYERS if layer.launched and layer is not GATEWAY)
+
+
+def caller_rpc_prefixes() -> tuple[str, ...]:
+    """``pkg.`` prefixes of the RPCs whose layer acts for its caller (``agentic.nl.v1.``)."""
+    return tuple(f"{layer.package}." for layer in LAYERS if layer.acts_for_caller)
 
 
 def layer_by_key(key: str) -> Layer:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -115,3 +115,32 @@ async def wait_for_termination() -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("server.signal_received")
+
+
+# Waits between attempts of serve_when_ready, the last one repeated.
+READY_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+async def serve_when_ready(
+    server: GrpcServer,
+    prepare: Callable[[], Awaitable[None]],
+    retry_on: tuple[type[Exception], ...],
+) -> None:
+    """Reports NOT_SERVING until ``prepare`` succeeds, retrying it on ``retry_on`` errors:
+    for a layer that needs others (started beside it) before it can answer."""
+    await server.set_serving(False)
+    attempt = 0
+    while True:
+        try:
+            await prepare()
+        except retry_on as error:
+            delay = READY_RETRY_SECONDS[min(attempt, len(READY_RETRY_SECONDS) - 1)]
+            log.info(
+                "server.not_ready", layer=server.definition.layer, reason=str(error), retry_in=delay
+            )
+            attempt += 1
+            await asyncio.sleep(delay)
+            continue
+        await server.set_serving(True)
+        log.info("server.ready", layer=server.definition.layer)
+        return

@@ -30,11 +30,12 @@ from services.l04_models.server import SERVICE_NAME, ModelServicer
 log = structlog.get_logger("l04")
 DEV_L01_TOKEN = "dev_key_local_ONLY"  # accepted by L01 only while it has no production key
 USAGE_FLUSH_GRACE_SECONDS = 10.0
+LAYER = "l04_models"
 
 
 async def main() -> None:
     settings = ModelSettings()
-    configure_logging("l04_models", settings.log_level, settings.log_format)
+    configure_logging(LAYER, settings.log_level, settings.log_format)
     providers = build_providers(settings)
     local = providers.get("local")
     if isinstance(local, LocalProvider):
@@ -48,7 +49,9 @@ async def main() -> None:
 
     redis_client = redis.Redis.from_url(settings.redis_url)
     l01_token = settings.l01_token or service_token_from_env() or DEV_L01_TOKEN
-    l01 = open_channel(layer_target("l01"), token=l01_token)
+    # With the service token, L01 records L04's own writes (usage events, the semantic cache's
+    # vectors) as this layer's, not the gateway's.
+    l01 = open_channel(layer_target("l01"), token=l01_token, principal=LAYER)
     semantic = build_semantic_cache(settings, l01, redis_client, providers)
     gateway, usage = build_gateway(settings, redis_client, providers, l01_event_sink(l01), semantic)
     log.info(
@@ -56,7 +59,7 @@ async def main() -> None:
         available=[name for name, p in providers.items() if p.available()],
     )
     definition = ServiceDefinition(
-        layer="l04_models",
+        layer=LAYER,
         errors=errors.CATALOG,
         service_names=[SERVICE_NAME],
         registrars=[

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import structlog
 
-from services.l04_models.conversation import Completion, GenerationRequest
+from services.l04_models.conversation import CacheReport, Completion, GenerationRequest
 from services.l04_models.exact_cache import ExactCache, completion_from_json
 from services.l04_models.semantic_cache import Probe, SemanticCache
 
@@ -44,6 +44,15 @@ class AnswerCache:
         except Exception as error:
             log.warning("semantic_cache.lookup_failed", error=str(error))
             return None
+
+    @staticmethod
+    def report(request: GenerationRequest, exact_hit: bool, probe: Probe | None) -> CacheReport:
+        """How the caches judged ``request`` (for a caller who asked)."""
+        if request.cache.bypass:
+            return CacheReport("bypassed")
+        if exact_hit:
+            return CacheReport("exact_hit", 1.0)
+        return probe.report() if probe is not None else CacheReport("not_cached")
 
     async def store(
         self, request: GenerationRequest, key: str | None, probe: Probe | None,

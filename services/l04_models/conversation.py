@@ -59,6 +59,18 @@ class CachePolicy:
     bypass: bool = False
     ttl_seconds: int = 0  # 0: the server's default
     similarity_threshold: float = 0.0  # 0: the server's default
+    explain: bool = False  # return a CacheReport with the answer
+
+
+@dataclass(frozen=True)
+class CacheReport:
+    """How the caches judged a request: what a caller who asked is told."""
+
+    outcome: str  # exact_hit, semantic_hit, near_miss_refused, below_threshold, miss, bypassed,
+    # not_cached
+    similarity: float = 0.0  # of the nearest cached question of the request's partition
+    refused_kind: str = ""  # the near-miss kind (near_miss.Refusal.kind)
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,7 @@ class Answer:
     latency_seconds: float
     cached: bool = False
     failed_providers: tuple[str, ...] = ()
+    cache_report: CacheReport | None = None  # only when the request asked for it
 
 
 @dataclass(frozen=True)

@@ -25,3 +25,6 @@ OUTPUT_TRUNCATED = CATALOG.code(
     "E4011", Kind.FAILED_PRECONDITION, "a constrained answer was cut off at max_tokens"
 )
 MODEL_LOADING = CATALOG.code("E4012", Kind.UNAVAILABLE, "the local model is still loading; retry")
+OTHER_TENANT = CATALOG.code(
+    "E4013", Kind.PERMISSION_DENIED, "the request names a tenant other than the caller's"
+)

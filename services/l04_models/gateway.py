@@ -22,6 +22,7 @@ from services.l04_models.answer_cache import AnswerCache, replay
 from services.l04_models.breaker import Breakers
 from services.l04_models.conversation import (
     Answer,
+    CacheReport,
     Completion,
     Embeddings,
     GenerationRequest,
@@ -35,6 +36,7 @@ from services.l04_models.registry import ModelSpec
 from services.l04_models.retry import RetryPolicy
 from services.l04_models.router import Router
 from services.l04_models.semantic_cache import Probe, SemanticCache
+from services.l04_models.tenancy import agent_owner
 from services.l04_models.usage import UsageRecord, UsageRecorder
 from services.l04_models.validation import validate_request, validate_texts
 
@@ -67,30 +69,38 @@ class ModelGateway:
         validate_request(request, self._max_chars)
         candidates = self.router.candidates(request)
         key = self._cache.exact_key(request)
-        hit, probe = await self._admit_and_look_up(request, key)
+        hit, probe, report = await self._admit_and_look_up(request, key)
         if hit is not None:
-            return self._answer(request, hit, started, cached=True)
+            return self._answer(request, hit, started, cached=True, report=report)
         attempts = Attempts()
         completion = await self._validated_answer(candidates, request, attempts)
-        answer = self._answer(request, completion, started, failed=attempts.failed)
+        answer = self._answer(request, completion, started, failed=attempts.failed, report=report)
         await self._cache.store(request, key, probe, completion)
         return answer
 
     async def _admit_and_look_up(
         self, request: GenerationRequest, key: str | None
-    ) -> tuple[Completion | None, Probe | None]:
+    ) -> tuple[Completion | None, Probe | None, CacheReport | None]:
         """Budgets and the agent's rate limits first (E4009 / E4008, before any provider
         call), then the caches (exact under ``key``, None when bypassed): (a cached answer,
-        the semantic probe to store under)."""
+        the semantic probe to store under, how the caches judged it when the caller asked)."""
         stored = await self._limits.admit(
-            self._limits.agent_buckets(request.agent_id, estimated_tokens(request)),
-            [("agent", request.agent_id), ("tenant", request.tenant_id)],
+            self._limits.agent_buckets(
+                request.tenant_id, request.agent_id, estimated_tokens(request)
+            ),
+            _owners(request.tenant_id, request.agent_id),
             fetch=key,
         )
+        explain = request.cache.explain
         if stored is not None:
-            return self._cache.decode(stored), None
+            return (
+                self._cache.decode(stored),
+                None,
+                (self._cache.report(request, True, None) if explain else None),
+            )
         probe = await self._cache.semantic_lookup(request)
-        return (probe.hit if probe is not None else None), probe
+        report = self._cache.report(request, False, probe) if explain else None
+        return (probe.hit if probe is not None else None), probe, report
 
     async def _validated_answer(
         self, candidates: list[ModelSpec], request: GenerationRequest, attempts: Attempts
@@ -102,7 +112,7 @@ class ModelGateway:
 
     def _answer(
         self, request: GenerationRequest, completion: Completion, started: float, *,
-        cached: bool = False, failed: list[str] | None = None,
+        cached: bool = False, failed: list[str] | None = None, report: CacheReport | None = None,
     ) -> Answer:  # fmt: skip
         model = self.router.registry.get(completion.model)
         if cached:
@@ -121,7 +131,8 @@ class ModelGateway:
                 latency_ms=latency * 1000,
             )
         )  # fmt: skip
-        return Answer(completion, latency, cached=cached, failed_providers=tuple(failed or ()))
+        return Answer(completion, latency, cached=cached, failed_providers=tuple(failed or ()),
+                      cache_report=report)  # fmt: skip
 
     # -- StreamGenerate ---------------------------------------------------------------------
 
@@ -133,11 +144,11 @@ class ModelGateway:
         # A buffered answer is not streamed from the provider: any capable model will do.
         candidates = self.router.candidates(request, streaming=not buffered)
         key = self._cache.exact_key(request)
-        hit, probe = await self._admit_and_look_up(request, key)
+        hit, probe, report = await self._admit_and_look_up(request, key)
         if hit is not None:
             for delta in replay(hit.content):
                 yield delta
-            yield self._answer(request, hit, started, cached=True)
+            yield self._answer(request, hit, started, cached=True, report=report)
             return
         attempts = Attempts()
         if buffered:
@@ -154,9 +165,10 @@ class ModelGateway:
             if streamed is None:
                 raise attempts.error()
             completion = streamed
-        yield self._answer(request, completion, started, failed=attempts.failed)
+        yield self._answer(request, completion, started, failed=attempts.failed, report=report)
         # After the final message: the client has the answer while the caches are written.
-        await self._cache.store(request, key, probe, completion)
+        # Shielded: a client that hangs up once it has the final message must not cancel it.
+        await asyncio.shield(self._cache.store(request, key, probe, completion))
 
     # -- Embed ------------------------------------------------------------------------------
 
@@ -167,8 +179,8 @@ class ModelGateway:
         model = self.router.embedding_model(model_id)
         tokens = sum(len(t) for t in texts) // 4 + 1
         await self._limits.admit(
-            self._limits.agent_buckets(agent_id, tokens),
-            [("agent", agent_id), ("tenant", tenant_id)],
+            self._limits.agent_buckets(tenant_id, agent_id, tokens),
+            _owners(tenant_id, agent_id),
         )
         attempts = Attempts()
 
@@ -185,3 +197,8 @@ class ModelGateway:
                         (time.perf_counter() - started) * 1000)
         )  # fmt: skip
         return result
+
+
+def _owners(tenant: str, agent: str) -> list[tuple[str, str]]:
+    """Whose budgets a request spends: its agent's (within the tenant) and its tenant's."""
+    return [("agent", agent_owner(tenant, agent)), ("tenant", tenant)]

@@ -1,11 +1,11 @@
 """Rate limits and budgets, in Redis so every L04 process shares them.
 
-Token buckets (requests/min and tokens/min) per agent and per provider are taken
+Token buckets (requests/min and tokens/min) per agent of a tenant and per provider are taken
 all-or-nothing by one Lua script on Redis's clock. Budgets are hashes an operator sets,
-``l04:budget:agent:<id>`` or ``l04:budget:tenant:<id>`` with ``limit_tokens`` and/or
-``limit_usd``; the usage recorder adds to their ``spent_tokens`` / ``spent_usd``. The same
-round trip can read one more key once the request is admitted (the exact cache's answer):
-every Redis round trip is a visible part of the gateway's latency.
+``l04:budget:tenant:<tenant>`` or ``l04:budget:agent:<tenant>#<agent>`` (tenancy.py) with
+``limit_tokens`` and/or ``limit_usd``; the usage recorder adds to their ``spent_tokens`` /
+``spent_usd``. The same round trip can read one more key once the request is admitted (the
+exact cache's answer): every Redis round trip is a visible part of the gateway's latency.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import redis.asyncio as redis
 
 from services.kit import PlatformError
 from services.l04_models import errors
+from services.l04_models.tenancy import AGENT_SEPARATOR, agent_owner
 
 # One round trip decides a request. KEYS: ARGV[1] budget hashes, then bucket hashes, then
 # (when ARGV[2] is 1) a key to read once admitted. ARGV[3..]: a (capacity, refill per
@@ -125,15 +126,15 @@ class Limits:
             raise _budget_error(scope, owner, amount)
         raise _rate_error(live[int(verdict[1]) - 1], float(verdict[2]))
 
-    def agent_buckets(self, agent_id: str, tokens: int) -> list[Bucket]:
-        owner = agent_id or "anonymous"
+    def agent_buckets(self, tenant: str, agent: str, tokens: int) -> list[Bucket]:
+        """The agent's buckets; calls that name no agent share their tenant's."""
+        owner = agent_owner(tenant, agent) or f"{tenant}{AGENT_SEPARATOR}"
+        who = f"agent {agent!r} of tenant {tenant!r}" if agent else f"tenant {tenant!r}"
         requests, per_minute_tokens = self._agent
         return [
-            Bucket(f"l04:rate:agent:{owner}:requests", requests, 1, f"agent {owner} requests/min"),
-            Bucket(
-                f"l04:rate:agent:{owner}:tokens", per_minute_tokens, tokens,
-                f"agent {owner} tokens/min",
-            ),
+            Bucket(f"l04:rate:agent:{owner}:requests", requests, 1, f"{who} requests/min"),
+            Bucket(f"l04:rate:agent:{owner}:tokens", per_minute_tokens, tokens,
+                   f"{who} tokens/min"),
         ]  # fmt: skip
 
     def provider_buckets(self, provider: str, tokens: int) -> list[Bucket]:

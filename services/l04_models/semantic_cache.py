@@ -3,30 +3,38 @@
 The normalised conversation is embedded (MiniLM, 384 dimensions) and searched in an L01
 vector collection (pgvector HNSW, cosine). A hit must come from the same tenant and the
 same request shape (system prompt, tools, schema, temperature, max tokens, model and
-routing hints) and be at least ``threshold`` similar (cosine, 0.88 by default). Vectors
-carry a partition (a hash of tenant and shape) that a match must have; answers live in
-Redis under the vector's id with the TTL, so an expired entry is a miss.
+routing hints), be at least ``threshold`` similar (cosine, 0.85 by default), and pass the
+second stage (near_miss.py): a candidate whose question differs in a negation, antonym,
+action, number, unit, format, language, name or argument order is refused, however similar.
+Vectors carry a partition (a hash of tenant and shape) that a match must have; answers live
+in Redis, with the question they answer, under the vector's id with the TTL, so an expired
+entry is a miss.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import grpc
 import redis.asyncio as redis
+import structlog
 from google.protobuf import struct_pb2
 
 from agentic.data.v1 import vectors_pb2 as vec_pb
 from agentic.data.v1 import vectors_pb2_grpc as vec_grpc
-from services.l04_models.conversation import Completion, GenerationRequest
+from services.l04_models.conversation import CacheReport, Completion, GenerationRequest
 from services.l04_models.exact_cache import (
     completion_from_json,
     completion_to_json,
     request_fingerprint,
 )
+from services.l04_models.near_miss import NearMissCheck, Refusal
+
+log = structlog.get_logger("l04.cache")
 
 COLLECTION = "l04-semantic-cache"
 DIMENSION = 384
@@ -54,25 +62,46 @@ def cache_text(request: GenerationRequest) -> str | None:
     return " | ".join(f"{m.role}: {normalise(m.content)}" for m in request.messages)
 
 
+def question_text(request: GenerationRequest) -> str:
+    """The conversation as written, for the second stage (case, digits and signs intact)."""
+    if len(request.messages) == 1:
+        return request.messages[0].content
+    return "\n".join(f"{m.role}: {m.content}" for m in request.messages)
+
+
 @dataclass
 class Probe:
     """One lookup: the key text, its embedding, the request shape, and what was found."""
 
     text: str
+    question: str  # as written (question_text)
     vector: list[float]
     partition: str  # hash of the tenant and the request shape
-    similarity: float = 0.0
+    similarity: float = 0.0  # of the nearest entry of the partition
+    candidates: int = 0  # entries of the partition at or above the threshold
     hit: Completion | None = None
+    refusal: Refusal | None = None  # why the nearest candidate was not served
+
+    def report(self) -> CacheReport:
+        if self.hit is not None:
+            return CacheReport("semantic_hit", round(self.similarity, 4))
+        if self.refusal is not None:
+            return CacheReport("near_miss_refused", round(self.similarity, 4),
+                               self.refusal.kind, self.refusal.reason)  # fmt: skip
+        outcome = "below_threshold" if self.similarity > 0 and not self.candidates else "miss"
+        return CacheReport(outcome, round(self.similarity, 4))
 
 
 class SemanticCache:
     def __init__(
         self, vectors: grpc.aio.Channel, client: redis.Redis, embed: Embedder, *,
         threshold: float, default_ttl: int, collection: str = COLLECTION,
+        check: NearMissCheck | None = None,
     ) -> None:  # fmt: skip
         self._vectors = vec_grpc.VectorServiceStub(vectors)
         self._redis = client
         self._embed = embed
+        self._check = check or NearMissCheck()
         self.threshold = threshold
         self._ttl = default_ttl
         self._collection_ready = False
@@ -99,7 +128,10 @@ class SemanticCache:
             return None
         await self._ensure_collection()
         shape = request_fingerprint(request, include_messages=False)
-        probe = Probe(text, await self._embed(text), partition_key(request.tenant_id, shape))
+        probe = Probe(
+            text, question_text(request), await self._embed(text),
+            partition_key(request.tenant_id, shape),
+        )  # fmt: skip
         # Unfiltered, then the partition checked here: on L01 a metadata filter that most
         # rows pass made pgvector's search ~40x slower (330 ms vs 8 ms at 100,000 entries).
         # Isolation holds either way; entries of other partitions can only crowd out a hit.
@@ -109,19 +141,38 @@ class SemanticCache:
         mine = [m for m in reply.matches if _partition_of(m) == probe.partition]
         if not mine:
             return probe
-        best = mine[0]
-        probe.similarity = 1.0 - best.distance
-        if probe.similarity < (request.cache.similarity_threshold or self.threshold):
-            return probe
-        answer = await self._redis.get(f"l04:semantic:{best.id}")
-        if answer:
-            probe.hit = completion_from_json(answer)
+        probe.similarity = 1.0 - mine[0].distance
+        threshold = request.cache.similarity_threshold or self.threshold
+        near = [m for m in mine if 1.0 - m.distance >= threshold]
+        probe.candidates = len(near)
+        if near:
+            await self._second_stage(probe, near)
         return probe
+
+    async def _second_stage(self, probe: Probe, near: list[vec_pb.SearchMatch]) -> None:
+        """The nearest candidate whose question is the same question, if any is."""
+        stored = await self._redis.mget([_answer_key(m.id) for m in near])
+        asked = self._check.read(probe.question)
+        for match, entry in zip(near, stored, strict=True):
+            if not entry:
+                continue  # expired
+            body = json.loads(entry)
+            refusal = self._check.compare(body["question"], asked)
+            if refusal is None:
+                probe.hit = completion_from_json(body["completion"])
+                return
+            if probe.refusal is None:
+                probe.refusal = refusal
+                log.info("semantic_cache.near_miss_refused", kind=refusal.kind,
+                         similarity=round(1.0 - match.distance, 4))  # fmt: skip
 
     async def store(self, request: GenerationRequest, probe: Probe, completion: Completion) -> None:
         ttl = request.cache.ttl_seconds or self._ttl
         vector_id = hashlib.sha256(f"{probe.partition}\n{probe.text}".encode()).hexdigest()[:48]
-        await self._redis.set(f"l04:semantic:{vector_id}", completion_to_json(completion), ex=ttl)
+        entry = json.dumps(
+            {"question": probe.question, "completion": completion_to_json(completion)}
+        )
+        await self._redis.set(_answer_key(vector_id), entry, ex=ttl)
         metadata = struct_pb2.Struct()
         metadata.update({"partition": probe.partition})
         await self._vectors.UpsertVectors(
@@ -130,6 +181,11 @@ class SemanticCache:
                 vectors=[vec_pb.Vector(id=vector_id, values=probe.vector, metadata=metadata)],
             )
         )
+
+
+def _answer_key(vector_id: str) -> str:
+    # "v2": entries written before the question was kept beside the answer are never served.
+    return f"l04:semantic:v2:{vector_id}"
 
 
 def partition_key(tenant: str, shape: str) -> str:

@@ -1,4 +1,7 @@
-"""ModelService servicer: maps RPCs to the gateway, and back."""
+"""ModelService servicer: maps RPCs to the gateway, and back.
+
+Every request acts in its caller's tenant (tenancy.py), whatever its body names.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from google.protobuf import json_format, struct_pb2
 
 from agentic.models.v1 import models_pb2 as pb
 from agentic.models.v1 import models_pb2_grpc as pb_grpc
+from services.kit import current_caller
 from services.l04_models import usage as usage_store
 from services.l04_models.conversation import (
     Answer,
@@ -26,6 +30,7 @@ from services.l04_models.conversation import (
 )
 from services.l04_models.gateway import ModelGateway
 from services.l04_models.registry import ModelSpec
+from services.l04_models.tenancy import agent_owner, bound_tenant
 from services.l04_models.validation import invalid
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ModelService"].full_name
@@ -68,7 +73,8 @@ def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
     return message
 
 
-def to_request(request: pb.GenerateRequest) -> GenerationRequest:
+def to_request(request: pb.GenerateRequest, tenant: str) -> GenerationRequest:
+    """``tenant``: the one the request acts in (bound_tenant), not its body's."""
     if request.routing.strategy not in _STRATEGIES:
         raise invalid("routing.strategy", f"unknown strategy {request.routing.strategy}")
     return GenerationRequest(
@@ -96,11 +102,12 @@ def to_request(request: pb.GenerateRequest) -> GenerationRequest:
             no_fallback=request.routing.no_fallback,
         ),
         agent_id=request.agent_id,
-        tenant_id=request.tenant_id,
+        tenant_id=tenant,
         cache=CachePolicy(
             bypass=request.cache.bypass,
             ttl_seconds=request.cache.ttl_seconds,
             similarity_threshold=request.cache.similarity_threshold,
+            explain=request.cache.explain,
         ),
     )
 
@@ -129,6 +136,11 @@ def to_response(answer: Answer) -> pb.GenerateResponse:
     response.latency.FromNanoseconds(int(answer.latency_seconds * 1e9))
     if completion.structured is not None:
         json_format.ParseDict(completion.structured, response.structured)
+    if (report := answer.cache_report) is not None:
+        response.cache_report.CopyFrom(pb.CacheReport(
+            outcome=report.outcome, similarity=report.similarity,
+            refused_kind=report.refused_kind, reason=report.reason,
+        ))  # fmt: skip
     return response
 
 
@@ -146,12 +158,14 @@ class ModelServicer(pb_grpc.ModelServiceServicer):
     async def Generate(
         self, request: pb.GenerateRequest, context: grpc.aio.ServicerContext
     ) -> pb.GenerateResponse:
-        return to_response(await self._gateway.generate(to_request(request)))
+        tenant = bound_tenant(current_caller(), request.tenant_id)
+        return to_response(await self._gateway.generate(to_request(request, tenant)))
 
     async def StreamGenerate(
         self, request: pb.StreamGenerateRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.StreamGenerateResponse]:
-        async for item in self._gateway.stream(to_request(request.request)):
+        tenant = bound_tenant(current_caller(), request.request.tenant_id, "request.tenant_id")
+        async for item in self._gateway.stream(to_request(request.request, tenant)):
             if isinstance(item, Answer):
                 yield pb.StreamGenerateResponse(final=to_response(item))
             else:
@@ -160,8 +174,9 @@ class ModelServicer(pb_grpc.ModelServiceServicer):
     async def Embed(
         self, request: pb.EmbedRequest, context: grpc.aio.ServicerContext
     ) -> pb.EmbedResponse:
+        tenant = bound_tenant(current_caller(), request.tenant_id)
         result = await self._gateway.embed(
-            list(request.texts), request.model, request.agent_id, request.tenant_id
+            list(request.texts), request.model, request.agent_id, tenant
         )
         return pb.EmbedResponse(
             embeddings=[pb.Embedding(values=v) for v in result.vectors],
@@ -193,13 +208,14 @@ class ModelServicer(pb_grpc.ModelServiceServicer):
     async def GetUsage(
         self, request: pb.GetUsageRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetUsageResponse:
-        if request.agent_id and request.tenant_id:
-            raise invalid("tenant_id", "give agent_id or tenant_id, not both")
+        caller = current_caller()
+        tenant = bound_tenant(caller, request.tenant_id)
         if request.agent_id:
-            report = await usage_store.read_usage(self._redis, "agent", request.agent_id)
-        elif request.tenant_id:
-            report = await usage_store.read_usage(self._redis, "tenant", request.tenant_id)
-        else:
+            owner = agent_owner(tenant, request.agent_id)
+            report = await usage_store.read_usage(self._redis, "agent", owner)
+        elif request.tenant_id or not caller.admin:
+            report = await usage_store.read_usage(self._redis, "tenant", tenant)
+        else:  # an admin naming nobody: the whole platform
             report = await usage_store.read_usage(self._redis, "all")
         return pb.GetUsageResponse(
             total=_usage(report.total),

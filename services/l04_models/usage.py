@@ -22,6 +22,7 @@ import structlog
 
 from services.l04_models.conversation import Usage
 from services.l04_models.limits import budget_key
+from services.l04_models.tenancy import agent_owner
 
 log = structlog.get_logger("l04.usage")
 
@@ -124,7 +125,8 @@ class UsageRecorder:
         totals: dict[tuple[str, str], float] = defaultdict(float)
         for record in batch:
             keys = [usage_key("all")]
-            for scope, owner in (("agent", record.agent_id), ("tenant", record.tenant_id)):
+            agent = agent_owner(record.tenant_id, record.agent_id)
+            for scope, owner in (("agent", agent), ("tenant", record.tenant_id)):
                 if owner:
                     keys.append(usage_key(scope, owner))
                     _spend(totals, budget_key(scope, owner), record.usage)

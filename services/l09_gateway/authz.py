@@ -35,14 +35,18 @@ from services.l09_gateway.compat.paths import is_compat_path, rpc_for_path
 from services.l09_gateway.credentials import Authenticator, Identity, Unauthenticated
 from services.l09_gateway.limits import Decision, RateLimiter
 from services.l09_gateway.names import (
+    CALLER_HEADER,
+    CALLER_RPC_PREFIXES,
     ORIGINAL_PATH_HEADER,
     PRINCIPAL_HEADER,
     ROLES_HEADER,
     RPC_HEADER,
+    TENANT_HEADER,
     TIER_HEADER,
     VOUCH_MS_KEY,
     VOUCH_PRINCIPAL_KEY,
     VOUCH_ROLES_KEY,
+    VOUCH_TENANT_KEY,
     VOUCH_TIER_KEY,
 )
 from services.l09_gateway.policy import Policy
@@ -71,6 +75,7 @@ def _voucher(identity: Identity, tier: str) -> struct_pb2.Struct:
             VOUCH_PRINCIPAL_KEY: identity.principal,
             VOUCH_ROLES_KEY: ",".join(identity.roles),
             VOUCH_TIER_KEY: tier,
+            VOUCH_TENANT_KEY: identity.tenant,
         }
     )
     return voucher
@@ -120,6 +125,11 @@ def _is_grpc(path: str, headers: dict[str, str]) -> bool:
     return ORIGINAL_PATH_HEADER not in headers and not is_compat_path(path)
 
 
+def _caller_credential(headers: dict[str, str]) -> str:
+    """The credential the caller was admitted with, as an authorization header value."""
+    return headers.get("authorization") or f"Bearer {headers.get('x-api-key', '').strip()}"
+
+
 class AuthorizationServicer(pb_grpc.AuthorizationServicer):
     def __init__(
         self,
@@ -161,9 +171,12 @@ class AuthorizationServicer(pb_grpc.AuthorizationServicer):
         forwarded = [
             _header(PRINCIPAL_HEADER, identity.principal),
             _header(ROLES_HEADER, ",".join(identity.roles)),  # allowed: never empty
+            _header(TENANT_HEADER, identity.tenant),
             _header(TIER_HEADER, tier.name),
             _header(RPC_HEADER, rpc),
         ]
+        if rpc.startswith(CALLER_RPC_PREFIXES):
+            forwarded.append(_header(CALLER_HEADER, _caller_credential(headers)))
         if self._service_token:
             forwarded.append(_header("authorization", f"Bearer {self._service_token}"))
         # Nothing to show for callers without limits, or while the counters are unreachable.

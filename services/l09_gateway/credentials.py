@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.kit.auth import API_KEY_PREFIX, ApiKeyFile, ApiKeyRecord, split_api_key
+from services.kit.auth import (
+    API_KEY_PREFIX,
+    NAME_PATTERN,
+    ApiKeyFile,
+    ApiKeyRecord,
+    split_api_key,
+)
 from services.kit.config import DEV_TOKENS
 from services.l09_gateway.jwt_verify import JwtVerifier, TokenRejected
 from services.l09_gateway.policy import Policy
-
-# Principals travel in a header: printable, no separators that would confuse a log parser.
-_SAFE_PRINCIPAL = re.compile(r"[A-Za-z0-9@._:+\-/|]{1,256}")
 
 
 class Unauthenticated(Exception):
@@ -27,6 +29,7 @@ class Identity:
     roles: tuple[str, ...]
     tier: str | None  # None: the policy's default tier
     kind: str  # "api_key", "jwt" or "dev_token"
+    tenant: str  # what the layers bind the caller's tenant-owned resources to
 
 
 def credential_from(headers: dict[str, str]) -> str | None:
@@ -74,7 +77,9 @@ class ApiKeys:
             raise Unauthenticated("unknown API key")
         if not record.active:
             raise Unauthenticated(f"API key {record.key_id} was revoked")
-        return Identity(record.principal, record.roles, record.tier, "api_key")
+        return Identity(
+            record.principal, record.roles, record.tier, "api_key", record.caller_tenant
+        )
 
 
 class Authenticator:
@@ -105,13 +110,17 @@ class Authenticator:
                 claims = await self._jwt.verify(credential)
             except TokenRejected as error:
                 raise Unauthenticated(f"invalid JWT: {error}") from None
-            identity = Identity(claims.subject, claims.roles, claims.tier, "jwt")
+            tenant = claims.tenant if claims.tenant is not None else claims.subject
+            identity = Identity(claims.subject, claims.roles, claims.tier, "jwt", tenant)
         elif credential in DEV_TOKENS and self._development is not None:
             policy = self._development()
             roles, tier = policy.development_roles, policy.development_tier
-            identity = Identity(DEV_TOKENS[credential], roles, tier, "dev_token")
+            who = DEV_TOKENS[credential]
+            identity = Identity(who, roles, tier, "dev_token", who)
         else:
             raise Unauthenticated("unknown credentials")
-        if not _SAFE_PRINCIPAL.fullmatch(identity.principal):
+        if not NAME_PATTERN.fullmatch(identity.principal):
             raise Unauthenticated("the principal name has characters a header cannot carry")
+        if not NAME_PATTERN.fullmatch(identity.tenant):
+            raise Unauthenticated("the tenant name has characters a header cannot carry")
         return identity

@@ -24,6 +24,7 @@ class Claims:
     subject: str
     roles: tuple[str, ...]
     tier: str | None
+    tenant: str | None = None  # the "tenant" claim; None: the subject's own tenant
 
 
 def _roles(value: object) -> tuple[str, ...]:
@@ -121,7 +122,12 @@ class JwtVerifier:
             )
         except jwt.PyJWTError as error:
             raise TokenRejected(str(error)) from None
-        tier = claims.get("tier")
+        tier, tenant = claims.get("tier"), claims.get("tenant")
+        if tenant is not None and not isinstance(tenant, str):
+            raise TokenRejected("the tenant claim must be a string")
         return Claims(
-            str(claims["sub"]), _roles(claims.get("roles")), tier if isinstance(tier, str) else None
+            str(claims["sub"]),
+            _roles(claims.get("roles")),
+            tier if isinstance(tier, str) else None,
+            tenant,
         )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from services.kit.auth import CALLER_AUTHORIZATION_HEADER
+from services.kit.layers import caller_rpc_prefixes
+
 # Envoy cluster of the L09 Python process's gRPC port (ext_authz, rate limit service and the
 # discovery service for the native auth filters).
 AUTHZ_CLUSTER = "l09_gateway_grpc"
@@ -14,6 +17,8 @@ RATELIMIT_DOMAIN = "agentic"
 # call; a client's own values are removed first.
 PRINCIPAL_HEADER = "x-agentic-principal"
 ROLES_HEADER = "x-agentic-roles"
+# The caller's tenant: an API key's record, a JWT's "tenant" claim, else the principal.
+TENANT_HEADER = "x-agentic-tenant"
 TIER_HEADER = "x-agentic-tier"
 RPC_HEADER = "x-agentic-rpc"
 # Set by the identity filter for JWT callers on tiers with limits, unless a lease pays for the
@@ -27,9 +32,14 @@ LEASE_HEADER = "x-agentic-lease"
 LEASE_DESCRIPTOR_KEY = "lease"
 RENEWAL = "renew"
 NO_LEASE = "none"
+# On calls to a layer that acts for its caller (the NL layer): the caller's own credential.
+CALLER_HEADER = CALLER_AUTHORIZATION_HEADER
+CALLER_RPC_PREFIXES = caller_rpc_prefixes()
 IDENTITY_HEADERS = (
+    CALLER_HEADER,
     PRINCIPAL_HEADER,
     ROLES_HEADER,
+    TENANT_HEADER,
     TIER_HEADER,
     RPC_HEADER,
     METERED_TIER_HEADER,
@@ -82,4 +92,5 @@ VOUCH_MS_KEY = "vouch_ms"
 VOUCH_PRINCIPAL_KEY = "principal"
 VOUCH_ROLES_KEY = "roles"
 VOUCH_TIER_KEY = "tier"
+VOUCH_TENANT_KEY = "tenant"
 VOUCH_NAMESPACE = "l09.vouch"

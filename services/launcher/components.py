@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.kit.layers import Layer, launched_layers
+from services.kit.layers import GATEWAY, Layer, launched_layers
 from services.launcher import binaries, envoy_config, probes
 from services.launcher.config import LauncherSettings
 from services.launcher.errors import MeshError
@@ -23,7 +24,13 @@ GATEWAY_GRPC_CLUSTER = "l09_gateway_grpc"  # ext_authz and the rate limit servic
 
 # Settings the launcher passes explicitly; inherited copies from the caller's shell could
 # otherwise point a test mesh's layers at a developer's servers.
-OWNED_ENV = ("DATABASE_URL", "REDIS_URL", "L01_API_KEY", "AGENTIC_SERVICE_TOKEN")
+OWNED_ENV = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "TEMPORAL_ADDRESS",
+    "L01_API_KEY",
+    "AGENTIC_SERVICE_TOKEN",
+)
 
 
 def _python() -> str:
@@ -32,6 +39,16 @@ def _python() -> str:
     executable = Path(sys.executable)
     plain = executable.with_name("python")
     return str(plain if plain.exists() else executable)
+
+
+def master_key_file(home: Path) -> Path:
+    """L00's master keyring when L00_MASTER_KEY is unset: kept in the home (0600)."""
+    return home / "secrets" / "master.keys"
+
+
+def new_master_key_line() -> str:
+    """A keyring line in L00's format: ``<key id>:<base64 of 32 random bytes>``."""
+    return f"k{secrets.token_hex(4)}:{base64.b64encode(secrets.token_bytes(32)).decode()}"
 
 
 def installed(layer: Layer, root: Path = PROJECT_ROOT) -> bool:
@@ -118,6 +135,8 @@ class ComponentSet:
             components.append(self._postgres(self.postgres))
         if self.settings.embedded_redis:
             components.append(self._redis())
+        if self.settings.embedded_temporal and any(layer.workflows for layer in self.layers):
+            components.append(self._temporal())
         components += [self._layer(layer, n) for n, layer in enumerate(self.layers)]
         components.append(self._gateway_http())
         components.append(self._envoy())
@@ -160,16 +179,44 @@ class ComponentSet:
             prepare=lambda: data_dir.mkdir(mode=0o700, parents=True, exist_ok=True),
         )
 
+    def _temporal(self) -> Component:
+        port = self.settings.temporal_port
+        data_dir = self.home / "temporal"
+        command = [
+            str(binaries.temporal()),
+            "server", "start-dev",
+            "--headless",
+            "--ip", LOOPBACK,
+            "--port", str(port),
+            "--db-filename", str(data_dir / "temporal.db"),
+            "--log-level", "warn",
+            # Measured: a workflow's first task runs on the starting call, ~2x faster starts.
+            "--dynamic-config-value", "system.enableEagerWorkflowStart=true",
+        ]  # fmt: skip
+        return Component(
+            name="temporal",
+            program=self._program("temporal", command, 30),
+            address=f"{LOOPBACK}:{port}",
+            ports={"temporal": port},
+            ready=lambda: probes.grpc_serving(port),
+            stage=0,
+            prepare=lambda: data_dir.mkdir(mode=0o700, parents=True, exist_ok=True),
+        )
+
     def _python_env(self) -> dict[str, str]:
         env = {
             "AGENTIC_LOG_LEVEL": self.settings.log_level,
             "PYTHONUNBUFFERED": "1",
             # The layers accept it from the gateway, which forwards the caller it vouches for.
             "AGENTIC_SERVICE_TOKEN": self.service_token(),
+            # The mesh's state directory (L03 keeps its workspaces there).
+            "AGENTIC_HOME": str(self.home),
         }
         for layer in self.layers:  # kit.layer_target() finds the layers of this mesh
             port = self.settings.layer_port(layer)
             env[f"AGENTIC_{layer.env_prefix}_TARGET"] = f"{LOOPBACK}:{port}"
+        # L09 is Envoy: a layer calling the mesh on its caller's behalf goes through it.
+        env[f"AGENTIC_{GATEWAY.env_prefix}_TARGET"] = f"{LOOPBACK}:{self.settings.gateway_port}"
         return env
 
     def _layer(self, layer: Layer, index: int) -> Component:
@@ -180,10 +227,18 @@ class ComponentSet:
             f"{layer.env_prefix}_PORT": str(port),
             "REDIS_URL": self.settings.effective_redis_url,
         }
+        if layer.http_path:
+            env[f"{layer.env_prefix}_HTTP_PORT"] = str(self.settings.layer_http_port(layer))
         if layer.database:
             env["DATABASE_URL"] = self.settings.effective_database_url
+        if layer.workflows:
+            env["TEMPORAL_ADDRESS"] = self.settings.effective_temporal_address
         if layer.name == "l01_data" and self.settings.l01_api_key:
             env["L01_API_KEY"] = self.settings.l01_api_key
+        prepare = None
+        if layer.name == "l00_secrets":
+            env["L00_MASTER_KEY_FILE"] = str(self.master_key_file)
+            prepare = self.ensure_master_key
         return Component(
             name=layer.name,
             program=self._program(
@@ -193,7 +248,21 @@ class ComponentSet:
             ports={"gRPC": port},
             ready=lambda: probes.grpc_serving(port),
             stage=1,
+            prepare=prepare,
         )
+
+    @property
+    def master_key_file(self) -> Path:
+        return master_key_file(self.home)
+
+    def ensure_master_key(self) -> None:
+        """Writes a keyring of one fresh key on first start."""
+        path = self.master_key_file
+        if path.exists():
+            return
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(new_master_key_line() + "\n")
 
     def service_token(self) -> str:
         """AGENTIC_SERVICE_TOKEN, else one generated once per home and kept there (0600),
@@ -248,6 +317,8 @@ class ComponentSet:
         }
         for layer in self.layers:
             ports[layer.name] = self.settings.layer_port(layer)
+            if layer.http_path:
+                ports[layer.http_cluster] = self.settings.layer_http_port(layer)
         return ports
 
     def render_envoy_config(self) -> Path:
@@ -271,6 +342,7 @@ class ComponentSet:
 
     def _envoy(self) -> Component:
         gateway, admin = self.settings.gateway_port, self.settings.envoy_admin_port
+        discovered = envoy_config.discovered_filters(ENVOY_TEMPLATE)
         command = [
             str(binaries.envoy()),
             "-c", str(self.home / "envoy.yaml"),
@@ -288,6 +360,7 @@ class ComponentSet:
             ports={"gateway": gateway, "admin": admin},
             ready=probes.all_of(
                 lambda: probes.http_status(f"http://{LOOPBACK}:{admin}/ready"),
+                lambda: probes.envoy_filters_configured(admin, discovered),
                 lambda: probes.http_status(f"http://{LOOPBACK}:{gateway}/health"),
             ),
             # Started with the layers (its startup overlaps theirs); ready once they are.

@@ -16,6 +16,11 @@ _LayerPorts = create_model(
     "_LayerPorts",
     __base__=BaseSettings,
     **{layer.port_setting: (int, Field(layer.port, ge=1, le=65535)) for layer in launched_layers()},  # type: ignore[call-overload]
+    **{
+        layer.http_port_setting: (int, Field(layer.http_port, ge=1, le=65535))
+        for layer in launched_layers()
+        if layer.http_path
+    },
 )
 
 
@@ -31,9 +36,11 @@ class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
     gateway_grpc_port: int = Field(8091, ge=1, le=65535, description="L09 ext_authz, rate limits")
     postgres_port: int = Field(8432, ge=1, le=65535)
     redis_port: int = Field(8379, ge=1, le=65535)
+    temporal_port: int = Field(7233, ge=1, le=65535, description="embedded Temporal dev server")
     # External servers: when set, the embedded one is not started.
     database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL"))
     redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL"))
+    temporal_address: str | None = Field(None, validation_alias=AliasChoices("TEMPORAL_ADDRESS"))
     l01_api_key: str | None = Field(None, validation_alias=AliasChoices("L01_API_KEY"))
     # The gateway's credential towards the layers; generated into the home when unset.
     service_token: str | None = None
@@ -49,6 +56,7 @@ class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
             **{name: free_port() for name in cls.model_fields if name.endswith("_port")},
             "database_url": None,
             "redis_url": None,
+            "temporal_address": None,
             "l01_api_key": None,
             **overrides,
         }
@@ -59,7 +67,9 @@ class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
     def _absolute_home(cls, home: Path) -> Path:
         return home.expanduser().absolute()
 
-    @field_validator("database_url", "redis_url", "l01_api_key", "service_token")
+    @field_validator(
+        "database_url", "redis_url", "temporal_address", "l01_api_key", "service_token"
+    )
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None
@@ -85,6 +95,10 @@ class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
         row = layer if isinstance(layer, Layer) else layer_by_key(layer)
         return int(getattr(self, row.port_setting))
 
+    def layer_http_port(self, layer: Layer) -> int:
+        """The HTTP port of a layer with an ``http_path`` in this mesh."""
+        return int(getattr(self, layer.http_port_setting))
+
     @property
     def gateway_keys_file(self) -> Path:
         """The API keys `agentic keys` writes and the L09 gateway reads (hashed)."""
@@ -101,6 +115,14 @@ class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"postgresql://agentic@127.0.0.1:{self.postgres_port}/agentic"
+
+    @property
+    def embedded_temporal(self) -> bool:
+        return self.temporal_address is None
+
+    @property
+    def effective_temporal_address(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
 
     @property
     def effective_redis_url(self) -> str:

@@ -69,3 +69,13 @@ def cluster_names(template: Path) -> list[str]:
     """Names of the clusters the template defines."""
     config = yaml.safe_load(template.read_text())
     return [cluster["name"] for cluster in config["static_resources"]["clusters"]]
+
+
+def discovered_filters(template: Path) -> list[str]:
+    """Names of the HTTP filters whose configuration Envoy takes over discovery (ECDS)."""
+    config = yaml.safe_load(template.read_text())
+    return [
+        node["name"]
+        for node in _walk(config)
+        if "config_discovery" in node and isinstance(node.get("name"), str)
+    ]

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from services.kit.auth import ApiKeyFile
+from services.kit.auth import NAME_PATTERN, ApiKeyFile
 from services.launcher.components import PROJECT_ROOT
 from services.launcher.config import LauncherSettings
 
@@ -54,26 +54,41 @@ def create(
     principal: Annotated[str, typer.Option(help="Who the key belongs to, e.g. alice@example.com.")],
     role: Annotated[list[str], typer.Option("--role", "-r", help="A role (repeatable).")],
     tier: Annotated[str, typer.Option(help="Rate tier from the policy.")] = "standard",
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            help="The tenant the key acts in (budgets, usage, caches); default: the principal."
+        ),
+    ] = None,
     policy: Annotated[Path, typer.Option(help="Policy file to check roles against.")] = POLICY_FILE,
     home: HomeOption = None,
 ) -> None:
     """Create a key and print it once: only its hash is stored."""
     _check_against_policy(role, tier, policy)
-    key, record = _key_file(home).create(principal, tuple(role), tier)
-    err.print(f"created key {record.key_id} for {escape(principal)}; it is shown only once:")
+    for option, name in (("--principal", principal), ("--tenant", tenant)):
+        if name is not None and not NAME_PATTERN.fullmatch(name):
+            err.print(f"[red]error:[/] {option} must be 1-256 letters, digits or any of @._:+-/|")
+            raise typer.Exit(2)
+    key, record = _key_file(home).create(principal, tuple(role), tier, tenant)
+    err.print(
+        f"created key {record.key_id} for {escape(principal)} (tenant "
+        f"{escape(record.caller_tenant)}); it is shown only once:"
+    )
     print(key, flush=True)
 
 
 @app.command("list")
 def list_keys(home: HomeOption = None) -> None:
-    """Show every key (id, principal, roles, tier, created, revoked); never the secrets."""
+    """Show every key (id, principal, tenant, roles, tier, created, revoked); never the
+    secrets."""
     table = Table(show_edge=False, header_style="bold")
-    for column in ("key id", "principal", "roles", "tier", "created", "revoked"):
+    for column in ("key id", "principal", "tenant", "roles", "tier", "created", "revoked"):
         table.add_column(column)
     for record in _key_file(home).load().values():
         table.add_row(
             record.key_id,
             escape(record.principal),
+            escape(record.caller_tenant),
             ", ".join(record.roles),
             record.tier,
             record.created_at,

@@ -66,6 +66,26 @@ def http_status(url: str, expect: int | None = 200, timeout: float = 1.0) -> str
     return None
 
 
+def envoy_filters_configured(admin_port: int, filters: list[str]) -> str | None:
+    """None once Envoy has loaded a configuration for each discovered (ECDS) filter: until
+    then it answers with the filters' defaults (which, for the JWT filters, refuse JWTs)."""
+    url = f"http://{LOOPBACK}:{admin_port}/stats"
+    try:
+        response = httpx.get(
+            url, params={"filter": r"^extension_config_discovery\..*\.config_reload$"}, timeout=1.0
+        )
+    except httpx.HTTPError as error:
+        return f"GET {url}: {type(error).__name__}"
+    loaded = {}
+    for line in response.text.splitlines():
+        name, _, count = line.rpartition(": ")
+        loaded[name] = int(count) if count.isdigit() else 0
+    for name in filters:
+        if loaded.get(f"extension_config_discovery.http_filter.{name}.config_reload", 0) < 1:
+            return f"Envoy has no configuration for {name} yet (served by l09_gateway)"
+    return None
+
+
 def all_of(*probes: Probe) -> Probe:
     """Ready when every probe is, checked in order."""
 

@@ -47,7 +47,8 @@ def _jwks(path: Path) -> Path:
 def hs256(**overrides: object) -> str:
     now = int(time.time())
     claims = {"sub": "jwt-user", "roles": ["reader"], "iss": ISSUER, "aud": AUDIENCE}
-    claims |= {"iat": now, "exp": now + 60, **overrides}
+    # Minted when the tests are collected: valid long enough for the session's mesh to start.
+    claims |= {"iat": now, "exp": now + 900, **overrides}
     return jwt.encode({k: v for k, v in claims.items() if v is not None}, SECRET, "HS256")
 
 
@@ -140,14 +141,14 @@ async def test_missing_and_malformed_credentials_are_401(
         (hs256(nbf=int(time.time()) + 300), "not yet valid"),
         (
             jwt.encode(
-                {"sub": "x", "exp": int(time.time()) + 60}, "another-secret-xxxxxxxxxxxxxxxxxx"
+                {"sub": "x", "exp": int(time.time()) + 900}, "another-secret-xxxxxxxxxxxxxxxxxx"
             ),
             "Signature",
         ),
         (hs256(aud="someone-else"), "audience"),
         (hs256(iss="https://evil.test"), "issuer"),
         (hs256(exp=None), "exp"),
-        (jwt.encode({"sub": "x", "exp": int(time.time()) + 60}, None, "none"), "not accepted"),
+        (jwt.encode({"sub": "x", "exp": int(time.time()) + 900}, None, "none"), "not accepted"),
     ],
 )
 async def test_bad_jwts_are_401(gateway: Gateway, token: str, why: str) -> None:
@@ -162,6 +163,38 @@ async def test_a_valid_hs256_jwt_names_its_subject_and_roles(gateway: Gateway) -
     assert headers["x-agentic-roles"] == "reader"
     assert headers["x-agentic-rpc"] == READ.lstrip("/")
     assert headers["authorization"] == f"Bearer {SERVICE_TOKEN}"
+
+
+async def test_the_tenant_is_the_credentials_and_a_forged_one_is_overwritten(
+    gateway: Gateway,
+) -> None:
+    """An API key's record, else its principal; a JWT's tenant claim, else its subject; a dev
+    token's principal. The client's own x-agentic-tenant never gets through."""
+    who = f"tenant-user-{uuid.uuid4().hex[:6]}"
+    with_tenant, _ = gateway.keys.create(who, ("reader",), "standard", tenant="acme")
+    without, _ = gateway.keys.create(f"{who}-2", ("reader",), "standard")
+    forged = {"x_agentic_tenant": "mallory-inc"}
+    cases = [
+        (f"Bearer {with_tenant}", "acme"),
+        (f"Bearer {without}", f"{who}-2"),
+        (f"Bearer {hs256(tenant='globex')}", "globex"),
+        (f"Bearer {hs256()}", "jwt-user"),
+        ("Bearer dev_key_local_ONLY", "dev"),
+    ]
+    for authorization, tenant in cases:
+        headers = _headers(await gateway.check(READ, authorization=authorization, **forged))
+        assert headers["x-agentic-tenant"] == tenant, authorization
+    allowed = await gateway.check(READ, authorization=f"Bearer {with_tenant}")
+    assert MessageToDict(allowed.dynamic_metadata)["tenant"] == "acme"
+
+
+@pytest.mark.parametrize(("tenant", "why"), [(42, "must be a string"), ("a b", "tenant name")])
+async def test_a_jwt_tenant_a_header_cannot_carry_is_401(
+    gateway: Gateway, tenant: object, why: str
+) -> None:
+    token = hs256(tenant=tenant)
+    body = assert_refused(await gateway.check(READ, authorization=f"Bearer {token}"), 401, "E9401")
+    assert why in body
 
 
 async def test_rs256_jwts_are_checked_against_the_jwks(gateway: Gateway) -> None:
@@ -217,6 +250,7 @@ async def test_an_allowed_key_is_vouched_for_and_nothing_else_is(gateway: Gatewa
         "principal": who,
         "roles": "reader,writer",
         "tier": "standard",
+        "tenant": who,
     }
     refused = await gateway.check(APPEND, x_api_key=key + "x")
     assert not refused.HasField("dynamic_metadata")

@@ -36,11 +36,13 @@ from services.l09_gateway.names import (
     RENEWAL,
     ROLES_HEADER,
     RPC_HEADER,
+    TENANT_HEADER,
     TIER_HEADER,
     VOUCH_MS_KEY,
     VOUCH_NAMESPACE,
     VOUCH_PRINCIPAL_KEY,
     VOUCH_ROLES_KEY,
+    VOUCH_TENANT_KEY,
     VOUCH_TIER_KEY,
 )
 from services.l09_gateway.native import identity
@@ -142,6 +144,7 @@ def test_a_verified_jwt_caller_is_forwarded_with_the_service_token() -> None:
         "content-type": "application/grpc",
         PRINCIPAL_HEADER: "alice@example.com",
         ROLES_HEADER: "reader,writer",
+        TENANT_HEADER: "alice@example.com",  # no tenant claim: the subject's own
         TIER_HEADER: "internal",
         RPC_HEADER: RPC,
     }
@@ -217,6 +220,17 @@ def test_dev_tokens_are_forwarded_in_development_only(credential: dict[str, str]
     assert production.metadata == {}
 
 
+def test_a_jwt_tenant_claim_is_forwarded_and_a_malformed_one_left_to_ext_authz() -> None:
+    claims = {"sub": "bob", "roles": ["reader"], "tenant": "acme"}
+    call = Worker().request({":path": f"/{RPC}", "authorization": "Bearer x"}, _jwt(claims))
+    assert call.headers[TENANT_HEADER] == "acme"
+    for bad in ("has space", "x" * 300, 7):
+        odd = Worker().request(
+            {":path": f"/{RPC}", "authorization": "Bearer x"}, _jwt({**claims, "tenant": bad})
+        )
+        assert not _forwarded(odd) and TENANT_HEADER not in odd.headers
+
+
 def _voucher(principal: str = "svc-a", tier: str = "internal") -> dict[str, Any]:
     """ext_authz's answer for an API key it allowed (authz.py), as dynamic metadata."""
     return {
@@ -225,6 +239,7 @@ def _voucher(principal: str = "svc-a", tier: str = "internal") -> dict[str, Any]
             VOUCH_PRINCIPAL_KEY: principal,
             VOUCH_ROLES_KEY: "reader",
             VOUCH_TIER_KEY: tier,
+            VOUCH_TENANT_KEY: "acme",
         }
     }
 
@@ -241,6 +256,7 @@ def test_an_api_key_ext_authz_allowed_is_forwarded_for_the_same_rpc_until_it_exp
     assert _forwarded(again)
     assert again.headers[PRINCIPAL_HEADER] == "svc-a"
     assert again.headers[ROLES_HEADER] == "reader"
+    assert again.headers[TENANT_HEADER] == "acme"
     assert again.headers["authorization"] == f"Bearer {SERVICE_TOKEN}"
     assert VOUCH_NAMESPACE not in again.metadata
 

@@ -201,10 +201,14 @@ async def test_a_renewal_is_never_refused_and_takes_what_the_bucket_has(
     renewed = await limiter.renew(limits, who, RPC)
     assert renewed.allowed and renewed.lease == 2  # all of it: the call itself is paid
     assert renewed.remaining == 20  # 18 in the bucket and the 2 leased
-    while (await limiter.check(limits, who, RPC)).allowed:
-        pass
+    while True:
+        emptied = time.monotonic()
+        if not (await limiter.check(limits, who, RPC)).allowed:
+            break
     empty = await limiter.renew(limits, who, RPC)
-    assert empty.allowed and empty.lease == 0
+    # Nothing is left but what refilled since the bucket was found empty (on a busy machine
+    # that may be a token or two).
+    assert empty.allowed and empty.lease <= int((time.monotonic() - emptied) * limits.rate)
 
 
 def test_calls_left_never_show_more_than_the_bucket_or_the_quota() -> None:

@@ -9,6 +9,7 @@ import yaml
 from envoy.config.bootstrap.v3 import bootstrap_pb2
 from google.protobuf import json_format
 
+from services.kit.layers import launched_layers
 from services.l09_gateway import descriptor
 from services.l09_gateway.names import NATIVE_AUTH_FILTERS
 from services.l09_gateway.render import build, render
@@ -182,14 +183,25 @@ def test_the_yaml_has_no_anchors_and_round_trips() -> None:
     assert yaml.safe_load(text) == CONFIG
 
 
+# Every cluster of a launched layer: its gRPC port and, where it has one, its HTTP port.
+IDLE = {layer.name for layer in launched_layers()} | {
+    layer.http_cluster for layer in launched_layers() if layer.http_path
+}
+
+
 def test_the_launcher_leaves_layers_it_does_not_run_without_endpoints(tmp_path) -> None:
     text = launcher_render(
         DEFAULT_OUTPUT,
         listener_port=18009,
         admin_port=18901,
-        cluster_ports={"l01_data": 18001, "l09_gateway_http": 18090, "l09_gateway_grpc": 18091},
+        cluster_ports={
+            "l01_data": 18001,
+            "l03_tools": 18003,
+            "l09_gateway_http": 18090,
+            "l09_gateway_grpc": 18091,
+        },
         base_dir=descriptor.PROJECT_ROOT,
-        idle_clusters={"l04_models"},
+        idle_clusters=IDLE - {"l01_data"},
     )
     clusters = {c["name"]: c for c in yaml.safe_load(text)["static_resources"]["clusters"]}
     assert clusters["l04_models"]["load_assignment"]["endpoints"] == []

@@ -1,4 +1,5 @@
-"""Layers trust the gateway's forwarded caller only on calls carrying the service token."""
+"""Layers trust the gateway's forwarded caller (principal, roles, tenant) only on calls carrying
+the service token."""
 
 from collections.abc import AsyncIterator
 
@@ -6,7 +7,7 @@ import grpc
 import pytest
 
 from services.kit import ErrorCode, Kind, TokenAuthenticator, open_channel
-from services.kit.auth import current_principal, current_roles
+from services.kit.auth import current_caller
 from services.kit.interceptors import BearerAuthInterceptor, CallContextInterceptor
 
 pytestmark = [pytest.mark.unit, pytest.mark.kit, pytest.mark.l09]
@@ -16,7 +17,8 @@ WHO = "/test.Echo/Who"
 
 
 async def _who(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-    return f"{current_principal.get()}|{','.join(current_roles.get())}".encode()
+    caller = current_caller()
+    return f"{caller.principal}|{caller.tenant}|{','.join(caller.roles)}".encode()
 
 
 @pytest.fixture
@@ -53,16 +55,36 @@ async def test_the_service_token_carries_the_forwarded_caller(target: str) -> No
     who = await _call(
         target, SERVICE_TOKEN, x_agentic_principal="alice", x_agentic_roles="reader,writer"
     )
-    assert who == "alice|reader,writer"
+    assert who == "alice|alice|reader,writer", "the tenant is the principal's own by default"
+    who = await _call(
+        target, SERVICE_TOKEN, x_agentic_principal="bob", x_agentic_roles="model_user",
+        x_agentic_tenant="acme",
+    )  # fmt: skip
+    assert who == "bob|acme|model_user"
+
+
+async def test_a_layer_names_itself_on_its_channel(target: str) -> None:
+    """open_channel(principal=...): a layer's own calls are recorded as its, with the service
+    token; with any other token the name is ignored."""
+    for token, who in (
+        (SERVICE_TOKEN, "l04_models|l04_models|"),
+        ("test_token_123", "test|test|admin"),
+    ):
+        async with open_channel(target, token=token, principal="l04_models") as channel:
+            assert (await channel.unary_unary(WHO)(b"")).decode() == who
 
 
 async def test_the_service_token_alone_is_the_gateway(target: str) -> None:
-    assert await _call(target, SERVICE_TOKEN) == "gateway|"
+    assert await _call(target, SERVICE_TOKEN) == "gateway|gateway|"
 
 
-async def test_other_callers_cannot_forge_a_principal(target: str) -> None:
-    who = await _call(target, "dev_key_local_ONLY", x_agentic_principal="mallory")
-    assert who == "dev|"
+async def test_other_callers_cannot_forge_a_caller(target: str) -> None:
+    """A layer's own key is its operator's (admin in its own tenant): headers change nothing."""
+    who = await _call(
+        target, "dev_key_local_ONLY", x_agentic_principal="mallory", x_agentic_roles="reader",
+        x_agentic_tenant="acme",
+    )  # fmt: skip
+    assert who == "dev|dev|admin"
 
 
 async def test_a_wrong_service_token_is_refused(target: str) -> None:

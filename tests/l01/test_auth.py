@@ -87,7 +87,8 @@ async def test_production_key_refuses_dev_tokens(mesh) -> None:
         target = f"127.0.0.1:{port}"
         async with open_channel(target, token="prod-key-for-test") as channel:
             stub = event_store_pb2_grpc.EventStoreServiceStub(channel)
-            for _ in range(100):
+            reply = None
+            for _ in range(600):  # L01 starting: up to a minute on a busy machine
                 try:
                     reply = await stub.AppendEvents(
                         pb.AppendEventsRequest(stream_id=stream_name(), events=[new_event()])
@@ -97,6 +98,7 @@ async def test_production_key_refuses_dev_tokens(mesh) -> None:
                     if error.code() != grpc.StatusCode.UNAVAILABLE:
                         raise
                     await asyncio.sleep(0.1)
+            assert reply is not None, "L01 never started"
             assert reply.last_version == 0
         await _assert_refused(target, "dev_key_local_ONLY")
     finally:

@@ -62,10 +62,12 @@ def make_gateway(
 
 
 def ask(text: str = "Hello?", **fields: object) -> GenerationRequest:
-    """A request with a unique agent (fresh rate-limit buckets) and no caching."""
+    """A request with a unique agent (fresh rate-limit buckets) of a unique tenant, and no
+    caching."""
     base = GenerationRequest(
         messages=(Message("user", text),),
         agent_id=f"agent-{uuid.uuid4().hex[:8]}",
+        tenant_id=f"tenant-{uuid.uuid4().hex[:8]}",
         cache=CachePolicy(bypass=True),
     )
     return GenerationRequest(**{**base.__dict__, **fields})

@@ -130,8 +130,19 @@ async def test_usage_of_an_agent_is_reported_and_recorded_in_l01(
     assert usage.total.output_tokens == reply.usage.output_tokens
     assert len(mine) == 1 and mine[0].stream_id == "models.usage"
     assert mine[0].data["provider"] == "local" and mine[0].data["model"] == LOCAL_MODEL
+    assert mine[0].data["tenant_id"] == "dev", "the caller's tenant: the dev token's principal"
+    assert mine[0].metadata["$principal"] == "l04_models", "L04 names itself to L01"
 
 
-async def test_get_usage_takes_one_owner_at_most(models: models_pb2_grpc.ModelServiceStub) -> None:
-    error = await _refused(models.GetUsage(pb.GetUsageRequest(agent_id="a", tenant_id="t")))
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+async def test_a_tenant_name_a_header_could_not_carry_is_refused(
+    models: models_pb2_grpc.ModelServiceStub,
+) -> None:
+    """Directly on L04 with its own key (an admin): another tenant may be named, if valid."""
+    await models.GetUsage(pb.GetUsageRequest(agent_id="a", tenant_id="t"))
+    for call in (
+        models.GetUsage(pb.GetUsageRequest(tenant_id="a b")),
+        models.Embed(pb.EmbedRequest(texts=["hi"], tenant_id="x#y")),
+    ):
+        error = await _refused(call)
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert platform_code(error) == "E4002" and "tenant_id" in (error.details() or "")

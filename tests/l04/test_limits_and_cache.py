@@ -10,6 +10,7 @@ import redis.asyncio as redis
 from services.kit import PlatformError
 from services.l04_models.conversation import CachePolicy
 from services.l04_models.limits import budget_key
+from services.l04_models.tenancy import agent_owner
 from services.l04_models.usage import UsageRecorder, read_usage
 from tests.l04 import fakes
 from tests.l04.support import ask, make_gateway
@@ -37,6 +38,26 @@ async def test_an_agent_over_its_requests_per_minute_is_refused(
     assert len(script.requests) == 2, "the refused request never reached the provider"
     other_agent = await gateway.generate(ask())
     assert other_agent.completion.content == "answer 2"
+
+
+async def test_an_agents_rate_limit_is_its_tenants_not_another_tenants_namesake(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    providers, script = llama
+    _replies(script, 4)
+    gateway = make_gateway(redis_bytes, providers, agent_requests=1)
+    mine = ask()
+    namesake = ask(agent_id=mine.agent_id)  # the same agent id, in another tenant
+    await gateway.generate(mine)
+    with pytest.raises(PlatformError) as caught:
+        await gateway.generate(mine)
+    assert caught.value.code == "E4008" and repr(mine.tenant_id) in caught.value.message
+    assert (await gateway.generate(namesake)).completion.content == "answer 1"
+    # Calls that name no agent share their tenant's bucket, not everyone's.
+    await gateway.generate(ask(agent_id="", tenant_id=mine.tenant_id))
+    with pytest.raises(PlatformError):
+        await gateway.generate(ask(agent_id="", tenant_id=mine.tenant_id))
+    assert (await gateway.generate(ask(agent_id=""))).completion.content == "answer 3"
 
 
 async def test_tokens_per_minute_count_the_prompt_and_max_tokens(
@@ -67,7 +88,8 @@ async def test_an_exhausted_budget_is_refused_before_any_provider_call(
     providers, script = llama
     request = ask()
     await redis_bytes.hset(
-        budget_key("agent", request.agent_id), mapping={"limit_tokens": 10, "spent_tokens": 10}
+        budget_key("agent", agent_owner(request.tenant_id, request.agent_id)),
+        mapping={"limit_tokens": 10, "spent_tokens": 10},
     )
     with pytest.raises(PlatformError) as caught:
         await make_gateway(redis_bytes, providers).generate(request)
@@ -128,9 +150,9 @@ async def test_the_exact_cache_answers_a_repeat_without_the_provider(
     providers, script = llama
     _replies(script, 1)
     gateway = make_gateway(redis_bytes, providers)
-    question = f"What is {uuid.uuid4().hex}?"
-    first = await gateway.generate(ask(question, cache=CachePolicy()))
-    second = await gateway.generate(ask(question, cache=CachePolicy()))
+    request = ask(f"What is {uuid.uuid4().hex}?", cache=CachePolicy())
+    first = await gateway.generate(request)
+    second = await gateway.generate(request)
     assert not first.cached and second.cached
     assert second.completion.content == first.completion.content
     assert second.completion.provider == "ollama" and second.completion.usage.cost_usd == 0
@@ -161,7 +183,8 @@ async def test_an_exhausted_budget_is_refused_even_when_the_answer_is_cached(
     await gateway.generate(request)
     assert (await gateway.generate(request)).cached
     await redis_bytes.hset(
-        budget_key("agent", request.agent_id), mapping={"limit_tokens": 1, "spent_tokens": 1}
+        budget_key("agent", agent_owner(request.tenant_id, request.agent_id)),
+        mapping={"limit_tokens": 1, "spent_tokens": 1},
     )
     with pytest.raises(PlatformError) as caught:
         await gateway.generate(request)
@@ -229,8 +252,8 @@ async def test_the_recorder_sends_events_less_often_than_it_counts(
     agent = f"agent-{uuid.uuid4().hex[:8]}"
     recorder = UsageRecorder(redis_bytes, sink, flush_seconds=0.01, event_seconds=3600)
     task = asyncio.create_task(recorder.run())
-    recorder.record(UsageRecord("m", "p", Usage(2, 3), agent, "", False, 1.0))
-    while (await read_usage(redis_bytes, "agent", agent)).requests == 0:
+    recorder.record(UsageRecord("m", "p", Usage(2, 3), agent, "t", False, 1.0))
+    while (await read_usage(redis_bytes, "agent", agent_owner("t", agent))).requests == 0:
         await asyncio.sleep(0.01)
     assert batches == [], "counted in Redis at once, the event waits for its batch"
     recorder.stop()

@@ -6,6 +6,8 @@ use the session's real Redis.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import uuid
 
@@ -50,6 +52,41 @@ async def test_a_repeated_stream_is_replayed_from_the_exact_cache(
     assert again.completion.provider == "ollama" and len(script.requests) == 1
 
 
+async def test_a_client_that_hangs_up_after_the_final_message_does_not_cancel_the_write(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    """The answer is written after the final message; the server's handler is cancelled when
+    its client hangs up then, and the write must finish all the same."""
+    providers, script = llama
+    script.replies.append(_streamed("Kept ", "anyway."))
+    gateway = make_gateway(redis_bytes, providers)
+    exact = gateway._cache._exact
+    writing, may_finish = asyncio.Event(), asyncio.Event()
+    real_put = exact.put
+
+    async def slow_put(*args: object, **kwargs: object) -> None:
+        writing.set()
+        await may_finish.wait()
+        await real_put(*args, **kwargs)  # type: ignore[arg-type]
+
+    exact.put = slow_put  # type: ignore[method-assign]
+    request = ask(f"What is {uuid.uuid4().hex}?", cache=CachePolicy())
+    stream = gateway.stream(request)
+    items = [await stream.__anext__() for _ in range(3)]
+    assert isinstance(items[-1], Answer), "deltas, then the final answer"
+    after_final = asyncio.ensure_future(stream.__anext__())  # the handler, writing the caches
+    await writing.wait()
+    after_final.cancel()  # the client hung up
+    may_finish.set()
+    with pytest.raises(asyncio.CancelledError):
+        await after_final
+    for _ in range(100):
+        if await redis_bytes.exists(exact.key(request)):
+            break
+        await asyncio.sleep(0.01)
+    assert await redis_bytes.exists(exact.key(request)), "the answer was cached all the same"
+
+
 async def test_generate_and_stream_share_the_cache(redis_bytes: redis.Redis, llama) -> None:
     providers, script = llama
     script.replies.append(fakes.Reply(body=fakes.ollama_chat("Cached for both.")))
@@ -67,10 +104,11 @@ async def test_a_bypassing_stream_neither_reads_nor_fills_the_cache(
     providers, script = llama
     script.replies += [_streamed("one"), _streamed("two"), _streamed("three")]
     gateway = make_gateway(redis_bytes, providers)
-    question = f"What is {uuid.uuid4().hex}?"
-    await _drain(gateway.stream(ask(question, cache=CachePolicy(bypass=True))))
-    _, second = _split([i async for i in gateway.stream(ask(question, cache=CachePolicy()))])
-    _, third = _split([i async for i in gateway.stream(ask(question, cache=CachePolicy()))])
+    question = ask(f"What is {uuid.uuid4().hex}?", cache=CachePolicy())
+    bypassed = dataclasses.replace(question, cache=CachePolicy(bypass=True))
+    await _drain(gateway.stream(bypassed))
+    _, second = _split([i async for i in gateway.stream(question)])
+    _, third = _split([i async for i in gateway.stream(question)])
     assert not second.cached and second.completion.content == "two"
     assert third.cached and third.completion.content == "two"
 

@@ -6,18 +6,25 @@ from pathlib import Path
 import pytest
 import yaml
 
+from services.kit.layers import launched_layers
 from services.launcher.components import ENVOY_TEMPLATE, PROJECT_ROOT
 from services.launcher.config import LauncherSettings
-from services.launcher.envoy_config import render
+from services.launcher.envoy_config import discovered_filters, render
 from services.launcher.errors import MeshError
 from services.launcher.supervisor import Program, Supervisor
 from tests.support import envoy_validation
 
 pytestmark = [pytest.mark.unit, pytest.mark.launcher]
 
+# Every layer the launcher runs (l01_data: 18001, ...), their HTTP ports (l12_nl_http: 18112),
+# and the gateway process's two ports.
 PORTS = {
-    "l01_data": 18001,
-    "l04_models": 18004,
+    **{layer.name: 10000 + layer.port for layer in launched_layers()},
+    **{
+        layer.http_cluster: 10000 + layer.http_port
+        for layer in launched_layers()
+        if layer.http_path
+    },
     "l09_gateway_http": 18090,
     "l09_gateway_grpc": 18091,
 }
@@ -97,3 +104,12 @@ def test_supervisord_conf_refuses_what_its_parser_would_cut(tmp_path: Path, valu
     )  # fmt: skip
     with pytest.raises(MeshError):
         Supervisor(tmp_path).render_conf([program])
+
+
+def test_the_launcher_knows_which_filters_envoy_discovers() -> None:
+    """Envoy is ready only once these have their configuration (see probes)."""
+    assert set(discovered_filters(ENVOY_TEMPLATE)) == {
+        "envoy.filters.http.jwt_authn",
+        "envoy.filters.http.rbac",
+        "l09.jwt_identity",
+    }

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from services.kit.layers import launched_layers
 from services.launcher import LauncherSettings, Mesh, PortTaken
 from tests.conftest import RunningMesh
 
@@ -13,11 +14,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.launcher]
 
 def test_every_component_runs(mesh: RunningMesh) -> None:
     statuses = mesh.mesh.status()
+    # Every layer of the table the launcher starts, in order, between the stores and the gateway.
+    layers = [layer.name for layer in launched_layers()]
     assert [s.name for s in statuses] == [
         "postgres",
         "redis",
-        "l01_data",
-        "l04_models",
+        "temporal",
+        *layers,
         "l09_gateway",
         "envoy",
     ]

@@ -97,11 +97,11 @@ def test_new_fields_files_and_packages_are_not_breaking(tmp_path: Path) -> None:
         r"google\.protobuf\.Struct metadata = 4;",
         "google.protobuf.Struct metadata = 4;\n  // New in this change.\n  string note = 99;",
     )
-    package = workspace / "proto" / "agentic" / "skills" / "v1"
+    package = workspace / "proto" / "agentic" / "unreleased" / "v1"  # a package never released
     package.mkdir(parents=True)
-    (package / "skills.proto").write_text(
-        'syntax = "proto3";\n\npackage agentic.skills.v1;\n\n'
-        "// A skill.\nmessage Skill {\n  // Its name.\n  string name = 1;\n}\n"
+    (package / "things.proto").write_text(
+        'syntax = "proto3";\n\npackage agentic.unreleased.v1;\n\n'
+        "// A thing.\nmessage Thing {\n  // Its name.\n  string name = 1;\n}\n"
     )
     result = _breaking(workspace)
     assert result.returncode == 0, result.stdout + result.stderr

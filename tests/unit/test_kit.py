@@ -96,3 +96,14 @@ def test_a_catalog_refuses_codes_outside_its_range_malformed_or_taken(code: str)
     catalog = ErrorCatalog(layer_by_key("l01"))
     with pytest.raises(ValueError, match=code or "''"):
         catalog.code(code, Kind.NOT_FOUND, "t")
+
+
+def test_a_catalogue_takes_the_standard_codes_its_contract_fixed_elsewhere() -> None:
+    from services.kit.errors import ErrorCatalog
+    from services.kit.layers import layer_by_key
+
+    catalog = ErrorCatalog(layer_by_key("l03"), invalid_argument="E3003", unauthenticated="E3004")
+    assert (catalog.internal.code, catalog.invalid_argument.code) == ("E3000", "E3003")
+    assert catalog.unauthenticated.code == "E3004"
+    with pytest.raises(ValueError, match="already"):
+        catalog.code("E3003", Kind.NOT_FOUND, "taken")

@@ -44,10 +44,11 @@ def test_proto_numbers_in_schemas_come_back_as_integers() -> None:
     message = pb.GenerateRequest(messages=[pb.Message(role="user", content="hi")])
     message.response_schema.update({"type": "string", "maxLength": 20})
     message.routing.strategy = pb.ROUTING_STRATEGY_COST
-    request = to_request(message)
+    request = to_request(message, "t1")
     assert request.response_schema == {"type": "string", "maxLength": 20}
     assert isinstance(request.response_schema["maxLength"], int)
     assert request.routing.strategy is Strategy.COST and request.temperature is None
+    assert request.tenant_id == "t1"
 
 
 def test_registry_refuses_unknown_providers_and_duplicate_ids(tmp_path: Path) -> None:

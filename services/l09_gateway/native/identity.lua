@@ -139,6 +139,7 @@ local function take_voucher(metadata, asked, now)
     principal = answer[VOUCH_PRINCIPAL],
     roles = answer[VOUCH_ROLES],
     tier = answer[VOUCH_TIER],
+    tenant = answer[VOUCH_TENANT],
     expires = now + answer[VOUCH_MS],
   }, now)
 end
@@ -167,7 +168,13 @@ local function jwt_caller(claims)
   if roles == nil or roles == "" then return nil end
   local tier = claims["tier"]
   if type(tier) ~= "string" or KNOWN_TIERS[tier] == nil then tier = DEFAULT_TIER end
-  return principal, roles, tier
+  local tenant = claims["tenant"]
+  if tenant == nil then
+    tenant = principal
+  elseif type(tenant) ~= "string" or #tenant > 256 or not tenant:match("^[%w@._:+/|-]+$") then
+    return nil
+  end
+  return principal, roles, tier, tenant
 end
 
 local function dev_caller(headers)
@@ -179,7 +186,15 @@ local function dev_caller(headers)
     principal = DEV_KEYS[headers:get("x-api-key") or ""]
   end
   if principal == nil then return nil end
-  return principal, DEV_ROLES, DEV_TIER
+  return principal, DEV_ROLES, DEV_TIER, principal
+end
+
+-- A layer that calls the mesh for its caller gets the caller's own credential too.
+local function acts_for_caller(rpc)
+  for _, prefix in ipairs(CALLER_RPC_PREFIXES) do
+    if rpc:sub(1, #prefix) == prefix then return true end
+  end
+  return false
 end
 
 function envoy_on_request(handle)
@@ -187,12 +202,12 @@ function envoy_on_request(handle)
   local headers = handle:headers()
   local now = handle:timestamp()
   local rpc = (headers:get(":path") or ""):match("^/([^?]*)") or ""
-  local principal, roles, tier
+  local principal, roles, tier, tenant
   local verified = info:dynamicMetadata():get(JWT_FILTER)
   if verified ~= nil and verified[PAYLOAD_KEY] ~= nil then
-    principal, roles, tier = jwt_caller(verified[PAYLOAD_KEY])
+    principal, roles, tier, tenant = jwt_caller(verified[PAYLOAD_KEY])
   else
-    principal, roles, tier = dev_caller(headers)
+    principal, roles, tier, tenant = dev_caller(headers)
   end
   if principal == nil then
     local key = api_key(headers)
@@ -203,13 +218,19 @@ function envoy_on_request(handle)
       return
     end
     principal, roles, tier = voucher.principal, voucher.roles, voucher.tier
+    tenant = voucher.tenant
   end
   headers:replace(PRINCIPAL_HEADER, principal)
   headers:replace(ROLES_HEADER, roles)
+  headers:replace(TENANT_HEADER, tenant)
   headers:replace(TIER_HEADER, tier)
   headers:replace(RPC_HEADER, rpc)
   if METERED_TIERS[tier] then
     meter(info, headers, tier .. "|" .. principal .. "|" .. rpc, tier, now)
+  end
+  if acts_for_caller(rpc) then
+    headers:replace(CALLER_HEADER, headers:get("authorization")
+      or ("Bearer " .. (headers:get("x-api-key") or "")))
   end
   headers:replace("authorization", SERVICE_AUTHORIZATION)
   headers:remove("x-api-key")

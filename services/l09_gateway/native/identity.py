@@ -1,10 +1,11 @@
 """The identity filter (Lua): forwards the caller of a verified JWT as ext_authz would.
 
 It runs after jwt_authn and rbac. For a verified JWT it sets the identity headers (principal,
-roles, tier, RPC and, for tiers with limits, the metered tier the rate limit filter keys on),
-replaces the JWT with the layers' service token, and marks the call in dynamic metadata so
-that ext_authz is skipped. Anything unexpected in the claims (no usable subject, odd roles)
-leaves the call unmarked: ext_authz then decides, as for any other credential.
+roles, tenant (the ``tenant`` claim, else the subject), tier, RPC and, for tiers with limits,
+the metered tier the rate limit filter keys on), replaces the JWT with the layers' service
+token, and marks the call in dynamic metadata so that ext_authz is skipped. Anything
+unexpected in the claims (no usable subject or tenant, odd roles) leaves the call unmarked:
+ext_authz then decides, as for any other credential.
 
 In development it forwards the public dev tokens the same way (as ``Bearer <token>`` or
 ``x-api-key``), when the development roles may call every RPC: there is then nothing for
@@ -38,6 +39,8 @@ from typing import Any
 
 from services.kit.config import DEV_TOKENS
 from services.l09_gateway.names import (
+    CALLER_HEADER,
+    CALLER_RPC_PREFIXES,
     EXT_AUTHZ_FILTER,
     JWT_AUTHN_FILTER,
     JWT_PAYLOAD_KEY,
@@ -57,11 +60,13 @@ from services.l09_gateway.names import (
     RENEWAL,
     ROLES_HEADER,
     RPC_HEADER,
+    TENANT_HEADER,
     TIER_HEADER,
     VOUCH_MS_KEY,
     VOUCH_NAMESPACE,
     VOUCH_PRINCIPAL_KEY,
     VOUCH_ROLES_KEY,
+    VOUCH_TENANT_KEY,
     VOUCH_TIER_KEY,
 )
 from services.l09_gateway.policy import Policy
@@ -109,6 +114,7 @@ def source(service_token: str, policy: Policy, development: bool = False) -> str
         "PAYLOAD_KEY": lua_string(JWT_PAYLOAD_KEY),
         "PRINCIPAL_HEADER": lua_string(PRINCIPAL_HEADER),
         "ROLES_HEADER": lua_string(ROLES_HEADER),
+        "TENANT_HEADER": lua_string(TENANT_HEADER),
         "TIER_HEADER": lua_string(TIER_HEADER),
         "RPC_HEADER": lua_string(RPC_HEADER),
         "METERED_TIER_HEADER": lua_string(METERED_TIER_HEADER),
@@ -128,9 +134,12 @@ def source(service_token: str, policy: Policy, development: bool = False) -> str
         "VOUCH_PRINCIPAL": lua_string(VOUCH_PRINCIPAL_KEY),
         "VOUCH_ROLES": lua_string(VOUCH_ROLES_KEY),
         "VOUCH_TIER": lua_string(VOUCH_TIER_KEY),
+        "VOUCH_TENANT": lua_string(VOUCH_TENANT_KEY),
         "NATIVE_NAMESPACE": lua_string(NATIVE_AUTH_NAMESPACE),
         "NATIVE_KEY": lua_string(NATIVE_PRINCIPAL_KEY),
         "SERVICE_AUTHORIZATION": lua_string(f"Bearer {service_token}"),
+        "CALLER_HEADER": lua_string(CALLER_HEADER),
+        "CALLER_RPC_PREFIXES": "{" + ", ".join(lua_string(p) for p in CALLER_RPC_PREFIXES) + "}",
         "DEFAULT_TIER": lua_string(policy.tier(None).name),
         "KNOWN_TIERS": _set(sorted(policy.tiers)),
         "METERED_TIERS": _set(sorted(n for n, t in policy.tiers.items() if not t.unlimited)),

@@ -115,6 +115,16 @@ def layer_cluster(layer: Upstream) -> cluster_pb2.Cluster:
     )
 
 
+def layer_http_cluster(name: str, port: int) -> cluster_pb2.Cluster:
+    """A layer's plain HTTP port (HTTP/1.1), for the path it serves besides gRPC."""
+    return cluster_pb2.Cluster(
+        name=name,
+        type=cluster_pb2.Cluster.STATIC,
+        connect_timeout=CONNECT_TIMEOUT,
+        load_assignment=_endpoint(name, port),
+    )
+
+
 def gateway_clusters() -> list[cluster_pb2.Cluster]:
     """The L09 Python process: HTTP (health, OpenAPI) and gRPC (ext_authz, rate limits)."""
     return [

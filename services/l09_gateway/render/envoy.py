@@ -28,7 +28,7 @@ from services.l09_gateway.descriptor import Surface
 from services.l09_gateway.names import AUTHZ_CLUSTER, CORS_FILTER, PRINCIPAL_HEADER, RPC_HEADER
 from services.l09_gateway.render import clusters, filters, routes
 from services.l09_gateway.render.errors import LOCAL_REPLIES, OTHER, local_reply_config
-from services.l09_gateway.render.layers import layer_for
+from services.l09_gateway.render.layers import http_upstreams, layer_for
 from services.l09_gateway.render.typed import as_data, packed
 from services.l09_gateway.status_details import DOMAIN
 
@@ -148,6 +148,8 @@ def build(surface: Surface) -> bootstrap_pb2.Bootstrap:
         layer = layer_for(package)
         if layer.name != AUTHZ_CLUSTER:  # the gateway's own API is served by its process
             layer_clusters.append(clusters.layer_cluster(layer))
+    for upstream in http_upstreams(surface.packages):
+        layer_clusters.append(clusters.layer_http_cluster(upstream.cluster, upstream.port))
     return bootstrap_pb2.Bootstrap(
         # Names this Envoy to the L09 process's discovery service (the native auth filters).
         node=base_pb2.Node(id=NODE, cluster=NODE),

@@ -36,3 +36,19 @@ def layer_for(package: str) -> Upstream:
         raise ValueError(
             f"no layer serves package {package!r}: add its row to services/kit/layers.py"
         ) from None
+
+
+@dataclass(frozen=True)
+class HttpUpstream:
+    path: str  # the prefix Envoy routes to it as is, e.g. "/mcp"
+    cluster: str  # e.g. "l12_nl_http"
+    port: int  # its default HTTP port
+
+
+def http_upstreams(packages: list[str]) -> list[HttpUpstream]:
+    """The plain HTTP paths the layers of ``packages`` serve besides gRPC."""
+    return [
+        HttpUpstream(layer.http_path, layer.http_cluster, layer.http_port)
+        for layer in mesh_layers.LAYERS
+        if layer.http_path and layer.package in packages
+    ]

@@ -31,7 +31,7 @@ from services.l09_gateway.names import (
     RATELIMIT_FILTER,
     TRANSCODER_FILTER,
 )
-from services.l09_gateway.render.layers import DEFAULT_TIMEOUT, layer_for
+from services.l09_gateway.render.layers import DEFAULT_TIMEOUT, http_upstreams, layer_for
 from services.l09_gateway.render.typed import packed, u32
 
 # Replies of the L09 process's HTTP port (health, OpenAPI) and CORS preflights.
@@ -51,6 +51,25 @@ METHOD_TIMEOUTS: dict[str, timedelta] = {
     "/agentic.data.v1.VectorService/UpsertVectors": _COLLECTION,
     "/agentic.data.v1.VectorService/DeleteVectors": _COLLECTION,
     "/agentic.data.v1.VectorService/BuildIndex": timedelta(seconds=900),
+    # Secret changes are several L01 round trips each (read, write, shred, audit), and writers
+    # of one secret take turns; deletion shreds every version, rotation re-wraps every data key.
+    **{
+        f"/agentic.secrets.v1.SecretService/{method}": timedelta(seconds=5)
+        for method in (
+            "CreateSecret",
+            "SetAccessPolicy",
+            "AddSecretVersion",
+            "DisableSecretVersion",
+            "EnableSecretVersion",
+            "DestroySecretVersion",
+        )
+    },
+    "/agentic.secrets.v1.SecretService/DeleteSecret": _COLLECTION,
+    "/agentic.secrets.v1.SecretService/RotateMasterKey": timedelta(seconds=300),
+    # Validating a large policy set against the schema.
+    "/agentic.supervision.v1.PolicyService/DeployPolicies": _BULK,
+    "/agentic.supervision.v1.PolicyService/RollbackPolicies": _BULK,
+    "/agentic.supervision.v1.PolicyService/ValidatePolicies": _BULK,
 }
 
 RETRY_ON = "connect-failure,reset,unavailable"
@@ -126,6 +145,30 @@ def compat_routes() -> list[route_pb2.Route]:
     ]
 
 
+# A layer's own HTTP path (L12's MCP endpoint): streamed both ways, not transcoded. The
+# gateway does not admit the caller here: the layer calls the mesh with the credential the
+# request carries, and every such call is admitted by the gateway as any other.
+_LAYER_HTTP_ROUTE_FILTERS = _disabled(
+    *NATIVE_AUTH_FILTERS,
+    EXT_AUTHZ_FILTER,
+    RATELIMIT_FILTER,
+    TRANSCODER_FILTER,
+    BUFFER_FILTER,
+    BODY_SIZE_LIMIT_FILTER,
+)
+LAYER_HTTP_IDLE_TIMEOUT = timedelta(seconds=300)
+
+
+def layer_http_route(path: str, cluster: str) -> route_pb2.Route:
+    action = route_pb2.RouteAction(cluster=cluster, idle_timeout=LAYER_HTTP_IDLE_TIMEOUT)
+    action.timeout.FromTimedelta(NO_TIMEOUT)
+    return route_pb2.Route(
+        match=route_pb2.RouteMatch(path_separated_prefix=path),
+        route=action,
+        typed_per_filter_config=_LAYER_HTTP_ROUTE_FILTERS,
+    )
+
+
 def retry_policy(timeout: timedelta) -> route_pb2.RetryPolicy:
     return route_pb2.RetryPolicy(
         retry_on=RETRY_ON,
@@ -155,6 +198,8 @@ def method_route(method: Method) -> route_pb2.Route:
 
 
 def routes(methods: Sequence[Method]) -> list[route_pb2.Route]:
-    return [preflight_route(), *open_routes(), *compat_routes()] + [
-        method_route(method) for method in methods
+    packages = sorted({method.package for method in methods})
+    layer_http = [layer_http_route(u.path, u.cluster) for u in http_upstreams(packages)]
+    return [preflight_route(), *open_routes(), *compat_routes(), *layer_http] + [
+        method_route(m) for m in methods
     ]

@@ -99,8 +99,7 @@ class EventStoreServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AppendStream(self, request_iterator, context):
-        """Reads a stream forwards from a version.
-        Many appends over one long-lived stream, for high-rate writers: each request
+        """Many appends over one long-lived stream, for high-rate writers: each request
         is an independent append (its own stream, expected version and event ids,
         the same rules as AppendEvents), answered by one response carrying the same
         correlation_id, in the order sent. A refused append answers with its error
@@ -113,7 +112,8 @@ class EventStoreServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReadStream(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads a stream forwards from a version (or backwards, newest first).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

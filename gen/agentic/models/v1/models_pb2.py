@@ -28,7 +28,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gentic/models/v1/models.proto\x12\x11\x61gentic.models.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\"u\n\x07Message\x12\x12\n\x04role\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12/\n\ntool_calls\x18\x03 \x03(\x0b\x32\x1b.agentic.models.v1.ToolCall\x12\x14\n\x0ctool_call_id\x18\x04 \x01(\t\"d\n\x04Tool\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x33\n\x0cinput_schema\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x02\"P\n\x08ToolCall\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12*\n\targuments\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x81\x01\n\x0cRoutingHints\x12\x34\n\x08strategy\x18\x01 \x01(\x0e\x32\".agentic.models.v1.RoutingStrategy\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x03 \x03(\t\x12\x13\n\x0bno_fallback\x18\x04 \x01(\x08\"Q\n\x0c\x43\x61\x63heControl\x12\x0e\n\x06\x62ypass\x18\x01 \x01(\x08\x12\x13\n\x0bttl_seconds\x18\x02 \x01(\x05\x12\x1c\n\x14similarity_threshold\x18\x03 \x01(\x02\"F\n\x05Usage\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\x03\x12\x15\n\routput_tokens\x18\x02 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x03 \x01(\x01\"\x83\x03\n\x0fGenerateRequest\x12\x32\n\x08messages\x18\x01 \x03(\x0b\x32\x1a.agentic.models.v1.MessageB\x04\xe2\x41\x01\x02\x12\x0e\n\x06system\x18\x02 \x01(\t\x12&\n\x05tools\x18\x03 \x03(\x0b\x32\x17.agentic.models.v1.Tool\x12\x30\n\x0fresponse_schema\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x18\n\x0btemperature\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\nmax_tokens\x18\x06 \x01(\x05\x12\r\n\x05model\x18\x07 \x01(\t\x12\x30\n\x07routing\x18\x08 \x01(\x0b\x32\x1f.agentic.models.v1.RoutingHints\x12\x10\n\x08\x61gent_id\x18\t \x01(\t\x12\x11\n\ttenant_id\x18\n \x01(\t\x12.\n\x05\x63\x61\x63he\x18\x0b \x01(\x0b\x32\x1f.agentic.models.v1.CacheControlB\x0e\n\x0c_temperature\"\xd8\x02\n\x10GenerateResponse\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12/\n\ntool_calls\x18\x02 \x03(\x0b\x32\x1b.agentic.models.v1.ToolCall\x12\'\n\x05usage\x18\x03 \x01(\x0b\x32\x18.agentic.models.v1.Usage\x12\r\n\x05model\x18\x04 \x01(\t\x12\x10\n\x08provider\x18\x05 \x01(\t\x12*\n\x07latency\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0e\n\x06\x63\x61\x63hed\x18\x07 \x01(\x08\x12\x36\n\rfinish_reason\x18\x08 \x01(\x0e\x32\x1f.agentic.models.v1.FinishReason\x12*\n\nstructured\x18\t \x01(\x0b\x32\x16.google.protobuf.Value\x12\x18\n\x10\x66\x61iled_providers\x18\n \x03(\t\"R\n\x15StreamGenerateRequest\x12\x39\n\x07request\x18\x01 \x01(\x0b\x32\".agentic.models.v1.GenerateRequestB\x04\xe2\x41\x01\x02\"o\n\x16StreamGenerateResponse\x12\x14\n\ntext_delta\x18\x01 \x01(\tH\x00\x12\x34\n\x05\x66inal\x18\x02 \x01(\x0b\x32#.agentic.models.v1.GenerateResponseH\x00\x42\t\n\x07\x63ontent\"W\n\x0c\x45mbedRequest\x12\x13\n\x05texts\x18\x01 \x03(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05model\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x11\n\ttenant_id\x18\x04 \x01(\t\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\"\x9e\x01\n\rEmbedResponse\x12\x30\n\nembeddings\x18\x01 \x03(\x0b\x32\x1c.agentic.models.v1.Embedding\x12\x11\n\tdimension\x18\x02 \x01(\x05\x12\r\n\x05model\x18\x03 \x01(\t\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\'\n\x05usage\x18\x05 \x01(\x0b\x32\x18.agentic.models.v1.Usage\"z\n\x0c\x43\x61pabilities\x12\r\n\x05tools\x18\x01 \x01(\x08\x12\x0c\n\x04json\x18\x02 \x01(\x08\x12\x0e\n\x06vision\x18\x03 \x01(\x08\x12\x11\n\tstreaming\x18\x04 \x01(\x08\x12\x12\n\nembeddings\x18\x05 \x01(\x08\x12\x16\n\x0e\x63ontext_length\x18\x06 \x01(\x05\"\x99\x02\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x16\n\x0eprovider_model\x18\x03 \x01(\t\x12\x35\n\x0c\x63\x61pabilities\x18\x04 \x01(\x0b\x32\x1f.agentic.models.v1.Capabilities\x12\x1c\n\x14input_cost_per_token\x18\x05 \x01(\x01\x12\x1d\n\x15output_cost_per_token\x18\x06 \x01(\x01\x12\x33\n\x10\x65xpected_latency\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07quality\x18\x08 \x01(\x05\x12\x11\n\tavailable\x18\t \x01(\x08\x12\r\n\x05ready\x18\n \x01(\x08\"=\n\x11ListModelsRequest\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\x16\n\x0e\x61vailable_only\x18\x02 \x01(\x08\"v\n\x12ListModelsResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.agentic.models.v1.Model\x12\x15\n\rdefault_model\x18\x02 \x01(\t\x12\x1f\n\x17\x64\x65\x66\x61ult_embedding_model\x18\x03 \x01(\t\"6\n\x0fGetUsageRequest\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\"V\n\nModelUsage\x12\r\n\x05model\x18\x01 \x01(\t\x12\x10\n\x08requests\x18\x02 \x01(\x03\x12\'\n\x05usage\x18\x03 \x01(\x0b\x32\x18.agentic.models.v1.Usage\"\x90\x01\n\x10GetUsageResponse\x12\'\n\x05total\x18\x01 \x01(\x0b\x32\x18.agentic.models.v1.Usage\x12\x10\n\x08requests\x18\x02 \x01(\x03\x12\x12\n\ncache_hits\x18\x03 \x01(\x03\x12-\n\x06models\x18\x04 \x03(\x0b\x32\x1d.agentic.models.v1.ModelUsage*\xea\x01\n\x0fRoutingStrategy\x12 \n\x1cROUTING_STRATEGY_UNSPECIFIED\x10\x00\x12\x1f\n\x1bROUTING_STRATEGY_CAPABILITY\x10\x01\x12\x19\n\x15ROUTING_STRATEGY_COST\x10\x02\x12\x1c\n\x18ROUTING_STRATEGY_LATENCY\x10\x03\x12\x1c\n\x18ROUTING_STRATEGY_QUALITY\x10\x04\x12\x1b\n\x17ROUTING_STRATEGY_PINNED\x10\x05\x12 \n\x1cROUTING_STRATEGY_ROUND_ROBIN\x10\x06*{\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x1a\n\x16\x46INISH_REASON_TOOL_USE\x10\x03\x32\xd9\x04\n\x0cModelService\x12s\n\x08Generate\x12\".agentic.models.v1.GenerateRequest\x1a#.agentic.models.v1.GenerateResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/v1/models:generate:\x01*\x12\x93\x01\n\x0eStreamGenerate\x12(.agentic.models.v1.StreamGenerateRequest\x1a).agentic.models.v1.StreamGenerateResponse\"*\x82\xd3\xe4\x93\x02$\"\x19/v1/models:streamGenerate:\x07request0\x01\x12g\n\x05\x45mbed\x12\x1f.agentic.models.v1.EmbedRequest\x1a .agentic.models.v1.EmbedResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/models:embed:\x01*\x12m\n\nListModels\x12$.agentic.models.v1.ListModelsRequest\x1a%.agentic.models.v1.ListModelsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/models\x12\x66\n\x08GetUsage\x12\".agentic.models.v1.GetUsageRequest\x1a#.agentic.models.v1.GetUsageResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/usageb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gentic/models/v1/models.proto\x12\x11\x61gentic.models.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\"u\n\x07Message\x12\x12\n\x04role\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12/\n\ntool_calls\x18\x03 \x03(\x0b\x32\x1b.agentic.models.v1.ToolCall\x12\x14\n\x0ctool_call_id\x18\x04 \x01(\t\"d\n\x04Tool\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x33\n\x0cinput_schema\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x02\"P\n\x08ToolCall\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12*\n\targuments\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x81\x01\n\x0cRoutingHints\x12\x34\n\x08strategy\x18\x01 \x01(\x0e\x32\".agentic.models.v1.RoutingStrategy\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x03 \x03(\t\x12\x13\n\x0bno_fallback\x18\x04 \x01(\x08\"b\n\x0c\x43\x61\x63heControl\x12\x0e\n\x06\x62ypass\x18\x01 \x01(\x08\x12\x13\n\x0bttl_seconds\x18\x02 \x01(\x05\x12\x1c\n\x14similarity_threshold\x18\x03 \x01(\x02\x12\x0f\n\x07\x65xplain\x18\x04 \x01(\x08\"X\n\x0b\x43\x61\x63heReport\x12\x0f\n\x07outcome\x18\x01 \x01(\t\x12\x12\n\nsimilarity\x18\x02 \x01(\x02\x12\x14\n\x0crefused_kind\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"F\n\x05Usage\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\x03\x12\x15\n\routput_tokens\x18\x02 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x03 \x01(\x01\"\x83\x03\n\x0fGenerateRequest\x12\x32\n\x08messages\x18\x01 \x03(\x0b\x32\x1a.agentic.models.v1.MessageB\x04\xe2\x41\x01\x02\x12\x0e\n\x06system\x18\x02 \x01(\t\x12&\n\x05tools\x18\x03 \x03(\x0b\x32\x17.agentic.models.v1.Tool\x12\x30\n\x0fresponse_schema\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x18\n\x0btemperature\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\nmax_tokens\x18\x06 \x01(\x05\x12\r\n\x05model\x18\x07 \x01(\t\x12\x30\n\x07routing\x18\x08 \x01(\x0b\x32\x1f.agentic.models.v1.RoutingHints\x12\x10\n\x08\x61gent_id\x18\t \x01(\t\x12\x11\n\ttenant_id\x18\n \x01(\t\x12.\n\x05\x63\x61\x63he\x18\x0b \x01(\x0b\x32\x1f.agentic.models.v1.CacheControlB\x0e\n\x0c_temperature\"\x8e\x03\n\x10GenerateResponse\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12/\n\ntool_calls\x18\x02 \x03(\x0b\x32\x1b.agentic.models.v1.ToolCall\x12\'\n\x05usage\x18\x03 \x01(\x0b\x32\x18.agentic.models.v1.Usage\x12\r\n\x05model\x18\x04 \x01(\t\x12\x10\n\x08provider\x18\x05 \x01(\t\x12*\n\x07latency\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0e\n\x06\x63\x61\x63hed\x18\x07 \x01(\x08\x12\x36\n\rfinish_reason\x18\x08 \x01(\x0e\x32\x1f.agentic.models.v1.FinishReason\x12*\n\nstructured\x18\t \x01(\x0b\x32\x16.google.protobuf.Value\x12\x18\n\x10\x66\x61iled_providers\x18\n \x03(\t\x12\x34\n\x0c\x63\x61\x63he_report\x18\x0b \x01(\x0b\x32\x1e.agentic.models.v1.CacheReport\"R\n\x15StreamGenerateRequest\x12\x39\n\x07request\x18\x01 \x01(\x0b\x32\".agentic.models.v1.GenerateRequestB\x04\xe2\x41\x01\x02\"o\n\x16StreamGenerateResponse\x12\x14\n\ntext_delta\x18\x01 \x01(\tH\x00\x12\x34\n\x05\x66inal\x18\x02 \x01(\x0b\x32#.agentic.models.v1.GenerateResponseH\x00\x42\t\n\x07\x63ontent\"W\n\x0c\x45mbedRequest\x12\x13\n\x05texts\x18\x01 \x03(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05model\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x11\n\ttenant_id\x18\x04 \x01(\t\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\"\x9e\x01\n\rEmbedResponse\x12\x30\n\nembeddings\x18\x01 \x03(\x0b\x32\x1c.agentic.models.v1.Embedding\x12\x11\n\tdimension\x18\x02 \x01(\x05\x12\r\n\x05model\x18\x03 \x01(\t\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\'\n\x05usage\x18\x05 \x01(\x0b\x32\x18.agentic.models.v1.Usage\"z\n\x0c\x43\x61pabilities\x12\r\n\x05tools\x18\x01 \x01(\x08\x12\x0c\n\x04json\x18\x02 \x01(\x08\x12\x0e\n\x06vision\x18\x03 \x01(\x08\x12\x11\n\tstreaming\x18\x04 \x01(\x08\x12\x12\n\nembeddings\x18\x05 \x01(\x08\x12\x16\n\x0e\x63ontext_length\x18\x06 \x01(\x05\"\x99\x02\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x16\n\x0eprovider_model\x18\x03 \x01(\t\x12\x35\n\x0c\x63\x61pabilities\x18\x04 \x01(\x0b\x32\x1f.agentic.models.v1.Capabilities\x12\x1c\n\x14input_cost_per_token\x18\x05 \x01(\x01\x12\x1d\n\x15output_cost_per_token\x18\x06 \x01(\x01\x12\x33\n\x10\x65xpected_latency\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07quality\x18\x08 \x01(\x05\x12\x11\n\tavailable\x18\t \x01(\x08\x12\r\n\x05ready\x18\n \x01(\x08\"=\n\x11ListModelsRequest\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\x16\n\x0e\x61vailable_only\x18\x02 \x01(\x08\"v\n\x12ListModelsResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.agentic.models.v1.Model\x12\x15\n\rdefault_model\x18\x02 \x01(\t\x12\x1f\n\x17\x64\x65\x66\x61ult_embedding_model\x18\x03 \x01(\t\"6\n\x0fGetUsageRequest\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\"V\n\nModelUsage\x12\r\n\x05model\x18\x01 \x01(\t\x12\x10\n\x08requests\x18\x02 \x01(\x03\x12\'\n\x05usage\x18\x03 \x01(\x0b\x32\x18.agentic.models.v1.Usage\"\x90\x01\n\x10GetUsageResponse\x12\'\n\x05total\x18\x01 \x01(\x0b\x32\x18.agentic.models.v1.Usage\x12\x10\n\x08requests\x18\x02 \x01(\x03\x12\x12\n\ncache_hits\x18\x03 \x01(\x03\x12-\n\x06models\x18\x04 \x03(\x0b\x32\x1d.agentic.models.v1.ModelUsage*\xea\x01\n\x0fRoutingStrategy\x12 \n\x1cROUTING_STRATEGY_UNSPECIFIED\x10\x00\x12\x1f\n\x1bROUTING_STRATEGY_CAPABILITY\x10\x01\x12\x19\n\x15ROUTING_STRATEGY_COST\x10\x02\x12\x1c\n\x18ROUTING_STRATEGY_LATENCY\x10\x03\x12\x1c\n\x18ROUTING_STRATEGY_QUALITY\x10\x04\x12\x1b\n\x17ROUTING_STRATEGY_PINNED\x10\x05\x12 \n\x1cROUTING_STRATEGY_ROUND_ROBIN\x10\x06*{\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x1a\n\x16\x46INISH_REASON_TOOL_USE\x10\x03\x32\xd9\x04\n\x0cModelService\x12s\n\x08Generate\x12\".agentic.models.v1.GenerateRequest\x1a#.agentic.models.v1.GenerateResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/v1/models:generate:\x01*\x12\x93\x01\n\x0eStreamGenerate\x12(.agentic.models.v1.StreamGenerateRequest\x1a).agentic.models.v1.StreamGenerateResponse\"*\x82\xd3\xe4\x93\x02$\"\x19/v1/models:streamGenerate:\x07request0\x01\x12g\n\x05\x45mbed\x12\x1f.agentic.models.v1.EmbedRequest\x1a .agentic.models.v1.EmbedResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/models:embed:\x01*\x12m\n\nListModels\x12$.agentic.models.v1.ListModelsRequest\x1a%.agentic.models.v1.ListModelsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/models\x12\x66\n\x08GetUsage\x12\".agentic.models.v1.GetUsageRequest\x1a#.agentic.models.v1.GetUsageResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/usageb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -57,10 +57,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MODELSERVICE'].methods_by_name['ListModels']._serialized_options = b'\202\323\344\223\002\014\022\n/v1/models'
   _globals['_MODELSERVICE'].methods_by_name['GetUsage']._loaded_options = None
   _globals['_MODELSERVICE'].methods_by_name['GetUsage']._serialized_options = b'\202\323\344\223\002\013\022\t/v1/usage'
-  _globals['_ROUTINGSTRATEGY']._serialized_start=2864
-  _globals['_ROUTINGSTRATEGY']._serialized_end=3098
-  _globals['_FINISHREASON']._serialized_start=3100
-  _globals['_FINISHREASON']._serialized_end=3223
+  _globals['_ROUTINGSTRATEGY']._serialized_start=3025
+  _globals['_ROUTINGSTRATEGY']._serialized_end=3259
+  _globals['_FINISHREASON']._serialized_start=3261
+  _globals['_FINISHREASON']._serialized_end=3384
   _globals['_MESSAGE']._serialized_start=178
   _globals['_MESSAGE']._serialized_end=295
   _globals['_TOOL']._serialized_start=297
@@ -70,37 +70,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROUTINGHINTS']._serialized_start=482
   _globals['_ROUTINGHINTS']._serialized_end=611
   _globals['_CACHECONTROL']._serialized_start=613
-  _globals['_CACHECONTROL']._serialized_end=694
-  _globals['_USAGE']._serialized_start=696
-  _globals['_USAGE']._serialized_end=766
-  _globals['_GENERATEREQUEST']._serialized_start=769
-  _globals['_GENERATEREQUEST']._serialized_end=1156
-  _globals['_GENERATERESPONSE']._serialized_start=1159
-  _globals['_GENERATERESPONSE']._serialized_end=1503
-  _globals['_STREAMGENERATEREQUEST']._serialized_start=1505
-  _globals['_STREAMGENERATEREQUEST']._serialized_end=1587
-  _globals['_STREAMGENERATERESPONSE']._serialized_start=1589
-  _globals['_STREAMGENERATERESPONSE']._serialized_end=1700
-  _globals['_EMBEDREQUEST']._serialized_start=1702
-  _globals['_EMBEDREQUEST']._serialized_end=1789
-  _globals['_EMBEDDING']._serialized_start=1791
-  _globals['_EMBEDDING']._serialized_end=1818
-  _globals['_EMBEDRESPONSE']._serialized_start=1821
-  _globals['_EMBEDRESPONSE']._serialized_end=1979
-  _globals['_CAPABILITIES']._serialized_start=1981
-  _globals['_CAPABILITIES']._serialized_end=2103
-  _globals['_MODEL']._serialized_start=2106
-  _globals['_MODEL']._serialized_end=2387
-  _globals['_LISTMODELSREQUEST']._serialized_start=2389
-  _globals['_LISTMODELSREQUEST']._serialized_end=2450
-  _globals['_LISTMODELSRESPONSE']._serialized_start=2452
-  _globals['_LISTMODELSRESPONSE']._serialized_end=2570
-  _globals['_GETUSAGEREQUEST']._serialized_start=2572
-  _globals['_GETUSAGEREQUEST']._serialized_end=2626
-  _globals['_MODELUSAGE']._serialized_start=2628
-  _globals['_MODELUSAGE']._serialized_end=2714
-  _globals['_GETUSAGERESPONSE']._serialized_start=2717
-  _globals['_GETUSAGERESPONSE']._serialized_end=2861
-  _globals['_MODELSERVICE']._serialized_start=3226
-  _globals['_MODELSERVICE']._serialized_end=3827
+  _globals['_CACHECONTROL']._serialized_end=711
+  _globals['_CACHEREPORT']._serialized_start=713
+  _globals['_CACHEREPORT']._serialized_end=801
+  _globals['_USAGE']._serialized_start=803
+  _globals['_USAGE']._serialized_end=873
+  _globals['_GENERATEREQUEST']._serialized_start=876
+  _globals['_GENERATEREQUEST']._serialized_end=1263
+  _globals['_GENERATERESPONSE']._serialized_start=1266
+  _globals['_GENERATERESPONSE']._serialized_end=1664
+  _globals['_STREAMGENERATEREQUEST']._serialized_start=1666
+  _globals['_STREAMGENERATEREQUEST']._serialized_end=1748
+  _globals['_STREAMGENERATERESPONSE']._serialized_start=1750
+  _globals['_STREAMGENERATERESPONSE']._serialized_end=1861
+  _globals['_EMBEDREQUEST']._serialized_start=1863
+  _globals['_EMBEDREQUEST']._serialized_end=1950
+  _globals['_EMBEDDING']._serialized_start=1952
+  _globals['_EMBEDDING']._serialized_end=1979
+  _globals['_EMBEDRESPONSE']._serialized_start=1982
+  _globals['_EMBEDRESPONSE']._serialized_end=2140
+  _globals['_CAPABILITIES']._serialized_start=2142
+  _globals['_CAPABILITIES']._serialized_end=2264
+  _globals['_MODEL']._serialized_start=2267
+  _globals['_MODEL']._serialized_end=2548
+  _globals['_LISTMODELSREQUEST']._serialized_start=2550
+  _globals['_LISTMODELSREQUEST']._serialized_end=2611
+  _globals['_LISTMODELSRESPONSE']._serialized_start=2613
+  _globals['_LISTMODELSRESPONSE']._serialized_end=2731
+  _globals['_GETUSAGEREQUEST']._serialized_start=2733
+  _globals['_GETUSAGEREQUEST']._serialized_end=2787
+  _globals['_MODELUSAGE']._serialized_start=2789
+  _globals['_MODELUSAGE']._serialized_end=2875
+  _globals['_GETUSAGERESPONSE']._serialized_start=2878
+  _globals['_GETUSAGERESPONSE']._serialized_end=3022
+  _globals['_MODELSERVICE']._serialized_start=3387
+  _globals['_MODELSERVICE']._serialized_end=3988
 # @@protoc_insertion_point(module_scope)

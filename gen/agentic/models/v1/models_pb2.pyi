@@ -86,14 +86,28 @@ class RoutingHints(_message.Message):
     def __init__(self, strategy: _Optional[_Union[RoutingStrategy, str]] = ..., provider: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., no_fallback: _Optional[bool] = ...) -> None: ...
 
 class CacheControl(_message.Message):
-    __slots__ = ("bypass", "ttl_seconds", "similarity_threshold")
+    __slots__ = ("bypass", "ttl_seconds", "similarity_threshold", "explain")
     BYPASS_FIELD_NUMBER: _ClassVar[int]
     TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     SIMILARITY_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    EXPLAIN_FIELD_NUMBER: _ClassVar[int]
     bypass: bool
     ttl_seconds: int
     similarity_threshold: float
-    def __init__(self, bypass: _Optional[bool] = ..., ttl_seconds: _Optional[int] = ..., similarity_threshold: _Optional[float] = ...) -> None: ...
+    explain: bool
+    def __init__(self, bypass: _Optional[bool] = ..., ttl_seconds: _Optional[int] = ..., similarity_threshold: _Optional[float] = ..., explain: _Optional[bool] = ...) -> None: ...
+
+class CacheReport(_message.Message):
+    __slots__ = ("outcome", "similarity", "refused_kind", "reason")
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_KIND_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    outcome: str
+    similarity: float
+    refused_kind: str
+    reason: str
+    def __init__(self, outcome: _Optional[str] = ..., similarity: _Optional[float] = ..., refused_kind: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Usage(_message.Message):
     __slots__ = ("input_tokens", "output_tokens", "cost_usd")
@@ -132,7 +146,7 @@ class GenerateRequest(_message.Message):
     def __init__(self, messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., system: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., response_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., temperature: _Optional[float] = ..., max_tokens: _Optional[int] = ..., model: _Optional[str] = ..., routing: _Optional[_Union[RoutingHints, _Mapping]] = ..., agent_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., cache: _Optional[_Union[CacheControl, _Mapping]] = ...) -> None: ...
 
 class GenerateResponse(_message.Message):
-    __slots__ = ("content", "tool_calls", "usage", "model", "provider", "latency", "cached", "finish_reason", "structured", "failed_providers")
+    __slots__ = ("content", "tool_calls", "usage", "model", "provider", "latency", "cached", "finish_reason", "structured", "failed_providers", "cache_report")
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
@@ -143,6 +157,7 @@ class GenerateResponse(_message.Message):
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
     STRUCTURED_FIELD_NUMBER: _ClassVar[int]
     FAILED_PROVIDERS_FIELD_NUMBER: _ClassVar[int]
+    CACHE_REPORT_FIELD_NUMBER: _ClassVar[int]
     content: str
     tool_calls: _containers.RepeatedCompositeFieldContainer[ToolCall]
     usage: Usage
@@ -153,7 +168,8 @@ class GenerateResponse(_message.Message):
     finish_reason: FinishReason
     structured: _struct_pb2.Value
     failed_providers: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., latency: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cached: _Optional[bool] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., structured: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., failed_providers: _Optional[_Iterable[str]] = ...) -> None: ...
+    cache_report: CacheReport
+    def __init__(self, content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., latency: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cached: _Optional[bool] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., structured: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., failed_providers: _Optional[_Iterable[str]] = ..., cache_report: _Optional[_Union[CacheReport, _Mapping]] = ...) -> None: ...
 
 class StreamGenerateRequest(_message.Message):
     __slots__ = ("request",)

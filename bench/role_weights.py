@@ -1,0 +1,64 @@
+"""Chooses L13's classification weights on the development half of the labelled tasks.
+
+``python -m bench.role_weights`` starts a mesh of its own (L13 stores and embeds the shipped
+roles at start), embeds the development tasks through L04, computes each role's signals with
+L13's own code, and searches a grid of weights for the best top-1 accuracy (ties: top-3, then
+the margin of the right role). The held-out half is never read. The result is written to
+``services/l13_roles/data/weights.json``; ``python -m bench.roles`` reports on the held-out half.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bench.blend import choose, evaluate, labelled, signal_array, write_weights
+from bench.own_mesh import run_on_own_mesh
+from services.kit import open_channel
+from services.kit.semantic_index import MEANING_SIGNALS, SemanticIndex
+from services.l13_roles.classifier import SIGNALS, RoleProfile, signals
+from services.l13_roles.config import RoleSettings
+from services.l13_roles.definitions import load_shipped_roles
+from services.l13_roles.roles import INDEX_COLLECTION
+from services.launcher.config import LauncherSettings
+from tests.support import DEV_TOKEN
+
+TASKS = Path("tests/data/role_tasks.jsonl")
+
+
+async def tune(settings: LauncherSettings) -> None:
+    dev = labelled(TASKS, "dev")
+    l01 = open_channel(f"127.0.0.1:{settings.layer_port('l01')}", token=DEV_TOKEN)
+    l04 = open_channel(f"127.0.0.1:{settings.layer_port('l04')}", token=DEV_TOKEN, timeout=60)
+    index = SemanticIndex(l01, l04, INDEX_COLLECTION)
+    profiles = {r.name: RoleProfile.of(r) for r in load_shipped_roles(RoleSettings().roles_dir)}
+    await index.load(sorted(profiles))
+    vectors = await index.embed([str(row["text"]) for row in dev])
+    found = [
+        [(s.role, s.values) for s in signals(str(row["text"]), index.similarities(v), profiles)]
+        for row, v in zip(dev, vectors, strict=True)
+    ]
+    roles = sorted(profiles)
+    array = signal_array(found, roles, SIGNALS)
+    truth = np.array([roles.index(str(row["role"])) for row in dev])
+    weights, (top1, top3, _) = choose(array, truth, SIGNALS, MEANING_SIGNALS)
+    print(f"development half ({len(dev)} tasks): top-1 {top1:.1%}, top-3 {top3:.1%}")
+    print(f"weights: {weights}")
+    for name in SIGNALS:
+        alone = np.array([float(s == name) for s in SIGNALS])
+        print(f"  {name} alone: top-1 {evaluate(array, truth, alone)[0]:.1%}")
+    path = RoleSettings().weights_path
+    write_weights(path, str(TASKS), len(dev), weights, top1, top3)
+    print(f"written to {path}")
+    await l01.close()
+    await l04.close()
+
+
+def main() -> int:
+    return run_on_own_mesh(tune)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Starts L02: the agent store on L01, the Temporal worker running task runs, the server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import structlog
+from temporalio.client import Client
+from temporalio.service import RPCError
+from temporalio.worker import Worker
+
+from agentic.models.v1 import models_pb2_grpc
+from agentic.tools.v1 import tools_pb2_grpc
+from services.kit import (
+    GrpcServer,
+    ServiceDefinition,
+    TokenAuthenticator,
+    configure_logging,
+    layer_target,
+    open_channel,
+    wait_for_termination,
+)
+from services.kit.auth import service_token_from_env
+from services.l02_runtime import errors
+from services.l02_runtime.activities import RunActivities
+from services.l02_runtime.config import RuntimeSettings
+from services.l02_runtime.server import SERVICE_NAME, AgentServicer, register
+from services.l02_runtime.store import AgentStore
+from services.l02_runtime.workflow import AgentRun
+
+log = structlog.get_logger("l02")
+DEV_TOKEN = "dev_key_local_ONLY"  # accepted by the layers only while they have no production key
+
+
+async def connect_temporal(settings: RuntimeSettings) -> Client:
+    """Temporal may still be starting (or restarting): retry until the deadline."""
+    deadline = time.monotonic() + settings.temporal_connect_seconds
+    while True:
+        try:
+            return await Client.connect(
+                settings.temporal_address, namespace=settings.temporal_namespace
+            )
+        except (RPCError, RuntimeError) as error:
+            if time.monotonic() > deadline:
+                raise
+            log.info("temporal.waiting", address=settings.temporal_address, error=str(error))
+            await asyncio.sleep(0.5)
+
+
+async def main() -> None:
+    settings = RuntimeSettings()
+    configure_logging("l02_runtime", settings.log_level, settings.log_format)
+    token = settings.layer_token or service_token_from_env() or DEV_TOKEN
+    l01 = open_channel(layer_target("l01"), token=token)
+    l03 = open_channel(layer_target("l03"), token=token, timeout=None)
+    l04 = open_channel(layer_target("l04"), token=token, timeout=None)
+    store = AgentStore(l01)
+    temporal = await connect_temporal(settings)
+    activities = RunActivities(
+        store, models_pb2_grpc.ModelServiceStub(l04), tools_pb2_grpc.ToolServiceStub(l03)
+    )
+    definition = ServiceDefinition(
+        layer="l02_runtime",
+        errors=errors.CATALOG,
+        service_names=[SERVICE_NAME],
+        registrars=[register(AgentServicer(store, temporal, settings.task_queue))],
+        authenticator=TokenAuthenticator(settings.api_key),
+    )
+    worker = Worker(
+        temporal,
+        task_queue=settings.task_queue,
+        workflows=[AgentRun],
+        activities=activities.all(),
+    )
+    async with worker, GrpcServer(definition, settings):
+        log.info(
+            "worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address
+        )
+        await wait_for_termination()
+    for channel in (l01, l03, l04):
+        await channel.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

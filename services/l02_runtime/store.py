@@ -1,0 +1,279 @@
+"""Agents and runs kept in L01: the agent's event stream, and projections for fast reads.
+
+Every change is an event appended to ``agent-{id}`` with the version it was decided on
+(optimistic concurrency), then folded into the agent's projection document
+(``collections/agents``). A projection that missed events (a crash between the two writes)
+is caught up from the stream when loaded. Within this process, changes to one agent are
+serialised by a lock, so the API and the run activities never race each other.
+Runs (task, status, steps, answer) are projection documents in ``collections/agent_runs``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+from google.rpc import status_pb2
+
+from agentic.data.v1 import documents_pb2 as docs_pb
+from agentic.data.v1 import documents_pb2_grpc as docs_grpc
+from agentic.data.v1 import event_store_pb2 as events_pb
+from agentic.data.v1 import event_store_pb2_grpc as events_grpc
+from agentic.data.v1 import query_pb2
+from services.kit import PlatformError, error_info
+from services.l02_runtime import agents, errors
+from services.l02_runtime.agents import AgentView
+
+AGENTS = "agents"
+RUNS = "agent_runs"
+_EVENT_IDS = uuid.UUID("5b0f8a0e-3f7e-4f55-9a56-0d2f6f4b7a11")  # namespace of derived ids
+_STEP_TEXT_CHARS = 4000
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def stream_of(agent_id: str) -> str:
+    return f"agent-{agent_id}"
+
+
+def derived_event_id(*parts: str) -> str:
+    """A stable event id: a retried write of the same thing is the same event."""
+    return str(uuid.uuid5(_EVENT_IDS, "/".join(parts)))
+
+
+def platform_code(error: grpc.aio.AioRpcError) -> str:
+    """The E-code another layer answered with ("" when it sent none)."""
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            info = error_info(status_pb2.Status.FromString(value))
+            return info.reason if info is not None else ""
+    return ""
+
+
+class AgentStore:
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._events = events_grpc.EventStoreServiceStub(channel)
+        self._documents = docs_grpc.DocumentServiceStub(channel)
+        self._views: dict[str, AgentView] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def lock(self, agent_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(agent_id, asyncio.Lock())
+
+    # -- agents ------------------------------------------------------------------------------
+
+    async def create(self, view: AgentView) -> AgentView:
+        data = {"spec": view.to_document()["spec"], "owner": view.owner, "tenant": view.tenant}
+        try:
+            await self._append(view.agent_id, -1, [(agents.CREATED, data, "")])
+        except grpc.aio.AioRpcError as error:
+            if platform_code(error) == "E1005":
+                raise PlatformError(
+                    errors.AGENT_EXISTS, f"agent {view.agent_id} exists", field="agent_id"
+                ) from None
+            raise
+        created = AgentView(**{**view.__dict__, "version": 0})
+        await self._project(created)
+        return created
+
+    async def load(self, agent_id: str) -> AgentView:
+        """The agent, caught up with its stream (404 E2003 if there is none)."""
+        cached = self._views.get(agent_id)
+        if cached is not None:
+            return cached
+        view = await self._load_document(agent_id)
+        view = await self._catch_up(view)
+        self._views[agent_id] = view
+        return view
+
+    async def change(
+        self,
+        agent_id: str,
+        decide: Callable[[AgentView], list[tuple[str, dict[str, Any], str]]],
+        project: bool = True,
+    ) -> AgentView:
+        """Appends the events ``decide`` returns for the current agent, folds them in and
+        (unless ``project`` is false) projects the result. ``decide`` raises to refuse; each
+        event is (type, data, id)."""
+        async with self.lock(agent_id):
+            view = await self.load(agent_id)
+            events = decide(view)
+            if not events:
+                return view
+            try:
+                first = await self._append(agent_id, view.version, events)
+            except grpc.aio.AioRpcError as error:
+                if platform_code(error) != "E1005":
+                    raise
+                self._views.pop(agent_id, None)  # another process wrote: start again once
+                view = await self.load(agent_id)
+                events = decide(view)
+                first = await self._append(agent_id, view.version, events)
+            time = now()
+            for offset, (event_type, data, _) in enumerate(events):
+                view = agents.apply(view, event_type, data, first + offset, time)
+            self._views[agent_id] = view
+            if project:
+                await self._project(view)
+            return view
+
+    async def record_step(self, agent_id: str, data: dict[str, Any], event_id: str) -> AgentView:
+        """Appends a step of a run (idempotent by ``event_id``). The projection is left for
+        the run's end: this process reads the agent from memory meanwhile, and a loader
+        catches up from the stream, so a step costs one write."""
+        event = (agents.STEP_RECORDED, data, event_id)
+        return await self.change(agent_id, lambda _: [event], project=False)
+
+    async def list_agents(
+        self, page_size: int, page_token: str, state: str, role: str
+    ) -> tuple[list[AgentView], str]:
+        request = docs_pb.QueryDocumentsRequest(
+            parent=f"collections/{AGENTS}", page_size=page_size, page_token=page_token
+        )
+        for field, value in (("state", state), ("spec.role", role)):
+            if value:
+                condition = request.filters.add(field=field, op=query_pb2.Filter.OPERATOR_EQUAL)
+                condition.value.string_value = value
+        request.order_by.add(field="create_time", descending=True)
+        reply = await self._documents.QueryDocuments(request)
+        views = [
+            AgentView.from_document(json_format.MessageToDict(d.content)) for d in reply.documents
+        ]
+        return views, reply.next_page_token
+
+    # -- runs --------------------------------------------------------------------------------
+
+    async def put_run(self, agent_id: str, run_id: str, body: dict[str, Any]) -> None:
+        """A run's summary (task, status, answer, where its events start); written when it
+        starts and when it ends: its steps are read from the agent's stream."""
+        request = docs_pb.PutDocumentRequest(name=self._run_name(agent_id, run_id))
+        request.content.update(body)
+        await self._documents.PutDocument(request)
+
+    async def get_run(self, agent_id: str, run_id: str) -> dict[str, Any] | None:
+        try:
+            reply = await self._documents.GetDocument(
+                docs_pb.GetDocumentRequest(name=self._run_name(agent_id, run_id))
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() is grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+        return json_format.MessageToDict(reply.document.content)
+
+    async def run_steps(
+        self, agent_id: str, run_id: str, from_version: int
+    ) -> list[dict[str, Any]]:
+        """The steps of a run, from its events (which start at ``from_version``)."""
+        steps: list[dict[str, Any]] = []
+        next_version = from_version
+        while True:
+            events, next_version, last = await self.read_events(agent_id, next_version)
+            for event in events:
+                data = json_format.MessageToDict(event.data)
+                if data.get("run") != run_id:
+                    continue
+                if event.type == agents.RUN_FINISHED:
+                    return steps
+                if event.type == agents.STEP_RECORDED:
+                    steps.append(step_entry(data))
+            if not events or next_version > last:
+                return steps
+
+    # -- the stream --------------------------------------------------------------------------
+
+    async def read_events(
+        self, agent_id: str, from_version: int, max_count: int = 500
+    ) -> tuple[list[Any], int, int]:
+        """Events from ``from_version``: (events, next version, last version)."""
+        try:
+            reply = await self._events.ReadStream(
+                events_pb.ReadStreamRequest(
+                    stream_id=stream_of(agent_id), from_version=from_version, max_count=max_count
+                )
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() is grpc.StatusCode.NOT_FOUND:
+                raise PlatformError(errors.AGENT_NOT_FOUND, f"no agent {agent_id}") from None
+            raise
+        return list(reply.events), reply.next_version, reply.last_version
+
+    async def _append(
+        self, agent_id: str, expected: int, events: list[tuple[str, dict[str, Any], str]]
+    ) -> int:
+        request = events_pb.AppendEventsRequest(stream_id=stream_of(agent_id))
+        if expected is not None:
+            request.expected_version = expected
+        for event_type, data, event_id in events:
+            event = request.events.add(type=event_type, id=event_id)
+            event.data.update(data)
+        reply = await self._events.AppendEvents(request)
+        return int(reply.first_version)
+
+    async def _load_document(self, agent_id: str) -> AgentView:
+        try:
+            reply = await self._documents.GetDocument(
+                docs_pb.GetDocumentRequest(name=f"collections/{AGENTS}/documents/{agent_id}")
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() is not grpc.StatusCode.NOT_FOUND:
+                raise
+            return await self._fold_stream(agent_id)
+        return AgentView.from_document(json_format.MessageToDict(reply.document.content))
+
+    async def _fold_stream(self, agent_id: str) -> AgentView:
+        """The agent from its stream alone (its projection was never written)."""
+        events, _, _ = await self.read_events(agent_id, 0, max_count=1)
+        if not events or events[0].type != agents.CREATED:
+            raise PlatformError(errors.AGENT_NOT_FOUND, f"no agent {agent_id}")
+        data = json_format.MessageToDict(events[0].data)
+        time = events[0].recorded_at.ToJsonString()
+        view = AgentView.from_document(
+            {
+                "agent_id": agent_id,
+                "spec": data["spec"],
+                "owner": data["owner"],
+                "tenant": data.get("tenant", data["owner"]),
+                "state": agents.State.CREATED.value,
+                "create_time": time,
+                "update_time": time,
+                "version": 0,
+                "tool_calls": 0,
+                "tokens_used": 0,
+            }
+        )
+        return await self._catch_up(view)
+
+    async def _catch_up(self, view: AgentView) -> AgentView:
+        next_version = view.version + 1
+        while True:
+            events, next_version, last = await self.read_events(view.agent_id, next_version)
+            for event in events:
+                data = json_format.MessageToDict(event.data)
+                time = event.recorded_at.ToJsonString()
+                view = agents.apply(view, event.type, data, event.stream_version, time)
+            if not events or next_version > last:
+                return view
+
+    async def _project(self, view: AgentView) -> None:
+        request = docs_pb.PutDocumentRequest(name=f"collections/{AGENTS}/documents/{view.agent_id}")
+        request.content.update(view.to_document())
+        await self._documents.PutDocument(request)
+
+    @staticmethod
+    def _run_name(agent_id: str, run_id: str) -> str:
+        return f"collections/{RUNS}/documents/{agent_id}.{run_id}"
+
+
+def step_entry(data: dict[str, Any]) -> dict[str, Any]:
+    """A step as kept in its run's projection (long outputs cut)."""
+    entry = dict(data)
+    entry["text"] = str(entry.get("text", ""))[:_STEP_TEXT_CHARS]
+    return entry

@@ -1,0 +1,480 @@
+"""The semantic cache's second stage: is a near candidate the same question, or a near miss?
+
+One sentence embedding cannot see that two prompts sharing most words ask different things:
+swapped arguments ("100 Celsius to Fahrenheit"), an antonym ("drawbacks" for "benefits"), a
+negation, a changed number or unit, another entity, language or output format, or another
+action on the same object ("delete" for "list"). This compares the two prompts' structure
+instead: what each says about those, read with the word lists of ``near_miss_words.yaml``.
+It refuses on any difference it can see, so a paraphrase that changes one of them (a unit
+spelt another way, an entity renamed) is a miss too: a miss costs one provider call, a false
+hit serves a wrong answer.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+WORDS = Path(__file__).with_name("near_miss_words.yaml")
+NONE = "-"  # the role of a word no marker introduces
+SYMMETRIC = "&"  # the role of a word joined by "and", "or", "vs"...
+_TOKEN = re.compile(
+    r"\d+(?:,\d{3})*(?:\.\d+)?(?:st|nd|rd|th)?|[^\W\d_]+(?:\+\+|#)?|[%$€£°&/]|[.?!:;,¿¡]"
+)
+_APOSTROPHE = "\u2019"  # typographic apostrophe, read as "'"
+_ENTITY = re.compile(r"(?<![\w'\u2019])[A-Z][\w+#]*(?:[-.][\w+#]+)*")
+_SENTENCE_END = ".?!:;¿¡"
+_VOWEL = re.compile(r"[aeiouy]")
+_ACRONYM_PLURAL = re.compile(r"[A-Z0-9]{2,}s")
+READINGS_KEPT = 4096  # readings of recent prompts (a cached question is compared again and again)
+_PREFIX_OPPOSITES = {
+    frozenset(p)
+    for p in [("", "un"), ("", "in"), ("", "im"), ("", "il"), ("", "ir"), ("", "non"),
+              ("", "dis"), ("", "de"), ("en", "de"), ("en", "dis"), ("in", "de"), ("im", "ex"),
+              ("in", "ex"), ("in", "out"), ("up", "down"), ("over", "under"), ("", "anti")]
+}  # fmt: skip
+_PREFIXES = sorted({p for pair in _PREFIX_OPPOSITES for p in pair}, key=len, reverse=True)
+_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+        " fifteen sixteen seventeen eighteen nineteen".split()
+    )
+} | {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety"
+                                     .split(), start=2)}  # fmt: skip
+_MULTIPLIERS = {"hundred": 100, "thousand": 1_000, "million": 10**6, "billion": 10**9}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a candidate is not the same question: the kind of near miss, and what differs."""
+
+    kind: str  # negation, antonym, action, number, unit, format, language, entity, order
+    reason: str
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A crude, symmetric stem: both prompts get the same one for the forms of a word."""
+    if not _VOWEL.search(word[:-1]):
+        return word  # an acronym or a symbol (https is not the plural of http)
+    for _ in range(2):
+        before = word
+        if word.endswith("ies") and len(word) > 4:
+            word = word[:-3] + "y"
+        elif word.endswith("iest") and len(word) > 5:
+            word = word[:-4] + "y"
+        elif word.endswith("est") and len(word) - 3 >= 4:
+            word = word[:-3]
+        elif word.endswith("ing") and len(word) - 3 >= 3:
+            word = word[:-3]
+        elif word.endswith("ed") and len(word) - 2 >= 3:
+            word = word[:-2]
+        elif word.endswith("es") and len(word) - 2 >= 3 and not word.endswith("ses"):
+            word = word[:-2]
+        elif word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+            word = word[:-1]
+        elif word.endswith("e") and len(word) > 3:
+            word = word[:-1]
+        if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+            word = word[:-1]  # hottest -> hott -> hot; running -> runn -> run
+        if word == before:
+            break
+    return word
+
+
+@dataclass(frozen=True)
+class Words:
+    """The word lists, keyed by stem."""
+
+    phrases: dict[str, list[tuple[list[str], str]]]  # first word -> (words, replacement)
+    negations: frozenset[str]
+    antonyms: dict[str, set[tuple[int, int]]]  # stem -> {(pair index, side)}
+    actions: dict[str, str]  # stem -> action
+    units: dict[str, str]  # stem -> unit
+    formats: dict[str, str]  # stem -> format
+    languages: frozenset[str]
+    function_words: dict[str, frozenset[str]]
+    role_markers: dict[str, str]  # word -> role it marks ("into" marks what "to" does)
+    symmetric: frozenset[str]
+    determiners: frozenset[str]
+    stopwords: frozenset[str]
+
+    @classmethod
+    def load(cls, path: Path = WORDS) -> Words:
+        data: dict[str, Any] = yaml.safe_load(path.read_text())
+        antonyms: dict[str, set[tuple[int, int]]] = {}
+        for index, sides in enumerate(data["antonyms"]):
+            for side, words in enumerate(sides):
+                for word in words:
+                    antonyms.setdefault(stem(word), set()).add((index, side))
+        same_role = {"into": "to", "onto": "on", "towards": "to", "toward": "to"}
+        return cls(
+            phrases=_by_first_word(data["phrases"]),
+            negations=frozenset(data["negations"]),
+            antonyms=antonyms,
+            actions=_by_stem(data["actions"]),
+            units=_by_stem(data["units"]),
+            formats=_by_stem(data["formats"]),
+            languages=frozenset(data["languages"]),
+            function_words={k: frozenset(v) for k, v in data["function_words"].items()},
+            role_markers={w: same_role.get(w, w) for w in data["role_markers"]},
+            symmetric=frozenset(data["symmetric_joiners"]),
+            determiners=frozenset(data["determiners"]),
+            stopwords=frozenset(data["stopwords"]),
+        )
+
+
+def _by_first_word(phrases: dict[str, str]) -> dict[str, list[tuple[list[str], str]]]:
+    index: dict[str, list[tuple[list[str], str]]] = {}
+    for phrase, replacement in phrases.items():
+        words = phrase.split()
+        index.setdefault(words[0], []).append((words, replacement))
+    return index
+
+
+def _by_stem(groups: dict[str, list[str]]) -> dict[str, str]:
+    return {stem(word): name for name, words in groups.items() for word in words}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one prompt says, in the terms the comparison needs."""
+
+    words: list[str]  # lower-case word tokens, phrases joined
+    stems: set[str]
+    numbers: list[float]
+    negations: int
+    actions: set[str]
+    units: list[str]  # in order of appearance
+    formats: set[str]
+    languages: set[str]
+    written_in: str  # the language the prompt is written in ("" when unsure)
+    entities: set[str]
+    content: list[tuple[str, str]]  # (stem, role) in order
+    # Content words and other words that can stand between two arguments (verbs such as
+    # "thank" are on the stop list for politeness), in order, with their roles.
+    sequence: list[tuple[str, str]]
+
+
+class NearMissCheck:
+    def __init__(self, words: Words | None = None) -> None:
+        self._w = words or default_words()
+        self.read = lru_cache(maxsize=READINGS_KEPT)(self._read)
+
+    def _read(self, text: str) -> Reading:
+        """What ``text`` says (``read`` is this, with the recent readings kept)."""
+        w = self._w
+        raw = _tokens(text)
+        words = _join_phrases([t for t in raw if not _is_punctuation(t)], w.phrases)
+        stems = {stem(t) for t in words} | set(words)
+        units = [w.units[s] for s in (_unit_stem(t) for t in words) if s in w.units]
+        sequence = self._sequence(_join_phrases(raw, w.phrases))
+        return Reading(
+            words=words,
+            stems=stems | _entities(text),
+            numbers=_numbers(words),
+            negations=sum(t in w.negations for t in words),
+            actions={w.actions[s] for s in (stem(t) for t in words) if s in w.actions},
+            units=units,
+            formats={w.formats[s] for s in (stem(t) for t in words) if s in w.formats},
+            languages={t for t in words if t in w.languages},
+            written_in=self._written_in(text, raw),
+            entities=_entities(text, skip_sentence_starts=True),
+            content=[(s, role) for s, role, is_content in sequence if is_content],
+            sequence=[(s, role) for s, role, _ in sequence],
+        )
+
+    def compare(self, cached: str | Reading, asked: str | Reading) -> Refusal | None:
+        """None when nothing says these two prompts ask different things."""
+        a = cached if isinstance(cached, Reading) else self.read(cached)
+        b = asked if isinstance(asked, Reading) else self.read(asked)
+        for check in (self._negation, self._action, self._antonym, self._number, self._unit,
+                      self._format, self._language, self._entity, self._order):  # fmt: skip
+            refusal = check(a, b)
+            if refusal is not None:
+                return refusal
+        return None
+
+    # -- the checks, each a kind of near miss -----------------------------------------------
+
+    @staticmethod
+    def _negation(a: Reading, b: Reading) -> Refusal | None:
+        if a.negations != b.negations:
+            return Refusal("negation", f"negations differ ({a.negations} vs {b.negations})")
+        return None
+
+    def _antonym(self, a: Reading, b: Reading) -> Refusal | None:
+        only_a = {stem(t) for t in a.words} - b.stems
+        only_b = {stem(t) for t in b.words} - a.stems
+        for x in only_a:
+            for y in only_b:
+                if self._opposite(x, y):
+                    return Refusal("antonym", f"'{x}' vs '{y}'")
+        return None
+
+    def _opposite(self, x: str, y: str) -> bool:
+        for x_form in {x, _positive(x)}:
+            for index, side in self._w.antonyms.get(x_form, ()):
+                if {(index, 1 - side)} & {*self._w.antonyms.get(y, ()),
+                                          *self._w.antonyms.get(_positive(y), ())}:  # fmt: skip
+                    return True
+        return _prefix_opposite(x, y)
+
+    @staticmethod
+    def _action(a: Reading, b: Reading) -> Refusal | None:
+        if a.actions != b.actions:
+            return Refusal("action", f"actions differ ({_set(a.actions)} vs {_set(b.actions)})")
+        return None
+
+    @staticmethod
+    def _number(a: Reading, b: Reading) -> Refusal | None:
+        if sorted(a.numbers) != sorted(b.numbers):
+            return Refusal("number", f"numbers differ ({_nums(a.numbers)} vs {_nums(b.numbers)})")
+        if a.numbers != b.numbers:
+            return Refusal("order", f"numbers in another order ({_nums(a.numbers)} vs "
+                                    f"{_nums(b.numbers)})")  # fmt: skip
+        return None
+
+    @staticmethod
+    def _unit(a: Reading, b: Reading) -> Refusal | None:
+        if set(a.units) != set(b.units):
+            return Refusal("unit", f"units differ ({_set(a.units)} vs {_set(b.units)})")
+        if _distinct(a.units) != _distinct(b.units):  # 50 miles in km, 50 km in miles
+            return Refusal("order", f"units in another order ({', '.join(_distinct(a.units))}"
+                                    f" vs {', '.join(_distinct(b.units))})")  # fmt: skip
+        return None
+
+    @staticmethod
+    def _format(a: Reading, b: Reading) -> Refusal | None:
+        if a.formats != b.formats:
+            return Refusal("format", f"formats differ ({_set(a.formats)} vs {_set(b.formats)})")
+        return None
+
+    @staticmethod
+    def _language(a: Reading, b: Reading) -> Refusal | None:
+        if a.languages != b.languages:
+            return Refusal(
+                "language", f"languages differ ({_set(a.languages)} vs {_set(b.languages)})"
+            )
+        if a.written_in and b.written_in and a.written_in != b.written_in:
+            return Refusal("language", f"written in {a.written_in} vs {b.written_in}")
+        return None
+
+    @staticmethod
+    def _entity(a: Reading, b: Reading) -> Refusal | None:
+        only_a, only_b = a.entities - b.stems, b.entities - a.stems
+        if only_a or only_b:
+            return Refusal("entity", f"names differ ({_set(only_a)} vs {_set(only_b)})")
+        return None
+
+    @staticmethod
+    def _order(a: Reading, b: Reading) -> Refusal | None:
+        role_a, role_b = _first_roles(a.content), _first_roles(b.content)
+        shared = [s for s in role_a if s in role_b]
+        for i, x in enumerate(shared):
+            for y in shared[i + 1 :]:
+                traded = role_a[x] == role_b[y] and role_a[y] == role_b[x]
+                roles = {role_a[x], role_a[y]}
+                if traded and len(roles) == 2 and roles - {NONE, SYMMETRIC}:
+                    return Refusal("order", f"'{x}' and '{y}' trade places")
+        # Subject and object swapped around the same verb: "did Brutus betray Caesar".
+        at_a, at_b = _positions(a.sequence), _positions(b.sequence)
+        pivots = [s for s in at_a if s in at_b]
+        for x in shared:
+            for y in shared:
+                if at_a[x] < at_a[y] and at_b[y] < at_b[x]:
+                    for z in pivots:
+                        if at_a[x] < at_a[z] < at_a[y] and at_b[y] < at_b[z] < at_b[x]:
+                            return Refusal("order", f"'{x}' and '{y}' trade places around '{z}'")
+        return None
+
+    # -- reading helpers ---------------------------------------------------------------------
+
+    def _written_in(self, text: str, tokens: list[str]) -> str:
+        letters = [c for c in text if c.isalpha()]
+        foreign = [c for c in letters if not unicodedata.name(c, "LATIN").startswith("LATIN")]
+        if letters and len(foreign) * 2 > len(letters):
+            return unicodedata.name(foreign[0], "?").split()[0].lower()
+        votes = {lang: sum(t in words for t in tokens)
+                 for lang, words in self._w.function_words.items()}  # fmt: skip
+        ranked = sorted(votes.items(), key=lambda kv: kv[1], reverse=True)
+        (best, count), (_, second) = ranked[0], ranked[1]
+        return best if count >= 2 and count > second else ""
+
+    def _sequence(self, tokens: list[str]) -> list[tuple[str, str, bool]]:
+        """Words in order that are not function words: (stem, the role marker that introduces
+        it, whether it is a content word)."""
+        w = self._w
+        sequence: list[tuple[str, str, bool]] = []
+        role = NONE
+        for token in tokens:
+            if _is_punctuation(token):
+                role = NONE
+            elif token in w.symmetric:
+                role = SYMMETRIC
+            elif token in w.role_markers:
+                role = w.role_markers[token]
+            elif token in w.determiners or _number(token) is not None:
+                continue  # "to the 100 users": the marker still introduces "users"
+            elif token in w.negations:
+                role = NONE
+            else:
+                sequence.append((stem(token), role, token not in w.stopwords))
+                role = NONE
+        return sequence
+
+
+def _first_roles(content: list[tuple[str, str]]) -> dict[str, str]:
+    roles: dict[str, str] = {}
+    for word, role in content:
+        roles.setdefault(word, role)
+    return roles
+
+
+def _positions(content: list[tuple[str, str]]) -> dict[str, float]:
+    """Where each content stem first appears; two words joined by "and"/"or" share a place."""
+    at: dict[str, float] = {}
+    for i, (word, role) in enumerate(content):
+        place = at[content[i - 1][0]] if role == SYMMETRIC and i else float(i)
+        at.setdefault(word, place)
+    return at
+
+
+def _distinct(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _tokens(text: str) -> list[str]:
+    text = text.replace(_APOSTROPHE, "'")
+    text = re.sub(r"\b(can|won)'t\b", lambda m: ("can" if m[1].lower() == "can" else "will")
+                  + " not", text, flags=re.IGNORECASE)  # fmt: skip
+    text = re.sub(r"n't\b", " not", text, flags=re.IGNORECASE)
+    text = re.sub(r"'(s|m|re|ve|ll|d)\b", " ", text, flags=re.IGNORECASE)  # it's, I'm
+    return _TOKEN.findall(text.lower())
+
+
+def _is_punctuation(token: str) -> bool:
+    return len(token) == 1 and token in ".?!:;,¿¡"
+
+
+def _join_phrases(tokens: list[str], phrases: dict[str, list[tuple[list[str], str]]]
+                  ) -> list[str]:  # fmt: skip
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for words, replacement in phrases.get(tokens[i], ()):
+            if tokens[i : i + len(words)] == words:
+                out.append(replacement)
+                i += len(words)
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def _number(token: str) -> float | None:
+    if token[0].isdigit():
+        return float(re.sub(r"(st|nd|rd|th)$", "", token).replace(",", ""))
+    return None
+
+
+def _numbers(tokens: list[str]) -> list[float]:
+    """Numbers in order, digits or words ("three" = 3; "one" alone is often just "a")."""
+    found: list[float] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run and run != ["one"]:
+            total, current = 0.0, 0.0
+            for word in run:
+                if word in _MULTIPLIERS:
+                    current = max(current, 1.0) * _MULTIPLIERS[word]
+                    if _MULTIPLIERS[word] >= 1000:
+                        total, current = total + current, 0.0
+                else:
+                    current += _NUMBER_WORDS[word]
+            found.append(total + current)
+        run.clear()
+
+    for token in tokens:
+        value = _number(token)
+        if value is not None:
+            flush()
+            found.append(value)
+        elif token in _NUMBER_WORDS or (token in _MULTIPLIERS and run):
+            run.append(token)
+        else:
+            flush()
+    flush()
+    return found
+
+
+def _unit_stem(token: str) -> str:
+    return {"$": "dollar", "€": "euro", "£": "pound", "%": "percent", "°": "degree"}.get(
+        token, stem(token)
+    )
+
+
+def _entities(text: str, *, skip_sentence_starts: bool = False) -> set[str]:
+    """Capitalised names ("Node.js" -> nodej), optionally not those that start a sentence."""
+    found: set[str] = set()
+    for match in _ENTITY.finditer(text):
+        before = text[: match.start()].rstrip(" \"'“(")
+        if skip_sentence_starts and (not before or before[-1] in _SENTENCE_END):
+            continue
+        name = match[0]
+        if len(name) == 1:  # "I", "Plan B"
+            continue
+        if _ACRONYM_PLURAL.fullmatch(name):
+            name = name[:-1]  # PDFs, APIs
+        found.add(stem(re.sub(r"[-.]", "", name.lower())))
+    return found
+
+
+def _positive(word: str) -> str:
+    """The stem of a comparative's base: stronger -> strong, easier -> easy, hotter -> hot."""
+    if word.endswith("ier") and len(word) > 5:
+        return stem(word[:-3] + "y")
+    if word.endswith("er") and len(word) > 4:
+        return stem(word[:-2])
+    return word
+
+
+def _prefix_opposite(x: str, y: str) -> bool:
+    """enable/disable, import/export, legal/illegal, tracked/untracked: one root, opposite
+    prefixes."""
+    roots_y = _roots(y)
+    for root, px in _roots(x).items():
+        py = roots_y.get(root)
+        if py is not None and frozenset((px, py)) in _PREFIX_OPPOSITES:
+            return True
+    return False
+
+
+@lru_cache(maxsize=65536)
+def _roots(word: str) -> dict[str, str]:
+    """root -> prefix, for each prefix the word starts with (and none) leaving >= 4 letters."""
+    return {word[len(p) :]: p for p in ("", *_PREFIXES)
+            if word.startswith(p) and len(word) - len(p) >= 4}  # fmt: skip
+
+
+def _set(values: Iterable[str]) -> str:
+    return "{" + ", ".join(sorted(set(values))) + "}"
+
+
+def _nums(values: list[float]) -> str:
+    return ", ".join(f"{v:g}" for v in values) or "none"
+
+
+@cache
+def default_words() -> Words:
+    return Words.load()

@@ -1,0 +1,124 @@
+"""The mesh as an MCP server: five small tools that disclose the catalog step by step.
+
+A client first searches (names and one line each), describes the service it needs (schemas
+only then), and invokes, or asks in plain words and confirms. However many RPCs the mesh
+has, the tool list stays the same size. Every tool calls L12's own API through the gateway
+with the caller's credential, so the gateway's auth, policy and limits apply to each call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from google.rpc import status_pb2
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from agentic.nl.v1 import assistant_pb2, assistant_pb2_grpc, catalog_pb2, catalog_pb2_grpc
+from services.kit import error_info
+
+INSTRUCTIONS = (
+    "Tools for the agentic platform mesh. Find an RPC with search_services, read its request "
+    "schema with describe_service, then call it with invoke. Or use ask with a request in "
+    "plain words: reads run at once; changes come back with a token for confirm."
+)
+
+
+def request_credential(headers: Mapping[str, str]) -> str:
+    """``authorization``, else ``x-api-key`` as a bearer credential; "" if neither."""
+    authorization = headers.get("authorization", "").strip()
+    if authorization:
+        return authorization
+    key = headers.get("x-api-key", "").strip()
+    return f"Bearer {key}" if key else ""
+
+
+class MeshTools:
+    """Calls L12 through the gateway as the MCP client's caller."""
+
+    def __init__(
+        self,
+        gateway: grpc.aio.Channel,
+        credential: str | None,
+    ) -> None:
+        self.catalog = catalog_pb2_grpc.CatalogServiceStub(gateway)
+        self.assistant = assistant_pb2_grpc.AssistantServiceStub(gateway)
+        # stdio: the one the server was started with; HTTP: each request's own.
+        self._credential = credential
+
+    def _metadata(self, headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+        credential = self._credential or request_credential(headers or {})
+        if not credential:
+            raise ToolError("E12104 UNAUTHENTICATED: no credential to call the mesh with")
+        return (("authorization", credential),)
+
+    async def call(self, rpc: Any, request: Message, headers: Mapping[str, str] | None) -> Any:
+        try:
+            reply = await rpc(request, metadata=self._metadata(headers))
+        except grpc.aio.AioRpcError as error:
+            raise ToolError(_describe(error)) from None
+        return json_format.MessageToDict(reply, preserving_proto_field_name=True)
+
+
+def _describe(error: grpc.aio.AioRpcError) -> str:
+    """``E1300 NOT_FOUND: <message>``: the platform code first, for clients to act on."""
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin" and isinstance(value, bytes):
+            info = error_info(status_pb2.Status.FromString(value))
+            if info is not None:
+                return f"{info.reason} {error.code().name}: {error.details()}"
+    return f"{error.code().name}: {error.details()}"
+
+
+def _headers(ctx: Context) -> Mapping[str, str] | None:
+    try:
+        return ctx.headers
+    except (ValueError, AttributeError):  # stdio: no HTTP request behind the call
+        return None
+
+
+def build_server(tools: MeshTools) -> MCPServer:
+    server = MCPServer("agentic-mesh", instructions=INSTRUCTIONS)
+
+    @server.tool()
+    async def search_services(query: str, ctx: Context, limit: int = 5) -> Any:
+        """Find RPCs of the mesh matching what you want to do, in plain words. Returns
+        method names with one-line descriptions, best first."""
+        request = catalog_pb2.SearchServicesRequest(query=query, limit=limit)
+        return await tools.call(tools.catalog.SearchServices, request, _headers(ctx))
+
+    @server.tool()
+    async def describe_service(service: str, ctx: Context) -> Any:
+        """A service's RPCs with their request/response JSON Schemas, REST paths and error
+        codes. `service` is a full name such as agentic.data.v1.EventStoreService (a method
+        name's part before its last dot)."""
+        request = catalog_pb2.GetServiceRequest(service=service)
+        return await tools.call(tools.catalog.GetService, request, _headers(ctx))
+
+    @server.tool()
+    async def invoke(method: str, ctx: Context, arguments: dict[str, Any] | None = None) -> Any:
+        """Call one RPC, e.g. agentic.data.v1.EventStoreService.ReadStream, with JSON
+        arguments that fit its request schema. Returns its JSON answer."""
+        request = catalog_pb2.InvokeRequest(method=method)
+        request.arguments.update(arguments or {})
+        return await tools.call(tools.catalog.Invoke, request, _headers(ctx))
+
+    @server.tool()
+    async def ask(text: str, ctx: Context, conversation_id: str = "") -> Any:
+        """Do something described in plain words. A read runs at once; a change is only
+        proposed, with a confirmation_token to pass to confirm."""
+        request = assistant_pb2.AskRequest(text=text, conversation_id=conversation_id)
+        return await tools.call(tools.assistant.Ask, request, _headers(ctx))
+
+    @server.tool()
+    async def confirm(confirmation_token: str, ctx: Context) -> Any:
+        """Run the change an ask proposed (once)."""
+        request = assistant_pb2.ConfirmRequest(confirmation_token=confirmation_token)
+        return await tools.call(tools.assistant.Confirm, request, _headers(ctx))
+
+    return server

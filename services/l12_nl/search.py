@@ -1,0 +1,163 @@
+"""Finding RPCs by what a caller wants done: embeddings (meaning) blended with keywords.
+
+Each method is one document: its name and its service's in words, and its doc comment. The
+documents are embedded once, when the index is built; a query costs one embedding and a
+matrix product. Keywords catch the exact terms (a field or resource name) that a small
+embedding model blurs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from services.l12_nl.catalog import CatalogMethod
+
+# Texts in, unit vectors out (L04 Embed).
+Embedder = Callable[[Sequence[str]], Awaitable[list[list[float]]]]
+
+# Weight of the cosine similarity against the keyword score; chosen on the dev half of
+# tests/data/nl_requests.jsonl (python -m bench.nl_search_tuning).
+SEMANTIC_WEIGHT = 0.95
+
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_STOP_WORDS = frozenset(
+    "a an and are as at be by for from i in into is it its me my of on or the this to up "
+    "what which with all any do does can please show give get want need let new one some "
+    "v1 agentic rpc service request response".split()
+)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of ``text``, CamelCase split (``AppendEvents`` -> append, events)."""
+    return [word.lower() for word in _WORD.findall(text)]
+
+
+def stem(word: str) -> str:
+    """A crude suffix strip, enough to match 'events' to 'event' and 'appending' to 'append'."""
+    for suffix in ("ies", "ing", "es", "ed", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def terms(text: str) -> list[str]:
+    return [stem(word) for word in words(text) if word not in _STOP_WORDS]
+
+
+# What callers say for the verbs API methods start with (AIP standard methods and the
+# mesh's own): a request rarely uses the method's verb ("remove" for Delete, "store" for Put).
+VERB_SYNONYMS: dict[str, str] = {
+    "get": "get fetch show look up read one",
+    "list": "list enumerate which exist show all",
+    "create": "create make new set up register",
+    "put": "put store save write create or replace",
+    "upsert": "upsert insert add load store or replace",
+    "update": "update change set modify",
+    "delete": "delete remove drop erase get rid of",
+    "append": "append add write record",
+    "save": "save store persist",
+    "read": "read fetch show page through history",
+    "search": "search find nearest similar",
+    "query": "query find filter where sorted",
+    "subscribe": "subscribe follow live watch tail consume receive",
+    "ack": "ack acknowledge confirm processed move checkpoint",
+    "stream": "stream incremental as it is written",
+    "build": "build create now",
+    "generate": "generate ask write answer complete",
+    "embed": "embed vectorize turn into vectors",
+    "invoke": "invoke call run execute",
+}
+
+
+def first_sentence(text: str) -> str:
+    return " ".join(text.split(". ", 1)[0].split())
+
+
+def heading(method: CatalogMethod) -> str:
+    """Its name in words, what callers say for its verb, and its service's subject."""
+    service = " ".join(words(method.service.rsplit(".", 1)[1].removesuffix("Service")))
+    name = words(method.short_name)
+    synonyms = VERB_SYNONYMS.get(name[0], name[0]) if name else ""
+    return f"{' '.join(name)}: {synonyms} {' '.join(name[1:])} ({service})."
+
+
+def document(method: CatalogMethod) -> str:
+    """The text a method is found by: its heading and its whole doc comment."""
+    return f"{heading(method)} {' '.join(method.description.split())}"
+
+
+def summary(method: CatalogMethod) -> str:
+    """The short form of its document: a long doc comment would drown the name in the
+    embedding's average, so both are embedded and the closer one counts."""
+    return f"{heading(method)} {first_sentence(method.description)}"
+
+
+@dataclass(frozen=True)
+class Scored:
+    method: CatalogMethod
+    score: float
+
+
+class KeywordScorer:
+    """The share of a query's terms (weighted by rarity) that a method's document has."""
+
+    def __init__(self, documents: Sequence[str]) -> None:
+        self._terms = [set(terms(text)) for text in documents]
+        counts = Counter(term for found in self._terms for term in found)
+        self._idf = {t: math.log(1 + len(documents) / n) for t, n in counts.items()}
+
+    def scores(self, query: str) -> np.ndarray:
+        wanted = {t for t in terms(query) if t in self._idf}
+        total = sum(self._idf[t] for t in wanted)
+        if not total:
+            return np.zeros(len(self._terms))
+        return np.array(
+            [sum(self._idf[t] for t in wanted & found) / total for found in self._terms]
+        )
+
+
+class SearchIndex:
+    """Embeddings of every method's document, and the keyword scorer over the same texts."""
+
+    def __init__(
+        self, methods: Sequence[CatalogMethod], vectors: np.ndarray, embed: Embedder
+    ) -> None:
+        self._methods = tuple(methods)
+        self._vectors = vectors
+        self._embed = embed
+        self._keywords = KeywordScorer([document(m) for m in methods])
+
+    @classmethod
+    async def build(cls, methods: Sequence[CatalogMethod], embed: Embedder) -> SearchIndex:
+        views = [document(m) for m in methods] + [summary(m) for m in methods]
+        vectors = _unit_rows(await embed(views))
+        return cls(methods, vectors.reshape(2, len(methods), -1), embed)
+
+    async def semantic_scores(self, query: str) -> np.ndarray:
+        """Cosine similarity of the query to each method's closer view."""
+        (vector,) = _unit_rows(await self._embed([query]))
+        return (self._vectors @ vector).max(axis=0)  # type: ignore[no-any-return]
+
+    def keyword_scores(self, query: str) -> np.ndarray:
+        return self._keywords.scores(query)
+
+    async def search(
+        self, query: str, limit: int, semantic_weight: float = SEMANTIC_WEIGHT
+    ) -> list[Scored]:
+        blended = semantic_weight * await self.semantic_scores(query) + (
+            1 - semantic_weight
+        ) * self.keyword_scores(query)
+        order = np.argsort(-blended, kind="stable")[:limit]
+        return [Scored(self._methods[i], float(blended[i])) for i in order]
+
+
+def _unit_rows(vectors: list[list[float]]) -> np.ndarray:
+    matrix = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1, norms)  # type: ignore[no-any-return]

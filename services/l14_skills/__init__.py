@@ -1,0 +1,1 @@
+"""L14 skills: versioned skill definitions, validation, search by meaning, skill sets."""

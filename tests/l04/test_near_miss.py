@@ -1,0 +1,120 @@
+"""The semantic cache's second stage, alone: near misses of every kind, and paraphrases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from services.l04_models.near_miss import WORDS, NearMissCheck, Words, stem
+
+PAIRS = Path(__file__).resolve().parents[1] / "data" / "cache_pairs.jsonl"
+check = NearMissCheck()
+
+
+@pytest.mark.parametrize(
+    ("cached", "asked", "kind"),
+    [
+        ("Convert 100 Fahrenheit to Celsius.", "Convert 100 Celsius to Fahrenheit.", "order"),
+        ("Move the files from staging to production.",
+         "Move the files from production to staging.", "order"),
+        ("Did the tenant sue the landlord?", "Did the landlord sue the tenant?", "order"),
+        ("Subtract 3 from 10.", "Subtract 10 from 3.", "order"),
+        ("Why did the guest thank the host?", "Why did the host thank the guest?", "order"),
+        ("Redirect port 80 traffic from HTTP to HTTPS.",
+         "Redirect port 80 traffic from HTTPS to HTTP.", "order"),
+        ("Summarize the benefits of event sourcing.",
+         "Summarize the drawbacks of event sourcing.", "antonym"),
+        ("Is it legal to park here overnight?", "Is it illegal to park here overnight?",
+         "antonym"),
+        ("How do I make the signal stronger?", "How do I make the signal weaker?", "antonym"),
+        ("Which mushrooms are safe to eat?", "Which mushrooms aren't safe to eat?", "negation"),
+        ("A cake recipe with eggs, please.", "A cake recipe without eggs, please.", "negation"),
+        ("Give me 3 tips for writing clean code.", "Give me seven tips for writing clean code.",
+         "number"),
+        ("What is 2.5% of 400?", "What is 25% of 400?", "number"),
+        ("How many grams of sugar are in a can of cola?",
+         "How many ounces of sugar are in a can of cola?", "unit"),
+        ("What are the opening hours of the Louvre?", "What are the opening hours of the Prado?",
+         "entity"),
+        ("Translate 'see you soon' into German.", "Translate 'see you soon' into Dutch.",
+         "language"),
+        ("What is the capital of Italy?", "¿Cuál es la capital de Italia?", "language"),
+        ("Return our office locations as JSON.", "Return our office locations as YAML.",
+         "format"),
+        ("List every table in the staging database.",
+         "Drop every table in the staging database.", "action"),
+        ("Grant the analytics team read access to billing.",
+         "Revoke the analytics team's read access to billing.", "action"),
+        ("Turn on the firewall on the staging server.",
+         "Disable the firewall on the staging server.", "action"),
+    ],
+)  # fmt: skip
+def test_a_near_miss_is_refused_and_says_what_differs(cached: str, asked: str, kind: str) -> None:
+    refusal = check.compare(cached, asked)
+    assert refusal is not None and refusal.kind == kind, refusal
+    assert refusal.reason
+    assert check.compare(asked, cached) is not None, "the check is symmetric"
+
+
+@pytest.mark.parametrize(
+    ("cached", "asked"),
+    [
+        ("How do I reset my password?", "I forgot my password, how can I reset it?"),
+        ("What's the difference between TCP and UDP?", "Difference between UDP and TCP?"),
+        ("In Python, how do I sort a list?", "How do I sort a list in Python?"),
+        ("Give me three ideas for a picnic.", "Give me 3 picnic ideas."),
+        ("How do I turn on dark mode?", "How do I enable dark mode?"),
+        ("Show me the running containers.", "List the running containers."),
+        ("how do i revrse a string in javascript", "How do I reverse a string in JavaScript?"),
+        ("Which is bigger, the Sun or the Earth?", "Which is larger: the Earth or the Sun?"),
+        ("How do I merge PDFs?", "How do I merge PDF files?"),
+    ],
+)
+def test_a_paraphrase_passes(cached: str, asked: str) -> None:
+    assert check.compare(cached, asked) is None
+
+
+def test_numbers_are_read_from_digits_and_words() -> None:
+    reading = check.read("Split 1,200 rows into twenty five batches of 48, then 3.5 more")
+    assert reading.numbers == [1200, 25, 48, 3.5]
+    assert check.read("a one-off job").numbers == [], "'one' alone is an article, not a count"
+
+
+def test_the_stem_is_shared_by_the_forms_of_a_word() -> None:
+    assert stem("hottest") == stem("hot")
+    assert stem("largest") == stem("large")
+    assert stem("files") == stem("file")
+    assert stem("running") == stem("run")
+
+
+def _leaves(value: object) -> list[object]:
+    if isinstance(value, dict):
+        return [*value, *(leaf for v in value.values() for leaf in _leaves(v))]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
+def test_every_entry_of_the_word_lists_is_a_word() -> None:
+    """YAML reads a bare on/no/yes as a boolean: each must be quoted."""
+    raw = yaml.safe_load(WORDS.read_text())
+    assert [leaf for leaf in _leaves(raw) if not isinstance(leaf, str)] == []
+    words = Words.load()
+    assert words.actions[stem("drop")] == words.actions[stem("delete")] == "delete"
+    assert "not" in words.negations and "on" in words.role_markers
+
+
+def _dev_pairs() -> list[dict[str, object]]:
+    pairs = [json.loads(line) for line in PAIRS.read_text().splitlines() if line.strip()]
+    return [p for p in pairs if p["split"] == "dev"]
+
+
+def test_the_second_stage_refuses_every_destructive_pair_of_the_dev_half() -> None:
+    """Whatever the first stage's similarity: a destructive action is never served."""
+    destructive = [p for p in _dev_pairs() if p.get("destructive")]
+    assert len(destructive) >= 15
+    passed = [p for p in destructive if check.compare(str(p["a"]), str(p["b"])) is None]
+    assert not passed

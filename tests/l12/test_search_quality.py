@@ -1,0 +1,42 @@
+"""Search quality on the held-out half of the labelled requests (tests/data/nl_requests.jsonl):
+the semantic weight was chosen on the dev half (python -m bench.nl_search_tuning)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.l12]
+
+LABELLED = Path(__file__).resolve().parents[1] / "data" / "nl_requests.jsonl"
+
+
+def held_out() -> list[dict[str, str]]:
+    rows = [json.loads(line) for line in LABELLED.read_text().splitlines() if line.strip()]
+    return [row for row in rows if row["split"] == "heldout"]
+
+
+def test_the_labelled_set_has_two_halves_over_every_method() -> None:
+    rows = [json.loads(line) for line in LABELLED.read_text().splitlines() if line.strip()]
+    assert len(rows) >= 100
+    assert {row["split"] for row in rows} == {"dev", "heldout"}
+    assert abs(sum(row["split"] == "dev" for row in rows) * 2 - len(rows)) <= 1
+
+
+async def test_held_out_requests_find_their_rpc_in_the_top_three(
+    rest: httpx.AsyncClient,
+) -> None:
+    rows = held_out()
+    misses = []
+    for row in rows:
+        reply = await rest.post("/v1/services:search", json={"query": row["text"], "limit": 3})
+        assert reply.status_code == 200, reply.text
+        found = [match["method"] for match in reply.json()["matches"]]
+        if row["method"] not in found:
+            misses.append((row["text"], row["method"], found))
+    recall = 1 - len(misses) / len(rows)
+    print(f"held-out recall@3: {recall:.1%} over {len(rows)} requests")
+    assert recall >= 0.90, misses

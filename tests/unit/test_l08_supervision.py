@@ -1,0 +1,218 @@
+"""L08's domain without a server: the policy engine, the counters, the approval desk."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.kit import PlatformError
+from services.l08_supervision.approvals import ApprovalBook, ApprovalDesk, State
+from services.l08_supervision.counters import CallCounters, clock_context
+from services.l08_supervision.events import StoredEvent, StreamConflict
+from services.l08_supervision.policy_engine import (
+    BadDecisionRequest,
+    CompiledPolicies,
+    DecisionRequest,
+    EntityRef,
+    Outcome,
+    Schema,
+    problems,
+)
+
+pytestmark = [pytest.mark.unit, pytest.mark.l08]
+
+SCHEMA = Schema.platform()
+CONTEXT = {"hour": 12, "weekday": 3, "calls_last_minute": 1, "calls_today": 1}
+
+
+def _request(resource: EntityRef, **context: Any) -> DecisionRequest:
+    return DecisionRequest(
+        EntityRef("Agent", "a", roles=("ops",)), "call_tool", resource, {**CONTEXT, **context}
+    )
+
+
+def test_deny_wins_over_permit_and_escalate() -> None:
+    policies = CompiledPolicies(
+        """
+        @id("all") permit (principal, action, resource);
+        @id("ask") @escalate("sensitive") permit (principal, action, resource)
+          when { resource has sensitive && resource.sensitive };
+        @id("ops-only") @reason("ops may not")
+        forbid (principal in Agentic::Role::"ops", action, resource)
+          when { context has target && context.target == "prod" };
+        """,
+        SCHEMA,
+    )
+    sensitive = EntityRef("Tool", "t", {"sensitive": True})
+    assert policies.evaluate(_request(sensitive)).outcome is Outcome.ESCALATE
+    denied = policies.evaluate(_request(sensitive, target="prod"))
+    assert (denied.outcome, [p.name for p in denied.policies]) == (Outcome.DENY, ["ops-only"])
+    assert denied.reasons == ("ops may not",)
+    assert policies.evaluate(_request(EntityRef("Tool", "t"))).outcome is Outcome.ALLOW
+
+
+def test_an_evaluation_error_denies() -> None:
+    # 2^62 * 4 overflows Cedar's Long: the forbid cannot be evaluated, so nothing is allowed.
+    policies = CompiledPolicies(
+        """
+        permit (principal, action, resource);
+        forbid (principal, action, resource) when { context has amount && context.amount * 4 > 0 };
+        """,
+        SCHEMA,
+    )
+    verdict = policies.evaluate(_request(EntityRef("Tool", "t"), amount=2**62))
+    assert verdict.outcome is Outcome.DENY
+    assert "evaluation failed" in verdict.reasons[0]
+
+
+def test_a_request_off_the_schema_is_the_callers_error() -> None:
+    policies = CompiledPolicies("permit (principal, action, resource);", SCHEMA)
+    with pytest.raises(BadDecisionRequest, match="sensitive"):
+        policies.evaluate(_request(EntityRef("Tool", "t", {"sensitive": "yes"})))
+
+
+def test_the_validator_names_what_is_wrong() -> None:
+    assert problems("", SCHEMA) == ["the policy set is empty"]
+    assert "templates" in problems("permit (principal == ?principal, action, resource);", SCHEMA)[0]
+    assert "parse" in problems("permit (principal, action, resource);\x00", SCHEMA)[0]
+    found = problems('permit (principal, action == Agentic::Action::"fly", resource);', SCHEMA)
+    assert any("fly" in p for p in found)
+    assert (
+        problems('permit (principal, action == Agentic::Action::"call_tool", resource);', SCHEMA)
+        == []
+    )
+
+
+def test_counters_slide_over_a_minute_and_reset_each_day() -> None:
+    now = [86400.0 * 10 + 30]
+    counters = CallCounters(lambda: now[0])
+    assert counters.count("a", "call_tool") == (1, 1)
+    now[0] += 59
+    assert counters.count("a", "call_tool") == (2, 2)
+    now[0] += 2
+    assert counters.count("a", "call_tool") == (2, 3)
+    assert counters.count("b", "call_tool") == (1, 1)
+    now[0] = 86400.0 * 11 + 1
+    assert counters.count("a", "call_tool") == (1, 1)
+    assert clock_context(86400.0 * 4 + 3600 * 9) == {"hour": 9, "weekday": 1}  # 1970-01-05 Mon
+
+
+class MemoryLog:
+    """An event log in memory, with L01's expected-version rule."""
+
+    def __init__(self) -> None:
+        self.streams: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+
+    async def append(
+        self,
+        stream_id: str,
+        events: list[tuple[str, dict[str, Any]]],
+        expected_version: int | None = None,
+    ) -> None:
+        stream = self.streams.setdefault(stream_id, [])
+        if expected_version is not None and expected_version != len(stream) - 1:
+            raise StreamConflict(stream_id)
+        stream.extend(events)
+
+
+@pytest.fixture
+def desk() -> tuple[ApprovalDesk, MemoryLog, list[datetime]]:
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    log = MemoryLog()
+    return ApprovalDesk(log, ApprovalBook(), clock=lambda: now[0]), log, now  # type: ignore[arg-type]
+
+
+async def _open(desk: ApprovalDesk, request_id: str = "", requester: str = "dev") -> Any:
+    return await desk.open(
+        requester, "call_tool", {"type": "Agent", "id": "a"}, {"type": "Tool", "id": "t"}, {},
+        ("why",), timedelta(minutes=5), request_id,
+    )  # fmt: skip
+
+
+async def test_one_decision_per_approval(
+    desk: tuple[ApprovalDesk, MemoryLog, list[datetime]],
+) -> None:
+    approvals, log, _ = desk
+    approval = await _open(approvals)
+    decided = await approvals.decide(approval.id, True, "alice", "ok")
+    assert (decided.state, decided.decided_by) == (State.APPROVED, "alice")
+    with pytest.raises(PlatformError) as again:
+        await approvals.decide(approval.id, False, "bob", "no")
+    assert again.value.code == "E8006"
+    assert [t for t, _ in log.streams[approval.stream]] == [
+        "approval.requested",
+        "approval.approved",
+    ]
+
+
+async def test_expiry_is_a_rejection(desk: tuple[ApprovalDesk, MemoryLog, list[datetime]]) -> None:
+    approvals, _, now = desk
+    approval = await _open(approvals)
+    now[0] += timedelta(minutes=6)
+    assert await approvals.expire_due() == 1
+    expired = approvals.get(approval.id)
+    assert (expired.state, expired.comment, expired.decided_by) == (
+        State.REJECTED,
+        "expired",
+        "l08_supervision",
+    )
+    with pytest.raises(PlatformError) as late:
+        await approvals.decide(approval.id, True, "alice", "")
+    assert late.value.code == "E8007"
+
+
+async def test_a_request_id_names_one_approval_per_requester(
+    desk: tuple[ApprovalDesk, MemoryLog, list[datetime]],
+) -> None:
+    approvals, _, _ = desk
+    first = await _open(approvals, "r1")
+    assert (await _open(approvals, "r1")).id == first.id
+    assert (await _open(approvals, "r1", requester="other")).id != first.id
+    assert (await _open(approvals)).id != (await _open(approvals)).id
+
+
+async def test_the_book_folds_events_from_another_process() -> None:
+    book = ApprovalBook()
+    requested = {
+        "id": "x", "requester": "dev", "action": "call_tool", "principal": {}, "resource": {},
+        "create_time": "2026-01-01T00:00:00+00:00", "expire_time": "2026-01-01T01:00:00+00:00",
+    }  # fmt: skip
+    book.apply(StoredEvent("approval-x", 0, "approval.requested", requested, 7))
+    decided = {"id": "x", "by": "bob", "decide_time": "2026-01-01T00:10:00+00:00"}
+    book.apply(StoredEvent("approval-x", 1, "approval.rejected", decided, 8))
+    book.apply(StoredEvent("approval-x", 1, "approval.approved", decided, 9))  # ignored
+    states = [a.state async for a in book.changes("x")]
+    assert states == [State.REJECTED]
+
+
+def test_caps_quotas_and_time_windows_are_policies() -> None:
+    policies = CompiledPolicies(
+        """
+        @id("models") permit (principal, action == Agentic::Action::"call_model", resource);
+        @id("cap") @reason("over 100 cents")
+        forbid (principal, action, resource)
+          when { context has cost_cents && context.cost_cents > 100 };
+        @id("quota") @reason("1,000 calls a day") forbid (principal, action, resource)
+          when { context.calls_today > 1000 };
+        @id("hours") @reason("weekdays 08-18 UTC only") forbid (principal, action, resource)
+          when { context.hour < 8 || context.hour >= 18 || context.weekday > 5 };
+        """,
+        SCHEMA,
+    )
+
+    def decide(**context: Any) -> tuple[Outcome, list[str]]:
+        request = DecisionRequest(
+            EntityRef("Agent", "a"), "call_model", EntityRef("Model", "m"), {**CONTEXT, **context}
+        )
+        verdict = policies.evaluate(request)
+        return verdict.outcome, [p.name for p in verdict.policies]
+
+    assert decide(cost_cents=50) == (Outcome.ALLOW, ["models"])
+    assert decide(cost_cents=150) == (Outcome.DENY, ["cap"])
+    assert decide(calls_today=1001) == (Outcome.DENY, ["quota"])
+    assert decide(hour=19) == (Outcome.DENY, ["hours"])
+    assert decide(weekday=6) == (Outcome.DENY, ["hours"])
+    outcome, deciding = decide(hour=3, cost_cents=500)
+    assert outcome is Outcome.DENY and sorted(deciding) == ["cap", "hours"]

@@ -1,0 +1,128 @@
+"""The NL catalog, its schemas, keyword scoring and credential choice, without a mesh."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from agentic.data.v1 import event_store_pb2, vectors_pb2
+from services.kit import PlatformError, descriptors
+from services.kit.auth import CALLER_AUTHORIZATION_HEADER
+from services.l12_nl.arguments import MAX_ARRAY_ITEMS, MAX_STRING_CHARS, bounded, prompt
+from services.l12_nl.catalog import Catalog
+from services.l12_nl.credentials import caller_credential
+from services.l12_nl.index_builder import IndexBuilder
+from services.l12_nl.schemas import message_schema
+from services.l12_nl.search import KeywordScorer, stem, terms
+
+pytestmark = [pytest.mark.unit, pytest.mark.l12]
+
+CATALOG = Catalog(descriptors.load())
+
+
+def test_a_schema_has_every_field_with_its_json_type() -> None:
+    schema = message_schema(event_store_pb2.AppendEventsRequest.DESCRIPTOR)
+    fields = {f.name for f in event_store_pb2.AppendEventsRequest.DESCRIPTOR.fields}
+    assert set(schema["properties"]) == fields
+    assert schema["properties"]["expected_version"]["type"] == "string"  # int64 in proto3 JSON
+    event = schema["properties"]["events"]["items"]
+    assert event["properties"]["data"] == {"type": "object"}  # google.protobuf.Struct
+    assert schema["additionalProperties"] is False
+
+
+def test_enums_maps_and_floats_have_their_json_forms() -> None:
+    create = message_schema(vectors_pb2.CreateCollectionRequest.DESCRIPTOR)
+    distance = create["properties"]["collection"]["properties"]["distance"]
+    assert "DISTANCE_COSINE" in distance["enum"]
+    search = message_schema(vectors_pb2.SearchVectorsRequest.DESCRIPTOR)
+    assert search["properties"]["vector"] == {"type": "array", "items": {"type": "number"}}
+
+
+def test_a_method_is_found_by_either_spelling_of_its_name() -> None:
+    dotted = CATALOG.method("agentic.data.v1.EventStoreService.AppendEvents")
+    assert CATALOG.method("/agentic.data.v1.EventStoreService/AppendEvents") is dotted
+    assert dotted.grpc_path == "/agentic.data.v1.EventStoreService/AppendEvents"
+    with pytest.raises(PlatformError) as refused:
+        CATALOG.method("agentic.data.v1.EventStoreService.Nothing")
+    assert refused.value.code == "E12101"
+
+
+def test_pages_cover_every_service_once() -> None:
+    seen, token = [], ""
+    while True:
+        page = CATALOG.page(3, token)
+        seen += [s.name for s in page.services]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == sorted({m.service for m in CATALOG.methods})
+
+
+def test_reads_are_not_mutating_and_writes_are() -> None:
+    assert not CATALOG.method("agentic.data.v1.DocumentService.GetDocument").mutating
+    assert not CATALOG.method("agentic.data.v1.DocumentService.QueryDocuments").mutating
+    assert CATALOG.method("agentic.data.v1.DocumentService.DeleteDocument").mutating
+
+
+def test_keyword_scores_weigh_rare_terms_over_common_ones() -> None:
+    scorer = KeywordScorer(["append events to a stream", "read a stream", "delete a collection"])
+    scores = scorer.scores("append to the stream")
+    assert scores[0] == 1.0
+    assert 0 < scores[1] < scores[0]
+    assert scores[2] == 0
+    assert stem("events") == "event" and stem("appending") == "append"
+    assert terms("the AppendEvents RPC") == ["append", "event"]
+
+
+def test_the_caller_credential_is_forwarded_never_the_service_token() -> None:
+    service = "Bearer mesh-token"
+    via_gateway = {"authorization": service, CALLER_AUTHORIZATION_HEADER: "Bearer agk_1_x"}
+    assert caller_credential(via_gateway, "mesh-token") == "Bearer agk_1_x"
+    assert caller_credential({"authorization": "Bearer mine"}, "mesh-token") == "Bearer mine"
+    for metadata in ({"authorization": service}, {}, {CALLER_AUTHORIZATION_HEADER: service}):
+        with pytest.raises(PlatformError) as refused:
+            caller_credential(metadata, "mesh-token")
+        assert refused.value.code == "E12104"
+
+
+def test_a_models_answer_is_bounded_where_the_schema_leaves_it_free() -> None:
+    schema = CATALOG.method("agentic.data.v1.EventStoreService.AppendEvents").request_schema
+    bounded_schema = bounded(schema)
+    properties = bounded_schema["properties"]
+    assert properties["stream_id"]["maxLength"] == MAX_STRING_CHARS
+    assert "maxLength" not in properties["expected_version"]  # a pattern bounds it already
+    assert properties["events"]["maxItems"] == MAX_ARRAY_ITEMS
+    assert "maxLength" not in schema["properties"]["stream_id"]  # the catalog's is unchanged
+
+
+def test_the_prompt_carries_earlier_turns_then_the_request() -> None:
+    method = CATALOG.method("agentic.data.v1.EventStoreService.ReadStream")
+    history = [{"text": f"turn {n}", "method": method.name, "arguments": {}} for n in range(6)]
+    system, messages = prompt(method, "read order-42", history)
+    assert method.name in system
+    assert messages[-1] == ("user", "read order-42")
+    assert [m for role, m in messages if role == "user"][:-1] == [f"turn {n}" for n in range(2, 6)]
+
+
+async def test_searches_wait_for_the_index_and_say_so_when_it_is_not_built() -> None:
+    methods = CATALOG.methods[:3]
+    attempts = []
+
+    async def embed(texts: Sequence[str]) -> list[list[float]]:
+        attempts.append(len(texts))
+        if len(attempts) < 3:  # L04 still loading its embedder
+            raise ConnectionError("L04 is loading")
+        return [[float(i == n % 4) for i in range(4)] for n in range(len(texts))]
+
+    builder = IndexBuilder(methods, embed)
+    with pytest.raises(PlatformError) as loading:
+        await builder.index(wait_seconds=0)
+    assert loading.value.code == "E12003"
+    builder.start()
+    try:
+        index = await builder.index(wait_seconds=10)
+    finally:
+        await builder.stop()
+    assert len(attempts) == 3
+    assert len(await index.search("anything", 2)) == 2

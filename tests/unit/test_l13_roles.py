@@ -1,0 +1,156 @@
+"""L13's domain without a mesh: role checks, oversight rules, the context budget, ranking."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.kit import PlatformError
+from services.kit.semantic_index import IndexedText, Similarity
+from services.kit.tokens import count_tokens
+from services.l13_roles.classifier import RoleProfile, Weights, rank, role_texts, signals
+from services.l13_roles.config import RoleSettings
+from services.l13_roles.context import build_context
+from services.l13_roles.definitions import load_shipped_roles, validate_role
+from services.l13_roles.oversight import oversight_reasons
+
+pytestmark = [pytest.mark.unit, pytest.mark.l13]
+
+ROLES = load_shipped_roles(RoleSettings().roles_dir)
+EXPECTED = {
+    "architect", "backend-developer", "code-reviewer", "database-engineer", "debugger",
+    "devops-engineer", "documentation-writer", "frontend-developer", "security-analyst",
+    "software-engineer", "test-engineer",
+}  # fmt: skip
+
+
+def _valid(**changes: object) -> dict[str, object]:
+    role = ROLES[0].content()
+    role.update(changes)
+    return role
+
+
+def test_the_eleven_roles_ship_complete() -> None:
+    assert {r.name for r in ROLES} == EXPECTED
+    for role in ROLES:
+        assert role.responsibilities and role.keywords and role.core_skills and role.prompt
+        assert role.token_budget == 4000
+
+
+def test_an_invalid_role_names_every_bad_field() -> None:
+    with pytest.raises(PlatformError) as caught:
+        validate_role(
+            _valid(name="Bad Name", title="", preferred_tools=["shell", "rm_rf"],
+                   layers=["l99"], token_budget=5, responsibilities="not a list")
+        )  # fmt: skip
+    fields = [field for field, _ in caught.value.violations]
+    assert fields == [
+        "name",
+        "title",
+        "responsibilities",
+        "preferred_tools[1]",
+        "layers[0]",
+        "token_budget",
+    ]
+    assert caught.value.error.code == "E13002"
+    assert "rm_rf" in caught.value.message
+
+
+def test_a_role_with_duplicate_keywords_or_a_huge_prompt_is_refused() -> None:
+    with pytest.raises(PlatformError) as caught:
+        validate_role(_valid(keywords=["api", "api"], prompt="x" * 40_000))
+    assert [f for f, _ in caught.value.violations] == ["prompt", "keywords"]
+
+
+@pytest.mark.parametrize(
+    ("task", "reason"),
+    [
+        ("drop the sessions table on the reporting db", "deletes or overwrites stored data"),
+        ("push the hotfix to production now", "changes production"),
+        ("rotate the stripe api key", "touches credentials or secrets"),
+        ("give bob admin access to the billing console", "changes permissions or access"),
+        ("open port 22 to 0.0.0.0/0 for the contractor", "exposes a service to the network"),
+    ],
+)
+def test_destructive_or_sensitive_work_needs_oversight(task: str, reason: str) -> None:
+    assert reason in oversight_reasons(task)
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        "add a date picker to the settings page",
+        "write down how to rotate the signing keys",  # describing is not doing
+        "why does the test suite take ten minutes",
+    ],
+)
+def test_ordinary_work_needs_no_oversight(task: str) -> None:
+    assert oversight_reasons(task) == []
+
+
+def test_oversight_rules_agree_with_the_labelled_development_half() -> None:
+    rows = [
+        json.loads(line) for line in Path("tests/data/role_tasks.jsonl").read_text().splitlines()
+    ]
+    dev = [row for row in rows if row["split"] == "dev"]
+    agree = sum(bool(oversight_reasons(row["text"])) == row["needs_oversight"] for row in dev)
+    assert agree / len(dev) >= 0.95
+
+
+@pytest.mark.parametrize("budget", [4000, 600, 250, 120])
+def test_the_context_fits_the_budget_and_says_what_was_cut(budget: int) -> None:
+    role = next(r for r in ROLES if r.name == "debugger")
+    task = "the login page is slow and throws 500s sometimes. " * 40
+    built = build_context(role, task, budget)
+    assert built.token_count == count_tokens(built.text) <= budget
+    if count_tokens(role.prompt) + count_tokens(task) > budget:
+        assert built.trimmed
+    assert (budget < 4000) == bool(built.trimmed)
+    assert built.text.startswith(f"# Role: {role.title}")
+
+
+def test_a_context_within_budget_keeps_every_part() -> None:
+    role = next(r for r in ROLES if r.name == "architect")
+    built = build_context(role, "design the notification system", role.token_budget)
+    assert built.trimmed == ()
+    for part in ("## Responsibilities", "Skills: ", "Tools: ", "## Task\ndesign the notification"):
+        assert part in built.text
+
+
+def _similarities(cosines: dict[str, list[float]]) -> list[Similarity]:
+    return [
+        Similarity(IndexedText(f"{owner}.{i}", owner, f"text {i} of {owner}"), cosine)
+        for owner, values in cosines.items()
+        for i, cosine in enumerate(values)
+    ]
+
+
+def test_ranking_blends_meaning_with_keywords_by_the_weights() -> None:
+    profiles = {r.name: RoleProfile.of(r) for r in ROLES if r.name in ("debugger", "architect")}
+    # The architect is nearer in meaning; the task names two of the debugger's keywords.
+    similarities = _similarities({"architect": [0.6, 0.5, 0.4], "debugger": [0.5, 0.4, 0.3]})
+    task = "stack trace and a crash on startup"
+    found = signals(task, similarities, profiles)
+    meaning_only = rank(found, Weights(closest=1, nearest3=0, mean=0, keywords=0, skills=0))
+    assert [r.name for r in meaning_only] == ["architect", "debugger"]
+    blended = rank(found, Weights(closest=1, nearest3=0, mean=0, keywords=1.5, skills=0))
+    assert blended[0].name == "debugger"
+    assert any(reason.startswith("keywords: ") for reason in blended[0].reasons)
+
+
+def test_a_role_not_embedded_yet_is_left_out_not_guessed() -> None:
+    profiles = {r.name: RoleProfile.of(r) for r in ROLES}
+    found = signals("anything", _similarities({"debugger": [0.3], "architect": [0.2]}), profiles)
+    assert {s.role for s in found} == {"debugger", "architect"}
+
+
+def test_every_role_text_is_indexed_under_its_role() -> None:
+    role = ROLES[0]
+    texts = role_texts(role)
+    assert {t.owner for t in texts} == {role.name}
+    assert len({t.id for t in texts}) == len(texts)
+    assert len(texts) == len(role.responsibilities) + len(role.keywords) + 2
+    assert np.isclose(len(texts[0].digest), 32)
