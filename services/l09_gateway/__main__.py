@@ -1,7 +1,8 @@
 """Runs the L09 gateway process: ``python -m services.l09_gateway``.
 
 One process, one event loop: the HTTP side behind Envoy's open routes (``/health``,
-``/openapi.json``) and the gRPC side Envoy asks on calls (ext_authz, rate limits) and for the
+``/openapi.json``) and its compatible APIs (``/openai/v1/*``, ``/anthropic/v1/*``, which call
+L04), and the gRPC side Envoy asks on calls (ext_authz, rate limits) and for the
 configuration of its native JWT filters (ECDS).
 """
 
@@ -12,10 +13,11 @@ import gc
 
 import uvicorn
 
-from services.kit import DEV_TOKENS, configure_logging, get_logger
+from services.kit import DEV_TOKENS, configure_logging, get_logger, layer_target
 from services.l09_gateway import descriptor
 from services.l09_gateway.app import create_app
 from services.l09_gateway.authz import AuthorizationServicer
+from services.l09_gateway.compat.models_client import ModelsClient
 from services.l09_gateway.config import GatewaySettings
 from services.l09_gateway.credentials import ApiKeys, Authenticator
 from services.l09_gateway.grpc_server import start_grpc_server
@@ -90,10 +92,11 @@ async def serve(settings: GatewaySettings) -> None:
         layers=settings.layers,
     )
     openapi = openapi_document(descriptor.load(settings.descriptor_file))
+    models = ModelsClient(settings.layers.get("l04_models") or layer_target("l04"))
     # Envoy writes the access log; uvicorn's own logging would duplicate it as plain text.
     http = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, openapi),
+            create_app(settings, openapi, models),
             host=settings.http_host,
             port=settings.http_port,
             log_config=None,
@@ -109,6 +112,7 @@ async def serve(settings: GatewaySettings) -> None:
         await http.serve()  # returns on SIGTERM / SIGINT
     finally:
         refresher.cancel()
+        await models.close()
         await server.stop(2)
         await limiter.close()
 

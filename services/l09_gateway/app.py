@@ -1,4 +1,5 @@
-"""HTTP routes of the L09 process: /health and /openapi.json (both open)."""
+"""HTTP routes of the L09 process: /health and /openapi.json (both open), and the OpenAI- and
+Anthropic-compatible APIs (authenticated by Envoy first)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,19 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from services.kit import get_logger
+from services.l09_gateway.compat.endpoints import CompatEndpoints
+from services.l09_gateway.compat.models_client import ModelsClient
 from services.l09_gateway.config import GatewaySettings
 from services.l09_gateway.health import SERVING, check_mesh
 
 log = get_logger("l09.http")
 
 
-def create_app(settings: GatewaySettings, openapi: dict[str, Any] | None = None) -> Starlette:
+def create_app(
+    settings: GatewaySettings,
+    openapi: dict[str, Any] | None = None,
+    models: ModelsClient | None = None,
+) -> Starlette:
     async def health(request: Request) -> JSONResponse:
         report = await check_mesh(settings.layers, settings.check_timeout_seconds)
         if not report.serving:
@@ -30,4 +37,6 @@ def create_app(settings: GatewaySettings, openapi: dict[str, Any] | None = None)
     routes = [Route("/health", health, methods=["GET"])]
     if openapi is not None:
         routes.append(Route("/openapi.json", openapi_json, methods=["GET"]))
+    if models is not None:
+        routes += CompatEndpoints(models).routes()
     return Starlette(routes=routes)

@@ -1,8 +1,9 @@
 """Envoy's ext_authz (envoy.service.auth.v3): who is calling, and may they call this RPC.
 
 Envoy runs it after the transcoder, so REST and gRPC calls both arrive as the gRPC path of
-their method. An allowed call continues with the layers' service token and the caller's
-identity in headers that overwrite whatever the client sent.
+their method; the compatible APIs' paths (/openai/v1/*, /anthropic/v1/*) are checked as the
+L04 RPC each maps to (compat/paths.py). An allowed call continues with the layers' service
+token and the caller's identity in headers that overwrite whatever the client sent.
 
 The caller's rate limit is checked here too, so an API-key call costs one hop to this
 process, not two: over the limit is a 429 (gRPC RESOURCE_EXHAUSTED, E9001) with
@@ -30,6 +31,7 @@ from google.protobuf import struct_pb2
 from google.rpc import code_pb2, status_pb2
 
 from services.kit import get_logger
+from services.l09_gateway.compat.paths import is_compat_path, rpc_for_path
 from services.l09_gateway.credentials import Authenticator, Identity, Unauthenticated
 from services.l09_gateway.limits import Decision, RateLimiter
 from services.l09_gateway.names import (
@@ -117,6 +119,12 @@ def _denied(
     )
 
 
+def _is_grpc(path: str, headers: dict[str, str]) -> bool:
+    """A native gRPC call: a transcoded REST call names its original path, and the
+    compatible APIs are HTTP."""
+    return ORIGINAL_PATH_HEADER not in headers and not is_compat_path(path)
+
+
 def _caller_credential(headers: dict[str, str]) -> str:
     """The credential the caller was admitted with, as an authorization header value."""
     return headers.get("authorization") or f"Bearer {headers.get('x-api-key', '').strip()}"
@@ -139,7 +147,7 @@ class AuthorizationServicer(pb_grpc.AuthorizationServicer):
         self, request: pb.CheckRequest, context: grpc.aio.ServicerContext
     ) -> pb.CheckResponse:
         http = request.attributes.request.http
-        rpc = http.path.split("?", 1)[0].lstrip("/")
+        rpc = rpc_for_path(http.path)
         headers = dict(http.headers)
         try:
             identity = await self._authenticator.identify(headers)
@@ -159,7 +167,7 @@ class AuthorizationServicer(pb_grpc.AuthorizationServicer):
         tier = policy.tier(identity.tier)
         decision = await self._limiter.check(tier, identity.principal, rpc)
         if not decision.allowed:
-            return _over_limit(decision, grpc_caller=ORIGINAL_PATH_HEADER not in headers)
+            return _over_limit(decision, grpc_caller=_is_grpc(http.path, headers))
         forwarded = [
             _header(PRINCIPAL_HEADER, identity.principal),
             _header(ROLES_HEADER, ",".join(identity.roles)),  # allowed: never empty

@@ -1,4 +1,4 @@
-"""Routes: the open HTTP paths, then one route per RPC, by its gRPC path.
+"""Routes: the open HTTP paths, the compatible APIs, then one route per RPC, by its gRPC path.
 
 REST requests reach these routes too: the transcoder rewrites a REST path to the gRPC path
 of its method before routing. Rules per method:
@@ -19,6 +19,7 @@ from envoy.config.route.v3 import route_components_pb2 as route_pb2
 from envoy.type.matcher.v3 import string_pb2
 from google.protobuf import any_pb2
 
+from services.l09_gateway.compat.paths import PREFIXES as COMPAT_PREFIXES
 from services.l09_gateway.descriptor import Method
 from services.l09_gateway.names import (
     BODY_SIZE_LIMIT_FILTER,
@@ -124,6 +125,26 @@ def open_routes() -> list[route_pb2.Route]:
     ]
 
 
+# The compatible APIs (served by the L09 process, which calls L04): authenticated and limited
+# by ext_authz, as the L04 RPC each path maps to (the native JWT filters and the transcoder
+# know only gRPC paths). The timeout of L04's own unary route, streams included: they are
+# one generation too.
+COMPAT_TIMEOUT = layer_for("agentic.models.v1").timeout
+_COMPAT_ROUTE_FILTERS = _disabled(*NATIVE_AUTH_FILTERS, RATELIMIT_FILTER, TRANSCODER_FILTER)
+
+
+def compat_routes() -> list[route_pb2.Route]:
+    """/openai/v1/* and /anthropic/v1/* to the L09 process's HTTP port, never retried."""
+    return [
+        route_pb2.Route(
+            match=route_pb2.RouteMatch(prefix=prefix),
+            route=route_pb2.RouteAction(cluster=HTTP_CLUSTER, timeout=COMPAT_TIMEOUT),
+            typed_per_filter_config=_COMPAT_ROUTE_FILTERS,
+        )
+        for prefix in COMPAT_PREFIXES
+    ]
+
+
 # A layer's own HTTP path (L12's MCP endpoint): streamed both ways, not transcoded. The
 # gateway does not admit the caller here: the layer calls the mesh with the credential the
 # request carries, and every such call is admitted by the gateway as any other.
@@ -179,4 +200,6 @@ def method_route(method: Method) -> route_pb2.Route:
 def routes(methods: Sequence[Method]) -> list[route_pb2.Route]:
     packages = sorted({method.package for method in methods})
     layer_http = [layer_http_route(u.path, u.cluster) for u in http_upstreams(packages)]
-    return [preflight_route(), *open_routes(), *layer_http] + [method_route(m) for m in methods]
+    return [preflight_route(), *open_routes(), *compat_routes(), *layer_http] + [
+        method_route(m) for m in methods
+    ]
