@@ -29,7 +29,14 @@ async def client(mesh: RunningMesh) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def ask(client: httpx.AsyncClient, text: str, **fields: Any) -> httpx.Response:
-    return await client.post("/v1/assistant:ask", json={"text": text, **fields})
+    """Ask, retried when the offline model ran out of tokens writing the arguments (E4011):
+    its output can differ with what it answered just before (its prompt cache), and these
+    tests are about what L12 does with an answer, not about the toy model's answers."""
+    for _ in range(3):
+        reply = await client.post("/v1/assistant:ask", json={"text": text, **fields})
+        if reply.status_code != 400 or rest_reason(reply.json()) != "E4011":
+            return reply
+    return reply
 
 
 async def test_a_read_is_invoked_at_once_and_kept_in_the_conversation(
