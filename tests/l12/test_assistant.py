@@ -103,7 +103,16 @@ async def test_a_mutating_ask_does_nothing_until_confirmed_and_a_token_runs_once
 async def test_another_caller_may_neither_confirm_nor_read_the_conversation(
     mesh: RunningMesh, client: httpx.AsyncClient
 ) -> None:
-    reply = await ask(client, "delete the document o-1 of the orders collection")
+    # Any mutating request serves (the subject is who may use its token); the offline model
+    # sometimes runs out of tokens on one wording, so a second and third wording are tried.
+    for text in (
+        "delete the document o-1 of the orders collection",
+        "remove document o-2 from the collection named orders",
+        "delete the consumer group called billing",
+    ):
+        reply = await ask(client, text)
+        if reply.status_code == 200:
+            break
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert body["outcome"] == "ASK_OUTCOME_CONFIRMATION_REQUIRED"
