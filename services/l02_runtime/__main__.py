@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import structlog
-from temporalio.client import Client
-from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from agentic.models.v1 import models_pb2_grpc
@@ -22,6 +19,7 @@ from services.kit import (
     wait_for_termination,
 )
 from services.kit.auth import service_token_from_env
+from services.kit.temporal import connect_temporal
 from services.l02_runtime import errors
 from services.l02_runtime.activities import RunActivities
 from services.l02_runtime.config import RuntimeSettings
@@ -33,21 +31,6 @@ log = structlog.get_logger("l02")
 DEV_TOKEN = "dev_key_local_ONLY"  # accepted by the layers only while they have no production key
 
 
-async def connect_temporal(settings: RuntimeSettings) -> Client:
-    """Temporal may still be starting (or restarting): retry until the deadline."""
-    deadline = time.monotonic() + settings.temporal_connect_seconds
-    while True:
-        try:
-            return await Client.connect(
-                settings.temporal_address, namespace=settings.temporal_namespace
-            )
-        except (RPCError, RuntimeError) as error:
-            if time.monotonic() > deadline:
-                raise
-            log.info("temporal.waiting", address=settings.temporal_address, error=str(error))
-            await asyncio.sleep(0.5)
-
-
 async def main() -> None:
     settings = RuntimeSettings()
     configure_logging("l02_runtime", settings.log_level, settings.log_format)
@@ -56,7 +39,11 @@ async def main() -> None:
     l03 = open_channel(layer_target("l03"), token=token, timeout=None)
     l04 = open_channel(layer_target("l04"), token=token, timeout=None)
     store = AgentStore(l01)
-    temporal = await connect_temporal(settings)
+    temporal = await connect_temporal(
+        settings.temporal_address,
+        settings.temporal_namespace,
+        settings.temporal_connect_seconds,
+    )
     activities = RunActivities(
         store, models_pb2_grpc.ModelServiceStub(l04), tools_pb2_grpc.ToolServiceStub(l03)
     )
