@@ -17,8 +17,8 @@ import numpy as np
 from bench.blend import choose, evaluate, labelled, signal_array, write_weights
 from bench.own_mesh import run_on_own_mesh
 from services.kit import open_channel
-from services.kit.semantic_index import MEANING_SIGNALS, SemanticIndex
-from services.l13_roles.classifier import SIGNALS, RoleProfile, signals
+from services.kit.semantic_index import MEANING_SIGNALS, SemanticIndex, Similarity
+from services.l13_roles.classifier import EXAMPLE_ID, SIGNALS, RoleProfile, signals
 from services.l13_roles.config import RoleSettings
 from services.l13_roles.definitions import load_shipped_roles
 from services.l13_roles.roles import INDEX_COLLECTION
@@ -35,10 +35,11 @@ async def tune(settings: LauncherSettings) -> None:
     index = SemanticIndex(l01, l04, INDEX_COLLECTION)
     profiles = {r.name: RoleProfile.of(r) for r in load_shipped_roles(RoleSettings().roles_dir)}
     await index.load(sorted(profiles))
-    vectors = await index.embed([str(row["text"]) for row in dev])
+    texts = [str(row["text"]) for row in dev]
+    vectors = await index.embed(texts)
     found = [
-        [(s.role, s.values) for s in signals(str(row["text"]), index.similarities(v), profiles)]
-        for row, v in zip(dev, vectors, strict=True)
+        [(s.role, s.values) for s in signals(text, _others(text, index.similarities(v)), profiles)]
+        for text, v in zip(texts, vectors, strict=True)
     ]
     roles = sorted(profiles)
     array = signal_array(found, roles, SIGNALS)
@@ -54,6 +55,11 @@ async def tune(settings: LauncherSettings) -> None:
     print(f"written to {path}")
     await l01.close()
     await l04.close()
+
+
+def _others(task: str, similarities: list[Similarity]) -> list[Similarity]:
+    """The similarities of a task to every indexed text but the example that is the task."""
+    return [s for s in similarities if not (EXAMPLE_ID in s.entry.id and s.entry.text == task)]
 
 
 def main() -> int:

@@ -6,7 +6,9 @@ Signals per role for a task:
   together and each alone):
   ``closest``, ``nearest3`` and ``mean``, standardised across the roles;
 - ``keywords``: how many of the role's keyword phrases are in the task;
-- ``skills``: how many of its core skills' names are.
+- ``skills``: how many of its core skills' names are;
+- ``example_closest`` and ``example_nearest3``: the same meaning signals over the role's
+  example tasks alone (tasks in users' words are nearer to each other than to a description).
 
 A role's score is their weighted sum. The weights are data (``data/weights.json``), chosen on
 the development half of ``tests/data/role_tasks.jsonl`` by ``python -m bench.role_weights``.
@@ -23,7 +25,9 @@ from services.kit.phrases import matched, phrase, words
 from services.kit.semantic_index import MEANING_SIGNALS, IndexedText, Similarity, meaning_by_owner
 from services.l13_roles.definitions import RoleDefinition
 
-SIGNALS = (*MEANING_SIGNALS, "keywords", "skills")
+EXAMPLE_SIGNALS = ("example_closest", "example_nearest3")
+SIGNALS = (*MEANING_SIGNALS, "keywords", "skills", *EXAMPLE_SIGNALS)
+EXAMPLE_ID = ".example."
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class Weights:
     mean: float
     keywords: float
     skills: float
+    example_closest: float = 0.0
+    example_nearest3: float = 0.0
 
     @classmethod
     def load(cls, path: Path) -> Weights:
@@ -74,6 +80,10 @@ def role_texts(role: RoleDefinition) -> list[IndexedText]:
         IndexedText(f"{role.name}.keyword.{i}", role.name, keyword)
         for i, keyword in enumerate(role.keywords)
     ]
+    texts += [
+        IndexedText(f"{role.name}{EXAMPLE_ID}{i}", role.name, example)
+        for i, example in enumerate(role.examples)
+    ]
     return texts
 
 
@@ -87,6 +97,7 @@ class Signals:
     closest_cosine: float
     keywords: tuple[str, ...]
     skills: tuple[str, ...]
+    closest_example: Similarity | None = None
 
     def score(self, weights: Weights) -> float:
         return sum(self.values[name] * getattr(weights, name) for name in SIGNALS)
@@ -99,6 +110,11 @@ class Signals:
             found.append("keywords: " + ", ".join(self.keywords))
         if self.skills:
             found.append("skills: " + ", ".join(self.skills))
+        if self.closest_example:
+            example = self.closest_example
+            found.append(
+                f"like the example {example.entry.text[:80]!r} (cosine {example.cosine:.2f})"
+            )
         return found
 
 
@@ -108,12 +124,29 @@ def signals(
     """Every profiled role's signals for ``task`` (similarities: the task to each indexed text).
     A role whose texts are not embedded yet cannot be compared, and is left out."""
     task_words = words(task)
+    described = [s for s in similarities if EXAMPLE_ID not in s.entry.id]
+    by_example = [s for s in similarities if EXAMPLE_ID in s.entry.id]
+    examples = {m.owner: m for m in meaning_by_owner(by_example, profiles)} if by_example else {}
+    lowest = {
+        signal: min((m.values[signal] for m in examples.values()), default=0.0)
+        for signal in ("closest", "nearest3")
+    }
     found = []
-    for meaning in meaning_by_owner(similarities, profiles):
+    for meaning in meaning_by_owner(described, profiles):
         profile = profiles[meaning.owner]
+        example = examples.get(meaning.owner)
         keywords = matched(task_words, profile.keywords)
         skills = matched(task_words, profile.skills)
-        values = {**meaning.values, "keywords": float(len(keywords)), "skills": float(len(skills))}
+        values = {
+            **meaning.values,
+            "keywords": float(len(keywords)),
+            "skills": float(len(skills)),
+            # A role without examples gets the lowest of the others': never an advantage.
+            **{
+                f"example_{signal}": (example.values if example else lowest)[signal]
+                for signal in ("closest", "nearest3")
+            },
+        }
         closest = meaning.closest
         found.append(
             Signals(
@@ -123,6 +156,7 @@ def signals(
                 closest.cosine,
                 tuple(keywords),
                 tuple(skills),
+                example.closest if example else None,
             )
         )
     return found

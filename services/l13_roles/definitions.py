@@ -32,6 +32,7 @@ _LISTS = {
     "preferred_tools": (64, 20),
     "keywords": (100, 200),
     "layers": (3, 15),
+    "examples": (500, 50),
 }
 _TEXTS = {"title": 120, "description": 4000, "prompt": 32_000}
 
@@ -50,6 +51,7 @@ class RoleDefinition:
     token_budget: int = DEFAULT_TOKEN_BUDGET
     layers: tuple[str, ...] = ()
     prompt: str = ""
+    examples: tuple[str, ...] = ()
     state: str = ACTIVE
     deprecation_reason: str = ""
 
@@ -115,6 +117,7 @@ def validate_role(raw: Mapping[str, Any]) -> RoleDefinition:
         if tool not in BUILTIN_TOOLS:
             problems.append((f"preferred_tools[{index}]", f"unknown tool {tool!r}"))
     keywords = tuple(k.lower() for k in _strings(raw, "keywords", problems))
+    examples = _strings(raw, "examples", problems)
     layers = _strings(raw, "layers", problems)
     for index, layer in enumerate(layers):
         if not _LAYER.match(layer):
@@ -128,7 +131,7 @@ def validate_role(raw: Mapping[str, Any]) -> RoleDefinition:
     return RoleDefinition(
         name=str(name), title=title, description=description, responsibilities=responsibilities,
         core_skills=skills, preferred_tools=tools, keywords=keywords, token_budget=budget,
-        layers=layers, prompt=prompt,
+        layers=layers, prompt=prompt, examples=examples,
         state=DEPRECATED if raw.get("state") == DEPRECATED else ACTIVE,
         deprecation_reason=str(raw.get("deprecation_reason") or ""),
     )  # fmt: skip

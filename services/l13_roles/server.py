@@ -26,6 +26,7 @@ def definition_fields(role: pb.Role) -> dict[str, Any]:
         "responsibilities": list(role.responsibilities), "core_skills": list(role.core_skills),
         "preferred_tools": list(role.preferred_tools), "keywords": list(role.keywords),
         "token_budget": role.token_budget, "layers": list(role.layers), "prompt": role.prompt,
+        "examples": list(role.examples),
     }  # fmt: skip
 
 
@@ -36,6 +37,7 @@ def to_message(stored: StoredRole) -> pb.Role:
         responsibilities=role.responsibilities, core_skills=role.core_skills,
         preferred_tools=role.preferred_tools, keywords=role.keywords,
         token_budget=role.token_budget, layers=role.layers, prompt=role.prompt,
+        examples=role.examples,
         state=pb.ROLE_STATE_ACTIVE if role.state == ACTIVE else pb.ROLE_STATE_DEPRECATED,
         revision=stored.revision, deprecation_reason=role.deprecation_reason,
     )  # fmt: skip

@@ -99,8 +99,8 @@ async def test_held_out_tasks_are_classified(roles: pb_grpc.RoleServiceStub) -> 
         names = [m.name for m in reply.matches]
         top1 += names[0] == row["role"]
         top3 += row["role"] in names
-    assert top1 / len(HELD_OUT) >= 0.65
-    assert top3 / len(HELD_OUT) >= 0.90
+    assert top1 / len(HELD_OUT) >= 0.75
+    assert top3 / len(HELD_OUT) >= 0.95
 
 
 async def test_a_role_is_created_updated_with_revisions_and_kept(
@@ -155,6 +155,20 @@ async def test_a_new_role_is_classified_and_a_deprecated_one_no_longer(
     assigned = await _refused(roles.AssignRole(pb.AssignRoleRequest(name=role.name, agent_id="a1")))
     assert assigned.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert platform_code(assigned) == "E13006"
+
+
+async def test_a_role_s_examples_are_kept_and_classify_tasks_like_them(
+    roles: pb_grpc.RoleServiceStub,
+) -> None:
+    example = "the penguin pool filter keeps clogging with feathers"
+    role = new_role(keywords=[], examples=[example, "count the penguins after feeding time"])
+    await roles.CreateRole(pb.CreateRoleRequest(role=role))
+    read = (await roles.GetRole(pb.GetRoleRequest(name=role.name))).role
+    assert list(read.examples) == list(role.examples)
+    task = "penguin pool filter clogged with feathers again"
+    found = await roles.ClassifyTask(pb.ClassifyTaskRequest(text=task, limit=3))
+    match = next(m for m in found.matches if m.name == role.name)
+    assert any(reason.startswith(f"like the example {example!r}") for reason in match.reasons)
 
 
 async def test_a_changed_role_is_embedded_again(

@@ -11,7 +11,14 @@ import pytest
 from services.kit import PlatformError
 from services.kit.semantic_index import IndexedText, Similarity
 from services.kit.tokens import count_tokens
-from services.l13_roles.classifier import RoleProfile, Weights, rank, role_texts, signals
+from services.l13_roles.classifier import (
+    EXAMPLE_ID,
+    RoleProfile,
+    Weights,
+    rank,
+    role_texts,
+    signals,
+)
 from services.l13_roles.config import RoleSettings
 from services.l13_roles.context import build_context
 from services.l13_roles.definitions import load_shipped_roles, validate_role
@@ -152,5 +159,50 @@ def test_every_role_text_is_indexed_under_its_role() -> None:
     texts = role_texts(role)
     assert {t.owner for t in texts} == {role.name}
     assert len({t.id for t in texts}) == len(texts)
-    assert len(texts) == len(role.responsibilities) + len(role.keywords) + 2
+    assert len(texts) == len(role.responsibilities) + len(role.keywords) + len(role.examples) + 2
     assert np.isclose(len(texts[0].digest), 32)
+
+
+def _example_similarities(cosines: dict[str, list[float]]) -> list[Similarity]:
+    return [
+        Similarity(IndexedText(f"{owner}{EXAMPLE_ID}{i}", owner, f"example {i}"), cosine)
+        for owner, values in cosines.items()
+        for i, cosine in enumerate(values)
+    ]
+
+
+def test_examples_are_their_own_signals_not_part_of_the_description_ones() -> None:
+    profiles = {r.name: RoleProfile.of(r) for r in ROLES if r.name in ("debugger", "architect")}
+    described = _similarities({"architect": [0.6, 0.5, 0.4], "debugger": [0.5, 0.4, 0.3]})
+    # An example of the debugger's is the nearest text of all: it moves only the example signals.
+    examples = _example_similarities({"architect": [0.2], "debugger": [0.9, 0.8]})
+    found = {s.role: s for s in signals("it crashes", described + examples, profiles)}
+    assert found["architect"].values["closest"] > found["debugger"].values["closest"]
+    assert (
+        found["debugger"].values["example_closest"] > found["architect"].values["example_closest"]
+    )
+    by_examples = rank(
+        list(found.values()),
+        Weights(closest=0, nearest3=0, mean=0, keywords=0, skills=0, example_closest=1),
+    )
+    assert by_examples[0].name == "debugger"
+
+
+def test_a_role_without_examples_gets_the_lowest_example_signal_not_an_average() -> None:
+    names = ("debugger", "architect", "test-engineer")
+    profiles = {r.name: RoleProfile.of(r) for r in ROLES if r.name in names}
+    described = _similarities({name: [0.4] for name in names})
+    examples = _example_similarities({"architect": [0.2], "debugger": [0.9]})
+    found = {s.role: s for s in signals("it crashes", described + examples, profiles)}
+    lowest = min(
+        found["architect"].values["example_closest"], found["debugger"].values["example_closest"]
+    )
+    assert found["test-engineer"].values["example_closest"] == lowest
+
+
+def test_a_role_takes_at_most_50_examples_of_500_characters() -> None:
+    raw = {**ROLES[0].content(), "examples": ["x" * 501] + [f"task {i}" for i in range(50)]}
+    with pytest.raises(PlatformError) as caught:
+        validate_role(raw)
+    fields = {field for field, _ in caught.value.violations}
+    assert {"examples", "examples[0]"} <= fields

@@ -27,7 +27,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61gentic/roles/v1/roles.proto\x12\x10\x61gentic.roles.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x89\x03\n\x04Role\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05title\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1e\n\x10responsibilities\x18\x04 \x03(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x63ore_skills\x18\x05 \x03(\t\x12\x17\n\x0fpreferred_tools\x18\x06 \x03(\t\x12\x10\n\x08keywords\x18\x07 \x03(\t\x12\x14\n\x0ctoken_budget\x18\x08 \x01(\x05\x12\x0e\n\x06layers\x18\t \x03(\t\x12\x14\n\x06prompt\x18\n \x01(\tB\x04\xe2\x41\x01\x02\x12\x30\n\x05state\x18\x0b \x01(\x0e\x32\x1b.agentic.roles.v1.RoleStateB\x04\xe2\x41\x01\x03\x12\x16\n\x08revision\x18\x0c \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12 \n\x12\x64\x65precation_reason\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\"R\n\x10ListRolesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x17\n\x0fshow_deprecated\x18\x03 \x01(\x08\"S\n\x11ListRolesResponse\x12%\n\x05roles\x18\x01 \x03(\x0b\x32\x16.agentic.roles.v1.Role\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"6\n\x0eGetRoleRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x10\n\x08revision\x18\x02 \x01(\x03\"7\n\x0fGetRoleResponse\x12$\n\x04role\x18\x01 \x01(\x0b\x32\x16.agentic.roles.v1.Role\".\n\x18ListRoleRevisionsRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"F\n\x19ListRoleRevisionsResponse\x12)\n\trevisions\x18\x01 \x03(\x0b\x32\x16.agentic.roles.v1.Role\"?\n\x11\x43reateRoleRequest\x12*\n\x04role\x18\x01 \x01(\x0b\x32\x16.agentic.roles.v1.RoleB\x04\xe2\x41\x01\x02\":\n\x12\x43reateRoleResponse\x12$\n\x04role\x18\x01 \x01(\x0b\x32\x16.agentic.roles.v1.Role\"h\n\x11UpdateRoleRequest\x12*\n\x04role\x18\x01 \x01(\x0b\x32\x16.agentic.roles.v1.RoleB\x04\xe2\x41\x01\x02\x12\x19\n\x11\x65xpected_revision\x18\x02 \x01(\x03\x12\x0c\n\x04name\x18\x03 \x01(\t\":\n\x12UpdateRoleResponse\x12$\n\x04role\x18\x01 \x01(\x0b\x32\x16.agentic.roles.v1.Role\"U\n\x14\x44\x65precateRoleRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x19\n\x11\x65xpected_revision\x18\x03 \x01(\x03\"=\n\x15\x44\x65precateRoleResponse\x12$\n\x04role\x18\x01 \x01(\x0b\x32\x16.agentic.roles.v1.Role\"8\n\x13\x43lassifyTaskRequest\x12\x12\n\x04text\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05limit\x18\x02 \x01(\x05\"9\n\tRoleMatch\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x0f\n\x07reasons\x18\x03 \x03(\t\"x\n\x14\x43lassifyTaskResponse\x12,\n\x07matches\x18\x01 \x03(\x0b\x32\x1b.agentic.roles.v1.RoleMatch\x12\x17\n\x0fneeds_oversight\x18\x02 \x01(\x08\x12\x19\n\x11oversight_reasons\x18\x03 \x03(\t\"?\n\x11\x41ssignRoleRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"c\n\x12\x41ssignRoleResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x15\n\rrole_revision\x18\x03 \x01(\x03\x12\x16\n\x0e\x65vent_position\x18\x04 \x01(\x03\"S\n\x13\x42uildContextRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04task\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0ctoken_budget\x18\x03 \x01(\x05\"\x7f\n\x14\x42uildContextResponse\x12\x0f\n\x07\x63ontext\x18\x01 \x01(\t\x12\x13\n\x0btoken_count\x18\x02 \x01(\x05\x12\x14\n\x0ctoken_budget\x18\x03 \x01(\x05\x12\x11\n\ttruncated\x18\x04 \x01(\x08\x12\x18\n\x10trimmed_sections\x18\x05 \x03(\t*Y\n\tRoleState\x12\x1a\n\x16ROLE_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11ROLE_STATE_ACTIVE\x10\x01\x12\x19\n\x15ROLE_STATE_DEPRECATED\x10\x02\x32\xed\x08\n\x0bRoleService\x12g\n\tListRoles\x12\".agentic.roles.v1.ListRolesRequest\x1a#.agentic.roles.v1.ListRolesResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/roles\x12h\n\x07GetRole\x12 .agentic.roles.v1.GetRoleRequest\x1a!.agentic.roles.v1.GetRoleResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/roles/{name}\x12\x90\x01\n\x11ListRoleRevisions\x12*.agentic.roles.v1.ListRoleRevisionsRequest\x1a+.agentic.roles.v1.ListRoleRevisionsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/roles/{name}/revisions\x12p\n\nCreateRole\x12#.agentic.roles.v1.CreateRoleRequest\x1a$.agentic.roles.v1.CreateRoleResponse\"\x17\x82\xd3\xe4\x93\x02\x11\"\t/v1/roles:\x04role\x12w\n\nUpdateRole\x12#.agentic.roles.v1.UpdateRoleRequest\x1a$.agentic.roles.v1.UpdateRoleResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x32\x10/v1/roles/{name}:\x04role\x12\x87\x01\n\rDeprecateRole\x12&.agentic.roles.v1.DeprecateRoleRequest\x1a\'.agentic.roles.v1.DeprecateRoleResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/roles/{name}:deprecate:\x01*\x12|\n\x0c\x43lassifyTask\x12%.agentic.roles.v1.ClassifyTaskRequest\x1a&.agentic.roles.v1.ClassifyTaskResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/roles:classify:\x01*\x12{\n\nAssignRole\x12#.agentic.roles.v1.AssignRoleRequest\x1a$.agentic.roles.v1.AssignRoleResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x17/v1/roles/{name}:assign:\x01*\x12\x87\x01\n\x0c\x42uildContext\x12%.agentic.roles.v1.BuildContextRequest\x1a&.agentic.roles.v1.BuildContextResponse\"(\x82\xd3\xe4\x93\x02\"\"\x1d/v1/roles/{name}:buildContext:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61gentic/roles/v1/roles.proto\x12\x10\x61gentic.roles.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x03\n\x04Role\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05title\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1e\n\x10responsibilities\x18\x04 \x03(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x63ore_skills\x18\x05 \x03(\t\x12\x17\n\x0fpreferred_tools\x18\x06 \x03(\t\x12\x10\n\x08keywords\x18\x07 \x03(\t\x12\x14\n\x0ctoken_budget\x18\x08 \x01(\x05\x12\x0e\n\x06layers\x18\t \x03(\t\x12\x14\n\x06prompt\x18\n \x01(\tB\x04\xe2\x41\x01\x02\x12\x30\n\x05state\x18\x0b \x01(\x0e\x32\x1b.agentic.roles.v1.RoleStateB\x04\xe2\x41\x01\x03\x12\x16\n\x08revision\x18\x0c \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12 \n\x12\x64\x65precation_reason\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x12\x10\n\x08\x65xamples\x18\x0f \x03(\t\"R\n\x10ListRolesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x17\n\x0fshow_deprecated\x18\x03 \x01(\x08\"S\n\x11ListRolesResponse\x12%\n\x05roles\x18\x01 \x03(\x0b\x32\x16.agentic.roles.v1.Role\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"6\n\x0eGetRoleRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x10\n\x08revision\x18\x02 \x01(\x03\"7\n\x0fGetRoleResponse\x12$\n\x04role\x18\x01 \x01(\x0b\x32\x16.agentic.roles.v1.Role\".\n\x18ListRoleRevisionsRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"F\n\x19ListRoleRevisionsResponse\x12)\n\trevisions\x18\x01 \x03(\x0b\x32\x16.agentic.roles.v1.Role\"?\n\x11\x43reateRoleRequest\x12*\n\x04role\x18\x01 \x01(\x0b\x32\x16.agentic.roles.v1.RoleB\x04\xe2\x41\x01\x02\":\n\x12\x43reateRoleResponse\x12$\n\x04role\x18\x01 \x01(\x0b\x32\x16.agentic.roles.v1.Role\"h\n\x11UpdateRoleRequest\x12*\n\x04role\x18\x01 \x01(\x0b\x32\x16.agentic.roles.v1.RoleB\x04\xe2\x41\x01\x02\x12\x19\n\x11\x65xpected_revision\x18\x02 \x01(\x03\x12\x0c\n\x04name\x18\x03 \x01(\t\":\n\x12UpdateRoleResponse\x12$\n\x04role\x18\x01 \x01(\x0b\x32\x16.agentic.roles.v1.Role\"U\n\x14\x44\x65precateRoleRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x19\n\x11\x65xpected_revision\x18\x03 \x01(\x03\"=\n\x15\x44\x65precateRoleResponse\x12$\n\x04role\x18\x01 \x01(\x0b\x32\x16.agentic.roles.v1.Role\"8\n\x13\x43lassifyTaskRequest\x12\x12\n\x04text\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05limit\x18\x02 \x01(\x05\"9\n\tRoleMatch\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x0f\n\x07reasons\x18\x03 \x03(\t\"x\n\x14\x43lassifyTaskResponse\x12,\n\x07matches\x18\x01 \x03(\x0b\x32\x1b.agentic.roles.v1.RoleMatch\x12\x17\n\x0fneeds_oversight\x18\x02 \x01(\x08\x12\x19\n\x11oversight_reasons\x18\x03 \x03(\t\"?\n\x11\x41ssignRoleRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61gent_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"c\n\x12\x41ssignRoleResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x15\n\rrole_revision\x18\x03 \x01(\x03\x12\x16\n\x0e\x65vent_position\x18\x04 \x01(\x03\"S\n\x13\x42uildContextRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04task\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0ctoken_budget\x18\x03 \x01(\x05\"\x7f\n\x14\x42uildContextResponse\x12\x0f\n\x07\x63ontext\x18\x01 \x01(\t\x12\x13\n\x0btoken_count\x18\x02 \x01(\x05\x12\x14\n\x0ctoken_budget\x18\x03 \x01(\x05\x12\x11\n\ttruncated\x18\x04 \x01(\x08\x12\x18\n\x10trimmed_sections\x18\x05 \x03(\t*Y\n\tRoleState\x12\x1a\n\x16ROLE_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11ROLE_STATE_ACTIVE\x10\x01\x12\x19\n\x15ROLE_STATE_DEPRECATED\x10\x02\x32\xed\x08\n\x0bRoleService\x12g\n\tListRoles\x12\".agentic.roles.v1.ListRolesRequest\x1a#.agentic.roles.v1.ListRolesResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/roles\x12h\n\x07GetRole\x12 .agentic.roles.v1.GetRoleRequest\x1a!.agentic.roles.v1.GetRoleResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/roles/{name}\x12\x90\x01\n\x11ListRoleRevisions\x12*.agentic.roles.v1.ListRoleRevisionsRequest\x1a+.agentic.roles.v1.ListRoleRevisionsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/roles/{name}/revisions\x12p\n\nCreateRole\x12#.agentic.roles.v1.CreateRoleRequest\x1a$.agentic.roles.v1.CreateRoleResponse\"\x17\x82\xd3\xe4\x93\x02\x11\"\t/v1/roles:\x04role\x12w\n\nUpdateRole\x12#.agentic.roles.v1.UpdateRoleRequest\x1a$.agentic.roles.v1.UpdateRoleResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x32\x10/v1/roles/{name}:\x04role\x12\x87\x01\n\rDeprecateRole\x12&.agentic.roles.v1.DeprecateRoleRequest\x1a\'.agentic.roles.v1.DeprecateRoleResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/roles/{name}:deprecate:\x01*\x12|\n\x0c\x43lassifyTask\x12%.agentic.roles.v1.ClassifyTaskRequest\x1a&.agentic.roles.v1.ClassifyTaskResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/roles:classify:\x01*\x12{\n\nAssignRole\x12#.agentic.roles.v1.AssignRoleRequest\x1a$.agentic.roles.v1.AssignRoleResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x17/v1/roles/{name}:assign:\x01*\x12\x87\x01\n\x0c\x42uildContext\x12%.agentic.roles.v1.BuildContextRequest\x1a&.agentic.roles.v1.BuildContextResponse\"(\x82\xd3\xe4\x93\x02\"\"\x1d/v1/roles/{name}:buildContext:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -90,48 +90,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROLESERVICE'].methods_by_name['AssignRole']._serialized_options = b'\202\323\344\223\002\034\"\027/v1/roles/{name}:assign:\001*'
   _globals['_ROLESERVICE'].methods_by_name['BuildContext']._loaded_options = None
   _globals['_ROLESERVICE'].methods_by_name['BuildContext']._serialized_options = b'\202\323\344\223\002\"\"\035/v1/roles/{name}:buildContext:\001*'
-  _globals['_ROLESTATE']._serialized_start=2004
-  _globals['_ROLESTATE']._serialized_end=2093
+  _globals['_ROLESTATE']._serialized_start=2022
+  _globals['_ROLESTATE']._serialized_end=2111
   _globals['_ROLE']._serialized_start=147
-  _globals['_ROLE']._serialized_end=540
-  _globals['_LISTROLESREQUEST']._serialized_start=542
-  _globals['_LISTROLESREQUEST']._serialized_end=624
-  _globals['_LISTROLESRESPONSE']._serialized_start=626
-  _globals['_LISTROLESRESPONSE']._serialized_end=709
-  _globals['_GETROLEREQUEST']._serialized_start=711
-  _globals['_GETROLEREQUEST']._serialized_end=765
-  _globals['_GETROLERESPONSE']._serialized_start=767
-  _globals['_GETROLERESPONSE']._serialized_end=822
-  _globals['_LISTROLEREVISIONSREQUEST']._serialized_start=824
-  _globals['_LISTROLEREVISIONSREQUEST']._serialized_end=870
-  _globals['_LISTROLEREVISIONSRESPONSE']._serialized_start=872
-  _globals['_LISTROLEREVISIONSRESPONSE']._serialized_end=942
-  _globals['_CREATEROLEREQUEST']._serialized_start=944
-  _globals['_CREATEROLEREQUEST']._serialized_end=1007
-  _globals['_CREATEROLERESPONSE']._serialized_start=1009
-  _globals['_CREATEROLERESPONSE']._serialized_end=1067
-  _globals['_UPDATEROLEREQUEST']._serialized_start=1069
-  _globals['_UPDATEROLEREQUEST']._serialized_end=1173
-  _globals['_UPDATEROLERESPONSE']._serialized_start=1175
-  _globals['_UPDATEROLERESPONSE']._serialized_end=1233
-  _globals['_DEPRECATEROLEREQUEST']._serialized_start=1235
-  _globals['_DEPRECATEROLEREQUEST']._serialized_end=1320
-  _globals['_DEPRECATEROLERESPONSE']._serialized_start=1322
-  _globals['_DEPRECATEROLERESPONSE']._serialized_end=1383
-  _globals['_CLASSIFYTASKREQUEST']._serialized_start=1385
-  _globals['_CLASSIFYTASKREQUEST']._serialized_end=1441
-  _globals['_ROLEMATCH']._serialized_start=1443
-  _globals['_ROLEMATCH']._serialized_end=1500
-  _globals['_CLASSIFYTASKRESPONSE']._serialized_start=1502
-  _globals['_CLASSIFYTASKRESPONSE']._serialized_end=1622
-  _globals['_ASSIGNROLEREQUEST']._serialized_start=1624
-  _globals['_ASSIGNROLEREQUEST']._serialized_end=1687
-  _globals['_ASSIGNROLERESPONSE']._serialized_start=1689
-  _globals['_ASSIGNROLERESPONSE']._serialized_end=1788
-  _globals['_BUILDCONTEXTREQUEST']._serialized_start=1790
-  _globals['_BUILDCONTEXTREQUEST']._serialized_end=1873
-  _globals['_BUILDCONTEXTRESPONSE']._serialized_start=1875
-  _globals['_BUILDCONTEXTRESPONSE']._serialized_end=2002
-  _globals['_ROLESERVICE']._serialized_start=2096
-  _globals['_ROLESERVICE']._serialized_end=3229
+  _globals['_ROLE']._serialized_end=558
+  _globals['_LISTROLESREQUEST']._serialized_start=560
+  _globals['_LISTROLESREQUEST']._serialized_end=642
+  _globals['_LISTROLESRESPONSE']._serialized_start=644
+  _globals['_LISTROLESRESPONSE']._serialized_end=727
+  _globals['_GETROLEREQUEST']._serialized_start=729
+  _globals['_GETROLEREQUEST']._serialized_end=783
+  _globals['_GETROLERESPONSE']._serialized_start=785
+  _globals['_GETROLERESPONSE']._serialized_end=840
+  _globals['_LISTROLEREVISIONSREQUEST']._serialized_start=842
+  _globals['_LISTROLEREVISIONSREQUEST']._serialized_end=888
+  _globals['_LISTROLEREVISIONSRESPONSE']._serialized_start=890
+  _globals['_LISTROLEREVISIONSRESPONSE']._serialized_end=960
+  _globals['_CREATEROLEREQUEST']._serialized_start=962
+  _globals['_CREATEROLEREQUEST']._serialized_end=1025
+  _globals['_CREATEROLERESPONSE']._serialized_start=1027
+  _globals['_CREATEROLERESPONSE']._serialized_end=1085
+  _globals['_UPDATEROLEREQUEST']._serialized_start=1087
+  _globals['_UPDATEROLEREQUEST']._serialized_end=1191
+  _globals['_UPDATEROLERESPONSE']._serialized_start=1193
+  _globals['_UPDATEROLERESPONSE']._serialized_end=1251
+  _globals['_DEPRECATEROLEREQUEST']._serialized_start=1253
+  _globals['_DEPRECATEROLEREQUEST']._serialized_end=1338
+  _globals['_DEPRECATEROLERESPONSE']._serialized_start=1340
+  _globals['_DEPRECATEROLERESPONSE']._serialized_end=1401
+  _globals['_CLASSIFYTASKREQUEST']._serialized_start=1403
+  _globals['_CLASSIFYTASKREQUEST']._serialized_end=1459
+  _globals['_ROLEMATCH']._serialized_start=1461
+  _globals['_ROLEMATCH']._serialized_end=1518
+  _globals['_CLASSIFYTASKRESPONSE']._serialized_start=1520
+  _globals['_CLASSIFYTASKRESPONSE']._serialized_end=1640
+  _globals['_ASSIGNROLEREQUEST']._serialized_start=1642
+  _globals['_ASSIGNROLEREQUEST']._serialized_end=1705
+  _globals['_ASSIGNROLERESPONSE']._serialized_start=1707
+  _globals['_ASSIGNROLERESPONSE']._serialized_end=1806
+  _globals['_BUILDCONTEXTREQUEST']._serialized_start=1808
+  _globals['_BUILDCONTEXTREQUEST']._serialized_end=1891
+  _globals['_BUILDCONTEXTRESPONSE']._serialized_start=1893
+  _globals['_BUILDCONTEXTRESPONSE']._serialized_end=2020
+  _globals['_ROLESERVICE']._serialized_start=2114
+  _globals['_ROLESERVICE']._serialized_end=3247
 # @@protoc_insertion_point(module_scope)

@@ -22,7 +22,7 @@ ROLE_STATE_ACTIVE: RoleState
 ROLE_STATE_DEPRECATED: RoleState
 
 class Role(_message.Message):
-    __slots__ = ("name", "title", "description", "responsibilities", "core_skills", "preferred_tools", "keywords", "token_budget", "layers", "prompt", "state", "revision", "update_time", "deprecation_reason")
+    __slots__ = ("name", "title", "description", "responsibilities", "core_skills", "preferred_tools", "keywords", "token_budget", "layers", "prompt", "state", "revision", "update_time", "deprecation_reason", "examples")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +37,7 @@ class Role(_message.Message):
     REVISION_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     DEPRECATION_REASON_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLES_FIELD_NUMBER: _ClassVar[int]
     name: str
     title: str
     description: str
@@ -51,7 +52,8 @@ class Role(_message.Message):
     revision: int
     update_time: _timestamp_pb2.Timestamp
     deprecation_reason: str
-    def __init__(self, name: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., responsibilities: _Optional[_Iterable[str]] = ..., core_skills: _Optional[_Iterable[str]] = ..., preferred_tools: _Optional[_Iterable[str]] = ..., keywords: _Optional[_Iterable[str]] = ..., token_budget: _Optional[int] = ..., layers: _Optional[_Iterable[str]] = ..., prompt: _Optional[str] = ..., state: _Optional[_Union[RoleState, str]] = ..., revision: _Optional[int] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deprecation_reason: _Optional[str] = ...) -> None: ...
+    examples: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., responsibilities: _Optional[_Iterable[str]] = ..., core_skills: _Optional[_Iterable[str]] = ..., preferred_tools: _Optional[_Iterable[str]] = ..., keywords: _Optional[_Iterable[str]] = ..., token_budget: _Optional[int] = ..., layers: _Optional[_Iterable[str]] = ..., prompt: _Optional[str] = ..., state: _Optional[_Union[RoleState, str]] = ..., revision: _Optional[int] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deprecation_reason: _Optional[str] = ..., examples: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListRolesRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "show_deprecated")
