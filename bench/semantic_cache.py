@@ -40,6 +40,7 @@ from bench.own_mesh import run_on_own_mesh
 from bench.settle import settle_database
 from bench.stats import percentile
 from services.kit import configure_logging, open_channel
+from services.kit.layers import layer_by_key
 from services.l04_models.config import ModelSettings
 from services.l04_models.conversation import (
     CachePolicy,
@@ -291,7 +292,8 @@ async def report(settings: LauncherSettings) -> None:
 def main() -> int:
     """``python -m bench.semantic_cache``: only these figures, on a mesh of their own."""
     configure_logging("bench", level="warning")  # not a line per refused candidate
-    return run_on_own_mesh(report)
+    # L01 alone: the cache runs in this process, so no other layer's start-up is waited for.
+    return run_on_own_mesh(report, layers=[layer_by_key("l01")])
 
 
 if __name__ == "__main__":
