@@ -50,6 +50,9 @@ check = NearMissCheck()
          "Revoke the analytics team's read access to billing.", "action"),
         ("Turn on the firewall on the staging server.",
          "Disable the firewall on the staging server.", "action"),
+        ("What is the deepest lake in Europe?", "What is the shallowest lake in Europe?",
+         "antonym"),
+        ("Review the pending refunds.", "Issue the pending refunds.", "action"),
     ],
 )  # fmt: skip
 def test_a_near_miss_is_refused_and_says_what_differs(cached: str, asked: str, kind: str) -> None:
