@@ -106,6 +106,8 @@ class Words:
     symmetric: frozenset[str]
     determiners: frozenset[str]
     stopwords: frozenset[str]
+    when_units: frozenset[str]  # units "when" asks for without naming them
+    name_aliases: dict[str, frozenset[str]]  # name (stem) -> words that name it too
 
     @classmethod
     def load(cls, path: Path = WORDS) -> Words:
@@ -129,6 +131,11 @@ class Words:
             symmetric=frozenset(data["symmetric_joiners"]),
             determiners=frozenset(data["determiners"]),
             stopwords=frozenset(data["stopwords"]),
+            when_units=frozenset(data["when_units"]),
+            name_aliases={
+                stem(k): frozenset(v) | {stem(x) for x in v}
+                for k, v in data["name_aliases"].items()
+            },
         )
 
 
@@ -182,7 +189,11 @@ class NearMissCheck:
             stems=stems | _entities(text),
             numbers=_numbers(words),
             negations=sum(t in w.negations for t in words),
-            actions={w.actions[s] for s in (stem(t) for t in words) if s in w.actions},
+            actions={
+                w.actions[s]
+                for s in (stem(t) for t in words if not _superlative(t))
+                if s in w.actions
+            },
             units=units,
             formats={w.formats[s] for s in (stem(t) for t in words) if s in w.formats},
             languages={t for t in words if t in w.languages},
@@ -243,9 +254,10 @@ class NearMissCheck:
                                     f"{_nums(b.numbers)})")  # fmt: skip
         return None
 
-    @staticmethod
-    def _unit(a: Reading, b: Reading) -> Refusal | None:
+    def _unit(self, a: Reading, b: Reading) -> Refusal | None:
         if set(a.units) != set(b.units):
+            if self._when(a, b) or self._when(b, a):
+                return None
             return Refusal("unit", f"units differ ({_set(a.units)} vs {_set(b.units)})")
         if _distinct(a.units) != _distinct(b.units):  # 50 miles in km, 50 km in miles
             return Refusal("order", f"units in another order ({', '.join(_distinct(a.units))}"
@@ -268,9 +280,15 @@ class NearMissCheck:
             return Refusal("language", f"written in {a.written_in} vs {b.written_in}")
         return None
 
-    @staticmethod
-    def _entity(a: Reading, b: Reading) -> Refusal | None:
-        only_a, only_b = a.entities - b.stems, b.entities - a.stems
+    def _when(self, a: Reading, b: Reading) -> bool:
+        """``a`` names the time unit that ``b`` asks for with "when": "in what year" / "when"."""
+        if a.numbers or "when" not in b.words or "when" in a.words:
+            return False
+        extra = set(a.units) - set(b.units)
+        return bool(extra) and extra <= self._w.when_units and set(b.units) <= set(a.units)
+
+    def _entity(self, a: Reading, b: Reading) -> Refusal | None:
+        only_a, only_b = self._unnamed(a.entities, b), self._unnamed(b.entities, a)
         if only_a or only_b:
             return Refusal("entity", f"names differ ({_set(only_a)} vs {_set(only_b)})")
         return None
@@ -295,6 +313,11 @@ class NearMissCheck:
                         if at_a[x] < at_a[z] < at_a[y] and at_b[y] < at_b[z] < at_b[x]:
                             return Refusal("order", f"'{x}' and '{y}' trade places around '{z}'")
         return None
+
+    def _unnamed(self, names: set[str], other: Reading) -> set[str]:
+        """The names that ``other`` does not mention, under that name or another."""
+        aliases = self._w.name_aliases
+        return {n for n in names - other.stems if not aliases.get(n, frozenset()) & other.stems}
 
     # -- reading helpers ---------------------------------------------------------------------
 
@@ -416,6 +439,11 @@ def _numbers(tokens: list[str]) -> list[float]:
             flush()
     flush()
     return found
+
+
+def _superlative(token: str) -> bool:
+    """A superlative ("closest", "clearest") is an adjective, though it stems as a verb."""
+    return token.endswith("est") and len(token) > 5
 
 
 def _unit_stem(token: str) -> str:

@@ -50,6 +50,9 @@ check = NearMissCheck()
          "Revoke the analytics team's read access to billing.", "action"),
         ("Turn on the firewall on the staging server.",
          "Disable the firewall on the staging server.", "action"),
+        ("What is the deepest lake in Europe?", "What is the shallowest lake in Europe?",
+         "antonym"),
+        ("Review the pending refunds.", "Issue the pending refunds.", "action"),
     ],
 )  # fmt: skip
 def test_a_near_miss_is_refused_and_says_what_differs(cached: str, asked: str, kind: str) -> None:
@@ -75,6 +78,43 @@ def test_a_near_miss_is_refused_and_says_what_differs(cached: str, asked: str, k
 )
 def test_a_paraphrase_passes(cached: str, asked: str) -> None:
     assert check.compare(cached, asked) is None
+
+
+@pytest.mark.parametrize(
+    ("cached", "asked"),
+    [
+        ("Which planet is closest to the sun?", "What planet is nearest to the Sun?"),
+        ("When did the Titanic sink?", "In what year did the Titanic sink?"),
+        ("How much water should I drink each day?", "How much water should I drink daily?"),
+        ("What is the smallest country in the world?", "Which country is the smallest on Earth?"),
+        ("How does a bill become a law in the US?",
+         "How does a bill become law in the United States?"),
+        ("How many continents are there?", "What is the number of continents?"),
+    ],
+)  # fmt: skip
+def test_a_paraphrase_naming_a_thing_another_way_passes(cached: str, asked: str) -> None:
+    """A superlative is no action, "when" asks for the year, a name has other spellings, and
+    the noun "number" is no numbered list."""
+    assert check.compare(cached, asked) is None
+    assert check.compare(asked, cached) is None
+
+
+@pytest.mark.parametrize(
+    ("cached", "asked", "kind"),
+    [
+        ("In what year did the Titanic sink?", "In what month did the Titanic sink?", "unit"),
+        ("Close the ticket.", "Which ticket is the closest?", "action"),
+        ("What is the population of the United States?",
+         "What is the population of the United Kingdom?", "entity"),
+        ("List the steps as a numbered list.", "List the steps as bullet points.", "format"),
+    ],
+)  # fmt: skip
+def test_the_readings_that_let_paraphrases_pass_still_see_a_difference(
+    cached: str, asked: str, kind: str | None
+) -> None:
+    """ "When" stands for any unit of time, so it does not tell a year from a month: both pass."""
+    refusal = check.compare(cached, asked)
+    assert (refusal.kind if refusal else None) == kind, refusal
 
 
 def test_numbers_are_read_from_digits_and_words() -> None:

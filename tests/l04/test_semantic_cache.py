@@ -205,6 +205,7 @@ async def test_the_reported_near_misses_miss_at_the_default_threshold(
         ("Convert 100 Fahrenheit to Celsius.", "Please convert 100 Fahrenheit to Celsius."),
         ("How do I delete a branch in git?", "How can I remove a git branch?"),
         ("How do I reset my password?", "I forgot my password, how can I reset it?"),
+        ("Which planet is closest to the sun?", "What planet is nearest to the Sun?"),
     ],
 )
 async def test_a_paraphrase_is_served_from_the_cache(
