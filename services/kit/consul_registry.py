@@ -9,6 +9,7 @@ health endpoint for passing instances only.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlparse
 
 import consul
 
@@ -53,10 +54,13 @@ class ConsulRegistry:
         self._client = client
 
     @classmethod
-    def from_env(cls) -> ConsulRegistry:
-        """``CONSUL_HTTP_ADDR`` (and ``CONSUL_HTTP_TOKEN``, ``CONSUL_HTTP_SSL``), as every
-        Consul tool reads them."""
-        client = consul.Consul()
+    def at(cls, http_addr: str) -> ConsulRegistry:
+        """The agent at ``CONSUL_HTTP_ADDR``'s form: ``host:port`` or ``scheme://host:port``
+        (its ACL token from ``CONSUL_HTTP_TOKEN``, as every Consul tool reads it)."""
+        url = urlparse(http_addr if "//" in http_addr else f"//{http_addr}")
+        client = consul.Consul(
+            host=url.hostname or "127.0.0.1", port=url.port or 8500, scheme=url.scheme or "http"
+        )
         client.http.connections_timeout = REQUEST_TIMEOUT_SECONDS
         return cls(client)
 

@@ -148,14 +148,20 @@ def local_registry_dir(home: Path) -> Path:
     return home / "registry"
 
 
-def registry_from_env() -> Registry | None:
-    """Consul when ``CONSUL_HTTP_ADDR`` is set, else the local registry of ``AGENTIC_HOME``."""
-    if os.environ.get("CONSUL_HTTP_ADDR"):
+def registry_for(consul_http_addr: str | None, home: Path | None) -> Registry | None:
+    """The Consul agent at ``consul_http_addr`` if given, else the local registry of the mesh
+    living in ``home``, else none."""
+    if consul_http_addr:
         # Imported here: processes without Consul never load its client.
         from services.kit.consul_registry import ConsulRegistry
 
-        return ConsulRegistry.from_env()
-    home = os.environ.get("AGENTIC_HOME")
-    if home:
-        return LocalRegistry(local_registry_dir(Path(home)))
+        return ConsulRegistry.at(consul_http_addr)
+    if home is not None:
+        return LocalRegistry(local_registry_dir(home))
     return None
+
+
+def registry_from_env() -> Registry | None:
+    """Consul when ``CONSUL_HTTP_ADDR`` is set, else the local registry of ``AGENTIC_HOME``."""
+    home = os.environ.get("AGENTIC_HOME")
+    return registry_for(os.environ.get("CONSUL_HTTP_ADDR"), Path(home) if home else None)
