@@ -33,8 +33,9 @@ INSTRUCTIONS = (
 )
 
 # watch_goal returns after this long at most (and when the goal finishes), with the events so
-# far and the version to watch from next; and at most this many events per call.
-MAX_WATCH_SECONDS = 120.0
+# far and the version to watch from next; and at most this many events per call. A fixed
+# wait, not a parameter: every parameter lengthens the tool list every client reads.
+WATCH_SECONDS = 20.0
 MAX_WATCH_EVENTS = 200
 
 
@@ -79,7 +80,7 @@ class MeshTools:
     ) -> dict[str, Any]:
         """The goal's events from ``from_version`` until it finishes, ``wait_seconds`` pass
         or MAX_WATCH_EVENTS arrive; then the goal as it is now."""
-        wait = min(max(wait_seconds, 0.0), MAX_WATCH_SECONDS)
+        wait = max(wait_seconds, 0.0)
         metadata = self._metadata(headers)
         request = goals_pb2.WatchGoalRequest(name=name, from_version=from_version)
         events: list[dict[str, Any]] = []
@@ -123,16 +124,15 @@ def build_server(tools: MeshTools) -> MCPServer:
 
     @server.tool()
     async def search_services(query: str, ctx: Context, limit: int = 5) -> Any:
-        """Find RPCs of the mesh matching what you want to do, in plain words. Returns
-        method names with one-line descriptions, best first."""
+        """Find RPCs for what you want to do, in plain words: method names with one line
+        each, best first."""
         request = catalog_pb2.SearchServicesRequest(query=query, limit=limit)
         return await tools.call(tools.catalog.SearchServices, request, _headers(ctx))
 
     @server.tool()
     async def describe_service(service: str, ctx: Context) -> Any:
-        """A service's RPCs with their request/response JSON Schemas, REST paths and error
-        codes. `service` is a full name such as agentic.data.v1.EventStoreService (a method
-        name's part before its last dot)."""
+        """A service's RPCs with request/response JSON Schemas, REST paths and error codes.
+        `service`: a full name, e.g. agentic.data.v1.EventStoreService."""
         request = catalog_pb2.GetServiceRequest(service=service)
         return await tools.call(tools.catalog.GetService, request, _headers(ctx))
 
@@ -159,17 +159,14 @@ def build_server(tools: MeshTools) -> MCPServer:
 
     @server.tool()
     async def run_goal(goal: str, ctx: Context) -> Any:
-        """Have the mesh plan and carry out a goal in plain words. Returns the goal (its
-        name, e.g. goals/abc, and status); follow it with watch_goal."""
+        """Plan and run a goal in plain words. Returns it, named goals/..."""
         request = goals_pb2.CreateGoalRequest(goal=goal)
         return await tools.call(tools.goals.CreateGoal, request, _headers(ctx))
 
     @server.tool()
-    async def watch_goal(
-        name: str, ctx: Context, from_version: int = 0, wait_seconds: float = 30
-    ) -> Any:
-        """A goal's events from from_version, until it finishes or wait_seconds (at most
-        120) pass, and its status now. Call again with next_version to go on."""
-        return await tools.watch_goal(name, from_version, wait_seconds, _headers(ctx))
+    async def watch_goal(name: str, ctx: Context, from_version: int = 0) -> Any:
+        """A goal's events until it ends (or for 20 s), and its status. Go on from
+        next_version."""
+        return await tools.watch_goal(name, from_version, WATCH_SECONDS, _headers(ctx))
 
     return server

@@ -117,7 +117,7 @@ async def test_run_goal_submits_a_goal_to_l05_and_watch_goal_follows_it(
         name = created["goal"]["name"]
         assert name.startswith("goals/")
         assert created["goal"]["owner"] == "dev"  # the caller's, not the mesh's
-        watched = payload(await session.call_tool("watch_goal", {"name": name, "wait_seconds": 3}))
+        watched = payload(await session.call_tool("watch_goal", {"name": name}))
         versions = [int(event["version"]) for event in watched["events"]]
         assert versions and versions[0] == 0 and versions == sorted(versions)
         assert watched["next_version"] == versions[-1] + 1
@@ -126,7 +126,7 @@ async def test_run_goal_submits_a_goal_to_l05_and_watch_goal_follows_it(
         again = payload(
             await session.call_tool(
                 "watch_goal",
-                {"name": name, "from_version": watched["next_version"], "wait_seconds": 1},
+                {"name": name, "from_version": watched["next_version"]},
             )
         )
         assert all(int(e["version"]) >= watched["next_version"] for e in again["events"])
@@ -151,7 +151,7 @@ async def test_a_reader_key_is_refused_run_goal_and_watch_goal_names_the_code(
                 break
         assert result.is_error
         assert "E9403" in result.content[0].text
-        watched = await session.call_tool("watch_goal", {"name": "goals/none", "wait_seconds": 1})
+        watched = await session.call_tool("watch_goal", {"name": "goals/none"})
         assert watched.is_error
         assert "E9403" in watched.content[0].text
 
