@@ -15,6 +15,7 @@ Which registry is chosen from the environment (``registry_from_env``):
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import socket
@@ -148,6 +149,7 @@ def local_registry_dir(home: Path) -> Path:
     return home / "registry"
 
 
+@functools.lru_cache(maxsize=8)  # one Consul client (and its connection pool) per agent
 def registry_for(consul_http_addr: str | None, home: Path | None) -> Registry | None:
     """The Consul agent at ``consul_http_addr`` if given, else the local registry of the mesh
     living in ``home``, else none."""
