@@ -88,7 +88,14 @@ class MeshTools:
         stream = self.goals.WatchGoal(request, metadata=metadata, timeout=wait)
         try:
             async for event in stream:
-                events.append(json_format.MessageToDict(event, preserving_proto_field_name=True))
+                # Defaults printed: the first event's version is 0.
+                events.append(
+                    json_format.MessageToDict(
+                        event,
+                        preserving_proto_field_name=True,
+                        always_print_fields_with_no_presence=True,
+                    )
+                )
                 next_version = event.version + 1
                 if len(events) >= MAX_WATCH_EVENTS:
                     break
