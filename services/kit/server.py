@@ -90,14 +90,17 @@ class GrpcServer:
         self.port = self._server.add_insecure_port(address)
         if self.port == 0:
             raise RuntimeError(f"cannot bind {address}")
+        # NOT_SERVING (the health servicer starts as SERVING) until registered: whoever
+        # waits for it to serve then finds it in the registry.
+        await self.set_serving(False)
         await self._server.start()
+        await self._register()
         await self.set_serving(True)
         log.info(
             "server.started",
             layer=self.definition.layer,
             address=f"{self.settings.host}:{self.port}",
         )
-        await self._register()
         return self
 
     async def _register(self) -> None:
