@@ -32,8 +32,8 @@ log = structlog.get_logger("kit.clients")
 
 def layer_target(layer: str) -> str:
     """``host:port`` of a layer, e.g. ``layer_target("l01")`` or ``layer_target("l01_data")``:
-    its ``AGENTIC_<LAYER>_TARGET``, else its newest healthy instance in the registry, else
-    its default port on loopback."""
+    its ``AGENTIC_<LAYER>_TARGET``, else its best instance in the registry (passing its health
+    check, newest), else its default port on loopback."""
     row = layer_by_key(layer)
     override = os.environ.get(f"AGENTIC_{row.env_prefix}_TARGET")
     if override:
@@ -42,8 +42,8 @@ def layer_target(layer: str) -> str:
 
 
 def discovered_target(name: str) -> str | None:
-    """The newest healthy instance of a layer (``l01_data``) in this process's registry, or
-    None when there is no registry, no instance, or the registry cannot be reached."""
+    """The best instance of a layer (``l01_data``) in this process's registry, or None when
+    there is no registry, no instance, or the registry cannot be reached."""
     try:
         registry = registry_from_env()
         instances = registry.instances(name) if registry is not None else []

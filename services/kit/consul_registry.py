@@ -3,7 +3,7 @@
 An instance registers with the local agent under its layer's DNS-safe name (``l01-data``:
 Consul's DNS interface refuses underscores), with a gRPC health check the agent runs itself
 (``grpc.health.v1``, overall status) and drops after a minute of failing. Lookups ask the
-health endpoint for passing instances only.
+health endpoint and prefer passing instances.
 """
 
 from __future__ import annotations
@@ -71,9 +71,19 @@ class ConsulRegistry:
         self._client.agent.service.deregister(instance.instance_id)
 
     def instances(self, name: str) -> list[ServiceInstance]:
-        _, entries = self._client.health.service(consul_service_name(name), passing=True)
-        found = [_instance(name, entry["Service"]) for entry in entries]
-        return sorted(found, key=lambda i: i.registered_at, reverse=True)
+        """Passing instances first, then those whose check fails or has not run yet (a
+        layer that just started is critical until its next check; its address is still
+        better than none), each newest first."""
+        _, entries = self._client.health.service(consul_service_name(name))
+        ranked = sorted(
+            (
+                not all(check.get("Status") == "passing" for check in entry.get("Checks", [])),
+                -_instance(name, entry["Service"]).registered_at,
+                _instance(name, entry["Service"]),
+            )
+            for entry in entries
+        )
+        return [instance for _, _, instance in ranked]
 
 
 def _instance(name: str, service: dict[str, Any]) -> ServiceInstance:

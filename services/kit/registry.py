@@ -5,7 +5,7 @@ and deregisters when it stops; ``layer_target`` resolves a layer through the sam
 Which registry is chosen from the environment (``registry_from_env``):
 
 - ``CONSUL_HTTP_ADDR`` set: Consul's HTTP agent API (``services.kit.consul_registry``), which
-  runs the gRPC health check itself and answers only instances that pass it;
+  runs the gRPC health check itself; instances that pass it come first;
 - else ``AGENTIC_HOME`` set (the launcher sets it): a local registry, one JSON file per
   instance under ``$AGENTIC_HOME/registry/<layer>/``, where an instance whose process has
   gone is skipped (the health check is recorded for tools such as ``agentic services``);
@@ -70,7 +70,8 @@ class Registry(Protocol):
     def deregister(self, instance: ServiceInstance) -> None: ...
 
     def instances(self, name: str) -> list[ServiceInstance]:
-        """Healthy instances of a layer, the most recently registered first."""
+        """Live instances of a layer, the healthiest and then the most recently registered
+        first."""
         ...
 
 

@@ -142,21 +142,27 @@ async def test_consul_registration_carries_a_grpc_check_and_is_removed_on_stop(
         assert layer_target("l13") == f"127.0.0.1:{ROLES.port}"
 
 
-async def test_consul_lookup_skips_an_instance_failing_its_grpc_check(
+async def test_consul_lookup_prefers_an_instance_passing_its_grpc_check(
     monkeypatch: pytest.MonkeyPatch, no_discovery_env: None
 ) -> None:
     with consul_standin() as (address, _):
         monkeypatch.setenv("CONSUL_HTTP_ADDR", address)
         registry = registry_from_env()
         assert registry is not None
-        server = GrpcServer(_definition(), ServiceSettings(host="127.0.0.1", port=0))
-        async with server:
+        first = GrpcServer(_definition(), ServiceSettings(host="127.0.0.1", port=0))
+        second = GrpcServer(_definition(), ServiceSettings(host="127.0.0.1", port=0))
+        async with first, second:
             found = await asyncio.to_thread(registry.instances, ROLES.name)
-            assert [i.port for i in found] == [server.port]
-            await server.set_serving(False)
-            assert await asyncio.to_thread(registry.instances, ROLES.name) == []
+            assert [i.port for i in found] == [second.port, first.port]  # newest first
+            await second.set_serving(False)
+            found = await asyncio.to_thread(registry.instances, ROLES.name)
+            assert [i.port for i in found] == [first.port, second.port]
             target = await asyncio.to_thread(layer_target, "l13")
-            assert target == f"127.0.0.1:{ROLES.port}"
+            assert target == f"127.0.0.1:{first.port}"
+            # None passing: the registered address still beats the default port.
+            await first.set_serving(False)
+            target = await asyncio.to_thread(layer_target, "l13")
+            assert target == f"127.0.0.1:{second.port}"
 
 
 async def test_an_unreachable_consul_neither_stops_a_layer_nor_a_caller(
