@@ -16,6 +16,7 @@ from services.kit.layers import layer_by_key
 from services.launcher.components import installed_layers
 from services.launcher.discovery import registered_instances
 from tests.conftest import RunningMesh
+from tests.support import agentic
 
 pytestmark = [pytest.mark.integration, pytest.mark.launcher]
 
@@ -44,6 +45,16 @@ def test_agentic_services_reports_each_registered_layer_serving(mesh: RunningMes
     rows = registered_instances(mesh.settings)
     assert {row.layer for row in rows} == {layer.name for layer in installed_layers()}
     assert all(row.health == "SERVING" for row in rows), rows
+
+
+async def test_the_agentic_services_command_prints_the_registry(mesh: RunningMesh) -> None:
+    result = await agentic(mesh, "services")
+    assert result.returncode == 0, result.stderr
+    assert str(mesh.settings.registry_dir) in result.stdout
+    for layer in installed_layers():
+        port = mesh.settings.layer_port(layer)
+        assert f"127.0.0.1:{port}" in result.stdout, layer.name
+    assert "not registered" not in result.stdout
 
 
 def test_a_process_without_targets_resolves_the_mesh_through_the_registry(
