@@ -104,6 +104,8 @@ def _externals(settings: LauncherSettings) -> None:
         console.print("  [dim]postgres: external (DATABASE_URL)[/]")
     if not settings.embedded_redis:
         console.print("  [dim]redis: external (REDIS_URL)[/]")
+    if settings.consul_http_addr:
+        console.print(f"  [dim]registry: Consul at {escape(settings.consul_http_addr)}[/]")
 
 
 def _wait_for_signal(mesh: Mesh) -> None:
