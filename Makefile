@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BUF    := node_modules/.bin/buf
 
-.PHONY: setup up down status logs gen gateway contracts-release check test test-fast bench clean
+.PHONY: setup up down status logs gen gateway deploy-files contracts-release check test test-fast bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -33,6 +33,10 @@ status: setup
 gen: setup           ## regenerate gen/ (stubs + Envoy descriptor set) from proto/, then envoy.yaml
 	scripts/gen.sh
 	$(PY) -m services.l09_gateway.render
+	$(PY) -m services.launcher.deployment
+
+deploy-files: setup  ## render compose.yml and consul/ (services, Envoy via Consul DNS) from the layer table
+	$(PY) -m services.launcher.deployment
 
 gateway: setup       ## render gateway/envoy.yaml from gen/descriptor.binpb
 	$(PY) -m services.l09_gateway.render

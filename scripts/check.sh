@@ -36,3 +36,6 @@ echo "gen/ matches proto/"
 
 step "gateway/envoy.yaml is up to date with gen/descriptor.binpb"
 "$VENV/bin/python" -m services.l09_gateway.render --check
+
+step "compose.yml and consul/ are up to date with services/kit/layers.py and gateway/envoy.yaml"
+"$VENV/bin/python" -m services.launcher.deployment --check

@@ -1,7 +1,10 @@
 """The one way a process opens a channel to a layer and calls its stubs.
 
-Targets come from ``AGENTIC_<LAYER>_TARGET`` (e.g. ``AGENTIC_L01_TARGET``) or the
-layer's default port on loopback (``services/kit/layers.py``). Every call gets a bearer
+Targets come from ``AGENTIC_<LAYER>_TARGET`` (e.g. ``AGENTIC_L01_TARGET``), else from the
+registry the layers register with (``services/kit/registry.py``: Consul or the launcher's
+local registry), else the layer's default port on loopback (``services/kit/layers.py``).
+A target is resolved when a channel is opened: a layer that moved is found by channels
+opened afterwards. Every call gets a bearer
 token and a default deadline; idempotent methods are retried by gRPC itself (service config).
 A layer calling with the service token names itself (``principal``), or the server records
 the call as the gateway's.
@@ -15,18 +18,39 @@ from collections.abc import Iterable
 from typing import Any
 
 import grpc
+import structlog
 
 from services.kit.auth import PRINCIPAL_HEADER
 from services.kit.config import MAX_MESSAGE_BYTES
 from services.kit.layers import layer_by_key
+from services.kit.registry import registry_from_env
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 
+log = structlog.get_logger("kit.clients")
+
 
 def layer_target(layer: str) -> str:
-    """``host:port`` of a layer, e.g. ``layer_target("l01")`` or ``layer_target("l01_data")``."""
+    """``host:port`` of a layer, e.g. ``layer_target("l01")`` or ``layer_target("l01_data")``:
+    its ``AGENTIC_<LAYER>_TARGET``, else its best instance in the registry (passing its health
+    check, newest), else its default port on loopback."""
     row = layer_by_key(layer)
-    return os.environ.get(f"AGENTIC_{row.env_prefix}_TARGET", f"127.0.0.1:{row.port}")
+    override = os.environ.get(f"AGENTIC_{row.env_prefix}_TARGET")
+    if override:
+        return override
+    return discovered_target(row.name) or f"127.0.0.1:{row.port}"
+
+
+def discovered_target(name: str) -> str | None:
+    """The best instance of a layer (``l01_data``) in this process's registry, or None when
+    there is no registry, no instance, or the registry cannot be reached."""
+    try:
+        registry = registry_from_env()
+        instances = registry.instances(name) if registry is not None else []
+    except Exception as error:  # an unreachable registry must not stop a caller: fall back
+        log.warning("registry.lookup_failed", layer=name, reason=str(error))
+        return None
+    return instances[0].address if instances else None
 
 
 def retry_service_config(service: str, idempotent_methods: Iterable[str]) -> str:

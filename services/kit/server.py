@@ -1,4 +1,4 @@
-"""grpc.aio server bootstrap: interceptors, health, reflection, graceful stop."""
+"""grpc.aio server bootstrap: interceptors, health, reflection, registration, graceful stop."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from services.kit.auth import TokenAuthenticator
 from services.kit.config import ServiceSettings
 from services.kit.errors import ErrorCatalog
 from services.kit.interceptors import BearerAuthInterceptor, CallContextInterceptor
+from services.kit.registry import Registry, ServiceInstance, registry_from_env, this_process
 
 log = structlog.get_logger("kit.server")
 
@@ -40,12 +41,20 @@ class GrpcServer:
     """An async gRPC server with the platform's interceptors, health and reflection.
 
     ``async with GrpcServer(defn, settings) as server:`` starts it (``server.port``
-    holds the bound port) and stops it gracefully on exit.
+    holds the bound port), registers it in the registry (``registry_from_env`` unless one is
+    given) and, on exit, deregisters it and stops it gracefully.
     """
 
-    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings) -> None:
+    def __init__(
+        self,
+        definition: ServiceDefinition,
+        settings: ServiceSettings,
+        registry: Registry | None = None,
+    ) -> None:
         self.definition = definition
         self.settings = settings
+        self.registry = registry if registry is not None else registry_from_env()
+        self.instance: ServiceInstance | None = None
         self.health = health.aio.HealthServicer()
         interceptors: list[grpc.aio.ServerInterceptor] = [
             CallContextInterceptor(
@@ -81,7 +90,11 @@ class GrpcServer:
         self.port = self._server.add_insecure_port(address)
         if self.port == 0:
             raise RuntimeError(f"cannot bind {address}")
+        # NOT_SERVING (the health servicer starts as SERVING) until registered: whoever
+        # waits for it to serve then finds it in the registry.
+        await self.set_serving(False)
         await self._server.start()
+        await self._register()
         await self.set_serving(True)
         log.info(
             "server.started",
@@ -89,6 +102,31 @@ class GrpcServer:
             address=f"{self.settings.host}:{self.port}",
         )
         return self
+
+    async def _register(self) -> None:
+        """Tells the registry where this layer serves. A registry that cannot be reached is
+        logged, not fatal: callers given the address directly still reach the layer."""
+        if self.registry is None:
+            return
+        instance = this_process(self.definition.layer, self.settings.host, self.port)
+        try:
+            await asyncio.to_thread(self.registry.register, instance)
+        except Exception as error:
+            log.warning("registry.register_failed", layer=instance.name, reason=str(error))
+            return
+        self.instance = instance
+        log.info("registry.registered", layer=instance.name, address=instance.address)
+
+    async def _deregister(self) -> None:
+        if self.registry is None or self.instance is None:
+            return
+        try:
+            await asyncio.to_thread(self.registry.deregister, self.instance)
+        except Exception as error:
+            log.warning("registry.deregister_failed", layer=self.instance.name, reason=str(error))
+            return
+        log.info("registry.deregistered", layer=self.instance.name)
+        self.instance = None
 
     async def set_serving(self, serving: bool) -> None:
         """Report every service (and the server as a whole, "") as (not) serving."""
@@ -102,6 +140,8 @@ class GrpcServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # Out of the registry first, so that no new caller is sent here while it drains.
+        await self._deregister()
         await self.health.enter_graceful_shutdown()
         await self._server.stop(self.settings.grace_seconds)
         log.info("server.stopped", layer=self.definition.layer)

@@ -1,13 +1,15 @@
-"""The mesh as an MCP server: five small tools that disclose the catalog step by step.
+"""The mesh as an MCP server: small tools that disclose the catalog step by step.
 
 A client first searches (names and one line each), describes the service it needs (schemas
-only then), and invokes, or asks in plain words and confirms. However many RPCs the mesh
-has, the tool list stays the same size. Every tool calls L12's own API through the gateway
+only then), and invokes, or asks in plain words and confirms; or hands the planning layer
+(L05) a goal with run_goal and follows it with watch_goal. However many RPCs the mesh has,
+the tool list stays the same size. Every tool calls L12's own API through the gateway
 with the caller's credential, so the gateway's auth, policy and limits apply to each call.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,13 +22,21 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from agentic.nl.v1 import assistant_pb2, assistant_pb2_grpc, catalog_pb2, catalog_pb2_grpc
+from agentic.planning.v1 import goals_pb2, goals_pb2_grpc
 from services.kit import error_info
 
 INSTRUCTIONS = (
     "Tools for the agentic platform mesh. Find an RPC with search_services, read its request "
     "schema with describe_service, then call it with invoke. Or use ask with a request in "
-    "plain words: reads run at once; changes come back with a token for confirm."
+    "plain words: reads run at once; changes come back with a token for confirm. "
+    "run_goal plans and runs a goal; watch_goal follows it."
 )
+
+# watch_goal returns after this long at most (and when the goal finishes), with the events so
+# far and the version to watch from next; and at most this many events per call. A fixed
+# wait, not a parameter: every parameter lengthens the tool list every client reads.
+WATCH_SECONDS = 20.0
+MAX_WATCH_EVENTS = 200
 
 
 def request_credential(headers: Mapping[str, str]) -> str:
@@ -48,6 +58,7 @@ class MeshTools:
     ) -> None:
         self.catalog = catalog_pb2_grpc.CatalogServiceStub(gateway)
         self.assistant = assistant_pb2_grpc.AssistantServiceStub(gateway)
+        self.goals = goals_pb2_grpc.GoalServiceStub(gateway)
         # stdio: the one the server was started with; HTTP: each request's own.
         self._credential = credential
 
@@ -63,6 +74,39 @@ class MeshTools:
         except grpc.aio.AioRpcError as error:
             raise ToolError(_describe(error)) from None
         return json_format.MessageToDict(reply, preserving_proto_field_name=True)
+
+    async def watch_goal(
+        self, name: str, from_version: int, wait_seconds: float, headers: Mapping[str, str] | None
+    ) -> dict[str, Any]:
+        """The goal's events from ``from_version`` until it finishes, ``wait_seconds`` pass
+        or MAX_WATCH_EVENTS arrive; then the goal as it is now."""
+        wait = max(wait_seconds, 0.0)
+        metadata = self._metadata(headers)
+        request = goals_pb2.WatchGoalRequest(name=name, from_version=from_version)
+        events: list[dict[str, Any]] = []
+        next_version = from_version
+        stream = self.goals.WatchGoal(request, metadata=metadata, timeout=wait)
+        try:
+            async for event in stream:
+                # Defaults printed: the first event's version is 0.
+                events.append(
+                    json_format.MessageToDict(
+                        event,
+                        preserving_proto_field_name=True,
+                        always_print_fields_with_no_presence=True,
+                    )
+                )
+                next_version = event.version + 1
+                if len(events) >= MAX_WATCH_EVENTS:
+                    break
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.DEADLINE_EXCEEDED:  # the wait ending is fine
+                raise ToolError(_describe(error)) from None
+        finally:
+            with contextlib.suppress(Exception):
+                stream.cancel()
+        goal = await self.call(self.goals.GetGoal, goals_pb2.GetGoalRequest(name=name), headers)
+        return {"goal": goal.get("goal", {}), "events": events, "next_version": next_version}
 
 
 def _describe(error: grpc.aio.AioRpcError) -> str:
@@ -87,16 +131,15 @@ def build_server(tools: MeshTools) -> MCPServer:
 
     @server.tool()
     async def search_services(query: str, ctx: Context, limit: int = 5) -> Any:
-        """Find RPCs of the mesh matching what you want to do, in plain words. Returns
-        method names with one-line descriptions, best first."""
+        """Find RPCs for what you want to do, in plain words: method names with one line
+        each, best first."""
         request = catalog_pb2.SearchServicesRequest(query=query, limit=limit)
         return await tools.call(tools.catalog.SearchServices, request, _headers(ctx))
 
     @server.tool()
     async def describe_service(service: str, ctx: Context) -> Any:
-        """A service's RPCs with their request/response JSON Schemas, REST paths and error
-        codes. `service` is a full name such as agentic.data.v1.EventStoreService (a method
-        name's part before its last dot)."""
+        """A service's RPCs with request/response JSON Schemas, REST paths and error codes.
+        `service`: a full name, e.g. agentic.data.v1.EventStoreService."""
         request = catalog_pb2.GetServiceRequest(service=service)
         return await tools.call(tools.catalog.GetService, request, _headers(ctx))
 
@@ -120,5 +163,17 @@ def build_server(tools: MeshTools) -> MCPServer:
         """Run the change an ask proposed (once)."""
         request = assistant_pb2.ConfirmRequest(confirmation_token=confirmation_token)
         return await tools.call(tools.assistant.Confirm, request, _headers(ctx))
+
+    @server.tool()
+    async def run_goal(goal: str, ctx: Context) -> Any:
+        """Plan and run a goal in plain words. Returns it, named goals/..."""
+        request = goals_pb2.CreateGoalRequest(goal=goal)
+        return await tools.call(tools.goals.CreateGoal, request, _headers(ctx))
+
+    @server.tool()
+    async def watch_goal(name: str, ctx: Context, from_version: int = 0) -> Any:
+        """A goal's events until it ends (or for 20 s), and its status. Go on from
+        next_version."""
+        return await tools.watch_goal(name, from_version, WATCH_SECONDS, _headers(ctx))
 
     return server

@@ -20,6 +20,7 @@ from services.launcher import (
     agents_cli,
     approvals_cli,
     catalog_cli,
+    discovery,
     goal_cli,
     keys,
     secrets_cli,
@@ -103,6 +104,8 @@ def _externals(settings: LauncherSettings) -> None:
         console.print("  [dim]postgres: external (DATABASE_URL)[/]")
     if not settings.embedded_redis:
         console.print("  [dim]redis: external (REDIS_URL)[/]")
+    if settings.consul_http_addr:
+        console.print(f"  [dim]registry: Consul at {escape(settings.consul_http_addr)}[/]")
 
 
 def _wait_for_signal(mesh: Mesh) -> None:
@@ -148,6 +151,27 @@ def up(
         console.print("stopping...")
         mesh.down()
         console.print("stopped")
+
+
+@app.command()
+def services(home: HomeOption = None) -> None:
+    """Show where each layer registered (Consul, else the home's registry) and whether it
+    answers its gRPC health check; exit code 1 if one is missing or not serving."""
+    settings = _settings(home)
+    try:
+        rows = discovery.registered_instances(settings)
+    except Exception as error:  # Consul unreachable, say: name it, no traceback
+        err.print(f"[red]error:[/] the registry cannot be read: {escape(str(error))}")
+        raise typer.Exit(1) from None
+    where = settings.consul_http_addr or str(settings.registry_dir)
+    table = Table("layer", "address", "pid", "health", title=f"registry: {escape(where)}")
+    for row in rows:
+        style = "green" if row.health == "SERVING" else "red"
+        pid = str(row.pid) if row.pid else ""
+        table.add_row(row.layer, row.address, pid, f"[{style}]{escape(row.health)}[/]")
+    console.print(table)
+    if any(row.health != "SERVING" for row in rows):
+        raise typer.Exit(1)
 
 
 @app.command()

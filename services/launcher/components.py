@@ -30,6 +30,7 @@ OWNED_ENV = (
     "TEMPORAL_ADDRESS",
     "L01_API_KEY",
     "AGENTIC_SERVICE_TOKEN",
+    "CONSUL_HTTP_ADDR",
 )
 
 
@@ -209,9 +210,12 @@ class ComponentSet:
             "PYTHONUNBUFFERED": "1",
             # The layers accept it from the gateway, which forwards the caller it vouches for.
             "AGENTIC_SERVICE_TOKEN": self.service_token(),
-            # The mesh's state directory (L03 keeps its workspaces there).
+            # The mesh's state directory (L03 keeps its workspaces there; the layers register
+            # in its registry/ unless a Consul agent is given).
             "AGENTIC_HOME": str(self.home),
         }
+        if self.settings.consul_http_addr:
+            env["CONSUL_HTTP_ADDR"] = self.settings.consul_http_addr
         for layer in self.layers:  # kit.layer_target() finds the layers of this mesh
             port = self.settings.layer_port(layer)
             env[f"AGENTIC_{layer.env_prefix}_TARGET"] = f"{LOOPBACK}:{port}"

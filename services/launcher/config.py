@@ -8,6 +8,7 @@ from pydantic import AliasChoices, Field, create_model, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.kit.layers import Layer, launched_layers, layer_by_key
+from services.kit.registry import local_registry_dir
 from services.launcher.ports import free_port
 
 # One port setting per layer the launcher starts (l01_port <- AGENTIC_L01_PORT, ...), so a
@@ -42,6 +43,8 @@ class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
     redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL"))
     temporal_address: str | None = Field(None, validation_alias=AliasChoices("TEMPORAL_ADDRESS"))
     l01_api_key: str | None = Field(None, validation_alias=AliasChoices("L01_API_KEY"))
+    # Discovery: the layers register with this Consul agent, else in the home's registry.
+    consul_http_addr: str | None = Field(None, validation_alias=AliasChoices("CONSUL_HTTP_ADDR"))
     # The gateway's credential towards the layers; generated into the home when unset.
     service_token: str | None = None
     # Production: the gateway refuses the public dev tokens (also implied by L01_API_KEY).
@@ -58,6 +61,7 @@ class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
             "redis_url": None,
             "temporal_address": None,
             "l01_api_key": None,
+            "consul_http_addr": None,
             **overrides,
         }
         return cls(home=home, **values)  # type: ignore[arg-type]
@@ -68,7 +72,12 @@ class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
         return home.expanduser().absolute()
 
     @field_validator(
-        "database_url", "redis_url", "temporal_address", "l01_api_key", "service_token"
+        "database_url",
+        "redis_url",
+        "temporal_address",
+        "l01_api_key",
+        "service_token",
+        "consul_http_addr",
     )
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
@@ -123,6 +132,11 @@ class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
     @property
     def effective_temporal_address(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def registry_dir(self) -> Path:
+        """The local registry the layers register in when no Consul agent is configured."""
+        return local_registry_dir(self.home)
 
     @property
     def effective_redis_url(self) -> str:

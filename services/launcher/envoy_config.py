@@ -1,4 +1,5 @@
-"""Renders the committed gateway/envoy.yaml with a mesh's ports and absolute paths."""
+"""Renders the committed gateway/envoy.yaml with a mesh's ports and absolute paths, or, for a
+containerised mesh, with every cluster resolved by name through a DNS server (Consul's)."""
 
 from __future__ import annotations
 
@@ -63,6 +64,62 @@ def render(
             node["proto_descriptor"] = str(base_dir / descriptor)
     header = f"# Rendered from {template} by the agentic launcher; edit that file instead.\n"
     return header + plain_yaml(config)
+
+
+# Envoy's c-ares resolver, asking only the given server: Consul answers its own names
+# (``l01-data.service.consul``: passing instances only) and forwards the rest.
+_CARES = "type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig"
+
+
+def render_dns(
+    template: Path,
+    *,
+    listen_host: str,
+    cluster_hosts: Mapping[str, tuple[str, int]],
+    dns_server: tuple[str, int],
+    base_dir: Path,
+) -> str:
+    """The config for a mesh whose layers move: each cluster named in ``cluster_hosts``
+    (cluster -> (host name, port)) becomes STRICT_DNS on that name, re-resolved through
+    ``dns_server`` (an IP address and port: Envoy's resolver takes no name); the listener
+    binds ``listen_host``; descriptor paths are resolved against ``base_dir``."""
+    config = yaml.safe_load(template.read_text())
+    static = config["static_resources"]
+    static["listeners"][0]["address"]["socket_address"]["address"] = listen_host
+    resolver = {
+        "name": "envoy.network.dns_resolver.cares",
+        "typed_config": {
+            "@type": _CARES,
+            "resolvers": [
+                {
+                    "socket_address": {
+                        "address": dns_server[0],
+                        "port_value": dns_server[1],
+                        "protocol": "UDP",
+                    }
+                }
+            ],
+            "dns_resolver_options": {"no_default_search_domain": True},
+        },
+    }
+    for cluster in static["clusters"]:
+        name = cluster["name"]
+        if name not in cluster_hosts:
+            raise MeshError(f"{template}: no host configured for cluster {name!r}")
+        host, port = cluster_hosts[name]
+        cluster["type"] = "STRICT_DNS"
+        cluster["dns_lookup_family"] = "V4_ONLY"
+        cluster["dns_refresh_rate"] = "5s"
+        cluster["typed_dns_resolver_config"] = resolver
+        for group in cluster["load_assignment"]["endpoints"]:
+            for endpoint in group["lb_endpoints"]:
+                address = endpoint["endpoint"]["address"]["socket_address"]
+                address["address"], address["port_value"] = host, port
+    for node in _walk(config):
+        descriptor = node.get("proto_descriptor")
+        if isinstance(descriptor, str) and not Path(descriptor).is_absolute():
+            node["proto_descriptor"] = str(base_dir / descriptor)
+    return plain_yaml(config)
 
 
 def cluster_names(template: Path) -> list[str]:

@@ -21,6 +21,7 @@ from types import TracebackType
 from services.kit.layers import Layer
 from services.launcher.components import OWNED_ENV, Component, ComponentSet
 from services.launcher.config import LauncherSettings
+from services.launcher.discovery import clear_local_registry
 from services.launcher.errors import ComponentFailed, MeshError, PortTaken
 from services.launcher.logs import tail_lines
 from services.launcher.ports import LOOPBACK, free_port, port_is_free
@@ -143,6 +144,7 @@ class Mesh:
         if self._set.postgres is not None:
             self._set.postgres.ensure_user()
         if not already_up:
+            clear_local_registry(self.settings)
             env = {k: v for k, v in os.environ.items() if k not in OWNED_ENV}
             self.supervisor.start(conf, env)
         started: list[str] = []

@@ -28,7 +28,15 @@ from tests.support import DEV_TOKEN, rest_reason, stream_name
 pytestmark = [pytest.mark.integration, pytest.mark.l12]
 
 AGENTIC = Path(sys.executable).with_name("agentic")
-TOOLS = {"search_services", "describe_service", "invoke", "ask", "confirm"}
+TOOLS = {
+    "search_services",
+    "describe_service",
+    "invoke",
+    "ask",
+    "confirm",
+    "run_goal",
+    "watch_goal",
+}
 MAX_TOOL_LIST_TOKENS = 1000
 
 
@@ -95,6 +103,57 @@ async def test_a_reader_key_is_refused_a_write_through_mcp(mesh: RunningMesh) ->
                 break
         assert result.is_error
         assert "E9403" in result.content[0].text
+
+
+async def test_run_goal_submits_a_goal_to_l05_and_watch_goal_follows_it(
+    mesh: RunningMesh,
+) -> None:
+    async with stdio_session(mesh, DEV_TOKEN) as session:
+        created = payload(
+            await session.call_tool(
+                "run_goal", {"goal": "Write a Python function that adds two numbers."}
+            )
+        )
+        name = created["goal"]["name"]
+        assert name.startswith("goals/")
+        assert created["goal"]["owner"] == "dev"  # the caller's, not the mesh's
+        watched = payload(await session.call_tool("watch_goal", {"name": name}))
+        versions = [int(event["version"]) for event in watched["events"]]
+        assert versions and versions[0] == 0 and versions == sorted(versions)
+        assert watched["next_version"] == versions[-1] + 1
+        assert watched["goal"]["name"] == name
+        # From where it stopped: nothing it already gave again.
+        again = payload(
+            await session.call_tool(
+                "watch_goal",
+                {"name": name, "from_version": watched["next_version"]},
+            )
+        )
+        assert all(int(e["version"]) >= watched["next_version"] for e in again["events"])
+        # Not left running on the machine: cancelled through the same credential.
+        cancel = {
+            "method": "agentic.planning.v1.GoalService.CancelGoal",
+            "arguments": {"name": name},
+        }
+        await session.call_tool("invoke", cancel)
+
+
+async def test_a_reader_key_is_refused_run_goal_and_watch_goal_names_the_code(
+    mesh: RunningMesh,
+) -> None:
+    key, _ = ApiKeyFile(mesh.settings.gateway_keys_file).create(
+        f"mcp-goal-reader-{stream_name()}", ("reader",), "standard"
+    )
+    async with stdio_session(mesh, key) as session:
+        for _ in range(60):  # until the gateway has read the new key file
+            result = await session.call_tool("run_goal", {"goal": "Add two numbers."})
+            if "E9401" not in str(result.content):
+                break
+        assert result.is_error
+        assert "E9403" in result.content[0].text
+        watched = await session.call_tool("watch_goal", {"name": "goals/none"})
+        assert watched.is_error
+        assert "E9403" in watched.content[0].text
 
 
 async def test_a_tool_error_names_the_platform_code(mesh: RunningMesh) -> None:
