@@ -1,5 +1,6 @@
 """The gRPC side of the L09 process: ext_authz, the rate limit service and the discovery
-service of the native auth filters, with health."""
+service of the native auth filters, with health; and, for clients Envoy lets through, server
+reflection of the whole mesh and the answer to methods no layer serves."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from envoy.service.ratelimit.v3 import rls_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from services.l09_gateway.authz import AuthorizationServicer
+from services.l09_gateway.descriptor import Surface
 from services.l09_gateway.native.discovery import ExtensionConfigServicer
 from services.l09_gateway.ratelimit import RateLimitServicer
+from services.l09_gateway.reflection import add_reflection
+from services.l09_gateway.unknown_method import UnknownMethodHandler
 
 
 async def start_grpc_server(
@@ -19,15 +23,20 @@ async def start_grpc_server(
     authz: AuthorizationServicer,
     ratelimit: RateLimitServicer,
     discovery: ExtensionConfigServicer,
+    surface: Surface,
 ) -> tuple[grpc.aio.Server, int]:
     """Starts and returns the server and its bound port. Envoy is the only client: no
-    interceptors, so the per-request hop stays as cheap as grpc.aio allows."""
+    interceptors, so the per-request hop stays as cheap as grpc.aio allows. Envoy routes
+    client calls only to reflection and the unknown-method answer (after its auth), never to
+    the services it uses itself."""
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     external_auth_pb2_grpc.add_AuthorizationServicer_to_server(authz, server)
     rls_pb2_grpc.add_RateLimitServiceServicer_to_server(ratelimit, server)
     config_discovery_pb2_grpc.add_ExtensionConfigDiscoveryServiceServicer_to_server(
         discovery, server
     )
+    add_reflection(server, surface.files, surface.services)
+    server.add_generic_rpc_handlers([UnknownMethodHandler(m.path for m in surface.methods)])
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     port = server.add_insecure_port(address)

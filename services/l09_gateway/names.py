@@ -49,6 +49,10 @@ IDENTITY_HEADERS = (
 # Set by the JSON transcoder on a REST call: the path the client sent.
 ORIGINAL_PATH_HEADER = "x-envoy-original-path"
 
+# Where Envoy sends gRPC calls of methods no layer serves (the L09 process answers E9404):
+# a path of no real service, so no client call can reach the services Envoy uses there.
+UNKNOWN_METHOD_PATH = "/l09.gateway.UnknownMethod/Refuse"
+
 # Routes that answer without credentials.
 OPEN_PATHS = ("/health", "/openapi.json")
 

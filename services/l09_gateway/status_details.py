@@ -18,6 +18,8 @@ DETAILS_HEADER = "grpc-status-details-bin"
 UNAUTHENTICATED = "E9401"
 PERMISSION_DENIED = "E9403"
 RATE_LIMITED = "E9001"
+# A gRPC method no layer serves (unknown service, or unknown method of a known one).
+UNKNOWN_METHOD = "E9404"
 
 
 def details_value(code: int, message: str, reason: str) -> str:

@@ -16,12 +16,13 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from envoy.config.route.v3 import route_components_pb2 as route_pb2
-from envoy.type.matcher.v3 import string_pb2
+from envoy.type.matcher.v3 import regex_pb2, string_pb2
 from google.protobuf import any_pb2
 
 from services.l09_gateway.compat.paths import PREFIXES as COMPAT_PREFIXES
 from services.l09_gateway.descriptor import Method
 from services.l09_gateway.names import (
+    AUTHZ_CLUSTER,
     BODY_SIZE_LIMIT_FILTER,
     BUFFER_FILTER,
     EXT_AUTHZ_FILTER,
@@ -30,7 +31,9 @@ from services.l09_gateway.names import (
     OPEN_PATHS,
     RATELIMIT_FILTER,
     TRANSCODER_FILTER,
+    UNKNOWN_METHOD_PATH,
 )
+from services.l09_gateway.reflection import SERVICES as REFLECTION_SERVICES
 from services.l09_gateway.render.layers import DEFAULT_TIMEOUT, http_upstreams, layer_for
 from services.l09_gateway.render.typed import packed, u32
 
@@ -169,6 +172,46 @@ def layer_http_route(path: str, cluster: str) -> route_pb2.Route:
     )
 
 
+def reflection_routes() -> list[route_pb2.Route]:
+    """Server reflection (v1 and v1alpha) to the L09 process, which serves it for the whole
+    mesh: authenticated and limited like any call, a stream with no timeout."""
+    found = []
+    for service in REFLECTION_SERVICES:
+        action = route_pb2.RouteAction(cluster=AUTHZ_CLUSTER)
+        action.timeout.FromTimedelta(NO_TIMEOUT)
+        action.idle_timeout.FromTimedelta(NO_TIMEOUT)
+        found.append(
+            route_pb2.Route(
+                match=route_pb2.RouteMatch(prefix=f"/{service}/"),
+                route=action,
+                typed_per_filter_config=_GRPC_ROUTE_FILTERS,
+            )
+        )
+    return found
+
+
+_GRPC_CONTENT = route_pb2.HeaderMatcher(
+    name="content-type", string_match=string_pb2.StringMatcher(prefix="application/grpc")
+)
+
+
+def unknown_method_route() -> route_pb2.Route:
+    """Last: a gRPC call (gRPC-Web and Connect ones converted by then) no method route took
+    goes to the L09 process, which answers UNIMPLEMENTED E9404 naming the method without
+    reading the request. Not buffered, so an open client stream hears at once. (REST paths
+    no method binds are refused by the transcoder first.)"""
+    rewrite = regex_pb2.RegexMatchAndSubstitute(
+        pattern=regex_pb2.RegexMatcher(regex=".*"), substitution=UNKNOWN_METHOD_PATH
+    )
+    return route_pb2.Route(
+        match=route_pb2.RouteMatch(prefix="/", headers=[_GRPC_CONTENT]),
+        route=route_pb2.RouteAction(
+            cluster=AUTHZ_CLUSTER, timeout=OPEN_ROUTE_TIMEOUT, regex_rewrite=rewrite
+        ),
+        typed_per_filter_config=_GRPC_ROUTE_FILTERS,
+    )
+
+
 def retry_policy(timeout: timedelta) -> route_pb2.RetryPolicy:
     return route_pb2.RetryPolicy(
         retry_on=RETRY_ON,
@@ -200,6 +243,12 @@ def method_route(method: Method) -> route_pb2.Route:
 def routes(methods: Sequence[Method]) -> list[route_pb2.Route]:
     packages = sorted({method.package for method in methods})
     layer_http = [layer_http_route(u.path, u.cluster) for u in http_upstreams(packages)]
-    return [preflight_route(), *open_routes(), *compat_routes(), *layer_http] + [
-        method_route(m) for m in methods
+    return [
+        preflight_route(),
+        *open_routes(),
+        *compat_routes(),
+        *layer_http,
+        *(method_route(m) for m in methods),
+        *reflection_routes(),
+        unknown_method_route(),
     ]
