@@ -84,6 +84,7 @@ async def serve(settings: GatewaySettings) -> None:
         RateLimitServicer(limiter, policy),
         ExtensionConfigServicer(filter_configs),
         surface,
+        settings.layers,
     )
     refresher = asyncio.create_task(native.run(settings.reload_seconds))
     log.info(

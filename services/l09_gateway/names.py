@@ -58,6 +58,7 @@ OPEN_PATHS = ("/health", "/openapi.json")
 
 # HTTP filters that routes turn off (the open paths, native gRPC) besides those below.
 CORS_FILTER = "envoy.filters.http.cors"
+CONNECT_FILTER = "envoy.filters.http.connect_grpc_bridge"
 BUFFER_FILTER = "envoy.filters.http.buffer"
 BODY_SIZE_LIMIT_FILTER = "envoy.filters.http.body_size_limit"
 TRANSCODER_FILTER = "envoy.filters.http.grpc_json_transcoder"

@@ -67,10 +67,10 @@ def mesh_pool(files: descriptor_pb2.FileDescriptorSet) -> descriptor_pool.Descri
 
 
 def add_reflection(
-    server: grpc.aio.Server, files: descriptor_pb2.FileDescriptorSet, services: list[str]
+    server: grpc.aio.Server, pool: descriptor_pool.DescriptorPool, services: list[str]
 ) -> None:
-    """Serves reflection for ``services`` (and itself) from ``files`` on ``server``."""
-    servicer = reflection.aio.ReflectionServicer([*services, *SERVICES], pool=mesh_pool(files))
+    """Serves reflection for ``services`` (and itself) from ``pool`` (``mesh_pool``)."""
+    servicer = reflection.aio.ReflectionServicer([*services, *SERVICES], pool=pool)
     handler = grpc.stream_stream_rpc_method_handler(
         servicer.ServerReflectionInfo,
         request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from envoy.config.core.v3 import base_pb2
 from envoy.config.route.v3 import route_components_pb2 as route_pb2
 from envoy.type.matcher.v3 import regex_pb2, string_pb2
 from google.protobuf import any_pb2
@@ -240,6 +241,28 @@ def method_route(method: Method) -> route_pb2.Route:
     )
 
 
+# Connect's JSON codec, as Envoy's bridge names it on the gRPC side; the layers speak protobuf
+# only, so these calls go to the L09 process's JSON codec (json_codec.py), which calls them.
+GRPC_JSON = "application/grpc+json"
+_JSON_REQUEST = route_pb2.HeaderMatcher(
+    name="content-type", string_match=string_pb2.StringMatcher(prefix=GRPC_JSON)
+)
+# grpcio answers "application/grpc" whatever the codec: the bridge must hear JSON.
+_JSON_ANSWER = base_pb2.HeaderValueOption(
+    header=base_pb2.HeaderValue(key="content-type", value=GRPC_JSON),
+    append_action=base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD,
+)
+
+
+def json_method_route(method: Method) -> route_pb2.Route:
+    """A method's route for JSON messages: its own timeout and retries, to the codec."""
+    route = method_route(method)
+    route.match.headers.append(_JSON_REQUEST)
+    route.route.cluster = AUTHZ_CLUSTER
+    route.response_headers_to_add.append(_JSON_ANSWER)
+    return route
+
+
 def routes(methods: Sequence[Method]) -> list[route_pb2.Route]:
     packages = sorted({method.package for method in methods})
     layer_http = [layer_http_route(u.path, u.cluster) for u in http_upstreams(packages)]
@@ -248,6 +271,7 @@ def routes(methods: Sequence[Method]) -> list[route_pb2.Route]:
         *open_routes(),
         *compat_routes(),
         *layer_http,
+        *(json_method_route(m) for m in methods),
         *(method_route(m) for m in methods),
         *reflection_routes(),
         unknown_method_route(),
