@@ -59,6 +59,9 @@ OPEN_PATHS = ("/health", "/openapi.json")
 # HTTP filters that routes turn off (the open paths, native gRPC) besides those below.
 CORS_FILTER = "envoy.filters.http.cors"
 CONNECT_FILTER = "envoy.filters.http.connect_grpc_bridge"
+# Marks a Connect call before the bridge makes it a gRPC call (for Connect-shaped refusals).
+CONNECT_MARKER_FILTER = "l09.connect_marker"
+CONNECT_MARKER_HEADER = "x-agentic-connect"
 BUFFER_FILTER = "envoy.filters.http.buffer"
 BODY_SIZE_LIMIT_FILTER = "envoy.filters.http.body_size_limit"
 TRANSCODER_FILTER = "envoy.filters.http.grpc_json_transcoder"

@@ -22,7 +22,7 @@ from agentic.data.v1 import event_store_pb2 as pb
 from agentic.data.v1 import event_store_pb2_grpc
 from services.kit import open_channel
 from tests.conftest import RunningMesh
-from tests.support import DEV_TOKEN, buf_curl, new_event, stream_name
+from tests.support import DEV_TOKEN, buf_curl, jwt_for, new_event, stream_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.l09]
 
@@ -112,7 +112,9 @@ async def test_buf_curl_without_credentials_is_unauthenticated(mesh: RunningMesh
         f"{mesh.gateway_url}/agentic.data.v1.EventStoreService/ReadAll",
     )
     assert result.returncode != 0
-    assert json.loads(result.stderr)["code"] == "unauthenticated"
+    error = json.loads(result.stderr)
+    assert error["code"] == "unauthenticated" and "missing credentials" in error["message"]
+    assert _error_reason(error) == "E9401"
 
 
 async def test_json_unary_call(rest: httpx.AsyncClient, mesh: RunningMesh) -> None:
@@ -167,6 +169,18 @@ async def test_json_call_without_credentials_is_refused(mesh: RunningMesh) -> No
     async with httpx.AsyncClient(base_url=mesh.gateway_url, timeout=10) as client:
         response = await client.post(READ_STREAM, json={"streamId": "x"}, headers=CONNECT)
     assert response.status_code == 401
+    error = response.json()  # Envoy's own refusal, shaped as Connect's error JSON
+    assert error["code"] == "unauthenticated" and _error_reason(error) == "E9401"
+
+
+async def test_a_role_that_may_not_call_is_a_connect_permission_error(mesh: RunningMesh) -> None:
+    """Refused by Envoy's own RBAC (a verified JWT): Connect's code and the gateway's E-code."""
+    headers = {**CONNECT, "authorization": f"Bearer {jwt_for('ada', ['tool_user'])}"}
+    async with httpx.AsyncClient(base_url=mesh.gateway_url, timeout=10) as client:
+        response = await client.post(READ_STREAM, json={"streamId": "x"}, headers=headers)
+    assert response.status_code == 403
+    error = response.json()
+    assert error["code"] == "permission_denied" and _error_reason(error) == "E9403"
 
 
 async def test_rest_and_connect_share_a_path_prefix_without_confusion(

@@ -43,6 +43,8 @@ from services.l09_gateway.names import (
     BODY_SIZE_LIMIT_FILTER,
     BUFFER_FILTER,
     CONNECT_FILTER,
+    CONNECT_MARKER_FILTER,
+    CONNECT_MARKER_HEADER,
     CORS_FILTER,
     EXT_AUTHZ_FILTER,
     IDENTITY_FILTER,
@@ -106,6 +108,26 @@ def _to_authz(timeout: timedelta | None = None) -> grpc_service_pb2.GrpcService:
 
 def cors() -> manager_pb2.HttpFilter:
     return _filter(CORS_FILTER, cors_pb2.Cors())
+
+
+def connect_marker() -> manager_pb2.HttpFilter:
+    """Copies ``connect-protocol-version``, which the bridge removes from unary calls, into a
+    header Envoy's own refusals are shaped by (render/connect_errors.py); nothing when it is
+    absent (an empty value is not added)."""
+    mark = base_pb2.HeaderValueOption(
+        header=base_pb2.HeaderValue(
+            key=CONNECT_MARKER_HEADER, value="%REQ(connect-protocol-version)%"
+        ),
+        append_action=base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD,
+    )
+    return _filter(
+        CONNECT_MARKER_FILTER,
+        header_mutation_pb2.HeaderMutation(
+            mutations=header_mutation_pb2.Mutations(
+                request_mutations=[mutation_rules_pb2.HeaderMutation(append=mark)]
+            )
+        ),
+    )
 
 
 def connect_bridge() -> manager_pb2.HttpFilter:
@@ -329,6 +351,7 @@ def router() -> manager_pb2.HttpFilter:
 
 def chain(services: list[str], descriptor: str) -> list[manager_pb2.HttpFilter]:
     return [
+        connect_marker(),
         connect_bridge(),
         grpc_web(),
         clean_request_headers(),
