@@ -95,7 +95,6 @@ class JsonCodec(grpc.GenericRpcHandler):
     ``targets`` (component name -> host:port)."""
 
     def __init__(self, methods: Mapping[str, JsonMethod], targets: Mapping[str, str]) -> None:
-        self._methods = methods
         self._targets = targets
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._handlers = {
@@ -137,15 +136,18 @@ class JsonCodec(grpc.GenericRpcHandler):
         malformed: list[MalformedJson] = []
 
         async def send() -> None:
-            async for text in requests:
-                try:
-                    data = method.parse(text)
-                except MalformedJson as error:
-                    malformed.append(error)
-                    call.cancel()
-                    return
-                await call.write(data)
-            await call.done_writing()
+            try:
+                async for text in requests:
+                    try:
+                        data = method.parse(text)
+                    except MalformedJson as error:
+                        malformed.append(error)
+                        call.cancel()
+                        return
+                    await call.write(data)
+                await call.done_writing()
+            except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                return  # the call has ended: the reader reports how
 
         sender = asyncio.create_task(send())
         try:
