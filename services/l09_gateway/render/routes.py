@@ -1,4 +1,6 @@
-"""Routes: the open HTTP paths, the compatible APIs, then one route per RPC, by its gRPC path.
+"""Routes: the open HTTP paths, the compatible APIs, then one route per RPC, by its gRPC path
+(first its JSON-message twin for Connect's JSON codec), reflection, and last every other gRPC
+call, answered as an unknown method.
 
 REST requests reach these routes too: the transcoder rewrites a REST path to the gRPC path
 of its method before routing. Rules per method:
