@@ -150,3 +150,22 @@ async def agentic(
         env=env,
         check=False,
     )
+
+
+ROOT = Path(__file__).resolve().parents[1]
+BUF = ROOT / "node_modules" / ".bin" / "buf"
+
+
+async def buf_curl(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Runs ``buf curl`` (the project's npm copy), a client the project did not write, in the
+    project's root (``--schema proto`` reads the contracts there); a hang fails the test
+    instead of holding it."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        [str(BUF), "curl", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -3,7 +3,7 @@
 One process, one event loop: the HTTP side behind Envoy's open routes (``/health``,
 ``/openapi.json``) and its compatible APIs (``/openai/v1/*``, ``/anthropic/v1/*``, which call
 L04), and the gRPC side Envoy asks on calls (ext_authz, rate limits) and for the
-configuration of its native JWT filters (ECDS).
+configuration of its native JWT filters (ECDS), which also serves the mesh's reflection.
 """
 
 from __future__ import annotations
@@ -77,11 +77,14 @@ async def serve(settings: GatewaySettings) -> None:
         development=not settings.production_mode,
     )
     await native.refresh()  # Envoy's first request gets the real configuration
+    surface = descriptor.load(settings.descriptor_file)
     server, port = await start_grpc_server(
         f"{settings.grpc_host}:{settings.grpc_port}",
         AuthorizationServicer(authenticator, policy, service_token, limiter),
         RateLimitServicer(limiter, policy),
         ExtensionConfigServicer(filter_configs),
+        surface,
+        settings.layers,
     )
     refresher = asyncio.create_task(native.run(settings.reload_seconds))
     log.info(
@@ -91,7 +94,7 @@ async def serve(settings: GatewaySettings) -> None:
         mode="production" if settings.production_mode else "development",
         layers=settings.layers,
     )
-    openapi = openapi_document(descriptor.load(settings.descriptor_file))
+    openapi = openapi_document(surface)
     models = ModelsClient(settings.layers.get("l04_models") or layer_target("l04"))
     # Envoy writes the access log; uvicorn's own logging would duplicate it as plain text.
     http = uvicorn.Server(

@@ -49,11 +49,19 @@ IDENTITY_HEADERS = (
 # Set by the JSON transcoder on a REST call: the path the client sent.
 ORIGINAL_PATH_HEADER = "x-envoy-original-path"
 
+# Where Envoy sends gRPC calls of methods no layer serves (the L09 process answers E9404):
+# a path of no real service, so no client call can reach the services Envoy uses there.
+UNKNOWN_METHOD_PATH = "/l09.gateway.UnknownMethod/Refuse"
+
 # Routes that answer without credentials.
 OPEN_PATHS = ("/health", "/openapi.json")
 
 # HTTP filters that routes turn off (the open paths, native gRPC) besides those below.
 CORS_FILTER = "envoy.filters.http.cors"
+CONNECT_FILTER = "envoy.filters.http.connect_grpc_bridge"
+# Marks a Connect call before the bridge makes it a gRPC call (for Connect-shaped refusals).
+CONNECT_MARKER_FILTER = "l09.connect_marker"
+CONNECT_MARKER_HEADER = "x-agentic-connect"
 BUFFER_FILTER = "envoy.filters.http.buffer"
 BODY_SIZE_LIMIT_FILTER = "envoy.filters.http.body_size_limit"
 TRANSCODER_FILTER = "envoy.filters.http.grpc_json_transcoder"

@@ -71,7 +71,8 @@ def _tier(name: str, spec: dict[str, Any]) -> Tier:
 
 def parse(document: dict[str, Any]) -> Policy:
     try:
-        patterns = {role: tuple(spec["allow"]) for role, spec in document["roles"].items()}
+        everyone = tuple(document.get("every_role", {}).get("allow", []))
+        patterns = {role: (*spec["allow"], *everyone) for role, spec in document["roles"].items()}
         allow = {
             role: re.compile("|".join(fnmatch.translate(p) for p in globs) or "(?!)")
             for role, globs in patterns.items()

@@ -18,6 +18,12 @@ DETAILS_HEADER = "grpc-status-details-bin"
 UNAUTHENTICATED = "E9401"
 PERMISSION_DENIED = "E9403"
 RATE_LIMITED = "E9001"
+# A message that is not JSON for the method (the JSON codec, as Envoy's E9400 for REST).
+MALFORMED = "E9400"
+# The method's layer is not in this mesh (as Envoy's E9503 for a layer it cannot reach).
+UNAVAILABLE = "E9503"
+# A gRPC method no layer serves (unknown service, or unknown method of a known one).
+UNKNOWN_METHOD = "E9404"
 
 
 def details_value(code: int, message: str, reason: str) -> str:

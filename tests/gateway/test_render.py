@@ -11,7 +11,7 @@ from google.protobuf import json_format
 
 from services.kit.layers import launched_layers
 from services.l09_gateway import descriptor
-from services.l09_gateway.names import NATIVE_AUTH_FILTERS
+from services.l09_gateway.names import CONNECT_MARKER_HEADER, NATIVE_AUTH_FILTERS
 from services.l09_gateway.render import build, render
 from services.l09_gateway.render.__main__ import DEFAULT_OUTPUT
 from services.l09_gateway.render.layers import UPSTREAMS
@@ -74,10 +74,23 @@ def test_a_config_with_a_misspelling_does_not_parse(misspell) -> None:
 def test_the_error_bodies_carry_the_grpc_code_as_an_integer() -> None:
     """Struct numbers are doubles; written as 16.0, Envoy would send the string "16.0"."""
     mappers = MANAGER["local_reply_config"]["mappers"]
-    bodies = [m["body_format_override"].get("json_format") for m in mappers]
+    bodies = [m["body_format_override"].get("json_format") for m in mappers if not _connect(m)]
     codes = [body["code"] for body in bodies if body]
     assert codes and all(type(code) is int for code in codes)
     assert "code: 16\n" in DEFAULT_OUTPUT.read_text()
+
+
+def _connect(mapper: dict[str, Any]) -> bool:
+    return CONNECT_MARKER_HEADER in str(mapper["filter"])
+
+
+def test_connect_calls_get_connect_error_bodies_first() -> None:
+    """Connect names its codes ("unauthenticated"); its mappers must win over the others."""
+    mappers = MANAGER["local_reply_config"]["mappers"]
+    connect = [m for m in mappers if _connect(m)]
+    assert mappers[: len(connect)] == connect
+    codes = {m["body_format_override"]["json_format"]["code"] for m in connect}
+    assert {"unauthenticated", "permission_denied", "resource_exhausted"} <= codes
 
 
 def test_every_service_of_every_platform_package_is_transcoded() -> None:

@@ -27,6 +27,7 @@ from services.kit.yaml_text import plain_yaml
 from services.l09_gateway.descriptor import Surface
 from services.l09_gateway.names import AUTHZ_CLUSTER, CORS_FILTER, PRINCIPAL_HEADER, RPC_HEADER
 from services.l09_gateway.render import clusters, filters, routes
+from services.l09_gateway.render.connect_errors import with_connect_errors
 from services.l09_gateway.render.errors import LOCAL_REPLIES, OTHER, local_reply_config
 from services.l09_gateway.render.layers import http_upstreams, layer_for
 from services.l09_gateway.render.typed import as_data, packed
@@ -109,7 +110,7 @@ def _connection_manager(surface: Surface) -> manager_pb2.HttpConnectionManager:
         preserve_external_request_id=True,
         always_set_request_id_in_response=True,
         access_log=[_access_log()],
-        local_reply_config=local_reply_config(),
+        local_reply_config=with_connect_errors(local_reply_config()),
         route_config=route_pb2.RouteConfiguration(name="gateway", virtual_hosts=[virtual_host]),
         http_filters=filters.chain(surface.services, DESCRIPTOR),
     )

@@ -1,6 +1,6 @@
 """The listener's HTTP filter chain, in order.
 
-Client-facing edges first (gRPC-Web, stripping identity headers a client might forge and
+Client-facing edges first (Connect, gRPC-Web, stripping identity headers a client might forge and
 header names gRPC metadata cannot carry, the per-instance ceiling), then REST bodies
 (buffer, size limit, transcoding), then CORS, who may call and how often (the global rate
 limit), and routing. Auth and limits run after the transcoder because only then does a REST
@@ -21,6 +21,7 @@ from envoy.config.core.v3 import base_pb2, config_source_pb2, grpc_service_pb2
 from envoy.config.ratelimit.v3 import rls_pb2
 from envoy.config.route.v3 import route_components_pb2 as route_pb2
 from envoy.extensions.filters.http.buffer.v3 import buffer_pb2
+from envoy.extensions.filters.http.connect_grpc_bridge.v3 import config_pb2 as connect_pb2
 from envoy.extensions.filters.http.cors.v3 import cors_pb2
 from envoy.extensions.filters.http.ext_authz.v3 import ext_authz_pb2
 from envoy.extensions.filters.http.grpc_json_transcoder.v3 import transcoder_pb2
@@ -41,6 +42,9 @@ from services.l09_gateway.names import (
     AUTHZ_CLUSTER,
     BODY_SIZE_LIMIT_FILTER,
     BUFFER_FILTER,
+    CONNECT_FILTER,
+    CONNECT_MARKER_FILTER,
+    CONNECT_MARKER_HEADER,
     CORS_FILTER,
     EXT_AUTHZ_FILTER,
     IDENTITY_FILTER,
@@ -104,6 +108,32 @@ def _to_authz(timeout: timedelta | None = None) -> grpc_service_pb2.GrpcService:
 
 def cors() -> manager_pb2.HttpFilter:
     return _filter(CORS_FILTER, cors_pb2.Cors())
+
+
+def connect_marker() -> manager_pb2.HttpFilter:
+    """Copies ``connect-protocol-version``, which the bridge removes from unary calls, into a
+    header Envoy's own refusals are shaped by (render/connect_errors.py); nothing when it is
+    absent (an empty value is not added)."""
+    mark = base_pb2.HeaderValueOption(
+        header=base_pb2.HeaderValue(
+            key=CONNECT_MARKER_HEADER, value="%REQ(connect-protocol-version)%"
+        ),
+        append_action=base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD,
+    )
+    return _filter(
+        CONNECT_MARKER_FILTER,
+        header_mutation_pb2.HeaderMutation(
+            mutations=header_mutation_pb2.Mutations(
+                request_mutations=[mutation_rules_pb2.HeaderMutation(append=mark)]
+            )
+        ),
+    )
+
+
+def connect_bridge() -> manager_pb2.HttpFilter:
+    """Connect clients (unary and streaming, JSON or binary) become gRPC calls here, and their
+    answers Connect again on the way out: every filter after it sees a gRPC call."""
+    return _filter(CONNECT_FILTER, connect_pb2.FilterConfig())
 
 
 def grpc_web() -> manager_pb2.HttpFilter:
@@ -321,6 +351,8 @@ def router() -> manager_pb2.HttpFilter:
 
 def chain(services: list[str], descriptor: str) -> list[manager_pb2.HttpFilter]:
     return [
+        connect_marker(),
+        connect_bridge(),
         grpc_web(),
         clean_request_headers(),
         local_ceiling(),

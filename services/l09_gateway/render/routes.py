@@ -1,4 +1,6 @@
-"""Routes: the open HTTP paths, the compatible APIs, then one route per RPC, by its gRPC path.
+"""Routes: the open HTTP paths, the compatible APIs, then one route per RPC, by its gRPC path
+(first its JSON-message twin for Connect's JSON codec), reflection, and last every other gRPC
+call, answered as an unknown method.
 
 REST requests reach these routes too: the transcoder rewrites a REST path to the gRPC path
 of its method before routing. Rules per method:
@@ -15,13 +17,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from envoy.config.core.v3 import base_pb2
 from envoy.config.route.v3 import route_components_pb2 as route_pb2
-from envoy.type.matcher.v3 import string_pb2
+from envoy.type.matcher.v3 import regex_pb2, string_pb2
 from google.protobuf import any_pb2
 
 from services.l09_gateway.compat.paths import PREFIXES as COMPAT_PREFIXES
 from services.l09_gateway.descriptor import Method
 from services.l09_gateway.names import (
+    AUTHZ_CLUSTER,
     BODY_SIZE_LIMIT_FILTER,
     BUFFER_FILTER,
     EXT_AUTHZ_FILTER,
@@ -30,7 +34,9 @@ from services.l09_gateway.names import (
     OPEN_PATHS,
     RATELIMIT_FILTER,
     TRANSCODER_FILTER,
+    UNKNOWN_METHOD_PATH,
 )
+from services.l09_gateway.reflection import SERVICES as REFLECTION_SERVICES
 from services.l09_gateway.render.layers import DEFAULT_TIMEOUT, http_upstreams, layer_for
 from services.l09_gateway.render.typed import packed, u32
 
@@ -169,6 +175,46 @@ def layer_http_route(path: str, cluster: str) -> route_pb2.Route:
     )
 
 
+def reflection_routes() -> list[route_pb2.Route]:
+    """Server reflection (v1 and v1alpha) to the L09 process, which serves it for the whole
+    mesh: authenticated and limited like any call, a stream with no timeout."""
+    found = []
+    for service in REFLECTION_SERVICES:
+        action = route_pb2.RouteAction(cluster=AUTHZ_CLUSTER)
+        action.timeout.FromTimedelta(NO_TIMEOUT)
+        action.idle_timeout.FromTimedelta(NO_TIMEOUT)
+        found.append(
+            route_pb2.Route(
+                match=route_pb2.RouteMatch(prefix=f"/{service}/"),
+                route=action,
+                typed_per_filter_config=_GRPC_ROUTE_FILTERS,
+            )
+        )
+    return found
+
+
+_GRPC_CONTENT = route_pb2.HeaderMatcher(
+    name="content-type", string_match=string_pb2.StringMatcher(prefix="application/grpc")
+)
+
+
+def unknown_method_route() -> route_pb2.Route:
+    """Last: a gRPC call (gRPC-Web and Connect ones converted by then) no method route took
+    goes to the L09 process, which answers UNIMPLEMENTED E9404 naming the method without
+    reading the request. Not buffered, so an open client stream hears at once. (REST paths
+    no method binds are refused by the transcoder first.)"""
+    rewrite = regex_pb2.RegexMatchAndSubstitute(
+        pattern=regex_pb2.RegexMatcher(regex=".*"), substitution=UNKNOWN_METHOD_PATH
+    )
+    return route_pb2.Route(
+        match=route_pb2.RouteMatch(prefix="/", headers=[_GRPC_CONTENT]),
+        route=route_pb2.RouteAction(
+            cluster=AUTHZ_CLUSTER, timeout=OPEN_ROUTE_TIMEOUT, regex_rewrite=rewrite
+        ),
+        typed_per_filter_config=_GRPC_ROUTE_FILTERS,
+    )
+
+
 def retry_policy(timeout: timedelta) -> route_pb2.RetryPolicy:
     return route_pb2.RetryPolicy(
         retry_on=RETRY_ON,
@@ -197,9 +243,38 @@ def method_route(method: Method) -> route_pb2.Route:
     )
 
 
+# Connect's JSON codec, as Envoy's bridge names it on the gRPC side; the layers speak protobuf
+# only, so these calls go to the L09 process's JSON codec (json_codec.py), which calls them.
+GRPC_JSON = "application/grpc+json"
+_JSON_REQUEST = route_pb2.HeaderMatcher(
+    name="content-type", string_match=string_pb2.StringMatcher(prefix=GRPC_JSON)
+)
+# grpcio answers "application/grpc" whatever the codec: the bridge must hear JSON.
+_JSON_ANSWER = base_pb2.HeaderValueOption(
+    header=base_pb2.HeaderValue(key="content-type", value=GRPC_JSON),
+    append_action=base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD,
+)
+
+
+def json_method_route(method: Method) -> route_pb2.Route:
+    """A method's route for JSON messages: its own timeout and retries, to the codec."""
+    route = method_route(method)
+    route.match.headers.append(_JSON_REQUEST)
+    route.route.cluster = AUTHZ_CLUSTER
+    route.response_headers_to_add.append(_JSON_ANSWER)
+    return route
+
+
 def routes(methods: Sequence[Method]) -> list[route_pb2.Route]:
     packages = sorted({method.package for method in methods})
     layer_http = [layer_http_route(u.path, u.cluster) for u in http_upstreams(packages)]
-    return [preflight_route(), *open_routes(), *compat_routes(), *layer_http] + [
-        method_route(m) for m in methods
+    return [
+        preflight_route(),
+        *open_routes(),
+        *compat_routes(),
+        *layer_http,
+        *(json_method_route(m) for m in methods),
+        *(method_route(m) for m in methods),
+        *reflection_routes(),
+        unknown_method_route(),
     ]
