@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import grpc
@@ -27,6 +27,13 @@ def layer_target(layer: str) -> str:
     """``host:port`` of a layer, e.g. ``layer_target("l01")`` or ``layer_target("l01_data")``."""
     row = layer_by_key(layer)
     return os.environ.get(f"AGENTIC_{row.env_prefix}_TARGET", f"127.0.0.1:{row.port}")
+
+
+def loopback_target(ports: Sequence[int]) -> str:
+    """The target of a layer's processes on this host: ``127.0.0.1:8001`` for one, and for
+    several ``ipv4:127.0.0.1:8004,127.0.0.1:8204``, over which open_channel spreads calls."""
+    addresses = ",".join(f"127.0.0.1:{port}" for port in ports)
+    return addresses if len(ports) == 1 else f"ipv4:{addresses}"
 
 
 def retry_service_config(service: str, idempotent_methods: Iterable[str]) -> str:
@@ -107,6 +114,8 @@ def open_channel(
     ]
     if service_config:
         options.append(("grpc.service_config", service_config))
+    if "," in target:  # several processes of a layer (loopback_target): calls go round them
+        options.append(("grpc.lb_policy_name", "round_robin"))
     return grpc.aio.insecure_channel(
         target,
         options=options,
