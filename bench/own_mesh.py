@@ -23,7 +23,7 @@ def run_on_own_mesh(figures: Callable[[LauncherSettings], Coroutine[Any, Any, No
         settings = LauncherSettings.on_free_ports(Path(home))
         mesh = Mesh(settings, fsync=True)
         print("starting a benchmark mesh on free ports ...", flush=True)
-        mesh.up(timeout=120)
+        mesh.up(timeout=300)  # minutes on a shared machine whose cores are busy
         try:
             asyncio.run(figures(settings))
         finally:
