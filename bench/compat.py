@@ -99,12 +99,14 @@ async def figures(settings: LauncherSettings) -> None:
 def main() -> int:
     stub_port = free_port()
     stub = subprocess.Popen([sys.executable, "-m", "bench.provider_stub", str(stub_port)])
-    # The mesh's processes inherit these: L04 answers from the stub only, caches but the
-    # exact one off, limits on and out of reach (their Redis round trip is part of the cost).
+    # The mesh's processes inherit these: L04 answers from the stub (the calls name its
+    # model; the local models stay, since L13 and L14 need their embeddings to start),
+    # caches but the exact one off, limits on and out of reach (their Redis round trip is
+    # part of the cost).
     os.environ.update(
         {
             "OLLAMA_URL": f"http://127.0.0.1:{stub_port}",
-            "L04_DISABLED_PROVIDERS": "claude_code,anthropic,local",
+            "L04_DISABLED_PROVIDERS": "claude_code,anthropic",
             "L04_SEMANTIC_CACHE": "false",
             "L04_AGENT_REQUESTS_PER_MINUTE": str(10**9),
             "L04_AGENT_TOKENS_PER_MINUTE": str(10**12),

@@ -28,7 +28,7 @@ def run_on_own_mesh(
         settings = LauncherSettings.on_free_ports(Path(home))
         mesh = Mesh(settings, fsync=True, layers=layers)
         print("starting a benchmark mesh on free ports ...", flush=True)
-        mesh.up(timeout=120)
+        mesh.up(timeout=300)  # minutes on a shared machine whose cores are busy
         try:
             asyncio.run(figures(settings))
         finally:

@@ -63,6 +63,11 @@ class RunningMesh:
         return self.mesh.database_url
 
 
+# Seconds a whole mesh may take to start: 30-60 s on a quiet machine, minutes on a shared
+# one whose cores are busy (every layer's imports, and L04's two processes' models).
+MESH_START_SECONDS = 300
+
+
 @contextmanager
 def own_mesh(home: Path, **env: str) -> Iterator[RunningMesh]:
     """A whole mesh on free ports in ``home``, taken down on exit; its components start with
@@ -73,7 +78,7 @@ def own_mesh(home: Path, **env: str) -> Iterator[RunningMesh]:
         with pytest.MonkeyPatch.context() as patch:
             for name, value in env.items():
                 patch.setenv(name, value)
-            mesh.up(timeout=120)
+            mesh.up(timeout=MESH_START_SECONDS)
         yield RunningMesh(mesh, settings)
     finally:
         mesh.down()

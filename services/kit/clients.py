@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import grpc
@@ -51,6 +51,13 @@ def discovered_target(name: str) -> str | None:
         log.warning("registry.lookup_failed", layer=name, reason=str(error))
         return None
     return instances[0].address if instances else None
+
+
+def loopback_target(ports: Sequence[int]) -> str:
+    """The target of a layer's processes on this host: ``127.0.0.1:8001`` for one, and for
+    several ``ipv4:127.0.0.1:8004,127.0.0.1:8204``, over which open_channel spreads calls."""
+    addresses = ",".join(f"127.0.0.1:{port}" for port in ports)
+    return addresses if len(ports) == 1 else f"ipv4:{addresses}"
 
 
 def retry_service_config(service: str, idempotent_methods: Iterable[str]) -> str:
@@ -131,6 +138,8 @@ def open_channel(
     ]
     if service_config:
         options.append(("grpc.service_config", service_config))
+    if "," in target:  # several processes of a layer (loopback_target): calls go round them
+        options.append(("grpc.lb_policy_name", "round_robin"))
     return grpc.aio.insecure_channel(
         target,
         options=options,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -65,10 +66,23 @@ def _guarded(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], An
     return decode
 
 
+# The call's metadata as read by the outermost interceptor: grpc builds a new tuple of
+# namedtuples on every invocation_metadata(), a visible part of a small call's cost.
+_read_metadata: contextvars.ContextVar[tuple[grpc.aio.ServicerContext, dict[str, str]]] = (
+    contextvars.ContextVar("kit_call_metadata")
+)
+
+
 def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
-    return {
+    """The call's text metadata, read from grpc once per call."""
+    read = _read_metadata.get(None)
+    if read is not None and read[0] is context:
+        return read[1]
+    metadata = {
         key: value for key, value in (context.invocation_metadata() or ()) if isinstance(value, str)
     }
+    _read_metadata.set((context, metadata))
+    return metadata
 
 
 class CallContextInterceptor(AsyncServerInterceptor):

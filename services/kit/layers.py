@@ -19,6 +19,9 @@ DEFAULT_TIMEOUT_SECONDS = 0.5
 # limits) is served by the L09 process on this port.
 BASE_PORT = 8000
 GATEWAY_PROCESS_GRPC_PORT = 8091
+# A layer run as several processes: process n (from 0) listens on its port + n * this
+# (L04's second process on 8204), clear of the layers' HTTP ports (port + 100).
+PROCESS_PORT_STEP = 200
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,11 @@ class Layer:
     # A path prefix it also serves over plain HTTP (on ``http_port``), routed by Envoy as is:
     # the MCP endpoint "/mcp" of L12.
     http_path: str = ""
+    # Processes the launcher starts, each on its own port (``process_ports``), all listed in
+    # its Envoy cluster and in its channel target. More than one only for a layer that keeps
+    # no state of its own between calls (L04: limits, budgets, usage and caches are in
+    # Redis and L01), since consecutive calls may reach different processes.
+    processes: int = 1
 
     @property
     def name(self) -> str:
@@ -63,6 +71,16 @@ class Layer:
     def port(self) -> int:
         """Its default gRPC port."""
         return BASE_PORT + self.number
+
+    @property
+    def process_ports(self) -> tuple[int, ...]:
+        """The default gRPC port of each of its processes, the first being ``port``."""
+        return tuple(self.port + PROCESS_PORT_STEP * n for n in range(self.processes))
+
+    def process_port_setting(self, index: int) -> str:
+        """The launcher setting holding the port of its process ``index`` (from 0):
+        ``port_setting`` for the first, ``l04_process1_port`` for the second."""
+        return self.port_setting if index == 0 else f"{self.key}_process{index}_port"
 
     @property
     def http_port(self) -> int:
@@ -115,7 +133,16 @@ LAYERS: tuple[Layer, ...] = (
         workflows=True,
     ),
     Layer(3, "tools", "agentic.tools.v1", "Tools", timeout_seconds=30, launched=True),
-    Layer(4, "models", "agentic.models.v1", "Models", timeout_seconds=120, launched=True),
+    # L04: two processes, so that its Python per-call work runs on both cores.
+    Layer(
+        4,
+        "models",
+        "agentic.models.v1",
+        "Models",
+        timeout_seconds=120,
+        launched=True,
+        processes=2,
+    ),
     # L05: CreateGoal starts a goal workflow on Temporal.
     Layer(
         5,

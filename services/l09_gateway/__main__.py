@@ -95,7 +95,8 @@ async def serve(settings: GatewaySettings) -> None:
         layers=settings.layers,
     )
     openapi = openapi_document(surface)
-    models = ModelsClient(settings.layers.get("l04_models") or layer_target("l04"))
+    # Every L04 process (AGENTIC_L04_TARGET lists them); L09_LAYERS names each for /health.
+    models = ModelsClient(layer_target("l04"))
     # Envoy writes the access log; uvicorn's own logging would duplicate it as plain text.
     http = uvicorn.Server(
         uvicorn.Config(

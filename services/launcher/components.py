@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.kit.clients import loopback_target
 from services.kit.layers import GATEWAY, Layer, launched_layers
 from services.launcher import binaries, envoy_config, probes
 from services.launcher.config import LauncherSettings
@@ -50,6 +51,12 @@ def master_key_file(home: Path) -> Path:
 def new_master_key_line() -> str:
     """A keyring line in L00's format: ``<key id>:<base64 of 32 random bytes>``."""
     return f"k{secrets.token_hex(4)}:{base64.b64encode(secrets.token_bytes(32)).decode()}"
+
+
+def process_name(layer: Layer, process: int) -> str:
+    """The component running process ``process`` (from 0) of a layer: ``l04_models`` for
+    the first, ``l04_models.1`` for the second."""
+    return layer.name if process == 0 else f"{layer.name}.{process}"
 
 
 def installed(layer: Layer, root: Path = PROJECT_ROOT) -> bool:
@@ -138,7 +145,11 @@ class ComponentSet:
             components.append(self._redis())
         if self.settings.embedded_temporal and any(layer.workflows for layer in self.layers):
             components.append(self._temporal())
-        components += [self._layer(layer, n) for n, layer in enumerate(self.layers)]
+        components += [
+            self._layer(layer, index, process, port)
+            for index, layer in enumerate(self.layers)
+            for process, port in enumerate(self.settings.layer_ports(layer))
+        ]
         components.append(self._gateway_http())
         components.append(self._envoy())
         return components
@@ -217,14 +228,15 @@ class ComponentSet:
         if self.settings.consul_http_addr:
             env["CONSUL_HTTP_ADDR"] = self.settings.consul_http_addr
         for layer in self.layers:  # kit.layer_target() finds the layers of this mesh
-            port = self.settings.layer_port(layer)
-            env[f"AGENTIC_{layer.env_prefix}_TARGET"] = f"{LOOPBACK}:{port}"
+            ports = self.settings.layer_ports(layer)
+            env[f"AGENTIC_{layer.env_prefix}_TARGET"] = loopback_target(ports)
         # L09 is Envoy: a layer calling the mesh on its caller's behalf goes through it.
         env[f"AGENTIC_{GATEWAY.env_prefix}_TARGET"] = f"{LOOPBACK}:{self.settings.gateway_port}"
         return env
 
-    def _layer(self, layer: Layer, index: int) -> Component:
-        port = self.settings.layer_port(layer)
+    def _layer(self, layer: Layer, index: int, process: int, port: int) -> Component:
+        """Process ``process`` (from 0) of the ``index``-th layer, listening on ``port``."""
+        name = process_name(layer, process)
         env = {
             **self._python_env(),
             f"{layer.env_prefix}_HOST": LOOPBACK,
@@ -244,9 +256,9 @@ class ComponentSet:
             env["L00_MASTER_KEY_FILE"] = str(self.master_key_file)
             prepare = self.ensure_master_key
         return Component(
-            name=layer.name,
+            name=name,
             program=self._program(
-                layer.name, [_python(), "-m", layer.module], 100 + index, environment=env
+                name, [_python(), "-m", layer.module], 100 + index, environment=env
             ),
             address=f"{LOOPBACK}:{port}",
             ports={"gRPC": port},
@@ -285,8 +297,10 @@ class ComponentSet:
     def _gateway_http(self) -> Component:
         port = self.settings.gateway_http_port
         grpc_port = self.settings.gateway_grpc_port
-        layers = ",".join(
-            f"{layer.name}={LOOPBACK}:{self.settings.layer_port(layer)}" for layer in self.layers
+        layers = ",".join(  # every process, so that /health names each one
+            f"{process_name(layer, process)}={LOOPBACK}:{port}"
+            for layer in self.layers
+            for process, port in enumerate(self.settings.layer_ports(layer))
         )
         env = {
             **self._python_env(),
@@ -314,15 +328,16 @@ class ComponentSet:
             stage=1,
         )
 
-    def envoy_cluster_ports(self) -> dict[str, int]:
-        ports = {
-            GATEWAY_HTTP_CLUSTER: self.settings.gateway_http_port,
-            GATEWAY_GRPC_CLUSTER: self.settings.gateway_grpc_port,
+    def envoy_cluster_ports(self) -> dict[str, tuple[int, ...]]:
+        """The port of each endpoint of each Envoy cluster: one per process of a layer."""
+        ports: dict[str, tuple[int, ...]] = {
+            GATEWAY_HTTP_CLUSTER: (self.settings.gateway_http_port,),
+            GATEWAY_GRPC_CLUSTER: (self.settings.gateway_grpc_port,),
         }
         for layer in self.layers:
-            ports[layer.name] = self.settings.layer_port(layer)
+            ports[layer.name] = self.settings.layer_ports(layer)
             if layer.http_path:
-                ports[layer.http_cluster] = self.settings.layer_http_port(layer)
+                ports[layer.http_cluster] = (self.settings.layer_http_port(layer),)
         return ports
 
     def render_envoy_config(self) -> Path:

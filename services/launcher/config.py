@@ -11,12 +11,17 @@ from services.kit.layers import Layer, launched_layers, layer_by_key
 from services.kit.registry import local_registry_dir
 from services.launcher.ports import free_port
 
-# One port setting per layer the launcher starts (l01_port <- AGENTIC_L01_PORT, ...), so a
-# new row in services/kit/layers.py needs no edit here.
+# One port setting per process of each layer the launcher starts (l01_port <-
+# AGENTIC_L01_PORT, l04_process1_port <- AGENTIC_L04_PROCESS1_PORT, ...), so a new row in
+# services/kit/layers.py needs no edit here.
 _LayerPorts = create_model(
     "_LayerPorts",
     __base__=BaseSettings,
-    **{layer.port_setting: (int, Field(layer.port, ge=1, le=65535)) for layer in launched_layers()},  # type: ignore[call-overload]
+    **{
+        layer.process_port_setting(n): (int, Field(port, ge=1, le=65535))
+        for layer in launched_layers()
+        for n, port in enumerate(layer.process_ports)
+    },  # type: ignore[call-overload]
     **{
         layer.http_port_setting: (int, Field(layer.http_port, ge=1, le=65535))
         for layer in launched_layers()
@@ -100,9 +105,16 @@ class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
         }
 
     def layer_port(self, layer: Layer | str) -> int:
-        """The gRPC port of a layer in this mesh, e.g. ``layer_port("l01")``."""
+        """The gRPC port of a layer (of its first process) in this mesh, e.g.
+        ``layer_port("l01")``."""
         row = layer if isinstance(layer, Layer) else layer_by_key(layer)
         return int(getattr(self, row.port_setting))
+
+    def layer_ports(self, layer: Layer) -> tuple[int, ...]:
+        """The gRPC port of each process of a layer in this mesh."""
+        return tuple(
+            int(getattr(self, layer.process_port_setting(n))) for n in range(layer.processes)
+        )
 
     def layer_http_port(self, layer: Layer) -> int:
         """The HTTP port of a layer with an ``http_path`` in this mesh."""

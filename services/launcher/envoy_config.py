@@ -3,7 +3,8 @@ containerised mesh, with every cluster resolved by name through a DNS server (Co
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+import copy
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,15 @@ def render(
     *,
     listener_port: int,
     admin_port: int,
-    cluster_ports: Mapping[str, int],
+    cluster_ports: Mapping[str, Sequence[int]],
     base_dir: Path,
     idle_clusters: Collection[str] = (),
 ) -> str:
-    """The config with the given ports; relative descriptor paths resolved against
-    ``base_dir``. Every cluster must have a port: a forgotten one would point this mesh
-    at another mesh's layer. ``idle_clusters`` (layers this mesh does not run) get no
-    endpoint and no health check: calls to them fail fast with 503."""
+    """The config with the given ports (an endpoint per port of a cluster: a layer's
+    processes); relative descriptor paths resolved against ``base_dir``. Every cluster must
+    have a port: a forgotten one would point this mesh at another mesh's layer.
+    ``idle_clusters`` (layers this mesh does not run) get no endpoint and no health check:
+    calls to them fail fast with 503."""
     config = yaml.safe_load(template.read_text())
     _set_port(config["admin"], admin_port)
     static = config["static_resources"]
@@ -56,8 +58,13 @@ def render(
         if name not in cluster_ports:
             raise MeshError(f"{template}: no port configured for cluster {name!r}")
         for group in cluster["load_assignment"]["endpoints"]:
-            for endpoint in group["lb_endpoints"]:
-                _set_port(endpoint["endpoint"], cluster_ports[name])
+            # One endpoint per process, each like the template's first.
+            template_endpoint = group["lb_endpoints"][0]
+            group["lb_endpoints"] = []
+            for port in cluster_ports[name]:
+                endpoint = copy.deepcopy(template_endpoint)
+                _set_port(endpoint["endpoint"], port)
+                group["lb_endpoints"].append(endpoint)
     for node in _walk(config):
         descriptor = node.get("proto_descriptor")
         if isinstance(descriptor, str) and not Path(descriptor).is_absolute():

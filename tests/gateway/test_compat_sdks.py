@@ -18,8 +18,9 @@ import openai
 import pytest
 
 from services.kit.auth import ApiKeyFile
+from services.l09_gateway.authz import VOUCH_SECONDS
 from tests.conftest import RunningMesh
-from tests.support import DEV_TOKEN
+from tests.support import DEV_TOKEN, envoy_stat
 
 pytestmark = [pytest.mark.integration, pytest.mark.l09]
 
@@ -343,3 +344,30 @@ async def test_a_body_that_is_not_json_and_an_unknown_path_are_refused_in_openai
     anthropic_unknown = await rest.get("/anthropic/v1/models")
     assert anthropic_unknown.status_code == 404
     assert anthropic_unknown.json()["type"] == "error"
+
+
+async def test_an_api_keys_next_compatible_calls_skip_ext_authz_and_are_metered(
+    mesh: RunningMesh,
+) -> None:
+    """ext_authz allows a key on /openai/v1/models (checked as ListModels) and vouches for
+    it: the key's next calls there go without the hop, their limits applied by Envoy under
+    the same RPC (the x-ratelimit-* headers of the standard tier)."""
+    key, _ = ApiKeyFile(mesh.settings.gateway_keys_file).create(
+        f"compat-{uuid.uuid4().hex[:6]}", ("model_user",), "standard"
+    )
+    headers = {"authorization": f"Bearer {key}"}
+    admin = mesh.settings.envoy_admin_port
+    async with httpx.AsyncClient(base_url=mesh.gateway_url, timeout=30) as client:
+        for _ in range(50):  # until the gateway has read the new key (within a second)
+            if (await client.get("/openai/v1/models", headers=headers)).status_code == 200:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(VOUCH_SECONDS)  # let the voucher of that call run out
+        before = await envoy_stat(admin, "http.gateway.ext_authz.ok")
+        for _ in range(20):
+            reply = await client.get("/openai/v1/models", headers=headers)
+            assert reply.status_code == 200, reply.text
+            assert reply.json()["data"]
+            assert reply.headers["x-ratelimit-limit"].startswith("100")
+    hops = await envoy_stat(admin, "http.gateway.ext_authz.ok") - before
+    assert 1 <= hops < 20

@@ -268,6 +268,26 @@ def test_an_api_key_ext_authz_allowed_is_forwarded_for_the_same_rpc_until_it_exp
     assert not _forwarded(expired) and VOUCH_NAMESPACE in expired.metadata
 
 
+def test_a_compatible_path_is_vouched_for_and_metered_as_the_rpc_it_maps_to() -> None:
+    generate = "agentic.models.v1.ModelService/Generate"
+    worker = Worker()
+    first = worker.request({":path": "/openai/v1/chat/completions", "x-api-key": API_KEY})
+    assert not _forwarded(first)  # ext_authz decides the first call, as Generate
+    assert first.metadata[VOUCH_NAMESPACE] == {"key": f"{API_KEY} {generate}"}
+    first.respond(_voucher(tier="standard"), now=0)
+
+    # The key's next calls, on either API's chat path or on Generate itself, skip ext_authz,
+    # name the RPC the policy and the limits know, and are metered as it.
+    for path in ("/openai/v1/chat/completions/", "/anthropic/v1/messages", f"/{generate}"):
+        call = worker.request({":path": path, "authorization": f"Bearer {API_KEY}"}, now=10)
+        assert _forwarded(call), path
+        assert call.headers[RPC_HEADER] == generate
+        assert call.headers["authorization"] == f"Bearer {SERVICE_TOKEN}"
+        assert _metered(call)
+    embeddings = worker.request({":path": "/openai/v1/embeddings", "x-api-key": API_KEY}, now=10)
+    assert not _forwarded(embeddings)  # another RPC (Embed): ext_authz decides
+
+
 def test_a_refused_api_key_and_odd_key_shapes_get_no_voucher() -> None:
     worker = Worker()
     refused = worker.request({":path": f"/{RPC}", "x-api-key": API_KEY}, now=0)

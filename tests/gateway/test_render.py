@@ -103,8 +103,9 @@ def test_every_layer_package_gets_a_cluster_named_after_its_layer() -> None:
     clusters = {c["name"]: c for c in CONFIG["static_resources"]["clusters"]}
     for package in SURFACE.packages:
         layer = UPSTREAMS[package]
-        endpoint = clusters[layer.name]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
-        assert endpoint["endpoint"]["address"]["socket_address"]["port_value"] == layer.port
+        endpoints = clusters[layer.name]["load_assignment"]["endpoints"][0]["lb_endpoints"]
+        ports = tuple(e["endpoint"]["address"]["socket_address"]["port_value"] for e in endpoints)
+        assert ports == layer.ports  # one endpoint per process of the layer
         assert clusters[layer.name]["health_checks"][0]["grpc_health_check"] == {}
         assert clusters[layer.name]["circuit_breakers"]["thresholds"]
         assert clusters[layer.name]["outlier_detection"]
@@ -208,10 +209,10 @@ def test_the_launcher_leaves_layers_it_does_not_run_without_endpoints(tmp_path) 
         listener_port=18009,
         admin_port=18901,
         cluster_ports={
-            "l01_data": 18001,
-            "l03_tools": 18003,
-            "l09_gateway_http": 18090,
-            "l09_gateway_grpc": 18091,
+            "l01_data": (18001,),
+            "l03_tools": (18003,),
+            "l09_gateway_http": (18090,),
+            "l09_gateway_grpc": (18091,),
         },
         base_dir=descriptor.PROJECT_ROOT,
         idle_clusters=IDLE - {"l01_data"},

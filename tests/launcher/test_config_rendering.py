@@ -19,14 +19,17 @@ pytestmark = [pytest.mark.unit, pytest.mark.launcher]
 # Every layer the launcher runs (l01_data: 18001, ...), their HTTP ports (l12_nl_http: 18112),
 # and the gateway process's two ports.
 PORTS = {
-    **{layer.name: 10000 + layer.port for layer in launched_layers()},
     **{
-        layer.http_cluster: 10000 + layer.http_port
+        layer.name: tuple(10000 + port for port in layer.process_ports)
+        for layer in launched_layers()
+    },
+    **{
+        layer.http_cluster: (10000 + layer.http_port,)
         for layer in launched_layers()
         if layer.http_path
     },
-    "l09_gateway_http": 18090,
-    "l09_gateway_grpc": 18091,
+    "l09_gateway_http": (18090,),
+    "l09_gateway_grpc": (18091,),
 }
 
 
@@ -49,8 +52,10 @@ def test_rendered_envoy_config_has_the_ports_and_validates(tmp_path: Path) -> No
     listener = config["static_resources"]["listeners"][0]
     assert listener["address"]["socket_address"]["port_value"] == 18009
     for cluster in config["static_resources"]["clusters"]:
-        endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
-        assert endpoint["address"]["socket_address"]["port_value"] == PORTS[cluster["name"]]
+        endpoints = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
+        ports = tuple(e["endpoint"]["address"]["socket_address"]["port_value"] for e in endpoints)
+        assert ports == PORTS[cluster["name"]]
+    assert len(PORTS["l04_models"]) == 2  # L04 runs as two processes: both are endpoints
     assert str(PROJECT_ROOT / "gen" / "descriptor.binpb") in text
     path = tmp_path / "envoy.yaml"
     path.write_text(text)
@@ -62,7 +67,7 @@ def test_a_cluster_without_a_port_is_refused() -> None:
     with pytest.raises(MeshError, match="l01_data"):
         render(
             ENVOY_TEMPLATE, listener_port=1, admin_port=2,
-            cluster_ports={"l09_gateway_http": 3}, base_dir=PROJECT_ROOT,
+            cluster_ports={"l09_gateway_http": (3,)}, base_dir=PROJECT_ROOT,
         )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from services.kit.errors import ErrorCode
 from services.kit.layers import LAYERS, launched_layers, layer_by_key, layer_for_package
 from services.l09_gateway.descriptor import load as load_surface
 from services.l09_gateway.render.layers import layer_for
-from services.launcher.components import installed_layers
+from services.launcher.components import ComponentSet, installed_layers
 from services.launcher.config import LauncherSettings
 
 pytestmark = [pytest.mark.unit, pytest.mark.kit]
@@ -66,7 +66,7 @@ def test_the_gateway_routes_every_package_in_the_descriptor_by_the_table() -> No
         upstream = layer_for(package)
         assert upstream.timeout.total_seconds() == row.timeout_seconds
         if row.number != 9:
-            assert (upstream.name, upstream.port) == (row.name, row.port)
+            assert (upstream.name, upstream.ports) == (row.name, row.process_ports)
 
 
 @pytest.mark.parametrize("layer", [row for row in LAYERS if row.launched], ids=lambda r: r.name)
@@ -100,3 +100,26 @@ def test_the_readme_layer_table_matches_the_kit() -> None:
             assert state.startswith("**working**"), layer.name
         else:
             assert state == "not started", layer.name
+
+
+def test_a_layer_of_several_processes_has_a_port_and_a_component_for_each(
+    tmp_path, monkeypatch
+) -> None:
+    l04 = layer_by_key("l04")
+    assert l04.process_ports == (8004, 8204)
+    monkeypatch.setenv("AGENTIC_L04_PROCESS1_PORT", "18204")
+    settings = LauncherSettings(
+        home=tmp_path, database_url="postgresql://db/x", redis_url="redis://r:1/0"
+    )
+    assert settings.layer_ports(l04) == (8004, 18204)
+    mesh = ComponentSet(settings, layers=[l04])
+    first, second = mesh.by_name("l04_models"), mesh.by_name("l04_models.1")
+    assert (first.ports, second.ports) == ({"gRPC": 8004}, {"gRPC": 18204})
+    assert second.program.environment["L04_PORT"] == "18204"
+    # Every process is an endpoint of Envoy's cluster and of the layer's channel target,
+    # and the gateway checks each one's health.
+    assert mesh.envoy_cluster_ports()["l04_models"] == (8004, 18204)
+    target = "ipv4:127.0.0.1:8004,127.0.0.1:18204"
+    assert first.program.environment["AGENTIC_L04_TARGET"] == target
+    layers = mesh.by_name("l09_gateway").program.environment["L09_LAYERS"]
+    assert layers == "l04_models=127.0.0.1:8004,l04_models.1=127.0.0.1:18204"

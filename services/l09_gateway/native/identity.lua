@@ -202,6 +202,9 @@ function envoy_on_request(handle)
   local headers = handle:headers()
   local now = handle:timestamp()
   local rpc = (headers:get(":path") or ""):match("^/([^?]*)") or ""
+  -- A compatible API's path is the L04 RPC it maps to: the voucher, limits and RPC header
+  -- of that RPC, as ext_authz checks it.
+  rpc = COMPAT_RPCS[(rpc:gsub("/+$", ""))] or rpc
   local principal, roles, tier, tenant
   local verified = info:dynamicMetadata():get(JWT_FILTER)
   if verified ~= nil and verified[PAYLOAD_KEY] ~= nil then

@@ -15,7 +15,9 @@ API keys: when ext_authz allows one, its answer vouches for the caller (dynamic 
 a quarter of a second, and the filter of that worker forwards the same key's further calls
 to the same RPC the same way, with no hop to ext_authz; their limits then go through the rate
 limit filter, as a JWT caller's do. A key sent otherwise than as ``Bearer agk_...`` or, with
-no authorization header, ``x-api-key: agk_...`` always goes to ext_authz.
+no authorization header, ``x-api-key: agk_...`` always goes to ext_authz. A compatible API's
+path (``/openai/v1/chat/completions``) counts as the L04 RPC it maps to (compat/paths.py),
+as ext_authz checks it: the key's voucher and limits for that RPC cover it.
 
 It also spends the rate limit service's leases. When the service grants one (tiers with
 large limits; see limits.py), the answer's dynamic metadata carries it, and the filter of
@@ -38,6 +40,7 @@ from importlib import resources
 from typing import Any
 
 from services.kit.config import DEV_TOKENS
+from services.l09_gateway.compat.paths import AUTHORIZED_AS
 from services.l09_gateway.names import (
     CALLER_HEADER,
     CALLER_RPC_PREFIXES,
@@ -140,6 +143,7 @@ def source(service_token: str, policy: Policy, development: bool = False) -> str
         "SERVICE_AUTHORIZATION": lua_string(f"Bearer {service_token}"),
         "CALLER_HEADER": lua_string(CALLER_HEADER),
         "CALLER_RPC_PREFIXES": "{" + ", ".join(lua_string(p) for p in CALLER_RPC_PREFIXES) + "}",
+        "COMPAT_RPCS": _table({path.lstrip("/"): rpc for path, rpc in AUTHORIZED_AS.items()}),
         "DEFAULT_TIER": lua_string(policy.tier(None).name),
         "KNOWN_TIERS": _set(sorted(policy.tiers)),
         "METERED_TIERS": _set(sorted(n for n, t in policy.tiers.items() if not t.unlimited)),

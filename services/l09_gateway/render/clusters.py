@@ -54,13 +54,17 @@ def socket_address(port: int) -> address_pb2.Address:
     )
 
 
-def _endpoint(name: str, port: int) -> endpoint_pb2.ClusterLoadAssignment:
-    endpoint = endpoint_components_pb2.LbEndpoint(
-        endpoint=endpoint_components_pb2.Endpoint(address=socket_address(port))
-    )
+def _endpoint(name: str, *ports: int) -> endpoint_pb2.ClusterLoadAssignment:
+    """One endpoint per port: a layer run as several processes lists each of them."""
+    endpoints = [
+        endpoint_components_pb2.LbEndpoint(
+            endpoint=endpoint_components_pb2.Endpoint(address=socket_address(port))
+        )
+        for port in ports
+    ]
     return endpoint_pb2.ClusterLoadAssignment(
         cluster_name=name,
-        endpoints=[endpoint_components_pb2.LocalityLbEndpoints(lb_endpoints=[endpoint])],
+        endpoints=[endpoint_components_pb2.LocalityLbEndpoints(lb_endpoints=endpoints)],
     )
 
 
@@ -111,7 +115,7 @@ def layer_cluster(layer: Upstream) -> cluster_pb2.Cluster:
         circuit_breakers=_circuit_breakers(
             LAYER_MAX_REQUESTS, max_connections=LAYER_MAX_REQUESTS, max_retries=LAYER_MAX_RETRIES
         ),
-        load_assignment=_endpoint(layer.name, layer.port),
+        load_assignment=_endpoint(layer.name, *layer.ports),
     )
 
 

@@ -12,7 +12,8 @@ from services.l09_gateway.names import AUTHZ_CLUSTER
 @dataclass(frozen=True)
 class Upstream:
     name: str  # Envoy cluster name: the layer's component name, e.g. "l01_data"
-    port: int  # its default gRPC port (the launcher renders the mesh's own)
+    ports: tuple[int, ...]  # the default gRPC port of each of its processes (the launcher
+    # renders the mesh's own)
     timeout: timedelta  # per-call route timeout for its unary RPCs
 
 
@@ -22,8 +23,8 @@ DEFAULT_TIMEOUT = timedelta(seconds=mesh_layers.DEFAULT_TIMEOUT_SECONDS)
 def _upstream(layer: mesh_layers.Layer) -> Upstream:
     timeout = timedelta(seconds=layer.timeout_seconds)
     if layer is mesh_layers.GATEWAY:  # the gateway's own API is served by the L09 process
-        return Upstream(AUTHZ_CLUSTER, mesh_layers.GATEWAY_PROCESS_GRPC_PORT, timeout)
-    return Upstream(layer.name, layer.port, timeout)
+        return Upstream(AUTHZ_CLUSTER, (mesh_layers.GATEWAY_PROCESS_GRPC_PORT,), timeout)
+    return Upstream(layer.name, layer.process_ports, timeout)
 
 
 UPSTREAMS: dict[str, Upstream] = {layer.package: _upstream(layer) for layer in mesh_layers.LAYERS}

@@ -30,9 +30,11 @@ from services.l09_gateway.names import (
     BUFFER_FILTER,
     EXT_AUTHZ_FILTER,
     HTTP_CLUSTER,
+    JWT_AUTHN_FILTER,
     NATIVE_AUTH_FILTERS,
     OPEN_PATHS,
     RATELIMIT_FILTER,
+    RBAC_FILTER,
     TRANSCODER_FILTER,
     UNKNOWN_METHOD_PATH,
 )
@@ -132,11 +134,12 @@ def open_routes() -> list[route_pb2.Route]:
 
 
 # The compatible APIs (served by the L09 process, which calls L04): authenticated and limited
-# by ext_authz, as the L04 RPC each path maps to (the native JWT filters and the transcoder
-# know only gRPC paths). The timeout of L04's own unary route, streams included: they are
-# one generation too.
+# as the L04 RPC each path maps to, by ext_authz, or without a hop to it by the identity
+# filter for an API key ext_authz vouched for (and the dev tokens), then the rate limit
+# filter. JWTs go to ext_authz: jwt_authn and RBAC match gRPC paths only. The timeout of
+# L04's own unary route, streams included: they are one generation too.
 COMPAT_TIMEOUT = layer_for("agentic.models.v1").timeout
-_COMPAT_ROUTE_FILTERS = _disabled(*NATIVE_AUTH_FILTERS, RATELIMIT_FILTER, TRANSCODER_FILTER)
+_COMPAT_ROUTE_FILTERS = _disabled(JWT_AUTHN_FILTER, RBAC_FILTER, TRANSCODER_FILTER)
 
 
 def compat_routes() -> list[route_pb2.Route]:
