@@ -178,6 +178,10 @@ def _layer_service(layer: Layer) -> dict[str, Any]:
         "networks": ["mesh"],
         "restart": "unless-stopped",
     }
+    if layer.processes > 1:
+        # The launcher's processes of one layer are one service's replicas here: each
+        # registers itself, and Consul's DNS answers with every passing one.
+        service["deploy"] = {"replicas": layer.processes}
     if layer.name == "l03_tools":
         # Its sandboxes are bubblewrap user namespaces, which the default seccomp and
         # AppArmor profiles of a container refuse.

@@ -55,7 +55,15 @@ def test_a_misspelt_compose_key_is_refused_by_the_schema() -> None:
 
 def test_compose_runs_what_the_launcher_runs(tmp_path: Path) -> None:
     components = ComponentSet(LauncherSettings.on_free_ports(tmp_path)).components
-    assert set(SERVICES) - COMPOSE_ONLY == {deployment.host(c.name) for c in components}
+    # The launcher's second process of a layer ("l04_models.1") is a replica of its service.
+    launched = {deployment.host(c.name.split(".")[0]) for c in components}
+    assert set(SERVICES) - COMPOSE_ONLY == launched
+
+
+def test_a_layer_run_as_several_processes_is_one_service_with_as_many_replicas() -> None:
+    for layer in installed_layers():
+        replicas = SERVICES[deployment.host(layer.name)].get("deploy", {}).get("replicas", 1)
+        assert replicas == layer.processes, layer.name
 
 
 def test_every_long_running_service_has_a_health_check() -> None:
