@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from services.kit.cors import origin_matchers
 from services.kit.yaml_text import plain_yaml
 from services.launcher.errors import MeshError
 
@@ -34,11 +35,13 @@ def render(
     cluster_ports: Mapping[str, int],
     base_dir: Path,
     idle_clusters: Collection[str] = (),
+    cors_origins: Collection[str] | None = None,
 ) -> str:
     """The config with the given ports; relative descriptor paths resolved against
     ``base_dir``. Every cluster must have a port: a forgotten one would point this mesh
     at another mesh's layer. ``idle_clusters`` (layers this mesh does not run) get no
-    endpoint and no health check: calls to them fail fast with 503."""
+    endpoint and no health check: calls to them fail fast with 503. ``cors_origins``, when
+    given, replaces the origins the template's CORS policies allow."""
     config = yaml.safe_load(template.read_text())
     _set_port(config["admin"], admin_port)
     static = config["static_resources"]
@@ -58,6 +61,8 @@ def render(
             for endpoint in group["lb_endpoints"]:
                 _set_port(endpoint["endpoint"], cluster_ports[name])
     for node in _walk(config):
+        if cors_origins is not None and "allow_origin_string_match" in node:
+            node["allow_origin_string_match"] = origin_matchers(cors_origins)
         descriptor = node.get("proto_descriptor")
         if isinstance(descriptor, str) and not Path(descriptor).is_absolute():
             node["proto_descriptor"] = str(base_dir / descriptor)

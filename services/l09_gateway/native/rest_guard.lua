@@ -1,0 +1,199 @@
+-- The REST guard: what Envoy's JSON transcoder would let through but the REST surface refuses.
+-- It runs just before the transcoder, on REST requests only (gRPC, gRPC-Web and CORS preflights
+-- pass at once):
+--
+-- * a known path with a method it does not take: 405 with `allow` listing the methods it
+--   takes (the transcoder would answer 404, as for a path nobody serves);
+-- * a JSON body with a key twice in one object (the transcoder would append both arrays, or
+--   keep the last value), or a value other than an array (or null) for a repeated field (the
+--   transcoder would take it as a list of one): 400 naming the key.
+--
+-- Anything else it passes on unchanged, malformed JSON included: the transcoder refuses that
+-- with its own message. The body is not parsed into values, only scanned once.
+--
+-- Injected before this script (render/rest_guard.py, from the descriptor set):
+--   BINDINGS   list of {verb, pattern (a Lua pattern of the path), shape of the body or false}
+--   MESSAGES   message name -> {field key -> shape}, for fields that hold lists or messages
+--   ALIASES    JSON name -> field name, where they differ (both spell one key)
+--   MAX_DEPTH  nesting at which the scan stops and leaves the body to the transcoder
+-- A shape is {kind = "message" | "list" | "map", message = name or false}.
+
+local find, sub, byte = string.find, string.sub, string.byte
+local concat, sort = table.concat, table.sort
+
+-- Raised (as error values) to stop the scan: a refusal, or "leave it to the transcoder".
+local PASS = {}
+
+local function refuse(message)
+  error({ refusal = message }, 0)
+end
+
+local function joined(path, key)
+  if path == "" then return key end
+  return path .. "." .. key
+end
+
+local function skip_space(text, pos)
+  local _, last = find(text, "^[ \t\r\n]*", pos)
+  return last + 1
+end
+
+-- pos is at the opening quote; returns the raw text between the quotes and the next position.
+local function read_string(text, pos)
+  local at = pos + 1
+  while true do
+    local found = find(text, '["\\]', at)
+    if found == nil then error(PASS, 0) end
+    if byte(text, found) == 34 then return sub(text, pos + 1, found - 1), found + 1 end
+    at = found + 2 -- an escape: skip the escaped character
+  end
+end
+
+local function element_shape(shape)
+  if shape ~= nil and shape.message then return { kind = "message", message = shape.message } end
+  return nil
+end
+
+local function kind_of(byte_value)
+  if byte_value == 123 then return "an object" end
+  if byte_value == 34 then return "a string" end
+  if byte_value == 116 or byte_value == 102 then return "a boolean" end
+  return "a number"
+end
+
+local scan_value
+
+-- An object: a message (its keys are fields, JSON name or proto name), a map (keys are map
+-- keys) or free JSON (a Struct). Refuses a key given twice.
+local function scan_object(text, pos, shape, path, depth)
+  local fields = shape ~= nil and shape.kind == "message" and MESSAGES[shape.message] or nil
+  local in_message = shape ~= nil and shape.kind == "message"
+  local values = shape ~= nil and shape.kind == "map" and element_shape(shape) or nil
+  local seen = {}
+  pos = skip_space(text, pos + 1)
+  if byte(text, pos) == 125 then return pos + 1 end
+  while true do
+    if byte(text, pos) ~= 34 then error(PASS, 0) end
+    local key
+    key, pos = read_string(text, pos)
+    local name = in_message and ALIASES[key] or key
+    if seen[name] then refuse("body key \"" .. joined(path, key) .. "\" appears twice") end
+    seen[name] = true
+    pos = skip_space(text, pos)
+    if byte(text, pos) ~= 58 then error(PASS, 0) end
+    local inner = values
+    if fields ~= nil then inner = fields[name] end
+    pos = scan_value(text, pos + 1, inner, joined(path, key), depth + 1)
+    pos = skip_space(text, pos)
+    local next_byte = byte(text, pos)
+    if next_byte == 125 then return pos + 1 end
+    if next_byte ~= 44 then error(PASS, 0) end
+    pos = skip_space(text, pos + 1)
+  end
+end
+
+local function scan_array(text, pos, shape, path, depth)
+  local each = shape ~= nil and shape.kind == "list" and element_shape(shape) or nil
+  pos = skip_space(text, pos + 1)
+  if byte(text, pos) == 93 then return pos + 1 end
+  local index = 0
+  while true do
+    pos = scan_value(text, pos, each, path .. "[" .. index .. "]", depth + 1)
+    pos = skip_space(text, pos)
+    local next_byte = byte(text, pos)
+    if next_byte == 93 then return pos + 1 end
+    if next_byte ~= 44 then error(PASS, 0) end
+    pos = pos + 1
+    index = index + 1
+  end
+end
+
+scan_value = function(text, pos, shape, path, depth)
+  if depth > MAX_DEPTH then error(PASS, 0) end
+  pos = skip_space(text, pos)
+  local first = byte(text, pos)
+  if first == 91 then return scan_array(text, pos, shape, path, depth) end
+  if shape ~= nil and shape.kind == "list" and sub(text, pos, pos + 3) ~= "null" then
+    if first == nil then error(PASS, 0) end
+    refuse("body field \"" .. path .. "\" is repeated: it takes a JSON array, not " .. kind_of(first))
+  end
+  if first == 123 then return scan_object(text, pos, shape, path, depth) end
+  if first == 34 then
+    local _, after = read_string(text, pos)
+    return after
+  end
+  local _, last = find(text, "^[%w%.%+%-]+", pos)
+  if last == nil then error(PASS, 0) end
+  return last + 1
+end
+
+-- Returns the refusal for the body, or nil.
+local function body_refusal(text, shape)
+  local ok, err = pcall(function()
+    local pos = scan_value(text, 1, shape or nil, "", 0)
+    if skip_space(text, pos) <= #text then error(PASS, 0) end
+  end)
+  if ok or type(err) ~= "table" then return nil end
+  return err.refusal
+end
+
+local function path_only(path)
+  local query = find(path, "?", 1, true)
+  if query ~= nil then return sub(path, 1, query - 1) end
+  return path
+end
+
+-- The body shapes of the bindings of `verb` that match `path`, and the methods of the others.
+local function match(verb, path)
+  local shapes, others, allowed = {}, {}, false
+  for _, binding in ipairs(BINDINGS) do
+    if find(path, binding[2]) then
+      if binding[1] == verb then
+        allowed = true
+        shapes[#shapes + 1] = binding[3]
+      else
+        others[binding[1]] = true
+      end
+    end
+  end
+  return allowed, shapes, others
+end
+
+local function allow_header(others)
+  local verbs = {}
+  for verb in pairs(others) do verbs[#verbs + 1] = verb end
+  sort(verbs)
+  return concat(verbs, ", ")
+end
+
+function envoy_on_request(handle)
+  local headers = handle:headers()
+  local content_type = headers:get("content-type") or ""
+  if find(content_type, "application/grpc", 1, true) == 1 then return end
+  local verb = headers:get(":method")
+  -- CORS preflights have a route of their own, answered by the CORS filter.
+  if verb == "OPTIONS" then return end
+  local path = path_only(headers:get(":path") or "")
+  local allowed, shapes, others = match(verb, path)
+  if not allowed then
+    if next(others) ~= nil then
+      local allow = allow_header(others)
+      handle:respond(
+        { [":status"] = "405", ["allow"] = allow },
+        verb .. " is not allowed on " .. path .. "; it takes " .. allow
+      )
+    end
+    return
+  end
+  -- One binding: its shape; several (overlapping templates): only the duplicate keys are
+  -- checked, since which one the transcoder picks is its business.
+  if #shapes == 1 and shapes[1] == false then return end -- the method takes no body
+  local shape = nil
+  if #shapes == 1 then shape = shapes[1] end
+  local body = handle:body()
+  if body == nil or body:length() == 0 then return end
+  local refusal = body_refusal(body:getBytes(0, body:length()), shape)
+  if refusal ~= nil then
+    handle:respond({ [":status"] = "400" }, refusal)
+  end
+end
