@@ -12,7 +12,9 @@
 -- with its own message. The body is not parsed into values, only scanned once.
 --
 -- Injected before this script (render/rest_guard.py, from the descriptor set):
---   BINDINGS   list of {verb, pattern (a Lua pattern of the path), shape of the body or false}
+--   BINDINGS   list of {verb, pattern (a Lua pattern of the path), shape of the body or false,
+--              whether the template ends in a custom verb (":append")}
+--   CUSTOM_VERBS  the set of those custom verbs
 --   MESSAGES   message name -> {field key -> shape}, for fields that hold lists or messages
 --   ALIASES    JSON name -> field name, where they differ (both spell one key)
 --   MAX_DEPTH  nesting at which the scan stops and leaves the body to the transcoder
@@ -28,12 +30,28 @@ local function refuse(message)
   error({ refusal = message }, 0)
 end
 
-local function joined(path, key)
-  if path == "" then return key end
-  return path .. "." .. key
+-- Where the scan is (keys and array indexes), kept as a stack so that a path is only made
+-- into a string when a refusal names it.
+local where, height = {}, 0
+
+local function path_here()
+  local parts = {}
+  for index = 1, height do
+    local step = where[index]
+    if type(step) == "number" then
+      parts[#parts + 1] = "[" .. step .. "]"
+    elseif #parts == 0 then
+      parts[1] = step
+    else
+      parts[#parts + 1] = "." .. step
+    end
+  end
+  return concat(parts)
 end
 
 local function skip_space(text, pos)
+  local next_byte = byte(text, pos)
+  if next_byte ~= 32 and next_byte ~= 10 and next_byte ~= 13 and next_byte ~= 9 then return pos end
   local _, last = find(text, "^[ \t\r\n]*", pos)
   return last + 1
 end
@@ -65,7 +83,7 @@ local scan_value
 
 -- An object: a message (its keys are fields, JSON name or proto name), a map (keys are map
 -- keys) or free JSON (a Struct). Refuses a key given twice.
-local function scan_object(text, pos, shape, path, depth)
+local function scan_object(text, pos, shape, depth)
   local fields = shape ~= nil and shape.kind == "message" and MESSAGES[shape.message] or nil
   local in_message = shape ~= nil and shape.kind == "message"
   local values = shape ~= nil and shape.kind == "map" and element_shape(shape) or nil
@@ -77,13 +95,16 @@ local function scan_object(text, pos, shape, path, depth)
     local key
     key, pos = read_string(text, pos)
     local name = in_message and ALIASES[key] or key
-    if seen[name] then refuse("body key \"" .. joined(path, key) .. "\" appears twice") end
+    height = height + 1
+    where[height] = key
+    if seen[name] then refuse("body key \"" .. path_here() .. "\" appears twice") end
     seen[name] = true
     pos = skip_space(text, pos)
     if byte(text, pos) ~= 58 then error(PASS, 0) end
     local inner = values
     if fields ~= nil then inner = fields[name] end
-    pos = scan_value(text, pos + 1, inner, joined(path, key), depth + 1)
+    pos = scan_value(text, pos + 1, inner, depth + 1)
+    height = height - 1
     pos = skip_space(text, pos)
     local next_byte = byte(text, pos)
     if next_byte == 125 then return pos + 1 end
@@ -92,32 +113,38 @@ local function scan_object(text, pos, shape, path, depth)
   end
 end
 
-local function scan_array(text, pos, shape, path, depth)
+local function scan_array(text, pos, shape, depth)
   local each = shape ~= nil and shape.kind == "list" and element_shape(shape) or nil
   pos = skip_space(text, pos + 1)
   if byte(text, pos) == 93 then return pos + 1 end
   local index = 0
+  height = height + 1
   while true do
-    pos = scan_value(text, pos, each, path .. "[" .. index .. "]", depth + 1)
+    where[height] = index
+    pos = scan_value(text, pos, each, depth + 1)
     pos = skip_space(text, pos)
     local next_byte = byte(text, pos)
-    if next_byte == 93 then return pos + 1 end
+    if next_byte == 93 then
+      height = height - 1
+      return pos + 1
+    end
     if next_byte ~= 44 then error(PASS, 0) end
     pos = pos + 1
     index = index + 1
   end
 end
 
-scan_value = function(text, pos, shape, path, depth)
+scan_value = function(text, pos, shape, depth)
   if depth > MAX_DEPTH then error(PASS, 0) end
   pos = skip_space(text, pos)
   local first = byte(text, pos)
-  if first == 91 then return scan_array(text, pos, shape, path, depth) end
+  if first == 91 then return scan_array(text, pos, shape, depth) end
   if shape ~= nil and shape.kind == "list" and sub(text, pos, pos + 3) ~= "null" then
     if first == nil then error(PASS, 0) end
-    refuse("body field \"" .. path .. "\" is repeated: it takes a JSON array, not " .. kind_of(first))
+    local kind = kind_of(first)
+    refuse("body field \"" .. path_here() .. "\" is repeated: it takes a JSON array, not " .. kind)
   end
-  if first == 123 then return scan_object(text, pos, shape, path, depth) end
+  if first == 123 then return scan_object(text, pos, shape, depth) end
   if first == 34 then
     local _, after = read_string(text, pos)
     return after
@@ -129,8 +156,9 @@ end
 
 -- Returns the refusal for the body, or nil.
 local function body_refusal(text, shape)
+  height = 0
   local ok, err = pcall(function()
-    local pos = scan_value(text, 1, shape or nil, "", 0)
+    local pos = scan_value(text, 1, shape or nil, 0)
     if skip_space(text, pos) <= #text then error(PASS, 0) end
   end)
   if ok or type(err) ~= "table" then return nil end
@@ -143,11 +171,19 @@ local function path_only(path)
   return path
 end
 
+-- As the transcoder reads a path: a last segment ending in a known custom verb matches only
+-- templates with one ("/v1/streams/s:append" is not "/v1/streams/{stream_id}").
+local function has_custom_verb(path)
+  local _, _, verb = find(path, ":([^/:]*)$")
+  return verb ~= nil and CUSTOM_VERBS[verb] == true
+end
+
 -- The body shapes of the bindings of `verb` that match `path`, and the methods of the others.
 local function match(verb, path)
   local shapes, others, allowed = {}, {}, false
+  local custom = has_custom_verb(path)
   for _, binding in ipairs(BINDINGS) do
-    if find(path, binding[2]) then
+    if binding[4] == custom and find(path, binding[2]) then
       if binding[1] == verb then
         allowed = true
         shapes[#shapes + 1] = binding[3]

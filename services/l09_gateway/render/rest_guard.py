@@ -50,14 +50,21 @@ class Shape:
 FREE = Shape("free")
 
 
-def lua_pattern(template: str) -> str:
-    """A Lua pattern matching the paths of a ``google.api.http`` template."""
+def custom_verb(template: str) -> str:
+    """The template's custom verb (``"append"`` in ``/v1/streams/{stream_id}:append``) or ""."""
     depth, verb_at = 0, len(template)
     for index, char in enumerate(template):
         depth += {"{": 1, "}": -1}.get(char, 0)
         if char == ":" and depth == 0:
-            verb_at = index
-    path, verb = template[:verb_at], template[verb_at:]
+            verb_at = index + 1
+    return template[verb_at:]
+
+
+def lua_pattern(template: str) -> str:
+    """A Lua pattern matching the paths of a ``google.api.http`` template."""
+    verb = custom_verb(template)
+    path = template[: len(template) - len(verb) - 1] if verb else template
+    verb = f":{verb}" if verb else ""
     path = _VARIABLE.sub(lambda found: found.group(1) or "*", path)
     segments = []
     for segment in path.split("/")[1:]:
@@ -136,15 +143,17 @@ def _lua_shape(shape: Shape | None) -> str:
 def source(surface: Surface) -> str:
     """The script with its tables, as Envoy runs it."""
     messages = _Messages(surface)
-    bindings = []
+    bindings, custom_verbs = [], set()
     for method in surface.methods:
         for binding in method.http:
             shape = _lua_shape(messages.body_shape(method, binding))
-            verb, pattern = (
-                lua_string(binding.verb.upper()),
-                lua_string(lua_pattern(binding.template)),
-            )
-            bindings.append(f"  {{{verb}, {pattern}, {shape}}},\n")
+            verb = lua_string(binding.verb.upper())
+            pattern = lua_string(lua_pattern(binding.template))
+            custom = custom_verb(binding.template)
+            if custom:
+                custom_verbs.add(f"[{lua_string(custom)}] = true")
+            ends_in_verb = "true" if custom else "false"
+            bindings.append(f"  {{{verb}, {pattern}, {shape}, {ends_in_verb}}},\n")
     tables = []
     for name, fields in sorted(messages.shapes.items()):
         entries = ", ".join(f"[{lua_string(k)}] = {_lua_shape(v)}" for k, v in fields.items())
@@ -156,6 +165,7 @@ def source(surface: Surface) -> str:
         "local BINDINGS = {\n" + "".join(bindings) + "}\n"
         "local MESSAGES = {\n" + "".join(tables) + "}\n"
         f"local ALIASES = {{{aliases}}}\n"
+        f"local CUSTOM_VERBS = {{{', '.join(sorted(custom_verbs))}}}\n"
         f"local MAX_DEPTH = {MAX_SCAN_DEPTH}\n" + _SCRIPT
     )
 
