@@ -49,22 +49,41 @@ local function path_here()
   return concat(parts)
 end
 
+-- The scan reads byte by byte: LuaJIT compiles byte() loops, not pattern searches.
 local function skip_space(text, pos)
   local next_byte = byte(text, pos)
-  if next_byte ~= 32 and next_byte ~= 10 and next_byte ~= 13 and next_byte ~= 9 then return pos end
-  local _, last = find(text, "^[ \t\r\n]*", pos)
-  return last + 1
+  while next_byte == 32 or next_byte == 10 or next_byte == 13 or next_byte == 9 do
+    pos = pos + 1
+    next_byte = byte(text, pos)
+  end
+  return pos
 end
 
--- pos is at the opening quote; returns the raw text between the quotes and the next position.
-local function read_string(text, pos)
-  local at = pos + 1
+-- pos is at the opening quote; returns the position after the closing one.
+local function string_end(text, pos)
+  pos = pos + 1
   while true do
-    local found = find(text, '["\\]', at)
-    if found == nil then error(PASS, 0) end
-    if byte(text, found) == 34 then return sub(text, pos + 1, found - 1), found + 1 end
-    at = found + 2 -- an escape: skip the escaped character
+    local next_byte = byte(text, pos)
+    if next_byte == 34 then return pos + 1 end
+    if next_byte == nil then error(PASS, 0) end
+    if next_byte == 92 then pos = pos + 1 end -- an escape: skip the escaped character
+    pos = pos + 1
   end
+end
+
+-- A number, true, false or null: letters, digits, ".", "+" and "-".
+local function literal_end(text, pos)
+  local start = pos
+  while true do
+    local b = byte(text, pos)
+    if b == nil or not ((b >= 48 and b <= 57) or (b >= 97 and b <= 122) or (b >= 65 and b <= 90)
+        or b == 46 or b == 43 or b == 45) then
+      break
+    end
+    pos = pos + 1
+  end
+  if pos == start then error(PASS, 0) end
+  return pos
 end
 
 local function element_shape(shape)
@@ -92,8 +111,9 @@ local function scan_object(text, pos, shape, depth)
   if byte(text, pos) == 125 then return pos + 1 end
   while true do
     if byte(text, pos) ~= 34 then error(PASS, 0) end
-    local key
-    key, pos = read_string(text, pos)
+    local after = string_end(text, pos)
+    local key = sub(text, pos + 1, after - 2)
+    pos = after
     local name = in_message and ALIASES[key] or key
     height = height + 1
     where[height] = key
@@ -145,13 +165,8 @@ scan_value = function(text, pos, shape, depth)
     refuse("body field \"" .. path_here() .. "\" is repeated: it takes a JSON array, not " .. kind)
   end
   if first == 123 then return scan_object(text, pos, shape, depth) end
-  if first == 34 then
-    local _, after = read_string(text, pos)
-    return after
-  end
-  local _, last = find(text, "^[%w%.%+%-]+", pos)
-  if last == nil then error(PASS, 0) end
-  return last + 1
+  if first == 34 then return string_end(text, pos) end
+  return literal_end(text, pos)
 end
 
 -- Returns the refusal for the body, or nil.
