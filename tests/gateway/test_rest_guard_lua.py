@@ -89,6 +89,7 @@ def guard() -> Guard:
 
 
 APPEND = "/v1/streams/s-1:append"
+DATA = "agentic.data.v1"
 
 
 def test_an_object_for_a_repeated_field_is_refused_naming_it(guard: Guard) -> None:
@@ -141,6 +142,31 @@ def test_the_path_of_a_duplicate_key_is_named(guard: Guard) -> None:
     body = '{"events": [{"type": "a"}, {"type": "a.b", "data": {"x": {"k": 1, "k": 2}}}]}'
     answer = guard.request("POST", APPEND, body)
     assert answer.message == 'body key "events[1].data.x.k" appears twice'
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"surprise": 1, "events": []}, f'"surprise" is not a field of {DATA}.AppendEventsRequest'),
+        (
+            {"events": [{"type": "a", "extra": 1}]},
+            f'"events[0].extra" is not a field of {DATA}.NewEvent',
+        ),
+    ],
+)
+def test_a_key_that_is_no_field_of_the_message_is_refused(
+    guard: Guard, body: dict[str, Any], named: str
+) -> None:
+    answer = guard.post(APPEND, body)
+    assert answer.status == "400"
+    assert answer.message == f"body field {named}"
+
+
+def test_fields_may_be_spelt_as_in_the_proto_or_in_json(guard: Guard) -> None:
+    assert guard.post(APPEND, {"streamId": "s", "expectedVersion": 1, "events": []}).status is None
+    assert (
+        guard.post(APPEND, {"stream_id": "s", "expected_version": 1, "events": []}).status is None
+    )
 
 
 def test_a_map_key_given_twice_is_refused(guard: Guard) -> None:

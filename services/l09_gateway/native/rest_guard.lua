@@ -5,8 +5,9 @@
 -- * a known path with a method it does not take: 405 with `allow` listing the methods it
 --   takes (the transcoder would answer 404, as for a path nobody serves);
 -- * a JSON body with a key twice in one object (the transcoder would append both arrays, or
---   keep the last value), or a value other than an array (or null) for a repeated field (the
---   transcoder would take it as a list of one): 400 naming the key.
+--   keep the last value), a key that is no field of the message (the transcoder would drop
+--   it; the JSON mapping refuses unknown fields), or a value other than an array (or null) for
+--   a repeated field (the transcoder would take it as a list of one): 400 naming the key.
 --
 -- Anything else it passes on unchanged, malformed JSON included: the transcoder refuses that
 -- with its own message. The body is not parsed into values, only scanned once.
@@ -15,7 +16,8 @@
 --   BINDINGS   list of {verb, pattern (a Lua pattern of the path), shape of the body or false,
 --              whether the template ends in a custom verb (":append")}
 --   CUSTOM_VERBS  the set of those custom verbs
---   MESSAGES   message name -> {field key -> shape}, for fields that hold lists or messages
+--   MESSAGES   message name -> {field name -> shape}, every field of the messages a body holds
+--   FREE       the shape of a scalar field or of a well-known type (any JSON)
 --   ALIASES    JSON name -> field name, where they differ (both spell one key)
 --   MAX_DEPTH  nesting at which the scan stops and leaves the body to the transcoder
 -- A shape is {kind = "message" | "list" | "map", message = name or false}.
@@ -101,7 +103,8 @@ end
 local scan_value
 
 -- An object: a message (its keys are fields, JSON name or proto name), a map (keys are map
--- keys) or free JSON (a Struct). Refuses a key given twice.
+-- keys) or free JSON (a Struct). Refuses a key given twice, and in a message a key that is no
+-- field of it.
 local function scan_object(text, pos, shape, depth)
   local fields = shape ~= nil and shape.kind == "message" and MESSAGES[shape.message] or nil
   local in_message = shape ~= nil and shape.kind == "message"
@@ -122,7 +125,12 @@ local function scan_object(text, pos, shape, depth)
     pos = skip_space(text, pos)
     if byte(text, pos) ~= 58 then error(PASS, 0) end
     local inner = values
-    if fields ~= nil then inner = fields[name] end
+    if fields ~= nil then
+      inner = fields[name]
+      if inner == nil then
+        refuse("body field \"" .. path_here() .. "\" is not a field of " .. shape.message)
+      end
+    end
     pos = scan_value(text, pos + 1, inner, depth + 1)
     height = height - 1
     pos = skip_space(text, pos)

@@ -2,10 +2,11 @@
 built from the descriptor set: each HTTP binding's path as a Lua pattern, its method and the
 shape of its body, and which fields of the request messages are lists, maps or messages.
 
-Why a Lua filter: Envoy's transcoder (1.40) has no option to refuse duplicate keys or a single
-value where the JSON mapping wants an array (``request_validation_options`` covers unknown
-methods, unknown query parameters and body/path field collisions only), and by the time a layer
-sees the request it is protobuf, where neither can be told apart from a well-formed body. So
+Why a Lua filter: Envoy's transcoder (1.40) has no option to refuse duplicate keys, unknown
+fields or a single value where the JSON mapping wants an array (``request_validation_options``
+covers unknown methods, unknown query parameters and body/path field collisions only), and by
+the time a layer sees the request it is protobuf, where none of them can be told apart from a
+well-formed body. So
 the check sits at the edge, just before the transcoder, for every layer at once. It also
 answers a known path with the wrong method (405 with ``allow``), which needs the same table of
 bindings; the transcoder would say 404.
@@ -78,7 +79,7 @@ def lua_pattern(template: str) -> str:
 
 
 class _Messages:
-    """The request messages' fields that hold lists, maps or messages, by message name."""
+    """The fields of the request messages (and of the messages in them), by message name."""
 
     def __init__(self, surface: Surface) -> None:
         self._all: dict[str, descriptor_pb2.DescriptorProto] = {}
@@ -115,9 +116,7 @@ class _Messages:
         for field in self._all[name].field:
             if field.json_name and field.json_name != field.name:
                 self.aliases[field.json_name] = field.name
-            shape = self.field_shape(field)
-            if shape != FREE:
-                fields[field.name] = shape
+            fields[field.name] = self.field_shape(field)
         return name
 
     def body_shape(self, method: Method, binding: HttpBinding) -> Shape | None:
@@ -136,6 +135,8 @@ class _Messages:
 def _lua_shape(shape: Shape | None) -> str:
     if shape is None:
         return "false"
+    if shape == FREE:
+        return "FREE"  # one table for every scalar field
     message = lua_string(shape.message) if shape.message else "false"
     return f"{{kind = {lua_string(shape.kind)}, message = {message}}}"
 
@@ -162,6 +163,7 @@ def source(surface: Surface) -> str:
         f"[{lua_string(k)}] = {lua_string(v)}" for k, v in sorted(messages.aliases.items())
     )
     return (
+        'local FREE = {kind = "free", message = false}\n'
         "local BINDINGS = {\n" + "".join(bindings) + "}\n"
         "local MESSAGES = {\n" + "".join(tables) + "}\n"
         f"local ALIASES = {{{aliases}}}\n"
