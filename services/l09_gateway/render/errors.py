@@ -54,7 +54,8 @@ BAD_REQUEST = LocalReply(
     HTTPStatus.BAD_REQUEST,
     code_pb2.INVALID_ARGUMENT,
     "E9400",
-    "a body that is not valid JSON for the method, or malformed HTTP",
+    "a body the method's JSON mapping does not allow (the key named), an unknown query "
+    "parameter, or malformed HTTP",
 )
 UNAUTHENTICATED = LocalReply(
     HTTPStatus.UNAUTHORIZED,
