@@ -65,6 +65,8 @@ CONNECT_MARKER_HEADER = "x-agentic-connect"
 BUFFER_FILTER = "envoy.filters.http.buffer"
 BODY_SIZE_LIMIT_FILTER = "envoy.filters.http.body_size_limit"
 TRANSCODER_FILTER = "envoy.filters.http.grpc_json_transcoder"
+# The REST guard (Lua, before the transcoder): 405s and strict JSON bodies.
+REST_GUARD_FILTER = "l09.rest_guard"
 
 # The native JWT path: filters whose configuration the L09 process serves over ECDS (the
 # resource names are the filter names), in chain order.

@@ -355,6 +355,7 @@ class ComponentSet:
                 # Layer packages in the descriptor whose layer this mesh does not run.
                 idle_clusters=set(envoy_config.cluster_names(ENVOY_TEMPLATE))
                 - set(self.envoy_cluster_ports()),
+                cors_origins=self.settings.effective_cors_origins,
             )
         )
         return path

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, create_model, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from services.kit import cors
 from services.kit.layers import Layer, launched_layers, layer_by_key
 from services.kit.registry import local_registry_dir
 from services.launcher.ports import free_port
@@ -54,6 +56,9 @@ class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
     service_token: str | None = None
     # Production: the gateway refuses the public dev tokens (also implied by L01_API_KEY).
     production: bool = False
+    # Browser origins the gateway allows (CORS), comma-separated: exact origins, "localhost"
+    # (any loopback origin) or "*"; unset: loopback in development, none in production.
+    cors_origins: Annotated[tuple[str, ...] | None, NoDecode] = None
     log_level: str = "info"
 
     @classmethod
@@ -88,6 +93,11 @@ class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None
 
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        return cors.parse_origins(value) if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _distinct_ports(self) -> LauncherSettings:
         ports = self.ports()
@@ -119,6 +129,17 @@ class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
     def layer_http_port(self, layer: Layer) -> int:
         """The HTTP port of a layer with an ``http_path`` in this mesh."""
         return int(getattr(self, layer.http_port_setting))
+
+    @property
+    def production_mode(self) -> bool:
+        """Production: set, or implied by a production key for L01."""
+        return self.production or bool(self.l01_api_key)
+
+    @property
+    def effective_cors_origins(self) -> tuple[str, ...]:
+        if self.cors_origins is not None:
+            return self.cors_origins
+        return cors.default_origins(self.production_mode)
 
     @property
     def gateway_keys_file(self) -> Path:

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from services.kit.cors import origin_matchers
 from services.kit.yaml_text import plain_yaml
 from services.launcher.errors import MeshError
 
@@ -36,12 +37,14 @@ def render(
     cluster_ports: Mapping[str, Sequence[int]],
     base_dir: Path,
     idle_clusters: Collection[str] = (),
+    cors_origins: Collection[str] | None = None,
 ) -> str:
     """The config with the given ports (an endpoint per port of a cluster: a layer's
     processes); relative descriptor paths resolved against ``base_dir``. Every cluster must
     have a port: a forgotten one would point this mesh at another mesh's layer.
     ``idle_clusters`` (layers this mesh does not run) get no endpoint and no health check:
-    calls to them fail fast with 503."""
+    calls to them fail fast with 503. ``cors_origins``, when given, replaces the origins the
+    template's CORS policies allow."""
     config = yaml.safe_load(template.read_text())
     _set_port(config["admin"], admin_port)
     static = config["static_resources"]
@@ -66,6 +69,8 @@ def render(
                 _set_port(endpoint["endpoint"], port)
                 group["lb_endpoints"].append(endpoint)
     for node in _walk(config):
+        if cors_origins is not None and "allow_origin_string_match" in node:
+            node["allow_origin_string_match"] = origin_matchers(cors_origins)
         descriptor = node.get("proto_descriptor")
         if isinstance(descriptor, str) and not Path(descriptor).is_absolute():
             node["proto_descriptor"] = str(base_dir / descriptor)

@@ -207,24 +207,26 @@ async def test_health_and_openapi_need_no_credentials(client: httpx.AsyncClient)
     assert subscribe["x-streaming"] is True
 
 
-async def test_cors_preflights_are_answered(client: httpx.AsyncClient) -> None:
+async def test_cors_preflights_from_a_loopback_origin_are_answered(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.options(
         "/v1/events",
         headers={
-            "origin": "https://app.example.com",
+            "origin": "http://localhost:3000",
             "access-control-request-method": "GET",
             "access-control-request-headers": "authorization",
         },
     )
     assert response.status_code == 200
-    assert response.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
     assert "authorization" in response.headers["access-control-allow-headers"]
     actual = await client.get(
         "/v1/events",
-        headers={"origin": "https://app.example.com", "authorization": "Bearer test_token_123"},
+        headers={"origin": "http://localhost:3000", "authorization": "Bearer test_token_123"},
     )
     assert actual.status_code == 200
-    assert actual.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert actual.headers["access-control-allow-origin"] == "http://localhost:3000"
     assert "retry-after" in actual.headers["access-control-expose-headers"]
 
 

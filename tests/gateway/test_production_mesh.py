@@ -127,3 +127,19 @@ async def test_redis_down_fails_closed_for_trial_and_open_for_standard(
         await asyncio.sleep(0.1)
     else:
         raise AssertionError("trial calls were not allowed again once Redis was back")
+
+
+async def test_no_browser_origin_is_allowed_by_default_in_production(
+    client: httpx.AsyncClient,
+) -> None:
+    """Not even a loopback one, which a development mesh allows."""
+    for origin in ("http://localhost:3000", "https://app.example.com"):
+        response = await client.options(
+            "/v1/events", headers={"origin": origin, "access-control-request-method": "GET"}
+        )
+        assert "access-control-allow-origin" not in response.headers
+        actual = await client.get(
+            "/v1/events", headers={"origin": origin, "authorization": f"Bearer {token()}"}
+        )
+        assert actual.status_code == 200
+        assert "access-control-allow-origin" not in actual.headers

@@ -47,7 +47,7 @@ async def test_an_unknown_constraint_is_refused_over_grpc(
     gateway_channel: grpc.aio.Channel,
 ) -> None:
     """A constraint this layer does not know (a client on a newer contract) is refused, not
-    ignored. (Over REST, Envoy's transcoder drops unknown JSON fields before L05 sees them.)"""
+    ignored. (Over REST the gateway refuses unknown JSON fields before L05 sees them: E9400.)"""
     raw = pb.Constraints(token_budget=5).SerializeToString() + bytes([0xF8, 0x06, 0x03])
     request = pb.CreateGoalRequest(goal="ok", constraints=pb.Constraints.FromString(raw))
     goals = goals_pb2_grpc.GoalServiceStub(gateway_channel)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from services.kit.cors import LOOPBACK_ORIGIN_REGEX
 from services.kit.layers import launched_layers
 from services.launcher.components import ENVOY_TEMPLATE, PROJECT_ROOT
 from services.launcher.config import LauncherSettings
@@ -118,3 +119,59 @@ def test_the_launcher_knows_which_filters_envoy_discovers() -> None:
         "envoy.filters.http.rbac",
         "l09.jwt_identity",
     }
+
+
+def _origin_policies(text: str) -> list[list[dict[str, object]]]:
+    found: list[list[dict[str, object]]] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "allow_origin_string_match" in node:
+                found.append(node["allow_origin_string_match"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(yaml.safe_load(text))
+    return found
+
+
+def test_cors_origins_are_a_setting_written_into_the_gateway_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AGENTIC_CORS_ORIGINS", "https://app.example.com, localhost")
+    settings = LauncherSettings(home=tmp_path)
+    assert settings.effective_cors_origins == ("https://app.example.com", "localhost")
+    text = render(
+        ENVOY_TEMPLATE, listener_port=18009, admin_port=18901, cluster_ports=PORTS,
+        base_dir=PROJECT_ROOT, cors_origins=settings.effective_cors_origins,
+    )  # fmt: skip
+    assert _origin_policies(text) == [
+        [{"exact": "https://app.example.com"}, {"safe_regex": {"regex": LOOPBACK_ORIGIN_REGEX}}]
+    ]
+
+
+def test_cors_allows_loopback_origins_in_development_and_none_in_production(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("AGENTIC_CORS_ORIGINS", raising=False)
+    monkeypatch.delenv("AGENTIC_PRODUCTION", raising=False)
+    assert LauncherSettings(home=tmp_path).effective_cors_origins == ("localhost",)
+    assert LauncherSettings(home=tmp_path, production=True).effective_cors_origins == ()
+    production = LauncherSettings(home=tmp_path, l01_api_key="k")
+    assert production.effective_cors_origins == ()
+    # The committed file carries the development default.
+    assert _origin_policies(ENVOY_TEMPLATE.read_text()) == [
+        [{"safe_regex": {"regex": LOOPBACK_ORIGIN_REGEX}}]
+    ]
+    text = render(
+        ENVOY_TEMPLATE, listener_port=18009, admin_port=18901, cluster_ports=PORTS,
+        base_dir=PROJECT_ROOT, cors_origins=production.effective_cors_origins,
+    )  # fmt: skip
+    assert _origin_policies(text) == [[]]
+    path = tmp_path / "envoy.yaml"
+    path.write_text(text)
+    result = _validate(path)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -19,18 +19,24 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 from envoy.extensions.resource_monitors.downstream_connections.v3 import (
     downstream_connections_pb2,
 )
-from envoy.type.matcher.v3 import regex_pb2, string_pb2
-from google.protobuf import struct_pb2
+from envoy.type.matcher.v3 import string_pb2
+from google.protobuf import json_format, struct_pb2
 
+from services.kit import cors
 from services.kit.layers import GATEWAY
 from services.kit.yaml_text import plain_yaml
 from services.l09_gateway.descriptor import Surface
 from services.l09_gateway.names import AUTHZ_CLUSTER, CORS_FILTER, PRINCIPAL_HEADER, RPC_HEADER
-from services.l09_gateway.render import clusters, filters, routes
+from services.l09_gateway.render import clusters, filters, rest_guard, routes
 from services.l09_gateway.render.connect_errors import with_connect_errors
-from services.l09_gateway.render.errors import LOCAL_REPLIES, OTHER, local_reply_config
+from services.l09_gateway.render.errors import (
+    LOCAL_REPLIES,
+    MAX_REQUEST_HEADERS_KIB,
+    OTHER,
+    local_reply_config,
+)
 from services.l09_gateway.render.layers import http_upstreams, layer_for
-from services.l09_gateway.render.typed import as_data, packed
+from services.l09_gateway.render.typed import as_data, packed, u32
 from services.l09_gateway.status_details import DOMAIN
 
 LISTENER_PORT = GATEWAY.port
@@ -65,10 +71,13 @@ _ACCESS_LOG_FIELDS = {
     "upstream_host": "%UPSTREAM_HOST%",
 }
 
-# Browsers may call from any origin; they must still send credentials explicitly.
+# Browsers may call from the allowed origins only (services/kit/cors.py): in this file the
+# development default, the loopback origins; the launcher writes its mesh's setting over it.
+# Callers must still send credentials explicitly.
 _CORS_POLICY = cors_pb2.CorsPolicy(
     allow_origin_string_match=[
-        string_pb2.StringMatcher(safe_regex=regex_pb2.RegexMatcher(regex=".*"))
+        json_format.ParseDict(matcher, string_pb2.StringMatcher())
+        for matcher in cors.origin_matchers(cors.default_origins(production=False))
     ],
     allow_methods="GET, POST, PUT, PATCH, DELETE, OPTIONS",
     allow_headers=(
@@ -107,12 +116,14 @@ def _connection_manager(surface: Surface) -> manager_pb2.HttpConnectionManager:
         http2_protocol_options=protocol_pb2.Http2ProtocolOptions(
             connection_keepalive=CLIENT_KEEPALIVE
         ),
+        # Envoy's default, stated: the E9431 message names it.
+        max_request_headers_kb=u32(MAX_REQUEST_HEADERS_KIB),
         preserve_external_request_id=True,
         always_set_request_id_in_response=True,
         access_log=[_access_log()],
         local_reply_config=with_connect_errors(local_reply_config()),
         route_config=route_pb2.RouteConfiguration(name="gateway", virtual_hosts=[virtual_host]),
-        http_filters=filters.chain(surface.services, DESCRIPTOR),
+        http_filters=filters.chain(surface.services, DESCRIPTOR, rest_guard.config(surface)),
     )
 
 

@@ -41,13 +41,21 @@ class LocalReply(NamedTuple):
     code: int  # the gRPC code in the body (google.rpc.Code)
     reason: str  # the E-code
     meaning: str
+    # What the message says after the code (Envoy's command operators); the reply's own
+    # body (a filter's or the transcoder's words) by default.
+    says: str = "%LOCAL_REPLY_BODY%"
+
+    def message(self, says: str | None = None) -> str:
+        """Every message of the gateway starts with its code, as the layers' do."""
+        return f"{self.reason}: {self.says if says is None else says}"
 
 
 BAD_REQUEST = LocalReply(
     HTTPStatus.BAD_REQUEST,
     code_pb2.INVALID_ARGUMENT,
     "E9400",
-    "a body that is not valid JSON for the method, or malformed HTTP",
+    "a body the method's JSON mapping does not allow (the key named), an unknown query "
+    "parameter, or malformed HTTP",
 )
 UNAUTHENTICATED = LocalReply(
     HTTPStatus.UNAUTHORIZED,
@@ -61,22 +69,44 @@ FORBIDDEN = LocalReply(
     status_details.PERMISSION_DENIED,
     "the principal's roles do not allow this RPC",
 )
+NOT_FOUND = LocalReply(
+    HTTPStatus.NOT_FOUND,
+    code_pb2.NOT_FOUND,
+    "E9404",
+    "no REST method or route for this path",
+    # The transcoder's own words differ by case, and an unknown query parameter had none.
+    "no route for %REQ(:METHOD)% %PATH(NQ)%",
+)
+METHOD_NOT_ALLOWED = LocalReply(
+    HTTPStatus.METHOD_NOT_ALLOWED,
+    code_pb2.UNIMPLEMENTED,
+    "E9405",
+    "the path takes other methods, listed in `allow`",
+)
+# Envoy's HTTP codec refuses larger request headers (all of them together) before any filter.
+MAX_REQUEST_HEADERS_KIB = 60
+HEADERS_TOO_LARGE = LocalReply(
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+    # The client's request is at fault, and sending it again will not help.
+    code_pb2.INVALID_ARGUMENT,
+    "E9431",
+    f"the request headers are over {MAX_REQUEST_HEADERS_KIB} KiB",
+    # The codec's own words are only the status's name.
+    f"the request headers are over {MAX_REQUEST_HEADERS_KIB} KiB",
+)
 LOCAL_REPLIES: tuple[LocalReply, ...] = (
     BAD_REQUEST,
     UNAUTHENTICATED,
     FORBIDDEN,
-    LocalReply(
-        HTTPStatus.NOT_FOUND,
-        code_pb2.NOT_FOUND,
-        "E9404",
-        "no REST method or route for this path and verb",
-    ),
+    NOT_FOUND,
+    METHOD_NOT_ALLOWED,
     LocalReply(
         HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
         code_pb2.RESOURCE_EXHAUSTED,
         "E9413",
         f"the request body is over {MAX_REST_BODY // _MIB} MiB",
     ),
+    HEADERS_TOO_LARGE,
     LocalReply(
         HTTPStatus.TOO_MANY_REQUESTS,
         code_pb2.RESOURCE_EXHAUSTED,
@@ -186,7 +216,7 @@ def _text(text: str) -> substitution_format_string_pb2.SubstitutionFormatString:
 
 
 def _mapper(op: int, reply: LocalReply, runtime_key: str) -> manager_pb2.ResponseMapper:
-    message = _LAYER_UNAVAILABLE if reply.status in _ABOUT_A_LAYER else "%LOCAL_REPLY_BODY%"
+    message = reply.message(_LAYER_UNAVAILABLE if reply.status in _ABOUT_A_LAYER else None)
     return manager_pb2.ResponseMapper(
         filter=_all_of(_status_is(op, reply.status, runtime_key), _REST_ONLY),
         body_format_override=_json_status(reply.code, message, reply.reason),
@@ -242,32 +272,37 @@ def _native_auth_mappers() -> list[manager_pb2.ResponseMapper]:
             filter=_all_of(refused, _REST_ONLY),
             status_code=unauthorized,
             body_format_override=_json_status(
-                UNAUTHENTICATED.code, _INVALID_JWT, UNAUTHENTICATED.reason
+                UNAUTHENTICATED.code,
+                UNAUTHENTICATED.message(_INVALID_JWT),
+                UNAUTHENTICATED.reason,
             ),
         ),
         manager_pb2.ResponseMapper(
             filter=_all_of(refused, _GRPC_ONLY),
             status_code=unauthorized,
-            body_format_override=_text(_INVALID_JWT),
+            body_format_override=_text(UNAUTHENTICATED.message(_INVALID_JWT)),
             headers_to_add=_details(UNAUTHENTICATED, "invalid JWT"),
         ),
         manager_pb2.ResponseMapper(
             filter=_all_of(*denied, _REST_ONLY),
-            body_format_override=_json_status(FORBIDDEN.code, _NOT_ALLOWED, FORBIDDEN.reason),
+            body_format_override=_json_status(
+                FORBIDDEN.code, FORBIDDEN.message(_NOT_ALLOWED), FORBIDDEN.reason
+            ),
         ),
         manager_pb2.ResponseMapper(
             filter=_all_of(*denied, _GRPC_ONLY),
-            body_format_override=_text(_NOT_ALLOWED),
+            body_format_override=_text(FORBIDDEN.message(_NOT_ALLOWED)),
             headers_to_add=_details(FORBIDDEN, "the caller's roles do not allow this RPC"),
         ),
     ]
 
 
-def _grpc_mapper(status: HTTPStatus) -> manager_pb2.ResponseMapper:
+def _grpc_mapper(reply: LocalReply) -> manager_pb2.ResponseMapper:
     """For gRPC clients the message (grpc-message) names the layer too."""
+    status = reply.status
     return manager_pb2.ResponseMapper(
         filter=_all_of(_status_is(_EQ, status, f"l09.lr.grpc.{status.value}"), _GRPC_ONLY),
-        body_format_override=_text(_LAYER_UNAVAILABLE),
+        body_format_override=_text(reply.message(_LAYER_UNAVAILABLE)),
     )
 
 
@@ -279,7 +314,9 @@ def _bad_framing_mapper() -> manager_pb2.ResponseMapper:
         filter=_status_is(_EQ, HTTPStatus.NOT_IMPLEMENTED, "l09.lr.framing"),
         status_code=u32(BAD_REQUEST.status),
         body_format_override=_json_status(
-            BAD_REQUEST.code, "malformed HTTP request: %RESPONSE_CODE_DETAILS%", BAD_REQUEST.reason
+            BAD_REQUEST.code,
+            BAD_REQUEST.message("malformed HTTP request: %RESPONSE_CODE_DETAILS%"),
+            BAD_REQUEST.reason,
         ),
     )
 
@@ -287,6 +324,6 @@ def _bad_framing_mapper() -> manager_pb2.ResponseMapper:
 def local_reply_config() -> manager_pb2.LocalReplyConfig:
     mappers = [_bad_framing_mapper(), *_native_auth_mappers()]
     mappers += [_mapper(_EQ, reply, f"l09.lr.{reply.status.value}") for reply in LOCAL_REPLIES]
-    mappers += [_grpc_mapper(status) for status in _ABOUT_A_LAYER]
+    mappers += [_grpc_mapper(reply) for reply in LOCAL_REPLIES if reply.status in _ABOUT_A_LAYER]
     mappers.append(_mapper(_GE, OTHER, "l09.lr.any"))
     return manager_pb2.LocalReplyConfig(mappers=mappers)

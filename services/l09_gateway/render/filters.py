@@ -28,6 +28,7 @@ from envoy.extensions.filters.http.grpc_json_transcoder.v3 import transcoder_pb2
 from envoy.extensions.filters.http.grpc_web.v3 import grpc_web_pb2
 from envoy.extensions.filters.http.header_mutation.v3 import header_mutation_pb2
 from envoy.extensions.filters.http.local_ratelimit.v3 import local_rate_limit_pb2
+from envoy.extensions.filters.http.lua.v3 import lua_pb2
 from envoy.extensions.filters.http.ratelimit.v3 import rate_limit_pb2
 from envoy.extensions.filters.http.router.v3 import router_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
@@ -60,6 +61,7 @@ from services.l09_gateway.names import (
     RATELIMIT_DOMAIN,
     RATELIMIT_FILTER,
     RBAC_FILTER,
+    REST_GUARD_FILTER,
     RPC_HEADER,
     TRANSCODER_FILTER,
 )
@@ -332,7 +334,9 @@ def transcoder(services: list[str], descriptor: str) -> manager_pb2.HttpFilter:
             auto_mapping=False,
             # Unknown REST paths get a 404 here (plain routes opt out of the transcoder).
             request_validation_options=transcoder_pb2.GrpcJsonTranscoder.RequestValidationOptions(
-                reject_unknown_method=True
+                reject_unknown_method=True,
+                # 400 naming the parameter (otherwise no method matches: an empty 404).
+                reject_unknown_query_parameters=True,
             ),
             max_request_body_size=u32(MAX_REST_BODY),
             max_response_body_size=u32(MAX_BUFFERED_BODY),
@@ -345,11 +349,16 @@ def transcoder(services: list[str], descriptor: str) -> manager_pb2.HttpFilter:
     )
 
 
+def rest_guard(config: lua_pb2.Lua) -> manager_pb2.HttpFilter:
+    """405s and strict JSON bodies for REST calls (render/rest_guard.py says why in Lua)."""
+    return _filter(REST_GUARD_FILTER, config)
+
+
 def router() -> manager_pb2.HttpFilter:
     return _filter("envoy.filters.http.router", router_pb2.Router())
 
 
-def chain(services: list[str], descriptor: str) -> list[manager_pb2.HttpFilter]:
+def chain(services: list[str], descriptor: str, guard: lua_pb2.Lua) -> list[manager_pb2.HttpFilter]:
     return [
         connect_marker(),
         connect_bridge(),
@@ -358,6 +367,7 @@ def chain(services: list[str], descriptor: str) -> list[manager_pb2.HttpFilter]:
         local_ceiling(),
         buffer(),
         body_size_limit(),
+        rest_guard(guard),
         transcoder(services, descriptor),
         # After the transcoder: a REST call has a route (and the virtual host's policy) only
         # once its path is rewritten. Preflights have their own route (see routes.py).
