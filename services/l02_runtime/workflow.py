@@ -174,12 +174,15 @@ class AgentRun:
         return result, waited
 
     async def _await_decision(self, approval_id: str) -> None:
-        if approval_id in self._decided:
-            # Decided, yet L03 still saw it pending (L08's view lags the log): ask again soon.
-            await asyncio.sleep(_APPROVAL_LAG.total_seconds())
-            return
         self._waiting = approval_id
         try:
+            if approval_id in self._decided:
+                # Signalled, yet L03 still saw it pending: L08's view lags the log (or the
+                # signal was not the follower's). From here only the approval's stream counts.
+                self._decided.discard(approval_id)
+                await asyncio.sleep(_APPROVAL_LAG.total_seconds())
+                if await self._approval_state(approval_id) != "pending":
+                    return
             while approval_id not in self._decided:
                 try:
                     await workflow.wait_condition(
@@ -187,17 +190,19 @@ class AgentRun:
                     )
                 except builtins.TimeoutError:
                     # No signal (the follower may have been down): look at the approval.
-                    state = await workflow.execute_activity(
-                        APPROVAL_STATE,
-                        approval_id,
-                        result_type=str,
-                        start_to_close_timeout=timedelta(seconds=30),
-                        retry_policy=_RETRY,
-                    )
-                    if state != "pending":
-                        self._decided.add(approval_id)
+                    if await self._approval_state(approval_id) != "pending":
+                        return
         finally:
             self._waiting = ""
+
+    async def _approval_state(self, approval_id: str) -> str:
+        return await workflow.execute_activity(
+            APPROVAL_STATE,
+            approval_id,
+            result_type=str,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=_RETRY,
+        )
 
     def _budget_stop(self, spec: RunSpec, decided: DecideResult, cost: float) -> RunOutcome | None:
         if decided.action == "budget":
