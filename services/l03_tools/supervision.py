@@ -121,7 +121,7 @@ def admitted(question: Question, ruling: Ruling) -> str:
     raise PlatformError(
         errors.APPROVAL_PENDING,
         f"{name} waits for approval {approval} ({reasons}); nothing ran. Once it is approved "
-        "(POST /v1/approvals/{id}:approve), send the same call again "
+        f"(POST /v1/approvals/{approval}:approve), send the same call again "
         "(same idempotency_key) and it runs once",
         metadata={"approval_id": approval, "expire_time": ruling.expire_time, "reasons": reasons},
     )
