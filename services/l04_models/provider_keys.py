@@ -4,13 +4,16 @@ With L00 configured (``AGENTIC_L00_TARGET`` and the service token), the key is t
 version of the secret named like the variable (``ANTHROPIC_API_KEY``), read through the
 kit's ``SecretReader`` (its 30 s cache: a rotated key is used within that time). A secret
 L00 does not hold or will not give this layer (one answer for both, E0004), or a disabled
-one, falls back to the environment's value; while L00 is unreachable the last key it gave is
-kept. The value is never logged, only where it came from.
+one, falls back to the environment's value (and L00 is asked again a minute later, not on
+every call); while L00 is unreachable the last key it gave is kept. The value is never
+logged, only where it came from.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 
 import grpc
 import structlog
@@ -26,16 +29,25 @@ _ABSENT = (
     grpc.StatusCode.FAILED_PRECONDITION,
 )
 RETRY_SECONDS = 2.0  # until L00 first answers (it starts with the other layers)
+# L00 has no value for L04: asked again after this long, not on every model call (each
+# refusal costs L00 an audit event).
+ABSENT_RECHECK_SECONDS = 60.0
 
 
 class ProviderKey:
     def __init__(
-        self, name: str, environment_value: str | None, reader: SecretReader | None = None
+        self,
+        name: str,
+        environment_value: str | None,
+        reader: SecretReader | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
         self._environment = environment_value or None
         self._reader = reader
+        self._clock = clock
         self._from_l00: str | None = None
+        self._absent_until = 0.0
         self._source = ""
 
     @property
@@ -45,7 +57,7 @@ class ProviderKey:
 
     async def refresh(self) -> str | None:
         """Asks L00 (through the reader's cache) and returns the key to use."""
-        if self._reader is None:
+        if self._reader is None or self._clock() < self._absent_until:
             return self.value
         try:
             self._from_l00 = await self._reader.read_text(self.name) or None
@@ -54,6 +66,7 @@ class ProviderKey:
                 log.warning("provider_key.l00_unreachable", key=self.name, error=error.code().name)
                 raise
             self._from_l00 = None
+            self._absent_until = self._clock() + ABSENT_RECHECK_SECONDS
         self._note_source()
         return self.value
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -49,51 +49,66 @@ def secret_name() -> str:
 
 
 @pytest.fixture
-def l04_process(
+def start_l04(
     mesh: RunningMesh,
     messages_api: tuple[fakes.Script, str],
     secret_name: str,
     tmp_path: Path,
-) -> Iterator[str]:
-    """An L04 whose key secret is ``secret_name``; its target."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "L04_HOST": "127.0.0.1",
-        "L04_PORT": str(port),
-        "L04_DISABLED_PROVIDERS": "local,claude_code,ollama",
-        "L04_ANTHROPIC_KEY_SECRET": secret_name,
-        "ANTHROPIC_API_KEY": ENV_KEY,
-        "ANTHROPIC_BASE_URL": messages_api[1],
-        "REDIS_URL": mesh.redis_url,
-        "AGENTIC_L00_TARGET": mesh.mesh.layer_target("l00_secrets"),
-        "AGENTIC_L01_TARGET": mesh.l01_target,
-        "AGENTIC_SERVICE_TOKEN": (mesh.settings.home / "service_token").read_text().strip(),
-        "PYTHONPATH": f"{ROOT / 'gen'}:{ROOT}",
-    }
+) -> Iterator[Callable[[], str]]:
+    """Starts an L04 whose key secret is ``secret_name``; returns its target."""
     log = tmp_path / "l04.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.l04_models"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start() -> str:
+        port = free_port()
+        env = {
+            **os.environ,
+            "L04_HOST": "127.0.0.1",
+            "L04_PORT": str(port),
+            "L04_DISABLED_PROVIDERS": "local,claude_code,ollama",
+            "L04_ANTHROPIC_KEY_SECRET": secret_name,
+            "ANTHROPIC_API_KEY": ENV_KEY,
+            "ANTHROPIC_BASE_URL": messages_api[1],
+            "REDIS_URL": mesh.redis_url,
+            "AGENTIC_L00_TARGET": mesh.mesh.layer_target("l00_secrets"),
+            "AGENTIC_L01_TARGET": mesh.l01_target,
+            "AGENTIC_SERVICE_TOKEN": (mesh.settings.home / "service_token").read_text().strip(),
+            "PYTHONPATH": f"{ROOT / 'gen'}:{ROOT}",
+        }
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "services.l04_models"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        processes.append(process)
         for _ in range(1200):
             if probes.grpc_serving(port) is None:
-                break
+                return f"127.0.0.1:{port}"
             assert process.poll() is None, log.read_text()[-2000:]
             time.sleep(0.1)
-        else:
-            raise AssertionError(f"L04 did not start: {log.read_text()[-2000:]}")
-        yield f"127.0.0.1:{port}"
+        raise AssertionError(f"L04 did not start: {log.read_text()[-2000:]}")
+
+    try:
+        yield start
         logged = log.read_text()
         assert not [k for k in (ENV_KEY, "sk-l00", "sk-other") if k in logged]  # never a key
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+async def _secret(
+    gateway_channel: grpc.aio.Channel, name: str, layers: list[str], value: str
+) -> None:
+    secrets = pb_grpc.SecretServiceStub(gateway_channel)
+    await secrets.CreateSecret(
+        pb.CreateSecretRequest(name=name, access_policy=pb.AccessPolicy(layers=layers))
+    )
+    await secrets.AddSecretVersion(pb.AddSecretVersionRequest(name=name, value=value))
 
 
 async def _generate(target: str, prompt: str) -> models_pb.GenerateResponse:
@@ -114,40 +129,22 @@ def _key_sent(request: dict[str, object]) -> str:
 
 async def test_the_key_comes_from_l00_when_it_holds_one_for_l04(
     gateway_channel: grpc.aio.Channel,
-    l04_process: str,
+    start_l04: Callable[[], str],
     messages_api: tuple[fakes.Script, str],
     secret_name: str,
 ) -> None:
-    script = messages_api[0]
-    # No such secret yet: the environment's key.
-    await _generate(l04_process, f"first {uuid.uuid4().hex}")
-    assert _key_sent(script.requests[-1]) == ENV_KEY
-
-    secrets = pb_grpc.SecretServiceStub(gateway_channel)
-    await secrets.CreateSecret(
-        pb.CreateSecretRequest(
-            name=secret_name, access_policy=pb.AccessPolicy(layers=["l04_models"])
-        )
-    )
-    await secrets.AddSecretVersion(pb.AddSecretVersionRequest(name=secret_name, value="sk-l00-1"))
-    # L00's answer "no access" is not cached by the reader: the next call reads the secret.
-    reply = await _generate(l04_process, f"second {uuid.uuid4().hex}")
+    await _secret(gateway_channel, secret_name, ["l04_models"], "sk-l00-1")
+    reply = await _generate(start_l04(), f"first {uuid.uuid4().hex}")
     assert reply.provider == "anthropic"
-    assert _key_sent(script.requests[-1]) == "sk-l00-1"
+    assert _key_sent(messages_api[0].requests[-1]) == "sk-l00-1"
 
 
 async def test_a_secret_l04_may_not_read_leaves_the_environment_key(
     gateway_channel: grpc.aio.Channel,
-    l04_process: str,
+    start_l04: Callable[[], str],
     messages_api: tuple[fakes.Script, str],
     secret_name: str,
 ) -> None:
-    secrets = pb_grpc.SecretServiceStub(gateway_channel)
-    await secrets.CreateSecret(
-        pb.CreateSecretRequest(
-            name=secret_name, access_policy=pb.AccessPolicy(layers=["l13_roles"])
-        )
-    )
-    await secrets.AddSecretVersion(pb.AddSecretVersionRequest(name=secret_name, value="sk-other"))
-    await _generate(l04_process, f"third {uuid.uuid4().hex}")
+    await _secret(gateway_channel, secret_name, ["l13_roles"], "sk-other")
+    await _generate(start_l04(), f"second {uuid.uuid4().hex}")
     assert _key_sent(messages_api[0].requests[-1]) == ENV_KEY
