@@ -152,16 +152,10 @@ class Executor:
             claim = claimed
         try:
             if tool.sensitive:
-                approval = await self._gate(_question(tool, request, caller, call))
-                if approval and claim is None:
-                    # An approval is for one execution: without a key of the caller's, the
-                    # approval's id is the key, so sending the approved call again replays it.
-                    claimed = await self._ledger.claim(
-                        caller.principal, f"approval:{approval}", call, tool.profile.wall_seconds
-                    )
-                    if not isinstance(claimed, Claim):
-                        return await _replayed(claimed, on_start)
-                    claim = claimed
+                supervised = await self._supervise(tool, request, caller, call, claim)
+                if not isinstance(supervised, Claim | None):
+                    return await _replayed(supervised, on_start)
+                claim = supervised
         except BaseException:
             if claim is not None:
                 await self._ledger.release(claim, call)
@@ -195,6 +189,25 @@ class Executor:
         if claim is not None:
             await self._ledger.complete(claim, call, result_to_dict(result))
         return result
+
+    async def _supervise(
+        self,
+        tool: ToolDefinition,
+        request: ExecutionRequest,
+        caller: Caller,
+        call: str,
+        claim: Claim | None,
+    ) -> Claim | dict[str, Any] | None:
+        """Asks L08 (raising its refusal); returns the claim to run under, or the remembered
+        result of an approved call that already ran."""
+        approval = await self._gate(_question(tool, request, caller, call))
+        if not approval or claim is not None:
+            return claim
+        # An approval is for one execution: without a key of the caller's, the approval's id
+        # is the key, so sending the approved call again replays its result.
+        return await self._ledger.claim(
+            caller.principal, f"approval:{approval}", call, tool.profile.wall_seconds
+        )
 
     async def _record(
         self, result: ExecutionResult, request: ExecutionRequest, caller: Caller
