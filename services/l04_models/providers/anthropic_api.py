@@ -144,6 +144,14 @@ class AnthropicProvider:
         self._timeout = timeout
         self._client: tuple[str, anthropic.AsyncAnthropic] | None = None
         self._retired: list[anthropic.AsyncAnthropic] = []  # clients of replaced keys
+        if self._key.value is not None:
+            # Made here, not in a call's time: a client loads its TLS context (tens of ms).
+            self._client = (self._key.value, self._new_client(self._key.value))
+
+    def _new_client(self, key: str) -> anthropic.AsyncAnthropic:
+        return anthropic.AsyncAnthropic(
+            api_key=key, base_url=self._base_url, max_retries=0, timeout=self._timeout
+        )
 
     def available(self) -> bool:
         return self._key.value is not None
@@ -159,10 +167,7 @@ class AnthropicProvider:
         if self._client is None or self._client[0] != key:
             if self._client is not None:
                 self._retired.append(self._client[1])  # calls in flight may still use it
-            client = anthropic.AsyncAnthropic(
-                api_key=key, base_url=self._base_url, max_retries=0, timeout=self._timeout
-            )
-            self._client = (key, client)
+            self._client = (key, self._new_client(key))
         return self._client[1]
 
     async def generate(self, model: ModelSpec, request: GenerationRequest) -> Completion:
