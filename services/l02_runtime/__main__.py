@@ -22,6 +22,7 @@ from services.kit.auth import service_token_from_env
 from services.kit.temporal import connect_temporal
 from services.l02_runtime import errors
 from services.l02_runtime.activities import RunActivities
+from services.l02_runtime.approvals import ApprovalFollower
 from services.l02_runtime.config import RuntimeSettings
 from services.l02_runtime.server import SERVICE_NAME, AgentServicer, register
 from services.l02_runtime.store import AgentStore
@@ -47,6 +48,7 @@ async def main() -> None:
     activities = RunActivities(
         store, models_pb2_grpc.ModelServiceStub(l04), tools_pb2_grpc.ToolServiceStub(l03)
     )
+    approvals = ApprovalFollower(l01, temporal)
     definition = ServiceDefinition(
         layer="l02_runtime",
         errors=errors.CATALOG,
@@ -58,13 +60,15 @@ async def main() -> None:
         temporal,
         task_queue=settings.task_queue,
         workflows=[AgentRun],
-        activities=activities.all(),
+        activities=[*activities.all(), approvals.approval_state],
     )
     async with worker, GrpcServer(definition, settings):
         log.info(
             "worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address
         )
+        follower = asyncio.create_task(approvals.follow())
         await wait_for_termination()
+        follower.cancel()
     for channel in (l01, l03, l04):
         await channel.close()
 

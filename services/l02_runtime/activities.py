@@ -26,6 +26,7 @@ from agentic.tools.v1 import tools_pb2 as tools_pb
 from agentic.tools.v1 import tools_pb2_grpc as tools_grpc
 from services.kit.auth import PRINCIPAL_HEADER, TENANT_HEADER
 from services.l02_runtime import agents, decision
+from services.l02_runtime.approvals import waiting_approval
 from services.l02_runtime.run_types import (
     DecideInput,
     DecideResult,
@@ -165,6 +166,9 @@ class RunActivities:
             async with _heartbeating():
                 reply = await self._tools.Execute(request, metadata=_as_owner(spec), timeout=None)
         except grpc.aio.AioRpcError as error:
+            approval_id = waiting_approval(error)
+            if approval_id:
+                return await self._waiting(given, arguments, approval_id)
             if error.code() not in _REFUSALS:
                 raise
             message = f"Tool {given.tool} did not run: {error.details()}"
@@ -193,6 +197,28 @@ class RunActivities:
             },
         )
         return ToolResult(message, exit_code=reply.exit_code, refused=False)
+
+    async def _waiting(
+        self, given: ToolInput, arguments: dict[str, Any], approval_id: str
+    ) -> ToolResult:
+        """The call waits for an L08 approval: a step says so (once per approval), and the
+        workflow waits for the decision before it sends the same call again."""
+        message = f"Tool {given.tool} waits for approval {approval_id} (L08)"
+        entry = {
+            "run": given.spec.run_id,
+            "number": given.step,
+            "part": "wait",
+            "kind": "waiting_approval",
+            "tool": given.tool,
+            "arguments": arguments,
+            "text": message,
+            "approval_id": approval_id,
+        }
+        event_id = derived_event_id(
+            given.spec.agent_id, given.spec.run_id, str(given.step), "wait", approval_id
+        )
+        await self._store.record_step(given.spec.agent_id, entry, event_id)
+        return ToolResult(message, exit_code=-1, refused=False, approval_id=approval_id)
 
     @activity.defn(name=FINISH_RUN)
     async def finish_run(self, outcome: RunOutcome) -> None:

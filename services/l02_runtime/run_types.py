@@ -67,7 +67,8 @@ class ToolInput:
 class ToolResult:
     message: str  # what the model reads back
     exit_code: int
-    refused: bool  # the tool did not run (bad arguments, unknown tool)
+    refused: bool  # the tool did not run (bad arguments, unknown tool, L08's refusal)
+    approval_id: str = ""  # the tool did not run yet: it waits for this L08 approval
 
 
 @dataclass(frozen=True)
@@ -88,3 +89,4 @@ class Progress:
     step: int
     paused: bool
     tokens: int
+    waiting_approval: str = ""  # the L08 approval the current tool call waits for

@@ -5,12 +5,15 @@ signals, terminate is the workflow's cancellation, the live progress a query. Th
 keeps only what it needs to decide; every step is recorded in L01 by its activity, with event
 ids derived from the workflow's id and the step, so a retried activity records nothing twice.
 A tool call's idempotency key is derived the same way: after a crash, the retried call
-returns L03's remembered result instead of running again.
+returns L03's remembered result instead of running again. A sensitive tool call that L08
+sends to a person waits here for the signal ``approval_decided`` (see approvals.py), then is
+sent again with the same key: it runs once, or its refusal is the model's next input.
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
 from datetime import timedelta
 
 from temporalio import workflow
@@ -18,6 +21,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, CancelledError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
+    from services.l02_runtime.approvals import APPROVAL_SIGNAL, APPROVAL_STATE
     from services.l02_runtime.run_types import (
         DecideInput,
         DecideResult,
@@ -42,6 +46,8 @@ _RETRY = RetryPolicy(
     maximum_attempts=5,
 )
 _HEARTBEAT = timedelta(seconds=10)  # a dead worker's activity is retried after this
+_APPROVAL_RECHECK = timedelta(seconds=60)  # without a signal, look at the approval this often
+_APPROVAL_LAG = timedelta(seconds=1)
 _MODEL_CALL_LIMIT = 180.0
 _TOOL_CALL_LIMIT = 330.0
 
@@ -52,6 +58,8 @@ class AgentRun:
         self._paused = False
         self._step = 0
         self._tokens = 0
+        self._waiting = ""  # the approval the current tool call waits for
+        self._decided: set[str] = set()  # approvals decided, as signalled
 
     @workflow.signal
     def pause(self) -> None:
@@ -61,9 +69,13 @@ class AgentRun:
     def resume(self) -> None:
         self._paused = False
 
+    @workflow.signal(name=APPROVAL_SIGNAL)
+    def approval_decided(self, approval_id: str) -> None:
+        self._decided.add(approval_id)
+
     @workflow.query
     def progress(self) -> Progress:
-        return Progress(self._step, self._paused, self._tokens)
+        return Progress(self._step, self._paused, self._tokens, self._waiting)
 
     @workflow.run
     async def run(self, spec: RunSpec) -> RunOutcome:
@@ -105,23 +117,17 @@ class AgentRun:
                 if decided.action != "call_tool":
                     turns.append(Turn("user", f"That answer could not be used: {decided.problem}"))
                     continue
-                left = spec.max_wall_seconds - running.total_seconds()
-                result = await workflow.execute_activity(
-                    RUN_TOOL,
-                    ToolInput(
-                        spec,
-                        step,
-                        decided.tool,
-                        decided.arguments_json,
-                        f"{workflow.info().workflow_id}/step-{step}",
-                    ),
-                    result_type=ToolResult,
-                    schedule_to_close_timeout=timedelta(seconds=max(left, 0.001)),
-                    start_to_close_timeout=timedelta(seconds=min(left, _TOOL_CALL_LIMIT)),
-                    heartbeat_timeout=_HEARTBEAT,
-                    retry_policy=_RETRY,
+                call = ToolInput(
+                    spec,
+                    step,
+                    decided.tool,
+                    decided.arguments_json,
+                    f"{workflow.info().workflow_id}/step-{step}",
                 )
-                running += workflow.now() - started
+                result, waited = await self._call_tool(
+                    call, spec.max_wall_seconds - running.total_seconds()
+                )
+                running += workflow.now() - started - waited
                 turns.append(Turn("user", result.message))
             except ActivityError as error:
                 if isinstance(error.cause, CancelledError):  # the run was cancelled meanwhile
@@ -140,6 +146,63 @@ class AgentRun:
                 )
         reason = f"no final answer within {spec.max_steps} steps"
         return await self._finish(RunOutcome(spec, "BUDGET_EXHAUSTED", reason=reason))
+
+    async def _run_tool(self, call: ToolInput, left: float) -> ToolResult:
+        return await workflow.execute_activity(
+            RUN_TOOL,
+            call,
+            result_type=ToolResult,
+            schedule_to_close_timeout=timedelta(seconds=max(left, 0.001)),
+            start_to_close_timeout=timedelta(seconds=min(left, _TOOL_CALL_LIMIT)),
+            heartbeat_timeout=_HEARTBEAT,
+            retry_policy=_RETRY,
+        )
+
+    async def _call_tool(self, call: ToolInput, left: float) -> tuple[ToolResult, timedelta]:
+        """Runs the tool call; one that waits for an L08 approval is sent again, with the
+        same idempotency key, once the approval is decided: L03 then runs it (approved) or
+        refuses it with the reason (rejected, expired), which the model reads as the result.
+        Returns the result and the time spent waiting (not counted against the run's
+        wall time: a person decides)."""
+        waited = timedelta(0)
+        result = await self._run_tool(call, left)
+        while result.approval_id:
+            started = workflow.now()
+            await self._await_decision(result.approval_id)
+            waited += workflow.now() - started
+            result = await self._run_tool(call, left)
+        return result, waited
+
+    async def _await_decision(self, approval_id: str) -> None:
+        self._waiting = approval_id
+        try:
+            if approval_id in self._decided:
+                # Signalled, yet L03 still saw it pending: L08's view lags the log (or the
+                # signal was not the follower's). From here only the approval's stream counts.
+                self._decided.discard(approval_id)
+                await asyncio.sleep(_APPROVAL_LAG.total_seconds())
+                if await self._approval_state(approval_id) != "pending":
+                    return
+            while approval_id not in self._decided:
+                try:
+                    await workflow.wait_condition(
+                        lambda: approval_id in self._decided, timeout=_APPROVAL_RECHECK
+                    )
+                except builtins.TimeoutError:
+                    # No signal (the follower may have been down): look at the approval.
+                    if await self._approval_state(approval_id) != "pending":
+                        return
+        finally:
+            self._waiting = ""
+
+    async def _approval_state(self, approval_id: str) -> str:
+        return await workflow.execute_activity(
+            APPROVAL_STATE,
+            approval_id,
+            result_type=str,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=_RETRY,
+        )
 
     def _budget_stop(self, spec: RunSpec, decided: DecideResult, cost: float) -> RunOutcome | None:
         if decided.action == "budget":

@@ -31,10 +31,11 @@ from services.l03_tools.l01 import L01Documents, L01Events
 from services.l03_tools.registry import ToolRegistry
 from services.l03_tools.sandbox import Sandbox, default_python
 from services.l03_tools.server import SERVICE_NAME, ToolServicer
+from services.l03_tools.supervision import Supervision
 from services.l03_tools.workspace import Workspaces
 
 log = structlog.get_logger("l03")
-DEV_L01_TOKEN = "dev_key_local_ONLY"  # accepted by L01 only while it has no production key
+DEV_TOKEN = "dev_key_local_ONLY"  # accepted by L01 and L08 only while they have no production key
 L01_WAIT_SECONDS = 60.0
 
 
@@ -85,15 +86,14 @@ async def main() -> None:
     settings = ToolSettings()
     configure_logging("l03_tools", settings.log_level, settings.log_format)
     service_token = service_token_from_env()
-    l01 = open_channel(
-        layer_target("l01"), token=settings.l01_token or service_token or DEV_L01_TOKEN
-    )
+    l01 = open_channel(layer_target("l01"), token=settings.l01_token or service_token or DEV_TOKEN)
     documents = L01Documents(l01)
     hosts = tuple(filter(None, (h.strip() for h in settings.http_allowed_hosts.split(","))))
     registry = ToolRegistry(documents, builtin_tools(hosts), parameters_schema)
     await install_builtins(registry)
     sandbox = await build_sandbox(settings)
     methods = MethodCaller(service_token)
+    l08 = open_channel(layer_target("l08"), token=service_token or DEV_TOKEN)
     executor = Executor(
         registry,
         sandbox,
@@ -102,6 +102,7 @@ async def main() -> None:
         L01Events(l01),
         methods,
         settings.max_concurrent_executions,
+        Supervision(l08).admit,
     )
     definition = ServiceDefinition(
         layer="l03_tools",
@@ -117,6 +118,7 @@ async def main() -> None:
     async with GrpcServer(definition, settings):
         await wait_for_termination()
     await methods.close()
+    await l08.close()
     await l01.close()
 
 

@@ -71,6 +71,7 @@ def builtin_tools(http_allowed_hosts: tuple[str, ...]) -> list[ToolDefinition]:
                 ["argv"],
             ),
             builtin=True,
+            sensitive=True,
         ),
         ToolDefinition(
             name="read_file",
@@ -134,5 +135,6 @@ def builtin_tools(http_allowed_hosts: tuple[str, ...]) -> list[ToolDefinition]:
             },
             profile=SandboxProfile(allowed_hosts=http_allowed_hosts),
             builtin=True,
+            sensitive=True,
         ),
     ]

@@ -34,3 +34,19 @@ STORE_UNAVAILABLE = CATALOG.code("E3012", Kind.UNAVAILABLE, "L01 unreachable; re
 EXECUTION_ID_IN_USE = CATALOG.code(
     "E3013", Kind.ALREADY_EXISTS, "an execution with this id is running"
 )
+APPROVAL_PENDING = CATALOG.code(
+    "E3014",
+    Kind.FAILED_PRECONDITION,
+    "a sensitive tool call waits for an L08 approval (its id in approval_id); nothing ran",
+)
+POLICY_DENIED = CATALOG.code(
+    "E3015", Kind.PERMISSION_DENIED, "L08's policies deny this tool call; the reasons named"
+)
+APPROVAL_REJECTED = CATALOG.code(
+    "E3016",
+    Kind.PERMISSION_DENIED,
+    "the approval this tool call waited for was rejected or expired",
+)
+SUPERVISION_UNAVAILABLE = CATALOG.code(
+    "E3017", Kind.UNAVAILABLE, "L08 unreachable: a sensitive tool does not run unasked; retry"
+)

@@ -27,6 +27,7 @@ from services.l03_tools.idempotency import Claim, IdempotencyLedger, fingerprint
 from services.l03_tools.registry import ToolRegistry
 from services.l03_tools.sandbox import Command, OutputSink, Sandbox, SandboxUnavailable
 from services.l03_tools.store import Events
+from services.l03_tools.supervision import Question
 from services.l03_tools.tools import ExecutionResult, Limit, ToolDefinition, ToolKind
 from services.l03_tools.validation import validate_arguments
 from services.l03_tools.workspace import ToolFailure, Workspaces
@@ -51,6 +52,12 @@ class ExecutionRequest:
 class Caller:
     principal: str
     roles: tuple[str, ...] = ()
+    tenant: str = ""
+
+
+# Asks whether a sensitive call may run: the approval id it runs under ("" when allowed
+# outright), else a PlatformError (denied, rejected, still waiting, L08 away).
+Gate = Callable[[Question], Awaitable[str]]
 
 
 @dataclass
@@ -89,6 +96,7 @@ class Executor:
         events: Events,
         methods: grpc_tools.MethodCaller,
         max_concurrent: int,
+        gate: Gate,
     ) -> None:
         self._registry = registry
         self._sandbox = sandbox
@@ -96,6 +104,7 @@ class Executor:
         self._ledger = ledger
         self._events = events
         self._methods = methods
+        self._gate = gate
         self._slots = asyncio.Semaphore(max_concurrent)
         self._running: dict[str, _Running] = {}
 
@@ -115,6 +124,9 @@ class Executor:
     ) -> ExecutionResult:
         tool = await self._registry.get(request.tool)
         validate_arguments(tool.name, tool.parameters, request.arguments)
+        if tool.kind is ToolKind.HTTP_FETCH:
+            # Refused here before L08 is asked: no approval for a call that cannot run.
+            http_fetch.check(str(request.arguments["url"]), tool.profile)
         execution_id = request.execution_id or uuid.uuid4().hex
         if not EXECUTION_ID.match(execution_id):
             raise PlatformError(
@@ -131,15 +143,23 @@ class Executor:
         call = fingerprint(tool.name, request.arguments, request.workspace)
         claim: Claim | None = None
         if request.idempotency_key:
+            # A replay runs nothing, so it is answered before L08 is asked.
             claimed = await self._ledger.claim(
                 caller.principal, request.idempotency_key, call, tool.profile.wall_seconds
             )
             if not isinstance(claimed, Claim):
-                remembered = result_from_dict(claimed)
-                if on_start is not None:
-                    await on_start(remembered.execution_id)
-                return dataclasses.replace(remembered, replayed=True)
+                return await _replayed(claimed, on_start)
             claim = claimed
+        try:
+            if tool.sensitive:
+                supervised = await self._supervise(tool, request, caller, call, claim)
+                if not isinstance(supervised, Claim | None):
+                    return await _replayed(supervised, on_start)
+                claim = supervised
+        except BaseException:
+            if claim is not None:
+                await self._ledger.release(claim, call)
+            raise
         running = self._running[execution_id] = _Running()
         try:
             if on_start is not None:
@@ -169,6 +189,25 @@ class Executor:
         if claim is not None:
             await self._ledger.complete(claim, call, result_to_dict(result))
         return result
+
+    async def _supervise(
+        self,
+        tool: ToolDefinition,
+        request: ExecutionRequest,
+        caller: Caller,
+        call: str,
+        claim: Claim | None,
+    ) -> Claim | dict[str, Any] | None:
+        """Asks L08 (raising its refusal); returns the claim to run under, or the remembered
+        result of an approved call that already ran."""
+        approval = await self._gate(_question(tool, request, caller, call))
+        if not approval or claim is not None:
+            return claim
+        # An approval is for one execution: without a key of the caller's, the approval's id
+        # is the key, so sending the approved call again replays its result.
+        return await self._ledger.claim(
+            caller.principal, f"approval:{approval}", call, tool.profile.wall_seconds
+        )
 
     async def _record(
         self, result: ExecutionResult, request: ExecutionRequest, caller: Caller
@@ -253,6 +292,28 @@ class Executor:
         if response is None and code == 4:  # DEADLINE_EXCEEDED
             return _Run(stderr=message, exit_code=code, limit=Limit.TIME)
         return _Run(stderr=message, exit_code=code, result=response)
+
+
+def _question(
+    tool: ToolDefinition, request: ExecutionRequest, caller: Caller, call: str
+) -> Question:
+    return Question(
+        principal=caller.principal,
+        roles=caller.roles,
+        tenant=caller.tenant,
+        tool=tool,
+        arguments=request.arguments,
+        request_id=request.idempotency_key or f"call:{call}",
+    )
+
+
+async def _replayed(
+    remembered: dict[str, Any], on_start: Callable[[str], Awaitable[None]] | None
+) -> ExecutionResult:
+    result = result_from_dict(remembered)
+    if on_start is not None:
+        await on_start(result.execution_id)
+    return dataclasses.replace(result, replayed=True)
 
 
 def _structured(tool: ToolDefinition, stdout: str) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from google.protobuf import json_format
 from agentic.tools.v1 import tools_pb2 as pb
 from agentic.tools.v1 import tools_pb2_grpc as pb_grpc
 from services.kit import PlatformError, current_principal
-from services.kit.auth import current_roles
+from services.kit.auth import current_roles, current_tenant
 from services.l03_tools import errors
 from services.l03_tools.executions import Caller, ExecutionRequest, Executor
 from services.l03_tools.l01 import struct_to_dict
@@ -65,6 +65,7 @@ def to_pb(tool: ToolDefinition) -> pb.Tool:
         source=tool.source,
         grpc_method=tool.grpc_method,
         builtin=tool.builtin,
+        sensitive=tool.sensitive,
         deprecated=tool.deprecated,
         deprecation_message=tool.deprecation_message,
     )
@@ -106,6 +107,7 @@ def from_pb(message: pb.Tool) -> ToolDefinition:
         profile=profile,
         source=message.source,
         grpc_method=message.grpc_method,
+        sensitive=message.sensitive,
     )
 
 
@@ -249,4 +251,6 @@ def _execution(request: pb.ExecuteRequest) -> ExecutionRequest:
 
 
 def _caller() -> Caller:
-    return Caller(principal=current_principal.get(), roles=current_roles.get())
+    return Caller(
+        principal=current_principal.get(), roles=current_roles.get(), tenant=current_tenant.get()
+    )

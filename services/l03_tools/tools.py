@@ -80,6 +80,8 @@ class ToolDefinition:
     source: str = ""  # PYTHON tools other than python_exec
     grpc_method: str = ""  # GRPC_METHOD tools: "package.Service/Method"
     builtin: bool = False
+    # Asks L08 before each execution (see supervision.py).
+    sensitive: bool = False
     deprecated: bool = False
     deprecation_message: str = ""
     update_time: float = 0.0  # seconds since the epoch

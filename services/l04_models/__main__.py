@@ -19,8 +19,14 @@ from services.kit import (
     wait_for_termination,
 )
 from services.kit.auth import service_token_from_env
+from services.kit.secrets import SecretReader
 from services.l04_models import errors
-from services.l04_models.assembly import build_gateway, build_providers, build_semantic_cache
+from services.l04_models.assembly import (
+    build_gateway,
+    build_providers,
+    build_semantic_cache,
+    provider_keys,
+)
 from services.l04_models.config import ModelSettings
 from services.l04_models.event_sink import l01_event_sink
 from services.l04_models.providers.local import LocalProvider
@@ -31,12 +37,18 @@ log = structlog.get_logger("l04")
 DEV_L01_TOKEN = "dev_key_local_ONLY"  # accepted by L01 only while it has no production key
 USAGE_FLUSH_GRACE_SECONDS = 10.0
 LAYER = "l04_models"
+# How often provider keys are read again (through the reader's 30 s cache), so that a
+# provider whose key is added to L00 after start becomes available.
+KEY_REFRESH_SECONDS = 15.0
 
 
 async def main() -> None:
     settings = ModelSettings()
     configure_logging(LAYER, settings.log_level, settings.log_format)
-    providers = build_providers(settings)
+    secrets = SecretReader.from_environment(LAYER)  # None: no L00 in this mesh
+    keys = provider_keys(settings, secrets)
+    key_refreshers = [asyncio.create_task(key.keep_fresh(KEY_REFRESH_SECONDS)) for key in keys]
+    providers = build_providers(settings, keys)
     local = providers.get("local")
     if isinstance(local, LocalProvider):
         # In the background: the server answers (and the mesh starts) while models load.
@@ -78,8 +90,12 @@ async def main() -> None:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(recorder, USAGE_FLUSH_GRACE_SECONDS)
             await usage.close()
+    for refresher in key_refreshers:
+        refresher.cancel()
     for provider in providers.values():
         await provider.close()
+    if secrets is not None:
+        await secrets.close()
     await l01.close()
     await redis_client.aclose()
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import grpc
 import redis.asyncio as redis
 
+from services.kit.secrets import SecretReader
 from services.l04_models.breaker import Breakers
 from services.l04_models.config import ModelSettings
 from services.l04_models.exact_cache import ExactCache
 from services.l04_models.gateway import ModelGateway
 from services.l04_models.limits import Limits
+from services.l04_models.provider_keys import ProviderKey
 from services.l04_models.providers import Provider
 from services.l04_models.providers.anthropic_api import AnthropicProvider
 from services.l04_models.providers.claude_code import ClaudeCodeProvider
@@ -24,13 +26,21 @@ from services.l04_models.semantic_cache import SemanticCache
 from services.l04_models.usage import EventSink, UsageRecorder
 
 
-def build_providers(settings: ModelSettings) -> dict[str, Provider]:
+def provider_keys(settings: ModelSettings, secrets: SecretReader | None) -> list[ProviderKey]:
+    """The API keys providers read: from L00 through ``secrets`` when given, else the env."""
+    return [ProviderKey(settings.anthropic_key_secret, settings.anthropic_api_key, secrets)]
+
+
+def build_providers(
+    settings: ModelSettings, keys: Sequence[ProviderKey] = ()
+) -> dict[str, Provider]:
     disabled = {p.strip() for p in settings.disabled_providers.split(",") if p.strip()}
+    by_name = {key.name: key for key in keys}
+    anthropic_key = by_name.get(settings.anthropic_key_secret, settings.anthropic_api_key)
     providers: dict[str, Provider] = {
         "claude_code": ClaudeCodeProvider(settings.claude_cli),
         "anthropic": AnthropicProvider(
-            settings.anthropic_api_key, settings.anthropic_base_url,
-            settings.provider_timeout_seconds,
+            anthropic_key, settings.anthropic_base_url, settings.provider_timeout_seconds,
         ),
         "ollama": OllamaProvider(settings.ollama_url, settings.provider_timeout_seconds),
         "local": LocalProvider(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import timedelta
+
+import redis.asyncio as redis
 
 from agentic.supervision.v1 import approvals_pb2_grpc, decisions_pb2_grpc, policies_pb2_grpc
 from services.kit import (
@@ -21,6 +24,7 @@ from services.kit.auth import service_token_from_env
 from services.l08_supervision import errors
 from services.l08_supervision.approvals import ApprovalBook, ApprovalDesk
 from services.l08_supervision.config import SupervisionSettings
+from services.l08_supervision.counters import CallCounters
 from services.l08_supervision.decision_log import DecisionLog
 from services.l08_supervision.events import EventLog
 from services.l08_supervision.policy_engine import Schema
@@ -47,8 +51,13 @@ async def main() -> None:
     policies = PolicyStore(events, Schema.platform())
     desk = ApprovalDesk(events, ApprovalBook())
     decisions = DecisionLog(events)
+    redis_client = redis.Redis.from_url(settings.redis_url)
     supervisor = Supervisor(
-        policies, desk, decisions, timedelta(seconds=settings.approval_ttl_seconds)
+        policies,
+        desk,
+        decisions,
+        CallCounters(redis_client, time.time),
+        timedelta(seconds=settings.approval_ttl_seconds),
     )
     # Serve only once every deployed version and every approval is known again.
     policies_known, approvals_known = asyncio.Event(), asyncio.Event()
@@ -91,6 +100,7 @@ async def main() -> None:
                 await asyncio.wait_for(recorder, FLUSH_GRACE_SECONDS)
             for task in background:
                 task.cancel()
+    await redis_client.aclose()
     await l01.close()
 
 

@@ -21,6 +21,10 @@ class SupervisionSettings(ServiceSettings):
     l01_token: str | None = Field(
         None, validation_alias=AliasChoices("L08_L01_TOKEN", "L01_API_KEY")
     )
+    # The call counters (calls_last_minute, calls_today); the launcher sets REDIS_URL.
+    redis_url: str = Field(
+        "redis://127.0.0.1:8379/0", validation_alias=AliasChoices("REDIS_URL", "L08_REDIS_URL")
+    )
     # How long an approval stays open, at most and by default (a request may ask for less).
     approval_ttl_seconds: float = Field(3600.0, gt=0, le=7 * 86400)
     # How often pending approvals past their expiry are rejected.

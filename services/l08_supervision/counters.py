@@ -1,39 +1,59 @@
 """How often a principal asked for an action: the last minute, and today (UTC). Policies
 read them from the context (``calls_last_minute``, ``calls_today``) to express rates and
-quotas. Counted in this L08 process's memory."""
+quotas.
+
+Counted in Redis, so every L08 process sees the same counts and a restart forgets none: the
+minute is a sorted set of request times (trimmed to 60 s on each request), the day a counter
+per UTC day. Each request is one pipelined round trip (MULTI/EXEC).
+"""
 
 from __future__ import annotations
 
-from collections import deque
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import redis.asyncio as redis
+from redis.exceptions import RedisError
 
-@dataclass
-class _Window:
-    minute: deque[float] = field(default_factory=deque)
-    day: int = -1
-    today: int = 0
+from services.kit import PlatformError
+from services.l08_supervision import errors
+
+_PREFIX = "l08:calls"
+_DAY_SECONDS = 86400
+
+
+def _subject(principal: str, action: str) -> str:
+    # Actions are identifiers: the first "#" ends the action, whatever the principal holds.
+    return f"{action}#{principal}"
 
 
 class CallCounters:
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, client: redis.Redis, clock: Callable[[], float]) -> None:
+        self._redis = client
         self._clock = clock
-        self._windows: dict[tuple[str, str], _Window] = {}
 
-    def count(self, principal: str, action: str) -> tuple[int, int]:
+    async def count(self, principal: str, action: str) -> tuple[int, int]:
         """Records one request; returns (requests in the last 60 s, requests today)."""
         now = self._clock()
-        window = self._windows.setdefault((principal, action), _Window())
-        while window.minute and window.minute[0] <= now - 60:
-            window.minute.popleft()
-        window.minute.append(now)
-        day = int(now // 86400)
-        if day != window.day:
-            window.day, window.today = day, 0
-        window.today += 1
-        return len(window.minute), window.today
+        subject = _subject(principal, action)
+        minute = f"{_PREFIX}:minute:{subject}"
+        today = f"{_PREFIX}:day:{int(now // _DAY_SECONDS)}:{subject}"
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.zremrangebyscore(minute, "-inf", now - 60)
+                pipe.zadd(minute, {f"{now!r}:{uuid.uuid4().hex[:8]}": now})
+                pipe.zcard(minute)
+                pipe.expire(minute, 61)
+                pipe.incr(today)
+                pipe.expire(today, 2 * _DAY_SECONDS)
+                results = await pipe.execute()
+        except (RedisError, OSError) as error:
+            # Fail closed: a rate or quota policy cannot be judged without its counts.
+            raise PlatformError(
+                errors.COUNTERS_UNAVAILABLE, f"the call counters (Redis) are unreachable: {error}"
+            ) from None
+        return int(results[2]), int(results[4])
 
 
 def clock_context(now: float) -> dict[str, int]:

@@ -23,3 +23,6 @@ STORE_UNAVAILABLE = CATALOG.code("E8008", Kind.UNAVAILABLE, "L01 is unreachable;
 DEPLOY_CONFLICT = CATALOG.code(
     "E8009", Kind.CONFLICT, "another version was deployed since expected_version"
 )
+COUNTERS_UNAVAILABLE = CATALOG.code(
+    "E8010", Kind.UNAVAILABLE, "the call counters (Redis) are unreachable; retry"
+)

@@ -3,7 +3,8 @@ evaluation into ALLOW, DENY or ESCALATE.
 
 Meaning beyond Cedar's permit/forbid comes from annotations: ``@id`` names a policy,
 ``@reason`` explains it, and a permit annotated ``@escalate("why")`` turns an ALLOW it takes
-part in into ESCALATE. Deny wins: any applicable forbid decides. No applicable permit, or any
+part in into ESCALATE, and ``@approval_ttl("seconds")`` beside it bounds how long the
+approval it opens waits. Deny wins: any applicable forbid decides. No applicable permit, or any
 evaluation error (a policy that could not be evaluated might have been a forbid), is a DENY:
 the engine fails closed.
 """
@@ -36,6 +37,7 @@ class PolicyInfo:
     effect: str  # "permit" | "forbid"
     reason: str  # its @reason (or @escalate) text
     escalate: bool
+    approval_ttl_seconds: float | None = None  # its @approval_ttl("600"): an escalation's life
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ def problems(text: str, schema: Schema) -> list[str]:
             return ["templates (?principal, ?resource) are not supported: write static policies"]
     except (ValueError, RuntimeError) as error:
         return [f"the policies do not parse: {error}"]
-    return [str(error) for error in result.errors]
+    found = [str(error) for error in result.errors]
+    return found or _annotation_problems(text)
 
 
 def policy_count(text: str) -> int:
@@ -122,8 +125,26 @@ def _policies(text: str) -> dict[str, PolicyInfo]:
             effect=policy["effect"],
             reason=notes.get("escalate") or notes.get("reason") or "",
             escalate=escalate and policy["effect"] == "permit",
+            approval_ttl_seconds=_seconds(notes["approval_ttl"])
+            if "approval_ttl" in notes
+            else None,
         )
     return infos
+
+
+def _seconds(text: str) -> float:
+    value = float(text)  # ValueError for anything else: refused when deployed
+    if not 0 < value <= 7 * 86400:
+        raise ValueError(f"@approval_ttl({text!r}) must be 0-604800 seconds")
+    return value
+
+
+def _annotation_problems(text: str) -> list[str]:
+    try:
+        _policies(text)
+    except ValueError as error:
+        return [f"@approval_ttl must be a number of seconds (0-604800]: {error}"]
+    return []
 
 
 def _uid(type_name: str, entity_id: str) -> dict[str, str]:

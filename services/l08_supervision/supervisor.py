@@ -40,12 +40,22 @@ def entity_dict(ref: EntityRef) -> dict[str, Any]:
     return {"type": ref.type, "id": ref.id, "attributes": ref.attributes, "roles": list(ref.roles)}
 
 
+def _policy_ttls(verdict: Verdict) -> list[timedelta]:
+    """The lives the escalating policies give their approval (``@approval_ttl``)."""
+    return [
+        timedelta(seconds=p.approval_ttl_seconds)
+        for p in verdict.policies
+        if p.approval_ttl_seconds is not None
+    ]
+
+
 class Supervisor:
     def __init__(
         self,
         policies: PolicyStore,
         desk: ApprovalDesk,
         decisions: DecisionLog,
+        counters: CallCounters,
         approval_ttl: timedelta,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -54,9 +64,9 @@ class Supervisor:
         self._log = decisions
         self._ttl = approval_ttl
         self._clock = clock
-        self._counters = CallCounters(clock)
+        self._counters = counters
 
-    def _context(self, request: DecisionRequest) -> dict[str, Any]:
+    async def _context(self, request: DecisionRequest) -> dict[str, Any]:
         for name in OWN_CONTEXT:
             if name in request.context:
                 raise PlatformError(
@@ -65,7 +75,7 @@ class Supervisor:
                     field=f"context.{name}",
                 )
         now = self._clock()
-        minute, today = self._counters.count(request.principal.id, request.action)
+        minute, today = await self._counters.count(request.principal.id, request.action)
         return {
             **request.context,
             **clock_context(now),
@@ -87,7 +97,7 @@ class Supervisor:
                 f"action: {request.action!r} is not one of {actions}",
                 field="action",
             )
-        context = self._context(request)
+        context = await self._context(request)
         active = self._policies.active
         full = DecisionRequest(request.principal, request.action, request.resource, context)
         try:
@@ -100,7 +110,7 @@ class Supervisor:
             ) from None
         approval = None
         if verdict.outcome is Outcome.ESCALATE:
-            ttl = min(approval_ttl or self._ttl, self._ttl)
+            ttl = min(approval_ttl or self._ttl, self._ttl, *_policy_ttls(verdict))
             approval = await self._desk.open(
                 requester,
                 request.action,

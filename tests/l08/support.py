@@ -59,3 +59,30 @@ async def deploy(channel: grpc.aio.Channel, text: str, description: str = "") ->
         po_pb.DeployPoliciesRequest(text=text, description=description or "test")
     )
     return int(reply.version.version)
+
+
+# Tool calls are allowed, except for the marked ones: a sensitive tool call whose arguments
+# say "needs-approval" waits for a person, one saying "short-approval" too but for 2 s at
+# most, and one saying "never-allowed" is refused. Other tests' sensitive calls run as before.
+APPROVAL_POLICIES = """
+@id("tools-allowed")
+permit (principal, action == Agentic::Action::"call_tool", resource);
+
+@id("marked-calls-need-approval")
+@escalate("the call is marked as needing approval")
+permit (principal, action == Agentic::Action::"call_tool", resource)
+when { resource has sensitive && resource.sensitive && context has arguments
+       && context.arguments like "*needs-approval*" };
+
+@id("short-approvals")
+@escalate("the call is marked for a short approval")
+@approval_ttl("2")
+permit (principal, action == Agentic::Action::"call_tool", resource)
+when { resource has sensitive && resource.sensitive && context has arguments
+       && context.arguments like "*short-approval*" };
+
+@id("never-allowed")
+@reason("this command is never allowed")
+forbid (principal, action == Agentic::Action::"call_tool", resource)
+when { context has arguments && context.arguments like "*never-allowed*" };
+"""

@@ -61,8 +61,9 @@ async def _events(l01_channel: grpc.aio.Channel, approval_id: str) -> list[str]:
 async def test_a_waiting_call_resumes_once_approved_and_runs_once(
     gateway_channel: grpc.aio.Channel, rest: httpx.AsyncClient, l01_channel: grpc.aio.Channel
 ) -> None:
-    """The shape of a tool call guarded by L08 (L03 does this once it exists): evaluate, wait
-    on the approval, then run. A retried call (same request_id) finds the same approval."""
+    """The shape of a tool call guarded by L08 (L03 and L02 do it through the mesh, see
+    tests/l02/test_approvals.py): evaluate, wait on the approval, then run. A retried call
+    (same request_id) finds the same approval."""
     ran: list[str] = []
 
     async def guarded_tool_call(request_id: str) -> None:

@@ -1,4 +1,4 @@
-"""L08's domain without a server: the policy engine, the counters, the approval desk."""
+"""L08's domain without a server: the policy engine, the clock context, the approval desk."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from services.kit import PlatformError
 from services.l08_supervision.approvals import ApprovalBook, ApprovalDesk, State
-from services.l08_supervision.counters import CallCounters, clock_context
+from services.l08_supervision.counters import clock_context
 from services.l08_supervision.events import StoredEvent, StreamConflict
 from services.l08_supervision.policy_engine import (
     BadDecisionRequest,
@@ -67,6 +67,22 @@ def test_an_evaluation_error_denies() -> None:
     assert "evaluation failed" in verdict.reasons[0]
 
 
+def test_an_escalating_policy_can_bound_its_approvals_life() -> None:
+    policies = CompiledPolicies(
+        """
+        @id("ask") @escalate("sensitive") @approval_ttl("2.5") permit (principal, action, resource);
+        """,
+        SCHEMA,
+    )
+    verdict = policies.evaluate(_request(EntityRef("Tool", "t")))
+    assert verdict.outcome is Outcome.ESCALATE
+    assert [p.approval_ttl_seconds for p in verdict.policies] == [2.5]
+    for bad in ('"soon"', '"0"', '"-3"', '"999999999"', '"nan"'):
+        text = f'@approval_ttl({bad}) @escalate("x") permit (principal, action, resource);'
+        found = problems(text, SCHEMA)
+        assert found and "approval_ttl" in found[0], (bad, found)
+
+
 def test_a_request_off_the_schema_is_the_callers_error() -> None:
     policies = CompiledPolicies("permit (principal, action, resource);", SCHEMA)
     with pytest.raises(BadDecisionRequest, match="sensitive"):
@@ -85,17 +101,7 @@ def test_the_validator_names_what_is_wrong() -> None:
     )
 
 
-def test_counters_slide_over_a_minute_and_reset_each_day() -> None:
-    now = [86400.0 * 10 + 30]
-    counters = CallCounters(lambda: now[0])
-    assert counters.count("a", "call_tool") == (1, 1)
-    now[0] += 59
-    assert counters.count("a", "call_tool") == (2, 2)
-    now[0] += 2
-    assert counters.count("a", "call_tool") == (2, 3)
-    assert counters.count("b", "call_tool") == (1, 1)
-    now[0] = 86400.0 * 11 + 1
-    assert counters.count("a", "call_tool") == (1, 1)
+def test_the_clock_context_is_utc_hour_and_iso_weekday() -> None:
     assert clock_context(86400.0 * 4 + 3600 * 9) == {"hour": 9, "weekday": 1}  # 1970-01-05 Mon
 
 

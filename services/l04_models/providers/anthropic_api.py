@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
+import grpc
 
 from services.l04_models.conversation import (
     Completion,
@@ -23,6 +24,7 @@ from services.l04_models.conversation import (
     ToolCall,
     Usage,
 )
+from services.l04_models.provider_keys import ProviderKey
 from services.l04_models.providers.base import (
     ProviderError,
     StreamItem,
@@ -32,6 +34,7 @@ from services.l04_models.providers.base import (
 from services.l04_models.registry import ModelSpec
 
 NAME = "anthropic"
+KEY_NAME = "ANTHROPIC_API_KEY"  # the variable, and the secret's name in L00
 DEFAULT_MAX_TOKENS = 1024
 ANSWER_TOOL = "respond_with_json"
 _FINISH = {"max_tokens": FinishReason.LENGTH, "tool_use": FinishReason.TOOL_USE}
@@ -133,25 +136,42 @@ def provider_error(error: Exception) -> ProviderError:
 class AnthropicProvider:
     name = NAME
 
-    def __init__(self, api_key: str | None, base_url: str | None, timeout: float) -> None:
-        self._client = (
-            anthropic.AsyncAnthropic(
-                api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout
-            )
-            if api_key
-            else None
+    def __init__(
+        self, api_key: str | ProviderKey | None, base_url: str | None, timeout: float
+    ) -> None:
+        self._key = api_key if isinstance(api_key, ProviderKey) else ProviderKey(KEY_NAME, api_key)
+        self._base_url = base_url
+        self._timeout = timeout
+        self._client: tuple[str, anthropic.AsyncAnthropic] | None = None
+        self._retired: list[anthropic.AsyncAnthropic] = []  # clients of replaced keys
+        if self._key.value is not None:
+            # Made here, not in a call's time: a client loads its TLS context (tens of ms).
+            self._client = (self._key.value, self._new_client(self._key.value))
+
+    def _new_client(self, key: str) -> anthropic.AsyncAnthropic:
+        return anthropic.AsyncAnthropic(
+            api_key=key, base_url=self._base_url, max_retries=0, timeout=self._timeout
         )
 
     def available(self) -> bool:
-        return self._client is not None
+        return self._key.value is not None
 
-    def _require(self) -> anthropic.AsyncAnthropic:
-        if self._client is None:
-            raise ProviderError(NAME, "ANTHROPIC_API_KEY is not set")
-        return self._client
+    async def _require(self) -> anthropic.AsyncAnthropic:
+        """A client holding the key to use now (a rotated key gets a new client)."""
+        try:
+            key = await self._key.refresh()
+        except grpc.aio.AioRpcError:
+            key = self._key.value  # L00 unreachable: the last key it gave, else the env's
+        if key is None:
+            raise ProviderError(NAME, f"{KEY_NAME} is not set (neither in L00 nor the environment)")
+        if self._client is None or self._client[0] != key:
+            if self._client is not None:
+                self._retired.append(self._client[1])  # calls in flight may still use it
+            self._client = (key, self._new_client(key))
+        return self._client[1]
 
     async def generate(self, model: ModelSpec, request: GenerationRequest) -> Completion:
-        client = self._require()
+        client = await self._require()
         try:
             message = await client.messages.create(**request_params(model, request))
         except anthropic.APIError as error:
@@ -161,7 +181,7 @@ class AnthropicProvider:
     async def stream(
         self, model: ModelSpec, request: GenerationRequest
     ) -> AsyncIterator[StreamItem]:
-        client = self._require()
+        client = await self._require()
         try:
             async with client.messages.stream(**request_params(model, request)) as stream:
                 async for event in stream:
@@ -176,5 +196,6 @@ class AnthropicProvider:
         raise ProviderError(NAME, "the Messages API has no embeddings", status=400)
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
+        clients = [*self._retired, *([self._client[1]] if self._client else [])]
+        for client in clients:
+            await client.close()

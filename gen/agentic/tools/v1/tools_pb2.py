@@ -29,7 +29,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61gentic/tools/v1/tools.proto\x12\x10\x61gentic.tools.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x01\n\x0eSandboxProfile\x12,\n\twall_time\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12+\n\x08\x63pu_time\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0cmemory_bytes\x18\x03 \x01(\x03\x12\x15\n\rmax_processes\x18\x04 \x01(\x05\x12\x18\n\x10max_output_bytes\x18\x05 \x01(\x03\x12\x15\n\rallowed_hosts\x18\x06 \x03(\t\x12\x1b\n\x13read_only_workspace\x18\x07 \x01(\x08\"\xa3\x03\n\x04Tool\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12+\n\nparameters\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\'\n\x06result\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x04kind\x18\x06 \x01(\x0e\x32\x1a.agentic.tools.v1.ToolKind\x12\x31\n\x07profile\x18\x07 \x01(\x0b\x32 .agentic.tools.v1.SandboxProfile\x12\x0e\n\x06source\x18\x08 \x01(\t\x12\x13\n\x0bgrpc_method\x18\t \x01(\t\x12\x15\n\x07\x62uiltin\x18\n \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x18\n\ndeprecated\x18\x0b \x01(\x08\x42\x04\xe2\x41\x01\x03\x12!\n\x13\x64\x65precation_message\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"R\n\x10ListToolsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x17\n\x0fshow_deprecated\x18\x03 \x01(\x08\"S\n\x11ListToolsResponse\x12%\n\x05tools\x18\x01 \x03(\x0b\x32\x16.agentic.tools.v1.Tool\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"$\n\x0eGetToolRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"7\n\x0fGetToolResponse\x12$\n\x04tool\x18\x01 \x01(\x0b\x32\x16.agentic.tools.v1.Tool\"U\n\x12SearchToolsRequest\x12\x13\n\x05query\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x17\n\x0fshow_deprecated\x18\x03 \x01(\x08\"<\n\x13SearchToolsResponse\x12%\n\x05tools\x18\x01 \x03(\x0b\x32\x16.agentic.tools.v1.Tool\"A\n\x13RegisterToolRequest\x12*\n\x04tool\x18\x01 \x01(\x0b\x32\x16.agentic.tools.v1.ToolB\x04\xe2\x41\x01\x02\"M\n\x14RegisterToolResponse\x12$\n\x04tool\x18\x01 \x01(\x0b\x32\x16.agentic.tools.v1.Tool\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\";\n\x14\x44\x65precateToolRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07message\x18\x02 \x01(\t\"=\n\x15\x44\x65precateToolResponse\x12$\n\x04tool\x18\x01 \x01(\x0b\x32\x16.agentic.tools.v1.Tool\"\x92\x01\n\x0e\x45xecuteRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12*\n\targuments\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x11\n\tworkspace\x18\x03 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x05 \x01(\t\"\xf2\x01\n\x0f\x45xecuteResponse\x12\x11\n\texecution\x18\x01 \x01(\t\x12\x0c\n\x04tool\x18\x02 \x01(\t\x12\x14\n\x0ctool_version\x18\x03 \x01(\t\x12\x0e\n\x06stdout\x18\x04 \x01(\t\x12\x0e\n\x06stderr\x18\x05 \x01(\t\x12\x11\n\texit_code\x18\x06 \x01(\x05\x12\'\n\x06result\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05limit\x18\x08 \x01(\t\x12+\n\x08\x64uration\x18\t \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x10\n\x08replayed\x18\n \x01(\x08\"O\n\x14\x45xecuteStreamRequest\x12\x37\n\x07request\x18\x01 \x01(\x0b\x32 .agentic.tools.v1.ExecuteRequestB\x04\xe2\x41\x01\x02\"\x8c\x01\n\x15\x45xecuteStreamResponse\x12\x11\n\x07started\x18\x01 \x01(\tH\x00\x12\x10\n\x06stdout\x18\x02 \x01(\tH\x00\x12\x10\n\x06stderr\x18\x03 \x01(\tH\x00\x12\x33\n\x06result\x18\x04 \x01(\x0b\x32!.agentic.tools.v1.ExecuteResponseH\x00\x42\x07\n\x05\x65vent\",\n\x16\x43\x61ncelExecutionRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\",\n\x17\x43\x61ncelExecutionResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08*\xd2\x01\n\x08ToolKind\x12\x19\n\x15TOOL_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10TOOL_KIND_PYTHON\x10\x01\x12\x13\n\x0fTOOL_KIND_SHELL\x10\x02\x12\x17\n\x13TOOL_KIND_READ_FILE\x10\x03\x12\x18\n\x14TOOL_KIND_WRITE_FILE\x10\x04\x12\x18\n\x14TOOL_KIND_LIST_FILES\x10\x05\x12\x18\n\x14TOOL_KIND_HTTP_FETCH\x10\x06\x12\x19\n\x15TOOL_KIND_GRPC_METHOD\x10\x07\x32\xf0\x07\n\x0bToolService\x12g\n\tListTools\x12\".agentic.tools.v1.ListToolsRequest\x1a#.agentic.tools.v1.ListToolsResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/tools\x12j\n\x07GetTool\x12 .agentic.tools.v1.GetToolRequest\x1a!.agentic.tools.v1.GetToolResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=tools/*}\x12t\n\x0bSearchTools\x12$.agentic.tools.v1.SearchToolsRequest\x1a%.agentic.tools.v1.SearchToolsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/tools:search\x12v\n\x0cRegisterTool\x12%.agentic.tools.v1.RegisterToolRequest\x1a&.agentic.tools.v1.RegisterToolResponse\"\x17\x82\xd3\xe4\x93\x02\x11\"\t/v1/tools:\x04tool\x12\x89\x01\n\rDeprecateTool\x12&.agentic.tools.v1.DeprecateToolRequest\x1a\'.agentic.tools.v1.DeprecateToolResponse\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/{name=tools/*}:deprecate:\x01*\x12u\n\x07\x45xecute\x12 .agentic.tools.v1.ExecuteRequest\x1a!.agentic.tools.v1.ExecuteResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/{name=tools/*}:execute:\x01*\x12\x86\x01\n\rExecuteStream\x12&.agentic.tools.v1.ExecuteStreamRequest\x1a\'.agentic.tools.v1.ExecuteStreamResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x17/v1/tools:executeStream:\x01*0\x01\x12\x91\x01\n\x0f\x43\x61ncelExecution\x12(.agentic.tools.v1.CancelExecutionRequest\x1a).agentic.tools.v1.CancelExecutionResponse\")\x82\xd3\xe4\x93\x02#\"\x1e/v1/{name=executions/*}:cancel:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61gentic/tools/v1/tools.proto\x12\x10\x61gentic.tools.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x01\n\x0eSandboxProfile\x12,\n\twall_time\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12+\n\x08\x63pu_time\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0cmemory_bytes\x18\x03 \x01(\x03\x12\x15\n\rmax_processes\x18\x04 \x01(\x05\x12\x18\n\x10max_output_bytes\x18\x05 \x01(\x03\x12\x15\n\rallowed_hosts\x18\x06 \x03(\t\x12\x1b\n\x13read_only_workspace\x18\x07 \x01(\x08\"\xb6\x03\n\x04Tool\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12+\n\nparameters\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\'\n\x06result\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x04kind\x18\x06 \x01(\x0e\x32\x1a.agentic.tools.v1.ToolKind\x12\x31\n\x07profile\x18\x07 \x01(\x0b\x32 .agentic.tools.v1.SandboxProfile\x12\x0e\n\x06source\x18\x08 \x01(\t\x12\x13\n\x0bgrpc_method\x18\t \x01(\t\x12\x15\n\x07\x62uiltin\x18\n \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x18\n\ndeprecated\x18\x0b \x01(\x08\x42\x04\xe2\x41\x01\x03\x12!\n\x13\x64\x65precation_message\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x11\n\tsensitive\x18\x0e \x01(\x08\"R\n\x10ListToolsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x17\n\x0fshow_deprecated\x18\x03 \x01(\x08\"S\n\x11ListToolsResponse\x12%\n\x05tools\x18\x01 \x03(\x0b\x32\x16.agentic.tools.v1.Tool\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"$\n\x0eGetToolRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"7\n\x0fGetToolResponse\x12$\n\x04tool\x18\x01 \x01(\x0b\x32\x16.agentic.tools.v1.Tool\"U\n\x12SearchToolsRequest\x12\x13\n\x05query\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x17\n\x0fshow_deprecated\x18\x03 \x01(\x08\"<\n\x13SearchToolsResponse\x12%\n\x05tools\x18\x01 \x03(\x0b\x32\x16.agentic.tools.v1.Tool\"A\n\x13RegisterToolRequest\x12*\n\x04tool\x18\x01 \x01(\x0b\x32\x16.agentic.tools.v1.ToolB\x04\xe2\x41\x01\x02\"M\n\x14RegisterToolResponse\x12$\n\x04tool\x18\x01 \x01(\x0b\x32\x16.agentic.tools.v1.Tool\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\";\n\x14\x44\x65precateToolRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07message\x18\x02 \x01(\t\"=\n\x15\x44\x65precateToolResponse\x12$\n\x04tool\x18\x01 \x01(\x0b\x32\x16.agentic.tools.v1.Tool\"\x92\x01\n\x0e\x45xecuteRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12*\n\targuments\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x11\n\tworkspace\x18\x03 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x05 \x01(\t\"\xf2\x01\n\x0f\x45xecuteResponse\x12\x11\n\texecution\x18\x01 \x01(\t\x12\x0c\n\x04tool\x18\x02 \x01(\t\x12\x14\n\x0ctool_version\x18\x03 \x01(\t\x12\x0e\n\x06stdout\x18\x04 \x01(\t\x12\x0e\n\x06stderr\x18\x05 \x01(\t\x12\x11\n\texit_code\x18\x06 \x01(\x05\x12\'\n\x06result\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05limit\x18\x08 \x01(\t\x12+\n\x08\x64uration\x18\t \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x10\n\x08replayed\x18\n \x01(\x08\"O\n\x14\x45xecuteStreamRequest\x12\x37\n\x07request\x18\x01 \x01(\x0b\x32 .agentic.tools.v1.ExecuteRequestB\x04\xe2\x41\x01\x02\"\x8c\x01\n\x15\x45xecuteStreamResponse\x12\x11\n\x07started\x18\x01 \x01(\tH\x00\x12\x10\n\x06stdout\x18\x02 \x01(\tH\x00\x12\x10\n\x06stderr\x18\x03 \x01(\tH\x00\x12\x33\n\x06result\x18\x04 \x01(\x0b\x32!.agentic.tools.v1.ExecuteResponseH\x00\x42\x07\n\x05\x65vent\",\n\x16\x43\x61ncelExecutionRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\",\n\x17\x43\x61ncelExecutionResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08*\xd2\x01\n\x08ToolKind\x12\x19\n\x15TOOL_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10TOOL_KIND_PYTHON\x10\x01\x12\x13\n\x0fTOOL_KIND_SHELL\x10\x02\x12\x17\n\x13TOOL_KIND_READ_FILE\x10\x03\x12\x18\n\x14TOOL_KIND_WRITE_FILE\x10\x04\x12\x18\n\x14TOOL_KIND_LIST_FILES\x10\x05\x12\x18\n\x14TOOL_KIND_HTTP_FETCH\x10\x06\x12\x19\n\x15TOOL_KIND_GRPC_METHOD\x10\x07\x32\xf0\x07\n\x0bToolService\x12g\n\tListTools\x12\".agentic.tools.v1.ListToolsRequest\x1a#.agentic.tools.v1.ListToolsResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/tools\x12j\n\x07GetTool\x12 .agentic.tools.v1.GetToolRequest\x1a!.agentic.tools.v1.GetToolResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=tools/*}\x12t\n\x0bSearchTools\x12$.agentic.tools.v1.SearchToolsRequest\x1a%.agentic.tools.v1.SearchToolsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/tools:search\x12v\n\x0cRegisterTool\x12%.agentic.tools.v1.RegisterToolRequest\x1a&.agentic.tools.v1.RegisterToolResponse\"\x17\x82\xd3\xe4\x93\x02\x11\"\t/v1/tools:\x04tool\x12\x89\x01\n\rDeprecateTool\x12&.agentic.tools.v1.DeprecateToolRequest\x1a\'.agentic.tools.v1.DeprecateToolResponse\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/{name=tools/*}:deprecate:\x01*\x12u\n\x07\x45xecute\x12 .agentic.tools.v1.ExecuteRequest\x1a!.agentic.tools.v1.ExecuteResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/{name=tools/*}:execute:\x01*\x12\x86\x01\n\rExecuteStream\x12&.agentic.tools.v1.ExecuteStreamRequest\x1a\'.agentic.tools.v1.ExecuteStreamResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x17/v1/tools:executeStream:\x01*0\x01\x12\x91\x01\n\x0f\x43\x61ncelExecution\x12(.agentic.tools.v1.CancelExecutionRequest\x1a).agentic.tools.v1.CancelExecutionResponse\")\x82\xd3\xe4\x93\x02#\"\x1e/v1/{name=executions/*}:cancel:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -76,44 +76,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TOOLSERVICE'].methods_by_name['ExecuteStream']._serialized_options = b'\202\323\344\223\002\034\"\027/v1/tools:executeStream:\001*'
   _globals['_TOOLSERVICE'].methods_by_name['CancelExecution']._loaded_options = None
   _globals['_TOOLSERVICE'].methods_by_name['CancelExecution']._serialized_options = b'\202\323\344\223\002#\"\036/v1/{name=executions/*}:cancel:\001*'
-  _globals['_TOOLKIND']._serialized_start=2257
-  _globals['_TOOLKIND']._serialized_end=2467
+  _globals['_TOOLKIND']._serialized_start=2276
+  _globals['_TOOLKIND']._serialized_end=2486
   _globals['_SANDBOXPROFILE']._serialized_start=209
   _globals['_SANDBOXPROFILE']._serialized_end=439
   _globals['_TOOL']._serialized_start=442
-  _globals['_TOOL']._serialized_end=861
-  _globals['_LISTTOOLSREQUEST']._serialized_start=863
-  _globals['_LISTTOOLSREQUEST']._serialized_end=945
-  _globals['_LISTTOOLSRESPONSE']._serialized_start=947
-  _globals['_LISTTOOLSRESPONSE']._serialized_end=1030
-  _globals['_GETTOOLREQUEST']._serialized_start=1032
-  _globals['_GETTOOLREQUEST']._serialized_end=1068
-  _globals['_GETTOOLRESPONSE']._serialized_start=1070
-  _globals['_GETTOOLRESPONSE']._serialized_end=1125
-  _globals['_SEARCHTOOLSREQUEST']._serialized_start=1127
-  _globals['_SEARCHTOOLSREQUEST']._serialized_end=1212
-  _globals['_SEARCHTOOLSRESPONSE']._serialized_start=1214
-  _globals['_SEARCHTOOLSRESPONSE']._serialized_end=1274
-  _globals['_REGISTERTOOLREQUEST']._serialized_start=1276
-  _globals['_REGISTERTOOLREQUEST']._serialized_end=1341
-  _globals['_REGISTERTOOLRESPONSE']._serialized_start=1343
-  _globals['_REGISTERTOOLRESPONSE']._serialized_end=1420
-  _globals['_DEPRECATETOOLREQUEST']._serialized_start=1422
-  _globals['_DEPRECATETOOLREQUEST']._serialized_end=1481
-  _globals['_DEPRECATETOOLRESPONSE']._serialized_start=1483
-  _globals['_DEPRECATETOOLRESPONSE']._serialized_end=1544
-  _globals['_EXECUTEREQUEST']._serialized_start=1547
-  _globals['_EXECUTEREQUEST']._serialized_end=1693
-  _globals['_EXECUTERESPONSE']._serialized_start=1696
-  _globals['_EXECUTERESPONSE']._serialized_end=1938
-  _globals['_EXECUTESTREAMREQUEST']._serialized_start=1940
-  _globals['_EXECUTESTREAMREQUEST']._serialized_end=2019
-  _globals['_EXECUTESTREAMRESPONSE']._serialized_start=2022
-  _globals['_EXECUTESTREAMRESPONSE']._serialized_end=2162
-  _globals['_CANCELEXECUTIONREQUEST']._serialized_start=2164
-  _globals['_CANCELEXECUTIONREQUEST']._serialized_end=2208
-  _globals['_CANCELEXECUTIONRESPONSE']._serialized_start=2210
-  _globals['_CANCELEXECUTIONRESPONSE']._serialized_end=2254
-  _globals['_TOOLSERVICE']._serialized_start=2470
-  _globals['_TOOLSERVICE']._serialized_end=3478
+  _globals['_TOOL']._serialized_end=880
+  _globals['_LISTTOOLSREQUEST']._serialized_start=882
+  _globals['_LISTTOOLSREQUEST']._serialized_end=964
+  _globals['_LISTTOOLSRESPONSE']._serialized_start=966
+  _globals['_LISTTOOLSRESPONSE']._serialized_end=1049
+  _globals['_GETTOOLREQUEST']._serialized_start=1051
+  _globals['_GETTOOLREQUEST']._serialized_end=1087
+  _globals['_GETTOOLRESPONSE']._serialized_start=1089
+  _globals['_GETTOOLRESPONSE']._serialized_end=1144
+  _globals['_SEARCHTOOLSREQUEST']._serialized_start=1146
+  _globals['_SEARCHTOOLSREQUEST']._serialized_end=1231
+  _globals['_SEARCHTOOLSRESPONSE']._serialized_start=1233
+  _globals['_SEARCHTOOLSRESPONSE']._serialized_end=1293
+  _globals['_REGISTERTOOLREQUEST']._serialized_start=1295
+  _globals['_REGISTERTOOLREQUEST']._serialized_end=1360
+  _globals['_REGISTERTOOLRESPONSE']._serialized_start=1362
+  _globals['_REGISTERTOOLRESPONSE']._serialized_end=1439
+  _globals['_DEPRECATETOOLREQUEST']._serialized_start=1441
+  _globals['_DEPRECATETOOLREQUEST']._serialized_end=1500
+  _globals['_DEPRECATETOOLRESPONSE']._serialized_start=1502
+  _globals['_DEPRECATETOOLRESPONSE']._serialized_end=1563
+  _globals['_EXECUTEREQUEST']._serialized_start=1566
+  _globals['_EXECUTEREQUEST']._serialized_end=1712
+  _globals['_EXECUTERESPONSE']._serialized_start=1715
+  _globals['_EXECUTERESPONSE']._serialized_end=1957
+  _globals['_EXECUTESTREAMREQUEST']._serialized_start=1959
+  _globals['_EXECUTESTREAMREQUEST']._serialized_end=2038
+  _globals['_EXECUTESTREAMRESPONSE']._serialized_start=2041
+  _globals['_EXECUTESTREAMRESPONSE']._serialized_end=2181
+  _globals['_CANCELEXECUTIONREQUEST']._serialized_start=2183
+  _globals['_CANCELEXECUTIONREQUEST']._serialized_end=2227
+  _globals['_CANCELEXECUTIONRESPONSE']._serialized_start=2229
+  _globals['_CANCELEXECUTIONRESPONSE']._serialized_end=2273
+  _globals['_TOOLSERVICE']._serialized_start=2489
+  _globals['_TOOLSERVICE']._serialized_end=3497
 # @@protoc_insertion_point(module_scope)

@@ -52,7 +52,7 @@ class SandboxProfile(_message.Message):
     def __init__(self, wall_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cpu_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., memory_bytes: _Optional[int] = ..., max_processes: _Optional[int] = ..., max_output_bytes: _Optional[int] = ..., allowed_hosts: _Optional[_Iterable[str]] = ..., read_only_workspace: _Optional[bool] = ...) -> None: ...
 
 class Tool(_message.Message):
-    __slots__ = ("name", "version", "description", "parameters", "result", "kind", "profile", "source", "grpc_method", "builtin", "deprecated", "deprecation_message", "update_time")
+    __slots__ = ("name", "version", "description", "parameters", "result", "kind", "profile", "source", "grpc_method", "builtin", "deprecated", "deprecation_message", "update_time", "sensitive")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -66,6 +66,7 @@ class Tool(_message.Message):
     DEPRECATED_FIELD_NUMBER: _ClassVar[int]
     DEPRECATION_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SENSITIVE_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     description: str
@@ -79,7 +80,8 @@ class Tool(_message.Message):
     deprecated: bool
     deprecation_message: str
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., kind: _Optional[_Union[ToolKind, str]] = ..., profile: _Optional[_Union[SandboxProfile, _Mapping]] = ..., source: _Optional[str] = ..., grpc_method: _Optional[str] = ..., builtin: _Optional[bool] = ..., deprecated: _Optional[bool] = ..., deprecation_message: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    sensitive: bool
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., kind: _Optional[_Union[ToolKind, str]] = ..., profile: _Optional[_Union[SandboxProfile, _Mapping]] = ..., source: _Optional[str] = ..., grpc_method: _Optional[str] = ..., builtin: _Optional[bool] = ..., deprecated: _Optional[bool] = ..., deprecation_message: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sensitive: _Optional[bool] = ...) -> None: ...
 
 class ListToolsRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "show_deprecated")
