@@ -22,6 +22,7 @@ from services.kit.auth import service_token_from_env
 from services.kit.temporal import connect_temporal
 from services.l02_runtime import errors
 from services.l02_runtime.activities import RunActivities
+from services.l02_runtime.child_runs import ChildRunActivities
 from services.l02_runtime.config import RuntimeSettings
 from services.l02_runtime.server import SERVICE_NAME, AgentServicer, register
 from services.l02_runtime.store import AgentStore
@@ -58,7 +59,7 @@ async def main() -> None:
         temporal,
         task_queue=settings.task_queue,
         workflows=[AgentRun],
-        activities=activities.all(),
+        activities=[*activities.all(), *ChildRunActivities(store).all()],
     )
     async with worker, GrpcServer(definition, settings):
         log.info(
