@@ -31,6 +31,8 @@ from services.l05_planning import agent_runs, events, plan
 from services.l05_planning.goal_types import (
     GoalEvent,
     GoalSpec,
+    KnownNames,
+    PlanInput,
     PlanResult,
     TaskInput,
     TaskSpec,
@@ -39,7 +41,7 @@ from services.l05_planning.goal_types import (
 )
 from services.l05_planning.roles_and_skills import RolesAndSkills
 from services.l05_planning.store import GoalStore
-from services.l05_planning.workflow import PLAN, RECORD, START_TASK, STOP_TASK
+from services.l05_planning.workflow import KNOWN_NAMES, PLAN, RECORD, START_TASK, STOP_TASK
 
 # Room for a plan of a few tasks; more makes a local model too slow (L04 cuts it at 120 s).
 _PLAN_ANSWER_TOKENS = 768
@@ -97,18 +99,31 @@ class GoalActivities:
         self._team = team
 
     def all(self) -> list[Any]:
-        return [self.plan_goal, self.start_task, self.stop_task, self.record]
+        return [
+            self.known_names,
+            self.plan_goal,
+            self.start_task,
+            self.stop_task,
+            self.record,
+        ]
 
     @activity.defn(name=RECORD)
     async def record(self, event: GoalEvent) -> None:
         await self._store.append(event.goal_id, event.type, json.loads(event.data_json), event.key)
 
-    @activity.defn(name=PLAN)
-    async def plan_goal(self, spec: GoalSpec) -> PlanResult:
+    @activity.defn(name=KNOWN_NAMES)
+    async def known_names(self, spec: GoalSpec) -> KnownNames:
         metadata = _as_owner(spec.owner)
-        tools = await self.usable_tools(spec)
-        roles = await self._team.role_names(metadata)
-        skills = await self._team.skill_names(metadata)
+        return KnownNames(
+            await self.usable_tools(spec),
+            await self._team.role_names(metadata),
+            await self._team.skill_names(metadata),
+        )
+
+    @activity.defn(name=PLAN)
+    async def plan_goal(self, given: PlanInput) -> PlanResult:
+        spec = given.goal
+        tools, roles, skills = given.names.tools, given.names.roles, given.names.skills
         validator = plan.PlanValidator(tools, spec.token_budget, roles, skills)
         request = models_pb.GenerateRequest(
             system=plan.planning_prompt(tools, roles),

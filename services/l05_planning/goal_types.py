@@ -24,6 +24,22 @@ class GoalSpec:
 
 
 @dataclass(frozen=True)
+class KnownNames:
+    """What a plan may name: L03's usable tools (as the goal narrows them), L13's roles,
+    L14's skills."""
+
+    tools: list[str]
+    roles: list[str]
+    skills: list[str]
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    goal: GoalSpec
+    names: KnownNames
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     id: str
     description: str

@@ -33,6 +33,8 @@ with workflow.unsafe.imports_passed_through():
     from services.l05_planning.goal_types import (
         GoalEvent,
         GoalSpec,
+        KnownNames,
+        PlanInput,
         PlanResult,
         TaskInput,
         TaskOutcome,
@@ -41,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         TaskStopped,
     )
 
+KNOWN_NAMES = "goal_known_names"
 PLAN = "goal_plan"
 START_TASK = "goal_start_task"
 STOP_TASK = "goal_stop_task"
@@ -87,9 +90,18 @@ class GoalRun:
     async def run(self, spec: GoalSpec) -> str:
         deadline = workflow.now() + timedelta(seconds=spec.wall_seconds)
         try:
+            # Apart from the model call: a slow layer's lists are retried like any transient
+            # failure, without asking the model again.
+            names = await workflow.execute_activity(
+                KNOWN_NAMES,
+                spec,
+                result_type=KnownNames,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=_TRANSIENT,
+            )
             plan = await workflow.execute_activity(
                 PLAN,
-                spec,
+                PlanInput(spec, names),
                 result_type=PlanResult,
                 start_to_close_timeout=timedelta(seconds=600),
                 heartbeat_timeout=_HEARTBEAT,
