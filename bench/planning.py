@@ -106,7 +106,8 @@ async def _concurrently(run_one: object, count: int) -> float:
         nonlocal completed
         while not queue.empty():
             queue.get_nowait()
-            completed += bool(await run_one())  # type: ignore[operator]
+            done = await run_one()  # type: ignore[operator]
+            completed += bool(done)  # after the await: no other client's count is lost
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(CLIENTS)))
