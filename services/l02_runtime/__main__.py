@@ -23,6 +23,7 @@ from services.kit.temporal import connect_temporal
 from services.l02_runtime import errors
 from services.l02_runtime.activities import RunActivities
 from services.l02_runtime.approvals import ApprovalFollower
+from services.l02_runtime.child_runs import ChildRunActivities
 from services.l02_runtime.config import RuntimeSettings
 from services.l02_runtime.server import SERVICE_NAME, AgentServicer, register
 from services.l02_runtime.store import AgentStore
@@ -60,7 +61,11 @@ async def main() -> None:
         temporal,
         task_queue=settings.task_queue,
         workflows=[AgentRun],
-        activities=[*activities.all(), approvals.approval_state],
+        activities=[
+            *activities.all(),
+            approvals.approval_state,
+            *ChildRunActivities(store).all(),
+        ],
     )
     async with worker, GrpcServer(definition, settings):
         log.info(

@@ -151,11 +151,11 @@ class AgentServicer(agents_pb2_grpc.AgentServiceServicer):
         if view.current_run == run_id:  # a retry of the call that started it
             run = await self._run(agent_id, run_id) or pb.Run(name=f"{request.name}/runs/{run_id}")
             return pb.RunAgentResponse(run=run, agent=convert.agent_message(view))
-        self._check_can_run(view)
+        self.check_can_run(view)
         spec = self._run_spec(view, run_id, request)
 
         def decide(current: AgentView) -> list[tuple[str, dict[str, Any], str]]:
-            self._check_can_run(current)
+            self.check_can_run(current)
             return [
                 (
                     agents.RUN_STARTED,
@@ -189,7 +189,7 @@ class AgentServicer(agents_pb2_grpc.AgentServiceServicer):
         )
 
     @staticmethod
-    def _check_can_run(view: AgentView) -> None:
+    def check_can_run(view: AgentView) -> None:
         if view.state in agents.FINAL or view.state is State.PAUSED:
             raise PlatformError(
                 errors.ILLEGAL_TRANSITION,

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         Turn,
     )
 
+START_CHILD_RUN = "agent_start_child_run"  # a run another workflow started (child_runs.py)
 DECIDE = "agent_decide"
 RUN_TOOL = "agent_run_tool"
 FINISH_RUN = "agent_finish_run"
@@ -79,10 +80,28 @@ class AgentRun:
 
     @workflow.run
     async def run(self, spec: RunSpec) -> RunOutcome:
+        if workflow.info().parent is not None:
+            refused = await self._start_as_child(spec)
+            if refused is not None:
+                return refused
         try:
             return await self._loop(spec)
         except asyncio.CancelledError:
             return await self._finish(RunOutcome(spec, "CANCELLED", reason="terminated"))
+
+    async def _start_as_child(self, spec: RunSpec) -> RunOutcome | None:
+        """Records the start RunAgent records for its runs; a refusal ends the run unrecorded."""
+        try:
+            await workflow.execute_activity(
+                START_CHILD_RUN,
+                spec,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=_RETRY,
+            )
+        except ActivityError as error:
+            cause = str(error.cause) if error.cause is not None else str(error)
+            return RunOutcome(spec, "FAILED", reason=f"the run could not start: {cause}")
+        return None
 
     async def _loop(self, spec: RunSpec) -> RunOutcome:
         turns: list[Turn] = []

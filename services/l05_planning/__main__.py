@@ -24,6 +24,7 @@ from services.kit.temporal import connect_temporal
 from services.l05_planning import errors
 from services.l05_planning.activities import GoalActivities
 from services.l05_planning.config import PlanningSettings
+from services.l05_planning.roles_and_skills import RolesAndSkills
 from services.l05_planning.server import SERVICE_NAME, GoalServicer, register
 from services.l05_planning.store import GoalStore
 from services.l05_planning.workflow import GoalRun
@@ -40,6 +41,8 @@ async def main() -> None:
     l02 = open_channel(layer_target("l02"), token=token)
     l03 = open_channel(layer_target("l03"), token=token)
     l04 = open_channel(layer_target("l04"), token=token, timeout=None)
+    l13 = open_channel(layer_target("l13"), token=token)
+    l14 = open_channel(layer_target("l14"), token=token)
     store = GoalStore(l01)
     temporal = await connect_temporal(
         settings.temporal_address,
@@ -51,9 +54,11 @@ async def main() -> None:
         models_pb2_grpc.ModelServiceStub(l04),
         tools_pb2_grpc.ToolServiceStub(l03),
         agents_pb2_grpc.AgentServiceStub(l02),
-        settings.poll_seconds,
+        RolesAndSkills(l13, l14),
     )
-    servicer = GoalServicer(store, temporal, settings.task_queue, settings.poll_seconds)
+    servicer = GoalServicer(
+        store, temporal, settings.task_queue, settings.agent_task_queue, settings.poll_seconds
+    )
     definition = ServiceDefinition(
         layer="l05_planning",
         errors=errors.CATALOG,
@@ -67,7 +72,7 @@ async def main() -> None:
     async with worker, GrpcServer(definition, settings):
         log.info("worker.started", task_queue=settings.task_queue)
         await wait_for_termination()
-    for channel in (l01, l02, l03, l04):
+    for channel in (l01, l02, l03, l04, l13, l14):
         await channel.close()
 
 

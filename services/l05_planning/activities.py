@@ -1,10 +1,11 @@
-"""The activities of a goal: plan it (L04, checked by the validator), run a task on an L02
-agent, record an event on the goal's stream (L01).
+"""The activities of a goal: plan it (L04, roles from L13, skills from L14, checked by the
+validator), create a task attempt's L02 agent, terminate it on cancel, record an event on the
+goal's stream (L01).
 
 Calls go out with the service token and the goal owner's identity, so the other layers'
-limits and ownership rules apply to the owner. A task's agent id and run idempotency key are
-derived from the goal, the task and the attempt, so an activity retried after a crash finds
-the agent and the run it started instead of starting another.
+limits and ownership rules apply to the owner. A task attempt's agent id is derived from the
+goal, the task and the attempt, so an activity retried after a crash finds the agent it
+created instead of creating another.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from agentic.models.v1 import models_pb2 as models_pb
 from agentic.models.v1 import models_pb2_grpc as models_grpc
@@ -27,17 +27,21 @@ from agentic.runtime.v1 import agents_pb2_grpc as agents_grpc
 from agentic.tools.v1 import tools_pb2 as tools_pb
 from agentic.tools.v1 import tools_pb2_grpc as tools_grpc
 from services.kit.auth import PRINCIPAL_HEADER
-from services.l05_planning import events, plan
+from services.l05_planning import agent_runs, events, plan
 from services.l05_planning.goal_types import (
     GoalEvent,
     GoalSpec,
+    KnownNames,
+    PlanInput,
     PlanResult,
     TaskInput,
-    TaskOutcome,
     TaskSpec,
+    TaskStart,
+    TaskStopped,
 )
+from services.l05_planning.roles_and_skills import RolesAndSkills
 from services.l05_planning.store import GoalStore
-from services.l05_planning.workflow import PLAN, RECORD, RUN_TASK
+from services.l05_planning.workflow import KNOWN_NAMES, PLAN, RECORD, START_TASK, STOP_TASK
 
 # Room for a plan of a few tasks; more makes a local model too slow (L04 cuts it at 120 s).
 _PLAN_ANSWER_TOKENS = 768
@@ -46,13 +50,6 @@ _CONTEXT_CHARS = 8_000  # of each dependency's output given to a task
 # Answers of the model layer meaning "this answer or request is unusable": fed back as a
 # problem of the plan, not retried.
 _REFUSALS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION)
-_DONE = {agents_pb.RUN_STATUS_COMPLETED}
-_ENDED = {
-    agents_pb.RUN_STATUS_COMPLETED,
-    agents_pb.RUN_STATUS_BUDGET_EXHAUSTED,
-    agents_pb.RUN_STATUS_CANCELLED,
-    agents_pb.RUN_STATUS_FAILED,
-}
 
 
 @contextlib.asynccontextmanager
@@ -76,11 +73,6 @@ def _as_owner(owner: str) -> tuple[tuple[str, str], ...]:
     return ((PRINCIPAL_HEADER, owner),)
 
 
-def agent_id_of(goal_id: str, task_id: str, attempt: int) -> str:
-    """The agent of one attempt of a task (at most 64 characters, as L02 allows)."""
-    return f"{goal_id[:24]}-{task_id[:32]}-{attempt}"
-
-
 def task_prompt(task: TaskSpec, context: list[tuple[str, str]]) -> str:
     """The task as its agent reads it: what to do, how it is judged, what it builds on."""
     parts = [task.description]
@@ -98,31 +90,47 @@ class GoalActivities:
         models: models_grpc.ModelServiceStub,
         tools: tools_grpc.ToolServiceStub,
         agents: agents_grpc.AgentServiceStub,
-        poll_seconds: float,
+        team: RolesAndSkills,
     ) -> None:
         self._store = store
         self._models = models
         self._tools = tools
         self._agents = agents
-        self._poll = poll_seconds
+        self._team = team
 
     def all(self) -> list[Any]:
-        return [self.plan_goal, self.run_task, self.record]
+        return [
+            self.known_names,
+            self.plan_goal,
+            self.start_task,
+            self.stop_task,
+            self.record,
+        ]
 
     @activity.defn(name=RECORD)
     async def record(self, event: GoalEvent) -> None:
         await self._store.append(event.goal_id, event.type, json.loads(event.data_json), event.key)
 
+    @activity.defn(name=KNOWN_NAMES)
+    async def known_names(self, spec: GoalSpec) -> KnownNames:
+        metadata = _as_owner(spec.owner)
+        return KnownNames(
+            await self.usable_tools(spec),
+            await self._team.role_names(metadata),
+            await self._team.skill_names(metadata),
+        )
+
     @activity.defn(name=PLAN)
-    async def plan_goal(self, spec: GoalSpec) -> PlanResult:
-        tools = await self.usable_tools(spec)
-        validator = plan.PlanValidator(tools, spec.token_budget)
+    async def plan_goal(self, given: PlanInput) -> PlanResult:
+        spec = given.goal
+        tools, roles, skills = given.names.tools, given.names.roles, given.names.skills
+        validator = plan.PlanValidator(tools, spec.token_budget, roles, skills)
         request = models_pb.GenerateRequest(
-            system=plan.planning_prompt(tools),
+            system=plan.planning_prompt(tools, roles),
             max_tokens=_PLAN_ANSWER_TOKENS,
             agent_id=f"planner-{spec.goal_id}",
         )
-        request.response_schema.update(plan.plan_schema(tools))
+        request.response_schema.update(plan.plan_schema(tools, roles, skills))
         request.messages.add(role="user", content=spec.goal)
         tokens = 0
         verdict = plan.Verdict([], [])
@@ -140,10 +148,12 @@ class GoalActivities:
             else:
                 tokens += reply.usage.input_tokens + reply.usage.output_tokens
                 answer = reply.content
-                if reply.HasField("structured"):
-                    verdict = validator.check(json_format.MessageToDict(reply.structured))
-                else:
-                    verdict = validator.check_text(reply.content)
+                parsed = answer_of(reply)
+                verdict = (
+                    validator.check_text(reply.content)  # names why it is not JSON
+                    if parsed is None
+                    else validator.check(await self._with_roles(parsed, roles, spec))
+                )
             if verdict.valid:
                 tasks = [TaskSpec(**task.to_dict()) for task in verdict.tasks]
                 return PlanResult(tasks, [], tokens, call)
@@ -167,48 +177,53 @@ class GoalActivities:
         allowed = set(spec.allowed_tools) if spec.allowed_tools else set(names)
         return sorted(set(names) & allowed - set(spec.forbidden_tools))
 
-    @activity.defn(name=RUN_TASK)
-    async def run_task(self, given: TaskInput) -> TaskOutcome:
-        spec, task = given.goal, given.task
-        attempt = activity.info().attempt
-        agent_id = agent_id_of(spec.goal_id, task.id, attempt)
+    async def _with_roles(self, answer: object, roles: list[str], spec: GoalSpec) -> object:
+        """The plan with a role from L13 for each task the model gave none or an unknown one."""
+        missing = plan.tasks_without_known_role(answer, roles)
+        if not missing or not isinstance(answer, dict):
+            return answer
         metadata = _as_owner(spec.owner)
-        await self._create_agent(agent_id, given, metadata)
+        found = {
+            index: await self._team.classify(description, metadata)
+            for index, description in missing.items()
+        }
+        return plan.with_roles(answer, {index: role for index, role in found.items() if role})
+
+    @activity.defn(name=START_TASK)
+    async def start_task(self, given: TaskInput) -> TaskStart:
+        """Creates the attempt's agent and records the attempt; the run is the workflow's
+        child, started next."""
+        spec, task = given.goal, given.task
+        agent_id = agent_runs.agent_id_of(spec.goal_id, task.id, given.attempt)
+        agent = await self._create_agent(agent_id, given, _as_owner(spec.owner))
         await self._store.append(
             spec.goal_id,
             events.TASK_STARTED,
-            {"task": task.id, "attempt": attempt, "agent": f"agents/{agent_id}"},
-            f"{events.TASK_STARTED}/{task.id}/{attempt}",
+            {"task": task.id, "attempt": given.attempt, "agent": agent.name},
+            f"{events.TASK_STARTED}/{task.id}/{given.attempt}",
         )
-        started = await self._agents.RunAgent(
-            agents_pb.RunAgentRequest(
-                name=f"agents/{agent_id}",
-                task=task_prompt(task, given.context),
-                idempotency_key=f"goal-{spec.goal_id}-{task.id}-{attempt}",
-            ),
-            metadata=metadata,
+        run_id = agent_runs.run_id_of(agent_id)
+        return TaskStart(
+            agent.name,
+            agent_runs.workflow_id_of(agent_id, run_id),
+            agent_runs.run_input(agent, run_id, task_prompt(task, given.context)),
         )
+
+    @activity.defn(name=STOP_TASK)
+    async def stop_task(self, given: TaskStopped) -> None:
+        """Terminates a cancelled task's agent (its run was cancelled with the goal)."""
         try:
-            run = await self._follow(started.run.name, metadata)
-        except asyncio.CancelledError:
             await self._agents.TerminateAgent(
-                agents_pb.TerminateAgentRequest(
-                    name=f"agents/{agent_id}", reason="the goal was cancelled"
-                ),
-                metadata=metadata,
+                agents_pb.TerminateAgentRequest(name=given.agent, reason=given.reason),
+                metadata=_as_owner(given.owner),
             )
-            raise
-        if run.status not in _DONE:
-            status = agents_pb.RunStatus.Name(run.status).removeprefix("RUN_STATUS_")
-            raise ApplicationError(
-                f"attempt {attempt}: the agent's run ended {status}: {run.reason}",
-                type="TaskFailed",
-            )
-        return TaskOutcome(task.id, run.answer, run.tokens_used, attempt, f"agents/{agent_id}")
+        except grpc.aio.AioRpcError as error:
+            if error.code() is not grpc.StatusCode.FAILED_PRECONDITION:  # already final
+                raise
 
     async def _create_agent(
         self, agent_id: str, given: TaskInput, metadata: tuple[tuple[str, str], ...]
-    ) -> None:
+    ) -> agents_pb.Agent:
         task = given.task
         agent = agents_pb.Agent(
             display_name=f"{given.goal.goal_id[:40]} / {task.id}"[:128],
@@ -218,21 +233,27 @@ class GoalActivities:
         )
         agent.budgets.max_tokens = given.tokens_left
         try:
-            await self._agents.CreateAgent(
+            reply = await self._agents.CreateAgent(
                 agents_pb.CreateAgentRequest(agent=agent, agent_id=agent_id), metadata=metadata
             )
         except grpc.aio.AioRpcError as error:
             # ALREADY_EXISTS: this attempt created it before a crash; carry on with it.
             if error.code() is not grpc.StatusCode.ALREADY_EXISTS:
                 raise
-
-    async def _follow(self, run_name: str, metadata: tuple[tuple[str, str], ...]) -> Any:
-        """Polls the run until it ends, heartbeating so a cancel reaches this activity."""
-        while True:
-            activity.heartbeat()
-            reply = await self._agents.GetRun(
-                agents_pb.GetRunRequest(name=run_name), metadata=metadata
+            found = await self._agents.GetAgent(
+                agents_pb.GetAgentRequest(name=f"agents/{agent_id}"), metadata=metadata
             )
-            if reply.run.status in _ENDED:
-                return reply.run
-            await asyncio.sleep(self._poll)
+            return found.agent
+        return reply.agent
+
+
+def answer_of(reply: models_pb.GenerateResponse) -> object | None:
+    """The model's plan: its structured answer, else its text parsed as JSON; None when the
+    text is not JSON."""
+    if reply.HasField("structured"):
+        return json_format.MessageToDict(reply.structured)
+    try:
+        parsed: object = json.loads(reply.content)
+    except ValueError:
+        return None
+    return parsed

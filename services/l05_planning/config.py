@@ -25,8 +25,10 @@ class PlanningSettings(ServiceSettings):
     )
     # A second planning process on the same Temporal (a test's) takes a queue of its own.
     task_queue: str = "agentic-goals"
+    # L02's task queue: a goal's tasks run there as child workflows of L02's AgentRun.
+    agent_task_queue: str = "agentic-agent-runs"
     # The token L05 presents to L01-L04: the mesh's service token unless given.
     layer_token: str | None = Field(None, validation_alias=AliasChoices("L05_LAYER_TOKEN"))
     temporal_connect_seconds: float = Field(60.0, gt=0)
-    # Pause between polls of a running agent's run, and of a watched goal's stream.
+    # Pause between polls of a watched goal's stream.
     poll_seconds: float = Field(0.2, gt=0)

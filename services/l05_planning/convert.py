@@ -66,7 +66,9 @@ def check_create(request: pb.CreateGoalRequest) -> None:
                 raise _invalid(f"constraints.{field}", f"{name[:80]!r} is not a tool name")
 
 
-def spec_from(request: pb.CreateGoalRequest, goal_id: str, owner: str) -> GoalSpec:
+def spec_from(
+    request: pb.CreateGoalRequest, goal_id: str, owner: str, agent_task_queue: str
+) -> GoalSpec:
     limits = request.constraints
     return GoalSpec(
         goal_id=goal_id,
@@ -79,6 +81,7 @@ def spec_from(request: pb.CreateGoalRequest, goal_id: str, owner: str) -> GoalSp
         forbidden_tools=list(limits.forbidden_tools),
         require_approval=limits.require_approval,
         max_task_attempts=limits.max_task_attempts or DEFAULT_ATTEMPTS,
+        agent_task_queue=agent_task_queue,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,23 @@ class GoalSpec:
     forbidden_tools: list[str]
     require_approval: bool
     max_task_attempts: int
+    agent_task_queue: str = "agentic-agent-runs"  # L02's: where a task's run is started
+
+
+@dataclass(frozen=True)
+class KnownNames:
+    """What a plan may name: L03's usable tools (as the goal narrows them), L13's roles,
+    L14's skills."""
+
+    tools: list[str]
+    roles: list[str]
+    skills: list[str]
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    goal: GoalSpec
+    names: KnownNames
 
 
 @dataclass(frozen=True)
@@ -46,6 +64,16 @@ class TaskInput:
     task: TaskSpec
     context: list[tuple[str, str]]  # (dependency id, its output)
     tokens_left: int
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class TaskStart:
+    """A task attempt's agent, created, and the input of its run's workflow."""
+
+    agent: str  # agents/{id}
+    workflow_id: str
+    run_input: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -65,3 +93,12 @@ class GoalEvent:
     type: str
     data_json: str
     key: str
+
+
+@dataclass(frozen=True)
+class TaskStopped:
+    """A cancelled task's agent, to terminate."""
+
+    agent: str  # agents/{id}
+    owner: str
+    reason: str

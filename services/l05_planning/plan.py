@@ -13,22 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# The roles an agent may take. L13 (roles) will classify tasks and own this list; until it
-# is in the mesh the validator checks against these names.
-ROLES: tuple[str, ...] = (
-    "architect",
-    "backend-developer",
-    "code-reviewer",
-    "database-engineer",
-    "debugger",
-    "devops-engineer",
-    "documentation-writer",
-    "frontend-developer",
-    "security-analyst",
-    "software-engineer",
-    "test-engineer",
-)
-DEFAULT_ROLE = "software-engineer"  # a task the model gave no role
 MAX_TASKS = 100
 # A task's agent runs up to 8 model steps; its expected spend, for the plan's estimate.
 ESTIMATED_TOKENS_PER_TASK = 4_000
@@ -68,12 +52,16 @@ class Verdict:
         return not self.problems
 
 
-def plan_schema(tools: Sequence[str]) -> dict[str, Any]:
+def _names(known: Sequence[str]) -> dict[str, Any]:
+    """A string among ``known`` (any string when nothing is known)."""
+    return {"type": "string", "enum": list(known)} if known else {"type": "string"}
+
+
+def plan_schema(
+    tools: Sequence[str], roles: Sequence[str], skills: Sequence[str]
+) -> dict[str, Any]:
     """The JSON Schema the model's answer is constrained to."""
     strings = {"type": "array", "items": {"type": "string"}}
-    tool_items: dict[str, Any] = {"type": "string"}
-    if tools:
-        tool_items["enum"] = list(tools)
     return {
         "type": "object",
         "properties": {
@@ -86,13 +74,13 @@ def plan_schema(tools: Sequence[str]) -> dict[str, Any]:
                     "properties": {
                         "id": {"type": "string"},
                         "description": {"type": "string"},
-                        "role": {"type": "string", "enum": list(ROLES)},
-                        "skills": strings,
-                        "tools": {"type": "array", "items": tool_items},
+                        "role": _names(roles),
+                        "skills": {"type": "array", "items": _names(skills)},
+                        "tools": {"type": "array", "items": _names(tools)},
                         "dependencies": strings,
                         "acceptance_criteria": strings,
                     },
-                    "required": ["id", "description", "role", "dependencies"],
+                    "required": ["id", "description", "dependencies"],
                 },
             }
         },
@@ -100,7 +88,7 @@ def plan_schema(tools: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def planning_prompt(tools: Sequence[str]) -> str:
+def planning_prompt(tools: Sequence[str], roles: Sequence[str]) -> str:
     """The system prompt of the decomposition request."""
     listed = ", ".join(tools) if tools else "(none)"
     return (
@@ -109,8 +97,32 @@ def planning_prompt(tools: Sequence[str]) -> str:
         '"tools": [], "dependencies": [], "acceptance_criteria": ["..."]}]}. '
         "Use as few tasks as the goal needs. A task's dependencies are ids of earlier tasks "
         "whose output it needs; there must be no cycles. "
-        f"Roles: {', '.join(ROLES)}. Tools: {listed}."
+        f"Roles: {', '.join(roles)}. Tools: {listed}."
     )
+
+
+def tasks_without_known_role(answer: object, roles: Iterable[str]) -> dict[int, str]:
+    """The tasks of a plan whose role is missing or unknown, as {index: description}: they
+    are given a role by classification before the plan is checked."""
+    if not isinstance(answer, Mapping) or not isinstance(answer.get("tasks"), list):
+        return {}
+    known = frozenset(roles)
+    found: dict[int, str] = {}
+    for index, raw in enumerate(answer["tasks"]):
+        if not isinstance(raw, Mapping) or raw.get("role") in known:
+            continue
+        description = raw.get("description")
+        if isinstance(description, str) and description.strip():
+            found[index] = description
+    return found
+
+
+def with_roles(answer: Mapping[str, Any], roles: Mapping[int, str]) -> dict[str, Any]:
+    """The plan with the tasks at the given indexes given those roles."""
+    tasks = list(answer["tasks"])
+    for index, role in roles.items():
+        tasks[index] = {**tasks[index], "role": role}
+    return {**answer, "tasks": tasks}
 
 
 def repair_message(problems: Iterable[str]) -> str:
@@ -120,17 +132,20 @@ def repair_message(problems: Iterable[str]) -> str:
 
 
 class PlanValidator:
-    """Checks a model's plan: schema, ids, dependencies, cycles, roles, tools, size, budget."""
+    """Checks a model's plan: schema, ids, dependencies, cycles, roles, skills, tools, size,
+    budget. The known roles, skills and tools are those their layers list (L13, L14, L03)."""
 
     def __init__(
         self,
         known_tools: Iterable[str],
         token_budget: int,
-        roles: Iterable[str] = ROLES,
+        roles: Iterable[str],
+        skills: Iterable[str],
         tokens_per_task: int = ESTIMATED_TOKENS_PER_TASK,
     ) -> None:
         self._tools = frozenset(known_tools)
         self._roles = frozenset(roles)
+        self._skills = frozenset(skills)
         self._budget = token_budget
         self._per_task = tokens_per_task
 
@@ -182,9 +197,10 @@ class PlanValidator:
             problems.append(f"{where}.description: required")
         elif len(description) > _DESCRIPTION_CHARS:
             problems.append(f"{where}.description: at most {_DESCRIPTION_CHARS} characters")
-        role = raw.get("role") or DEFAULT_ROLE
+        role = raw.get("role", "")
         if not isinstance(role, str) or role not in self._roles:
-            problems.append(f"{where}.role: unknown role {role!r}; known: {', '.join(ROLES)}")
+            known = ", ".join(sorted(self._roles))
+            problems.append(f"{where}.role: unknown role {role!r}; known: {known}")
         lists: dict[str, list[str]] = {}
         for name in ("skills", "tools", "dependencies", "acceptance_criteria"):
             value = raw.get(name, [])
@@ -192,6 +208,9 @@ class PlanValidator:
                 problems.append(f"{where}.{name}: must be an array of strings")
                 value = []
             lists[name] = value
+        for skill in lists["skills"]:
+            if skill not in self._skills:
+                problems.append(f"{where}.skills: unknown skill {skill!r}")
         for tool in lists["tools"]:
             if tool not in self._tools:
                 problems.append(f"{where}.tools: unknown or forbidden tool {tool!r}")

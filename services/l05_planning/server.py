@@ -29,11 +29,17 @@ def workflow_id(goal_id: str) -> str:
 
 class GoalServicer(goals_pb2_grpc.GoalServiceServicer):
     def __init__(
-        self, store: GoalStore, temporal: Client, task_queue: str, poll_seconds: float
+        self,
+        store: GoalStore,
+        temporal: Client,
+        task_queue: str,
+        agent_task_queue: str,
+        poll_seconds: float,
     ) -> None:
         self._store = store
         self._temporal = temporal
         self._queue = task_queue
+        self._agent_queue = agent_task_queue
         self._poll = poll_seconds
 
     async def CreateGoal(
@@ -42,7 +48,7 @@ class GoalServicer(goals_pb2_grpc.GoalServiceServicer):
         convert.check_create(request)
         goal_id = request.goal_id or uuid.uuid4().hex[:16]
         owner = current_principal.get()
-        spec = convert.spec_from(request, goal_id, owner)
+        spec = convert.spec_from(request, goal_id, owner, self._agent_queue)
         data = {
             "goal": request.goal,
             "constraints": json_format.MessageToDict(request.constraints),

@@ -1,11 +1,14 @@
 """A goal as a Temporal workflow: plan (L04), wait for an approval if asked, run the DAG.
 
-A task starts when its dependencies are done, up to the goal's parallelism, as an activity
-that runs it on an L02 agent; a failed attempt is retried by the activity's retry policy
-(with backoff), then the goal fails naming the task. Cancelling the workflow cancels the
-running task activities, which terminate their agents. Every change is recorded on the
-goal's L01 stream by the ``record`` activity under an id derived from the goal and the
-change, so a replayed or retried record writes nothing twice.
+A task starts when its dependencies are done, up to the goal's parallelism: an activity
+creates its L02 agent, then the task runs as a child workflow of this one on L02's agent-run
+workflow (by type name and L02's task queue). A run that does not complete is an attempt
+failed; the next attempt, on a new agent, starts after a backoff (1 s, 2 s, 4 s ...), and
+after the last the goal fails naming the task. Cancelling the workflow cancels the running
+children and terminates their agents. Every change is recorded on the goal's L01 stream by
+the ``record`` activity under an id derived from the goal and the change, so a replayed or
+retried record writes nothing twice; a child's id is derived from the task attempt, so a
+replay after a crash finds the child it started instead of starting another.
 """
 
 from __future__ import annotations
@@ -17,21 +20,33 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    ChildWorkflowError,
+)
 
 with workflow.unsafe.imports_passed_through():
     from services.l05_planning import events
+    from services.l05_planning.agent_runs import AGENT_RUN_WORKFLOW
     from services.l05_planning.goal_types import (
         GoalEvent,
         GoalSpec,
+        KnownNames,
+        PlanInput,
         PlanResult,
         TaskInput,
         TaskOutcome,
         TaskSpec,
+        TaskStart,
+        TaskStopped,
     )
 
+KNOWN_NAMES = "goal_known_names"
 PLAN = "goal_plan"
-RUN_TASK = "goal_run_task"
+START_TASK = "goal_start_task"
+STOP_TASK = "goal_stop_task"
 RECORD = "goal_record"
 
 _TRANSIENT = RetryPolicy(
@@ -48,20 +63,24 @@ _HEARTBEAT = timedelta(seconds=15)
 _OUTPUT_SUMMARY_CHARS = 4_000
 
 
-def task_retry_policy(attempts: int) -> RetryPolicy:
-    """A failed task is tried again after 1 s, 2 s, 4 s ... up to ``attempts`` in all."""
-    return RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=30),
-        maximum_attempts=attempts,
-    )
+_MAX_TASK_BACKOFF_SECONDS = 30.0
+
+
+class TaskFailed(Exception):
+    """Every attempt of a task failed; the message says why the last one did."""
+
+
+def task_backoff(attempt: int) -> timedelta:
+    """The pause after failed attempt ``attempt``: 1 s, 2 s, 4 s ... at most 30 s."""
+    return timedelta(seconds=min(2.0 ** (attempt - 1), _MAX_TASK_BACKOFF_SECONDS))
 
 
 @workflow.defn(name="GoalRun")
 class GoalRun:
     def __init__(self) -> None:
         self._approved = False
+        self._stopping = False  # the goal is ending: a finished child is not tried again
+        self._agents: dict[str, str] = {}  # task id -> the agent of its running attempt
 
     @workflow.signal
     def approve(self) -> None:
@@ -71,9 +90,18 @@ class GoalRun:
     async def run(self, spec: GoalSpec) -> str:
         deadline = workflow.now() + timedelta(seconds=spec.wall_seconds)
         try:
+            # Apart from the model call: a slow layer's lists are retried like any transient
+            # failure, without asking the model again.
+            names = await workflow.execute_activity(
+                KNOWN_NAMES,
+                spec,
+                result_type=KnownNames,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=_TRANSIENT,
+            )
             plan = await workflow.execute_activity(
                 PLAN,
-                spec,
+                PlanInput(spec, names),
                 result_type=PlanResult,
                 start_to_close_timeout=timedelta(seconds=600),
                 heartbeat_timeout=_HEARTBEAT,
@@ -128,8 +156,8 @@ class GoalRun:
                     task = running.pop(finished)
                     try:
                         outcome = finished.result()
-                    except ActivityError as error:
-                        reason = _cause(error)
+                    except (ActivityError, TaskFailed) as error:
+                        reason = _cause(error) if isinstance(error, ActivityError) else str(error)
                         await self._task_finished(spec, task.id, "FAILED", reason=reason)
                         return await self._fail(spec, running, f"task {task.id} failed: {reason}")
                     outputs[task.id] = outcome.output
@@ -144,45 +172,89 @@ class GoalRun:
                         )
                         return await self._fail(spec, running, reason)
         except asyncio.CancelledError:
-            await self._stop(running)
+            await self._stop(spec, running)
             raise
         return await self._finish(spec, events.COMPLETED, result=_result(plan.tasks, outputs))
 
     def _start(
         self, spec: GoalSpec, task: TaskSpec, outputs: dict[str, str], spent: int
     ) -> asyncio.Task[TaskOutcome]:
-        given = TaskInput(
-            spec,
-            task,
-            [(d, outputs[d]) for d in task.dependencies],
-            max(spec.token_budget - spent, 1),
-        )
+        context = [(d, outputs[d]) for d in task.dependencies]
         return asyncio.ensure_future(
-            workflow.execute_activity(
-                RUN_TASK,
-                given,
-                result_type=TaskOutcome,
-                start_to_close_timeout=timedelta(seconds=spec.wall_seconds),
-                heartbeat_timeout=_HEARTBEAT,
-                retry_policy=task_retry_policy(spec.max_task_attempts),
-                cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-            )
+            self._run_task(spec, task, context, max(spec.token_budget - spent, 1))
         )
 
-    async def _stop(self, running: dict[asyncio.Task[TaskOutcome], TaskSpec]) -> None:
-        """Cancels the running tasks and waits until their agents are terminated."""
+    async def _run_task(
+        self, spec: GoalSpec, task: TaskSpec, context: list[tuple[str, str]], tokens_left: int
+    ) -> TaskOutcome:
+        """Runs the task's attempts, each on a new agent, until one completes."""
+        tokens = 0
+        reason = ""
+        for attempt in range(1, spec.max_task_attempts + 1):
+            if attempt > 1:
+                await workflow.sleep(task_backoff(attempt - 1))
+            started = await workflow.execute_activity(
+                START_TASK,
+                TaskInput(spec, task, context, max(tokens_left - tokens, 1), attempt),
+                result_type=TaskStart,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=_TRANSIENT,
+            )
+            self._agents[task.id] = started.agent
+            run = await self._run_child(spec, started)
+            del self._agents[task.id]
+            if self._stopping:  # its run was cancelled with the goal
+                raise asyncio.CancelledError
+            tokens += int(run.get("tokens", 0))
+            if run.get("status") == "COMPLETED":
+                return TaskOutcome(task.id, run.get("answer", ""), tokens, attempt, started.agent)
+            status, why = run.get("status", "FAILED"), run.get("reason", "")
+            reason = f"attempt {attempt}: the agent's run ended {status}: {why}"
+        raise TaskFailed(reason)
+
+    async def _run_child(self, spec: GoalSpec, started: TaskStart) -> dict[str, Any]:
+        """The run's outcome (L02's RunOutcome as JSON). A cancelled run ends CANCELLED."""
+        try:
+            outcome: dict[str, Any] = await workflow.execute_child_workflow(
+                AGENT_RUN_WORKFLOW,
+                started.run_input,
+                id=started.workflow_id,
+                task_queue=spec.agent_task_queue,
+                result_type=dict,
+                cancellation_type=workflow.ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+            )
+        except ChildWorkflowError as error:  # L02's run itself failed (not its task)
+            cause = error.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            return {"status": "FAILED", "reason": message}
+        return outcome
+
+    async def _stop(
+        self, spec: GoalSpec, running: dict[asyncio.Task[TaskOutcome], TaskSpec]
+    ) -> None:
+        """Cancels the running tasks, waits until their runs have ended, terminates their
+        agents."""
+        self._stopping = True
+        agents = sorted(self._agents.values())
         for future in running:
             future.cancel()
         for future in running:
             try:
                 await asyncio.shield(future)
-            except (asyncio.CancelledError, ActivityError):
+            except (asyncio.CancelledError, ActivityError, TaskFailed):
                 pass
+        for agent in agents:
+            await workflow.execute_activity(
+                STOP_TASK,
+                TaskStopped(agent, spec.owner, "the goal stopped"),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=_TRANSIENT,
+            )
 
     async def _fail(
         self, spec: GoalSpec, running: dict[asyncio.Task[TaskOutcome], TaskSpec], reason: str
     ) -> str:
-        await self._stop(running)
+        await self._stop(spec, running)
         return await self._finish(spec, events.FAILED, reason=reason)
 
     async def _task_finished(self, spec: GoalSpec, task_id: str, state: str, **fields: Any) -> None:

@@ -4,12 +4,14 @@ Plans and agent answers must come on cue (a cycle, a repaired plan, a task that 
 which the offline model cannot be relied on to do: the scripted model is a gRPC server
 speaking L04's own contract (tests/l02's). Under test are the real L05 process (`python -m
 services.l05_planning`) and a real L02 process, both pointed at the scripted model, with the
-session mesh's L01, L03 and Temporal, each on its own port and task queue.
+session mesh's L01, L03, L13, L14 and Temporal, each on its own port and task queue (L05 starts
+its tasks on the L02 process's queue).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -35,7 +37,9 @@ ROOT = Path(__file__).resolve().parents[2]
 class PlanningProcess:
     """The L05 process under test."""
 
-    def __init__(self, mesh: RunningMesh, model_port: int, runtime: str, log: Path) -> None:
+    def __init__(
+        self, mesh: RunningMesh, model_port: int, runtime: RuntimeProcess, log: Path
+    ) -> None:
         self.port = free_port()
         self.log = log
         home = mesh.settings.home
@@ -46,9 +50,12 @@ class PlanningProcess:
             "L05_TASK_QUEUE": f"scripted-goals-{uuid.uuid4().hex[:8]}",
             "TEMPORAL_ADDRESS": mesh.settings.effective_temporal_address,
             "AGENTIC_L01_TARGET": mesh.mesh.layer_target("l01_data"),
-            "AGENTIC_L02_TARGET": runtime,
+            "AGENTIC_L02_TARGET": runtime.target,
+            "L05_AGENT_TASK_QUEUE": runtime.env["L02_TASK_QUEUE"],
             "AGENTIC_L03_TARGET": mesh.mesh.layer_target("l03_tools"),
             "AGENTIC_L04_TARGET": f"127.0.0.1:{model_port}",
+            "AGENTIC_L13_TARGET": mesh.mesh.layer_target("l13_roles"),
+            "AGENTIC_L14_TARGET": mesh.mesh.layer_target("l14_skills"),
             "AGENTIC_SERVICE_TOKEN": (home / "service_token").read_text().strip(),
             "PYTHONPATH": f"{ROOT / 'gen'}:{ROOT}",
         }
@@ -75,6 +82,11 @@ class PlanningProcess:
             time.sleep(0.1)
         raise AssertionError(f"L05 did not start: {self.log.read_text()[-2000:]}")
 
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
@@ -91,7 +103,7 @@ def scripted_planning(
     planning = PlanningProcess(
         mesh,
         scripted_model[1],
-        scripted_runtime.target,
+        scripted_runtime,
         tmp_path_factory.mktemp("l05") / "l05.log",
     )
     planning.start()

@@ -17,7 +17,7 @@ from agentic.planning.v1 import goals_pb2_grpc
 from agentic.runtime.v1 import agents_pb2 as agents_pb
 from agentic.runtime.v1 import agents_pb2_grpc
 from services.kit import open_channel
-from services.l05_planning.activities import agent_id_of
+from services.l05_planning.agent_runs import agent_id_of
 from tests.l02.conftest import RuntimeProcess, ScriptedModel, decision, finish
 from tests.l05.conftest import PlanningProcess
 from tests.support import DEV_TOKEN, platform_code
@@ -111,13 +111,21 @@ def script_agents(model: ScriptedModel, goal_id: str, answers: dict[str, list[An
     [
         (plan(task("a", "b"), task("b", "a")), "the dependencies have a cycle: a -> b -> a"),
         (plan(task("a", "ghost")), "task a: depends on 'ghost', which is no task"),
-        (plan(task("a", role="wizard")), "task a.role: unknown role 'wizard'"),
+        (plan(task("a", skills=["telepathy"])), "task a.skills: unknown skill 'telepathy'"),
         (plan(task("a", tools=["teleport"])), "task a.tools: unknown or forbidden tool 'teleport'"),
         (plan(), "the plan has no tasks"),
         (plan(*[task(f"t{i}") for i in range(101)]), "the plan has 101 tasks; at most 100"),
         (not_json("Sure! First, we think."), "the answer is not JSON"),
     ],
-    ids=["cycle", "missing-dependency", "unknown-role", "unknown-tool", "empty", "101", "non-json"],
+    ids=[
+        "cycle",
+        "missing-dependency",
+        "unknown-skill",
+        "unknown-tool",
+        "empty",
+        "101",
+        "non-json",
+    ],
 )
 async def test_a_plan_refused_twice_fails_with_e5001_and_nothing_runs(
     goals: Any, scripted_model: tuple[ScriptedModel, int], answer: Any, reason: str
@@ -149,6 +157,41 @@ async def test_a_plan_repaired_on_the_second_answer_runs(
     assert goal.usage.planning_calls == 2 and [t.id for t in goal.tasks] == ["a", "b"]
     assert "cycle" in model.requests[f"planner-{goal_id}"][1].messages[-1].content
     assert "B done" in goal.result and goal.tasks[1].output == "B done"
+
+
+async def test_a_task_with_no_role_or_an_unknown_one_gets_its_role_from_l13(
+    goals: Any, agents: Any, scripted_model: tuple[ScriptedModel, int]
+) -> None:
+    model = scripted_model[0]
+    nameless = task("a", description="Find why the login page crashes with a stack trace")
+    del nameless["role"]
+    review = task("b", "a", role="wizard", description="Review the pull request's code changes")
+    goal_id = await submit(goals, model, [plan(nameless, review)])
+    script_agents(model, goal_id, {"a": [finish("found it")], "b": [finish("looks good")]})
+    goal = await ended(goals, goal_id)
+    assert goal.status == pb.GOAL_STATUS_COMPLETED, goal.reason
+    roles = {t.id: t.role for t in goal.tasks}
+    # L13's shipped roles, as its ClassifyTask ranks them for these two descriptions.
+    assert roles == {"a": "debugger", "b": "code-reviewer"}
+    agent = await agents.GetAgent(
+        agents_pb.GetAgentRequest(name=f"agents/{agent_id_of(goal_id, 'a', 1)}")
+    )
+    assert agent.agent.role == "debugger"
+
+
+async def test_the_plan_request_names_l13s_roles_and_l14s_skills(
+    goals: Any, scripted_model: tuple[ScriptedModel, int]
+) -> None:
+    model = scripted_model[0]
+    goal_id = await submit(goals, model, [plan(task("a", skills=["python", "code_review"]))])
+    script_agents(model, goal_id, {"a": [finish("done")]})
+    goal = await ended(goals, goal_id)
+    assert goal.status == pb.GOAL_STATUS_COMPLETED, goal.reason  # both are L14 skills
+    assert list(goal.tasks[0].skills) == ["python", "code_review"]
+    request = model.requests[f"planner-{goal_id}"][0]
+    schema = request.response_schema["properties"]["tasks"]["items"]["properties"]
+    assert {"debugger", "architect"} <= set(schema["role"]["enum"])
+    assert {"python", "code_review"} <= set(schema["skills"]["items"]["enum"])
 
 
 # -- the DAG ---------------------------------------------------------------------------------------

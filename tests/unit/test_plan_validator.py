@@ -7,15 +7,23 @@ from typing import Any
 
 from services.l05_planning.plan import (
     MAX_TASKS,
-    ROLES,
     PlanValidator,
     final_tasks,
     find_cycle,
     plan_schema,
     repair_message,
+    tasks_without_known_role,
+    with_roles,
 )
 
 TOOLS = ("python_exec", "read_file")
+# As L13 and L14 would list them (the validator is given what they list).
+ROLES = ("code-reviewer", "debugger", "software-engineer", "test-engineer")
+SKILLS = ("sql", "unit-testing")
+
+
+def validator(budget: int = 1_000_000) -> PlanValidator:
+    return PlanValidator(TOOLS, budget, ROLES, SKILLS)
 
 
 def task(task_id: str, *dependencies: str, **fields: Any) -> dict[str, Any]:
@@ -29,11 +37,11 @@ def task(task_id: str, *dependencies: str, **fields: Any) -> dict[str, Any]:
 
 
 def check(*tasks: dict[str, Any], budget: int = 1_000_000) -> list[str]:
-    return PlanValidator(TOOLS, budget).check({"tasks": list(tasks)}).problems
+    return validator(budget).check({"tasks": list(tasks)}).problems
 
 
 def test_a_diamond_with_known_roles_and_tools_is_valid() -> None:
-    verdict = PlanValidator(TOOLS, 1_000_000).check(
+    verdict = validator().check(
         {
             "tasks": [
                 task("a", tools=["python_exec"]),
@@ -75,11 +83,32 @@ def test_an_unknown_role_is_refused_listing_the_known_ones() -> None:
     assert all(role in problems[0] for role in ROLES)
 
 
-def test_a_task_without_role_gets_the_default_role() -> None:
+def test_a_task_without_role_is_refused_unless_it_was_given_one() -> None:
     raw = task("a")
     del raw["role"]
-    verdict = PlanValidator(TOOLS, 1_000_000).check({"tasks": [raw]})
-    assert verdict.valid and verdict.tasks[0].role == "software-engineer"
+    assert check(raw) == [f"task a.role: unknown role ''; known: {', '.join(ROLES)}"]
+
+
+def test_tasks_without_a_known_role_are_found_for_classification() -> None:
+    nameless = task("b")
+    del nameless["role"]
+    answer = {"tasks": [task("a"), nameless, task("c", role="wizard"), task("d", description="")]}
+    missing = tasks_without_known_role(answer, ROLES)
+    assert missing == {1: "do b", 2: "do c"}  # d has no description to classify
+    given = with_roles(answer, {1: "debugger", 2: "test-engineer"})
+    assert [t.get("role") for t in given["tasks"]] == [
+        "software-engineer",
+        "debugger",
+        "test-engineer",
+        "software-engineer",
+    ]
+    assert "role" not in nameless  # the model's answer is left as it came
+    assert tasks_without_known_role("not a plan", ROLES) == {}
+
+
+def test_an_unknown_skill_is_refused() -> None:
+    problems = check(task("a", skills=["sql", "telepathy"]))
+    assert problems == ["task a.skills: unknown skill 'telepathy'"]
 
 
 def test_an_unknown_or_forbidden_tool_is_refused() -> None:
@@ -99,17 +128,17 @@ def test_more_than_a_hundred_tasks_are_refused() -> None:
 
 
 def test_non_json_output_is_refused() -> None:
-    verdict = PlanValidator(TOOLS, 1_000_000).check_text("Sure! Here is a plan: 1. think")
+    verdict = validator().check_text("Sure! Here is a plan: 1. think")
     assert not verdict.valid and verdict.problems[0].startswith("the answer is not JSON")
 
 
 def test_answers_of_the_wrong_shape_are_refused() -> None:
-    validator = PlanValidator(TOOLS, 1_000_000)
-    assert validator.check([1, 2]).problems == [
+    checker = validator()
+    assert checker.check([1, 2]).problems == [
         'the answer must be a JSON object with a "tasks" array'
     ]
-    assert validator.check({"tasks": "all of them"}).problems == ['"tasks" must be an array']
-    assert validator.check({"tasks": [7]}).problems == ["tasks[0]: must be an object"]
+    assert checker.check({"tasks": "all of them"}).problems == ['"tasks" must be an array']
+    assert checker.check({"tasks": [7]}).problems == ["tasks[0]: must be an object"]
 
 
 def test_bad_fields_are_each_named() -> None:
@@ -124,8 +153,12 @@ def test_bad_fields_are_each_named() -> None:
 
 
 def test_every_reason_is_reported_at_once() -> None:
-    problems = check(task("a", "missing", role="wizard"), task("a"), task("c", tools=["nope"]))
-    assert len(problems) == 4, problems  # role, tool, duplicate id, missing dependency
+    problems = check(
+        task("a", "missing", role="wizard"),
+        task("a", skills=["magic"]),
+        task("c", tools=["nope"]),
+    )
+    assert len(problems) == 5, problems  # role, skill, tool, duplicate id, missing dependency
     message = repair_message(problems)
     assert all(problem in message for problem in problems)
 
@@ -139,16 +172,15 @@ def test_a_plan_over_the_token_budget_is_refused() -> None:
 
 
 def test_find_cycle_finds_none_in_a_dag() -> None:
-    verdict = PlanValidator(TOOLS, 1_000_000).check(
-        {"tasks": [task("a"), task("b", "a"), task("c", "a", "b")]}
-    )
+    verdict = validator().check({"tasks": [task("a"), task("b", "a"), task("c", "a", "b")]})
     assert find_cycle(verdict.tasks) == []
 
 
 def test_the_schema_constrains_roles_tools_and_size() -> None:
-    schema = plan_schema(TOOLS)
+    schema = plan_schema(TOOLS, ROLES, SKILLS)
     items = schema["properties"]["tasks"]["items"]
     assert items["properties"]["role"]["enum"] == list(ROLES)
+    assert items["properties"]["skills"]["items"]["enum"] == list(SKILLS)
     assert items["properties"]["tools"]["items"]["enum"] == list(TOOLS)
     assert schema["properties"]["tasks"]["maxItems"] == MAX_TASKS
     json.dumps(schema)  # it travels as a google.protobuf.Struct
