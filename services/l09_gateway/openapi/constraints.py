@@ -118,6 +118,15 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_D}.SearchVectorsRequest.vector": {"minItems": 1, "maxItems": 2000},
     f"{_D}.SearchVectorsRequest.k": _range(0, 1000),
     f"{_D}.QueryDocumentsRequest.page_size": _range(0, 1000),
+    f"{_D}.QueryDocumentsRequest.filters": {"maxItems": 32},
+    f"{_D}.QueryDocumentsRequest.order_by": {"maxItems": 4},
+    f"{_D}.Filter.field": _id(
+        r"^[A-Za-z_][A-Za-z0-9_-]{0,63}(\.[A-Za-z_][A-Za-z0-9_-]{0,63}){0,7}$"
+    ),
+    f"{_D}.OrderBy.field": _id(
+        r"^[A-Za-z_][A-Za-z0-9_-]{0,63}(\.[A-Za-z_][A-Za-z0-9_-]{0,63}){0,7}$"
+    ),
+    f"{_D}.DeleteDocumentRequest.expected_revision": {"pattern": r"^[1-9][0-9]{0,17}$"},
     # L00 secrets
     f"{_S}.CreateSecretRequest.name": SECRET_NAME,
     f"{_S}.GetSecretRequest.name": SECRET_NAME,
@@ -125,6 +134,10 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_S}.AddSecretVersionRequest.name": SECRET_NAME,
     f"{_S}.SetAccessPolicyRequest.name": SECRET_NAME,
     f"{_S}.ListSecretsRequest.page_size": _range(0, 1000),
+    f"{_S}.CreateSecretRequest.labels": {
+        "additionalProperties": {"type": "string", "pattern": r"^[a-z0-9_-]{0,63}$"},
+    },
+    f"{_S}.AccessPolicy.managers": {"minItems": 1},
     **{
         f"{_S}.{message}.{field}": rule
         for message in (
@@ -143,6 +156,10 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_R}.Agent.instructions": {"maxLength": 8000},
     f"{_R}.ModelPolicy.temperature": _range(0, 2),
     f"{_R}.ModelPolicy.max_tokens": _range(0, 4096),
+    f"{_R}.ModelPolicy.strategy": {
+        "enum": ["", "capability", "cost", "latency", "quality", "pinned", "round_robin"]
+    },
+    f"{_R}.Budgets.max_cost_usd": {"minimum": 0},
     f"{_R}.Budgets.max_steps": _range(0, 100),
     f"{_R}.ListAgentsRequest.page_size": _range(0, 500),
     f"{_R}.RunAgentRequest.task": _text(1, 32000),
@@ -196,6 +213,9 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_O}.Role.description": _text(1, 4000),
     f"{_O}.Role.responsibilities": {"minItems": 1, "items": {"type": "string", **_text(1, 500)}},
     f"{_O}.Role.core_skills": {"items": {"type": "string", **SKILL_NAME}},
+    f"{_O}.Role.prompt": _text(1, 32000),
+    f"{_O}.Role.token_budget": _range(100, 200_000),
+    f"{_O}.Role.layers": {"items": {"type": "string", "pattern": r"^l(0[0-9]|1[0-4])$"}},
     # L14 skills
     f"{_K}.ListSkillsRequest.page_size": _range(0, 100),
     f"{_K}.GetSkillRequest.name": SKILL_NAME,
@@ -204,9 +224,9 @@ FIELDS: dict[str, dict[str, Any]] = {
     },
     f"{_K}.ListSkillVersionsRequest.name": SKILL_NAME,
     f"{_K}.UpdateSkillRequest.name": SKILL_NAME,
-    f"{_K}.GetSkillSetRequest.owner_kind": {"enum": ["agent", "role"]},
+    f"{_K}.GetSkillSetRequest.owner_kind": {"enum": ["agents", "roles"]},
     f"{_K}.GetSkillSetRequest.owner_id": OWNER_ID,
-    f"{_K}.AssignSkillsRequest.owner_kind": {"enum": ["agent", "role"]},
+    f"{_K}.AssignSkillsRequest.owner_kind": {"enum": ["agents", "roles"]},
     f"{_K}.AssignSkillsRequest.owner_id": OWNER_ID,
     f"{_K}.SearchSkillsRequest.query": _text(1, 1000),
     f"{_K}.SearchSkillsRequest.limit": _range(0, 50),
@@ -247,6 +267,8 @@ REQUIRED: frozenset[str] = frozenset(
         f"{_O}.Role.title",
         f"{_O}.Role.description",
         f"{_O}.Role.responsibilities",
+        f"{_O}.Role.prompt",
+        f"{_O}.Role.token_budget",
         f"{_K}.SearchSkillsRequest.query",
         f"{_K}.PlanLoadingRequest.skills",
     }
@@ -278,5 +300,9 @@ SERVICE_CHECKED: dict[str, str] = {
     f"{_O}.UpdateRoleRequest.role": "a role whose name is the path's",
     f"{_K}.UpdateSkillRequest.skill": "a skill whose name is the path's",
     f"{_R}.Agent.allowed_tools": "names of registered tools",
+    f"{_O}.Role.preferred_tools": "names of registered tools",
+    f"{_S}.AddSecretVersionRequest.value": "a value or a binary_value",
+    # OpenAPI 3.0 has no propertyNames: the keys' rule is only in the description.
+    f"{_S}.CreateSecretRequest.labels": "keys: a lower-case letter, then up to 62 of a-z 0-9 _ -",
     f"{_T}.RegisterToolRequest.tool": "a tool definition the registry accepts",
 }

@@ -17,16 +17,18 @@ from services.l09_gateway.openapi.errors import STATUS_COMPONENT, STATUS_SCHEMA,
 from services.l09_gateway.openapi.paths import OpenApiPath, PathParameter, expand, shape
 from services.l09_gateway.openapi.schemas import MessageSchemas, Schema
 
-STREAM_MEDIA_TYPE = "application/x-ndjson"
+# Envoy labels a stream application/json; its body is one JSON message a line (NDJSON).
+STREAM_MEDIA_TYPE = "application/json"
 
 
 def _path_parameter(schemas: MessageSchemas, method: Method, parameter: PathParameter) -> Schema:
+    # The field's own constraints, else the segment's, else any one segment.
     schema: Schema = {"type": "string", "pattern": constraints.SEGMENT_PATTERN}
+    schema.update(constraints.SEGMENTS.get(parameter.name, {}))
     if parameter.whole:
         field = next(f for f in schemas.fields(method.input_type) if f.name == parameter.field)
-        schema = {**schemas.field(method.input_type, field), **schema}
+        schema.update(schemas.field(method.input_type, field))
         schema.pop("readOnly", None)
-    schema.update(constraints.SEGMENTS.get(parameter.name, {}))
     return {
         "name": parameter.name,
         "in": "path",
@@ -77,6 +79,10 @@ def _operation(
         "tags": [method.service.rsplit(".", 1)[-1]],
         "x-grpc-method": method.rpc,
     }
+    checked = schemas.service_checked_paths(method.input_type)
+    if checked:
+        # A 400 naming one of these is the layer's verdict on a value no schema can judge.
+        operation["x-service-checked"] = checked
     if binding.body:
         operation["requestBody"] = _request_body(schemas, method, binding, path)
     if binding.body != "*":

@@ -18,7 +18,7 @@ _DETAIL: dict[str, Any] = {
     "required": ["@type"],
     "properties": {
         "@type": {"type": "string"},
-        "reason": {"type": "string", "pattern": "^E[0-9]{4}$"},
+        "reason": {"type": "string", "pattern": "^E[0-9]{4,5}$"},
         "domain": {"type": "string"},
         "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
         "field_violations": {

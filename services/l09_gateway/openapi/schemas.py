@@ -153,6 +153,20 @@ class MessageSchemas:
             schema["readOnly"] = True
         return schema
 
+    def service_checked_paths(self, message: str, prefix: str = "", depth: int = 3) -> list[str]:
+        """Dotted paths of the fields under ``message`` whose values only the layer can check
+        (``constraints.SERVICE_CHECKED``), as its errors name them."""
+        found = []
+        for field in self.messages[message].field:
+            path = f"{prefix}{field.name}"
+            if f"{message}.{field.name}" in self.service_checked:
+                found.append(path)
+            elif field.type == FieldProto.TYPE_MESSAGE and depth > 1:
+                nested = field.type_name.lstrip(".")
+                if nested in self.messages and nested not in _WELL_KNOWN:
+                    found += self.service_checked_paths(nested, f"{path}.", depth - 1)
+        return found
+
     def is_required(self, message: str, field: FieldProto) -> bool:
         return (
             f"{message}.{field.name}" in self.required
