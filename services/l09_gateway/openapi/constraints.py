@@ -42,7 +42,9 @@ EVENT_TYPE = _id(r"^[A-Za-z][A-Za-z0-9_.:-]{0,255}$")
 COLLECTION_ID = _id(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 DOCUMENT_ID = _id(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,255}$")
 SECRET_NAME = _id(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$")
-RUNTIME_ID = _id(r"^[A-Za-z0-9_-]{1,64}$")
+# L02 takes 1-64 of [A-Za-z0-9_-], but keeps an agent as an L01 document, whose id may not
+# start with "-": such an id fails inside L02 (a 500), so the document does not offer it.
+RUNTIME_ID = _id(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
 TOOL_NAME = _id(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 ROLE_NAME = _id(r"^[a-z][a-z0-9-]{0,63}$")
 SKILL_NAME = _id(r"^[a-z][a-z0-9_]{0,63}$")
@@ -50,6 +52,7 @@ OWNER_ID = _id(r"^[A-Za-z0-9_.@-]{1,200}$")
 TENANT_ID = _id(r"^[A-Za-z0-9@._:+/|-]{1,256}$")
 SEMVER = _id(r"^(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})$")
 SECRET_VERSION = _id(r"^([1-9][0-9]{0,8}|latest)$")
+SECRET_VERSION_NUMBER = _id(r"^[1-9][0-9]{0,8}$")
 
 SEGMENTS: dict[str, dict[str, Any]] = {
     "collection": COLLECTION_ID,
@@ -80,7 +83,8 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_D}.DeleteStreamRequest.expected_version": {"pattern": r"^(-1|[0-9]{1,18})$"},
     f"{_D}.GetStreamRequest.stream_id": STREAM_ID,
     f"{_D}.ReadStreamRequest.stream_id": STREAM_ID,
-    f"{_D}.ReadStreamRequest.from_version": {"pattern": r"^(-1|[0-9]{1,18})$"},
+    # -1 (from the last event) only when reading backwards: the document offers >= 0.
+    f"{_D}.ReadStreamRequest.from_version": {"pattern": r"^[0-9]{1,18}$"},
     f"{_D}.ReadStreamRequest.max_count": _range(0, 1000),
     f"{_D}.ReadAllRequest.from_position": {"pattern": r"^[0-9]{1,18}$"},
     f"{_D}.ReadAllRequest.max_count": _range(0, 1000),
@@ -146,8 +150,9 @@ FIELDS: dict[str, dict[str, Any]] = {
             "DisableSecretVersionRequest",
             "EnableSecretVersionRequest",
         )
-        for field, rule in (("name", SECRET_NAME), ("version", SECRET_VERSION))
+        for field, rule in (("name", SECRET_NAME), ("version", SECRET_VERSION_NUMBER))
     },
+    f"{_S}.AccessSecretVersionRequest.version": SECRET_VERSION,
     # L02 runtime
     f"{_R}.CreateAgentRequest.agent_id": RUNTIME_ID,
     f"{_R}.Agent.display_name": _text(1, 128),
@@ -160,11 +165,18 @@ FIELDS: dict[str, dict[str, Any]] = {
         "enum": ["", "capability", "cost", "latency", "quality", "pinned", "round_robin"]
     },
     f"{_R}.Budgets.max_cost_usd": {"minimum": 0},
+    f"{_R}.Budgets.max_tokens": {"pattern": r"^[0-9]{1,18}$"},
+    # 0-3600 s (up to 3599.999999999 here).
+    f"{_R}.Budgets.max_wall_time": {
+        "pattern": r"^([0-9]{1,3}|[0-2][0-9]{3}|3[0-5][0-9]{2})(\.[0-9]{1,9})?s$"
+    },
     f"{_R}.Budgets.max_steps": _range(0, 100),
     f"{_R}.ListAgentsRequest.page_size": _range(0, 500),
     f"{_R}.RunAgentRequest.task": _text(1, 32000),
     # L05 planning
     f"{_P}.ListGoalsRequest.page_size": _range(0, 500),
+    f"{_P}.CreateGoalRequest.goal": _text(1, 16_000),
+    f"{_P}.CreateGoalRequest.goal_id": RUNTIME_ID,
     f"{_P}.WatchGoalRequest.from_version": {"pattern": r"^[0-9]{1,18}$"},
     f"{_P}.WatchAgentRequest.from_version": {"pattern": r"^[0-9]{1,18}$"},
     f"{_R}.WatchAgentRequest.from_version": {"pattern": r"^[0-9]{1,18}$"},
@@ -172,7 +184,8 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_T}.ListToolsRequest.page_size": _range(0, 200),
     f"{_T}.SearchToolsRequest.query": {"minLength": 1, "maxLength": 200, "pattern": r"[A-Za-z0-9]"},
     f"{_T}.SearchToolsRequest.page_size": _range(0, 200),
-    f"{_T}.Tool.name": TOOL_NAME,
+    f"{_T}.Tool.name": _id(r"^tools/[A-Za-z][A-Za-z0-9_-]{0,63}$"),
+    f"{_T}.ExecuteRequest.name": _id(r"^tools/[A-Za-z][A-Za-z0-9_-]{0,63}$"),
     # L04 models
     f"{_M}.EmbedRequest.texts": {
         "minItems": 1,
@@ -181,6 +194,18 @@ FIELDS: dict[str, dict[str, Any]] = {
     },
     f"{_M}.EmbedRequest.tenant_id": TENANT_ID,
     f"{_M}.GetUsageRequest.tenant_id": TENANT_ID,
+    f"{_M}.GenerateRequest.messages": {"minItems": 1, "maxItems": 1000},
+    f"{_M}.GenerateRequest.max_tokens": _range(0, 32_768),
+    f"{_M}.GenerateRequest.temperature": _range(0, 2),
+    f"{_M}.GenerateRequest.tools": {"maxItems": 128},
+    f"{_M}.GenerateRequest.agent_id": {"maxLength": 256},
+    f"{_M}.GenerateRequest.tenant_id": TENANT_ID,
+    # A tool message also needs tool_call_id: the document offers the other two roles.
+    f"{_M}.Message.role": {"enum": ["user", "assistant"]},
+    f"{_M}.Message.content": _text(1, 32_000),
+    f"{_M}.Tool.name": _id(r"^[A-Za-z0-9_-]{1,64}$"),
+    f"{_M}.CacheControl.similarity_threshold": _range(0, 1),
+    f"{_M}.CacheControl.ttl_seconds": {"minimum": 0},
     # L08 supervision
     f"{_V}.ListApprovalsRequest.page_size": _range(0, 1000),
     f"{_V}.ListPolicyVersionsRequest.page_size": _range(0, 1000),
@@ -190,6 +215,8 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_V}.EvaluateRequest.approval_ttl": {"pattern": r"^[0-9]{1,6}(\.[0-9]{1,9})?s$"},
     # L12 NL
     f"{_N}.ListServicesRequest.page_size": _range(0, 1000),
+    f"{_N}.AskRequest.text": _text(1, 2000),
+    f"{_N}.AskRequest.conversation_id": _id(r"^[A-Za-z0-9_.@-]{1,128}$"),
     f"{_N}.SearchServicesRequest.query": _text(1, 1000),
     f"{_N}.SearchServicesRequest.limit": _range(0, 100),
     f"{_N}.GetConversationRequest.conversation_id": _id(r"^[A-Za-z0-9_.@-]{1,128}$"),
@@ -237,6 +264,23 @@ FIELDS: dict[str, dict[str, Any]] = {
     },
     f"{_K}.Skill.name": SKILL_NAME,
     f"{_K}.Skill.version": SEMVER,
+    f"{_K}.Skill.category": {
+        "enum": [
+            "api",
+            "architecture",
+            "data",
+            "framework",
+            "frontend",
+            "infrastructure",
+            "language",
+            "observability",
+            "practice",
+            "security",
+        ]
+    },
+    f"{_K}.Skill.description": _text(1, 2000),
+    f"{_K}.Skill.instructions": _text(1, 32_000),
+    f"{_K}.AssignSkillsRequest.skills": {"minItems": 1, "uniqueItems": True},
 }
 
 REQUIRED: frozenset[str] = frozenset(
@@ -256,6 +300,12 @@ REQUIRED: frozenset[str] = frozenset(
         f"{_R}.RunAgentRequest.task",
         f"{_T}.SearchToolsRequest.query",
         f"{_M}.EmbedRequest.texts",
+        f"{_M}.GenerateRequest.messages",
+        f"{_M}.Message.role",
+        f"{_M}.Message.content",
+        f"{_M}.StreamGenerateRequest.request",
+        f"{_P}.CreateGoalRequest.goal",
+        f"{_N}.AskRequest.text",
         f"{_V}.EvaluateRequest.action",
         f"{_V}.EvaluateRequest.principal",
         f"{_N}.SearchServicesRequest.query",
@@ -297,9 +347,27 @@ SERVICE_CHECKED: dict[str, str] = {
     f"{_V}.EvaluateRequest.principal": "an entity type of the policy schema",
     f"{_V}.EvaluateRequest.resource": "an entity type of the policy schema",
     f"{_K}.PlanLoadingRequest.skills": "names of existing skills",
+    f"{_K}.AssignSkillsRequest.skills": "names of existing skills",
+    f"{_K}.Skill.required_tools": "names of known tools",
+    f"{_K}.Skill.roles": "names of existing roles",
+    f"{_S}.SetAccessPolicyRequest.access_policy": "principal or layer names, a manager kept",
     f"{_O}.UpdateRoleRequest.role": "a role whose name is the path's",
     f"{_K}.UpdateSkillRequest.skill": "a skill whose name is the path's",
     f"{_R}.Agent.allowed_tools": "names of registered tools",
+    **{
+        f"{_D}.{field}": "JSON whose strings hold no NUL character"
+        for field in (
+            "NewEvent.data",
+            "NewEvent.metadata",
+            "Vector.metadata",
+            "PutDocumentRequest.content",
+            "SaveSnapshotRequest.state",
+        )
+    },
+    f"{_M}.GenerateRequest.messages": "all text within the model's context",
+    f"{_M}.GenerateRequest.response_schema": "a JSON Schema the model can follow",
+    f"{_M}.GenerateRequest.model": "a model ListModels names",
+    f"{_M}.Tool.input_schema": "an object JSON Schema",
     f"{_O}.Role.preferred_tools": "names of registered tools",
     f"{_S}.AddSecretVersionRequest.value": "a value or a binary_value",
     # OpenAPI 3.0 has no propertyNames: the keys' rule is only in the description.
