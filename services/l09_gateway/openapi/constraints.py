@@ -121,6 +121,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_D}.GetVectorRequest.id": DOCUMENT_ID,
     f"{_D}.SearchVectorsRequest.vector": {"minItems": 1, "maxItems": 2000},
     f"{_D}.SearchVectorsRequest.k": _range(0, 1000),
+    f"{_D}.SearchVectorsRequest.ef_search": _range(1, 1000),
     f"{_D}.QueryDocumentsRequest.page_size": _range(0, 1000),
     f"{_D}.QueryDocumentsRequest.filters": {"maxItems": 32},
     f"{_D}.QueryDocumentsRequest.order_by": {"maxItems": 4},
@@ -281,6 +282,8 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_K}.Skill.description": _text(1, 2000),
     f"{_K}.Skill.instructions": _text(1, 32_000),
     f"{_K}.AssignSkillsRequest.skills": {"minItems": 1, "uniqueItems": True},
+    f"{_K}.Skill.required_tools": {"items": {"type": "string", **TOOL_NAME}},
+    f"{_K}.Skill.roles": {"items": {"type": "string", **ROLE_NAME}},
 }
 
 REQUIRED: frozenset[str] = frozenset(
