@@ -88,3 +88,18 @@ def test_json_mapping_formats_of_64_bit_integers_bytes_and_well_known_types() ->
     read = _operations()["agentic.data.v1.EventStoreService/ReadStream"]
     count = next(p for p in read["parameters"] if p["name"] == "max_count")["schema"]
     assert (count["minimum"], count["maximum"]) == (0, 1000)
+
+
+def test_values_only_a_layer_can_judge_are_marked_and_listed_per_operation() -> None:
+    operation = _operations()["agentic.secrets.v1.SecretService/ListSecrets"]
+    token = next(p for p in operation["parameters"] if p["name"] == "page_token")
+    assert "earlier page" in token["schema"]["x-service-checked"]
+    assert operation["x-service-checked"] == ["page_token"]
+    append = _operations()["agentic.data.v1.EventStoreService/AppendEvents"]
+    assert append["x-service-checked"] == ["events.data", "events.metadata"]
+
+
+def test_a_oneof_refuses_two_members_at_once() -> None:
+    add = _operations()["agentic.secrets.v1.SecretService/AddSecretVersion"]
+    body = add["requestBody"]["content"]["application/json"]["schema"]
+    assert body["not"] == {"anyOf": [{"required": ["value", "binary_value"]}]}
