@@ -120,7 +120,13 @@ def _refused_for_state_or_judgement(operation: dict[str, Any], response: Any) ->
         re.sub(r"\[[^]]*\]", "", detail.get("metadata", {}).get("field", "")) for detail in details
     }
     checked = operation.get("x-service-checked", [])
-    return any(name and name.startswith(tuple(checked)) for name in named)
+    # A layer names a field of a body-field request from that body ("preferred_tools" for
+    # "role.preferred_tools"), of any other from the request.
+    return any(
+        name and (name.startswith(path) or path.endswith(f".{name}"))
+        for name in named
+        for path in checked
+    )
 
 
 def _first_failure(failure: Exception) -> str:

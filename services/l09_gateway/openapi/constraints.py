@@ -21,6 +21,9 @@ from typing import Any
 # A path parameter is one segment: no "/", and not "." or "..", which a client or Envoy would
 # resolve away before the transcoder sees them.
 SEGMENT_PATTERN = r"^(?!\.\.?$)[^/]+$"
+# Envoy's transcoder leaves reserved characters percent-encoded in a path variable (a client
+# sends "@" as "%40", the layer then sees "%40"): path parameters are offered without them.
+RESERVED_IN_PATH = r"[!#$&'()*+,/:;=?@\[\]]"
 
 
 def _text(low: int, high: int) -> dict[str, Any]:
@@ -80,7 +83,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     },
     f"{_D}.NewEvent.type": EVENT_TYPE,
     f"{_D}.DeleteStreamRequest.stream_id": STREAM_ID,
-    f"{_D}.DeleteStreamRequest.expected_version": {"pattern": r"^(-1|[0-9]{1,18})$"},
+    f"{_D}.DeleteStreamRequest.expected_version": {"pattern": r"^[0-9]{1,18}$"},
     f"{_D}.GetStreamRequest.stream_id": STREAM_ID,
     f"{_D}.ReadStreamRequest.stream_id": STREAM_ID,
     # -1 (from the last event) only when reading backwards: the document offers >= 0.
@@ -353,6 +356,7 @@ SERVICE_CHECKED: dict[str, str] = {
     f"{_K}.AssignSkillsRequest.skills": "names of existing skills",
     f"{_K}.Skill.required_tools": "names of known tools",
     f"{_K}.Skill.roles": "names of existing roles",
+    f"{_K}.Skill.parameters": "an object JSON Schema",
     f"{_S}.SetAccessPolicyRequest.access_policy": "principal or layer names, a manager kept",
     f"{_O}.UpdateRoleRequest.role": "a role whose name is the path's",
     f"{_K}.UpdateSkillRequest.skill": "a skill whose name is the path's",

@@ -29,6 +29,7 @@ def _path_parameter(schemas: MessageSchemas, method: Method, parameter: PathPara
         field = next(f for f in schemas.fields(method.input_type) if f.name == parameter.field)
         schema.update(schemas.field(method.input_type, field))
         schema.pop("readOnly", None)
+    schema["not"] = {"pattern": constraints.RESERVED_IN_PATH}
     return {
         "name": parameter.name,
         "in": "path",
