@@ -285,6 +285,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_K}.Skill.description": _text(1, 2000),
     f"{_K}.Skill.instructions": _text(1, 32_000),
     f"{_K}.AssignSkillsRequest.skills": {"minItems": 1, "uniqueItems": True},
+    f"{_K}.PlanLoadingRequest.token_budget": _range(1, 1_000_000),
     f"{_K}.Skill.required_tools": {"items": {"type": "string", **TOOL_NAME}},
     f"{_K}.Skill.roles": {"items": {"type": "string", **ROLE_NAME}},
 }
@@ -357,6 +358,8 @@ SERVICE_CHECKED: dict[str, str] = {
     f"{_K}.Skill.required_tools": "names of known tools",
     f"{_K}.Skill.roles": "names of existing roles",
     f"{_K}.Skill.parameters": "an object JSON Schema",
+    f"{_D}.Filter.value": "a value its operator takes (a number or a string to compare)",
+    f"{_D}.UpsertVectorsRequest.vectors": "vectors whose ids are unique within the call",
     f"{_S}.SetAccessPolicyRequest.access_policy": "principal or layer names, a manager kept",
     f"{_O}.UpdateRoleRequest.role": "a role whose name is the path's",
     f"{_K}.UpdateSkillRequest.skill": "a skill whose name is the path's",
