@@ -113,6 +113,12 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_D}.ListCollectionsRequest.page_size": _range(0, 1000),
     f"{_D}.CreateCollectionRequest.collection_id": COLLECTION_ID,
     f"{_D}.VectorCollection.dimension": _range(1, 2000),
+    # 0 takes the default; else 2-100, and ef_construction 2 * hnsw_m-1,000 (offered: 200-1,000).
+    f"{_D}.VectorCollection.hnsw_m": {**_range(0, 100), "not": {"enum": [1]}},
+    f"{_D}.VectorCollection.hnsw_ef_construction": {
+        **_range(0, 1000),
+        "not": {"minimum": 1, "maximum": 199},
+    },
     f"{_D}.DeleteVectorsRequest.ids": {
         "minItems": 1,
         "maxItems": 1000,
