@@ -27,8 +27,11 @@ RESERVED_IN_PATH = r"[!#$&'()*+,/:;=?@\[\]]"
 
 
 def _text(low: int, high: int) -> dict[str, Any]:
-    """A non-blank string of ``low``..``high`` characters."""
-    return {"minLength": low, "maxLength": high, "pattern": r"\S"} if low else {"maxLength": high}
+    """A string of ``low``..``high`` characters that is not blank: the layers strip text
+    (Python's idea of whitespace is wider than a pattern's), so it holds a letter or digit."""
+    if not low:
+        return {"maxLength": high}
+    return {"minLength": low, "maxLength": high, "pattern": r"[A-Za-z0-9]"}
 
 
 def _range(low: float, high: float) -> dict[str, Any]:
