@@ -10,7 +10,8 @@ from services.kit import PlatformError
 from services.l02_runtime import errors
 from services.l02_runtime.agents import AgentSpec, AgentView, Budgets
 
-_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# An agent id is also the id of its L01 document, which cannot start with "-".
+_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 _KEY = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 _TOOL = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 MAX_TASK_CHARS = 32_000
@@ -27,7 +28,9 @@ def _bad(field: str, message: str) -> PlatformError:
 def agent_id_of(name: str, field: str = "name") -> str:
     prefix, _, agent_id = name.partition("/")
     if prefix != "agents" or not _ID.fullmatch(agent_id):
-        raise _bad(field, "must be 'agents/{agent_id}' with 1-64 letters, digits, '_' or '-'")
+        raise _bad(
+            field, "must be 'agents/{agent_id}' with 1-64 letters, digits, '_' or '-' (not first)"
+        )
     return agent_id
 
 
@@ -42,10 +45,17 @@ def run_of(name: str) -> tuple[str, str]:
 
 def check_new_id(agent_id: str) -> None:
     if agent_id and not _ID.fullmatch(agent_id):
-        raise _bad("agent_id", "must be 1-64 letters, digits, '_' or '-'")
+        raise _bad("agent_id", "must be 1-64 letters, digits, '_' or '-' (not first)")
+
+
+def check_text(field: str, value: str) -> None:
+    """PostgreSQL (L01) cannot store the NUL character: refused here, naming the field."""
+    if "\x00" in value:
+        raise _bad(field, "must not contain the NUL character")
 
 
 def check_task(task: str) -> None:
+    check_text("task", task)
     if not task.strip():
         raise _bad("task", "must not be empty")
     if len(task) > MAX_TASK_CHARS:
@@ -59,6 +69,11 @@ def check_idempotency_key(key: str) -> None:
 
 def spec_from(agent: pb.Agent) -> AgentSpec:
     """The caller's agent, checked field by field (output-only fields ignored)."""
+    for field in ("display_name", "instructions", "role"):
+        check_text(f"agent.{field}", getattr(agent, field))
+    for index, skill in enumerate(agent.skills):
+        check_text(f"agent.skills[{index}]", skill)
+    check_text("agent.model_policy.model", agent.model_policy.model)
     name = agent.display_name.strip()
     if not name or len(name) > 128:
         raise _bad("agent.display_name", "must be 1-128 characters")

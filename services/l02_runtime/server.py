@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import grpc
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
@@ -82,9 +83,20 @@ class AgentServicer(agents_pb2_grpc.AgentServiceServicer):
         state = ""
         if request.state:
             state = pb.AgentState.Name(request.state).removeprefix("AGENT_STATE_")
-        views, token = await self._store.list_agents(
-            request.page_size or 50, request.page_token, state, request.role
-        )
+        convert.check_text("role", request.role)
+        try:
+            views, token = await self._store.list_agents(
+                request.page_size or 50, request.page_token, state, request.role
+            )
+        except grpc.aio.AioRpcError as error:
+            # The token is passed to L01 as it came: one L01 refuses is the caller's to fix.
+            if request.page_token and error.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                raise PlatformError(
+                    errors.INVALID_ARGUMENT,
+                    "page_token: not a next_page_token of this listing",
+                    field="page_token",
+                ) from None
+            raise
         return pb.ListAgentsResponse(
             agents=[convert.agent_message(view) for view in views], next_page_token=token
         )

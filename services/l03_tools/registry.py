@@ -148,6 +148,12 @@ class ToolRegistry:
             raise PlatformError(
                 errors.INVALID_ARGUMENT, "message is over 1,000 characters", field="message"
             )
+        if "\x00" in message:
+            raise PlatformError(
+                errors.INVALID_ARGUMENT,
+                "message must not contain the NUL character",
+                field="message",
+            )
         for _ in range(5):
             stored = await self._documents.get(COLLECTION, name)
             if stored is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import re
 from collections.abc import AsyncIterator
 
 import grpc
@@ -40,11 +41,16 @@ def _invalid(field: str, why: str) -> PlatformError:
     return PlatformError(errors.INVALID_ARGUMENT, f"{field} {why}", field=field)
 
 
+# What a tool's name can be as the id of its L01 document (a name that cannot be one names no
+# tool; passed on, L01 would refuse it as a failure of L03's).
+_TOOL_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,255}")
+
+
 def tool_id(name: str, field: str = "name") -> str:
     """``tools/{tool}`` -> ``{tool}``."""
     prefix, _, tool = name.partition("/")
-    if prefix != "tools" or not tool:
-        raise _invalid(field, f"must be 'tools/{{tool}}', not {name!r}")
+    if prefix != "tools" or not _TOOL_ID.fullmatch(tool):
+        raise _invalid(field, f"must be 'tools/{{tool}}' with a tool's name, not {name[:200]!r}")
     return tool
 
 

@@ -96,6 +96,19 @@ async def test_bad_names_tasks_and_unknown_agents(rest: httpx.AsyncClient) -> No
     assert taken.status_code == 400
 
 
+async def test_input_l01_could_not_store_is_refused_by_l02_naming_it(
+    rest: httpx.AsyncClient,
+) -> None:
+    nul = await rest.post("/v1/agents", json={"display_name": "a\u0000b"})
+    assert nul.status_code == 400 and rest_reason(nul.json()) == "E2002", nul.text
+    assert "display_name" in nul.json()["message"]
+    dash = await rest.post("/v1/agents", json=new_agent(), params={"agent_id": "-lead"})
+    assert dash.status_code == 400 and rest_reason(dash.json()) == "E2002", dash.text
+    token = await rest.get("/v1/agents", params={"page_token": "not-a-token"})
+    assert token.status_code == 400 and rest_reason(token.json()) == "E2002", token.text
+    assert "page_token" in token.json()["message"]
+
+
 async def test_an_agent_id_is_used_once(rest: httpx.AsyncClient) -> None:
     agent_id = f"fixed-{uuid.uuid4().hex[:8]}"
     first = await rest.post("/v1/agents", json=new_agent(), params={"agent_id": agent_id})

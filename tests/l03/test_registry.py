@@ -379,3 +379,8 @@ async def test_rest_registration_and_unknown_tool(rest: httpx.AsyncClient) -> No
     assert ran.json()["stdout"] == "hi\n"
     missing = await rest.post("/v1/tools/never_registered:deprecate", json={})
     assert missing.status_code == 404 and rest_reason(missing.json()) == "E3001"
+    # A name that cannot be a tool's (nor an L01 document id) is the caller's error, not L03's.
+    unnameable = await rest.post("/v1/tools/-x:deprecate", json={})
+    assert unnameable.status_code == 400, unnameable.text
+    nul = await rest.post(f"/v1/tools/{name}:deprecate", json={"message": "a\u0000b"})
+    assert nul.status_code == 400 and "message" in nul.json()["message"], nul.text
