@@ -29,6 +29,10 @@ os.environ["L01_RETENTION_SWEEP_SECONDS"] = "1"
 # Every ClassifyTask and SearchSkills costs one L04 Embed, counted against the caller: the suite
 # makes more than L04's default 600 a minute as the one dev principal (the fuzzer alone can).
 os.environ["L04_AGENT_REQUESTS_PER_MINUTE"] = "0"
+# The session mesh's L04 keeps its (absent) Anthropic key in the environment: asking L00 for a
+# secret it does not hold writes an audit event, and L01's tests read a log nobody else writes
+# to. L04's reading of the key from L00 is tested on meshes of its own (tests/l04).
+os.environ["L04_ANTHROPIC_KEY_SECRET"] = ""
 
 
 @dataclass

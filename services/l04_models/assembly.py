@@ -27,8 +27,10 @@ from services.l04_models.usage import EventSink, UsageRecorder
 
 
 def provider_keys(settings: ModelSettings, secrets: SecretReader | None) -> list[ProviderKey]:
-    """The API keys providers read: from L00 through ``secrets`` when given, else the env."""
-    return [ProviderKey(settings.anthropic_key_secret, settings.anthropic_api_key, secrets)]
+    """The API keys providers read: from L00 through ``secrets`` when given, else the env.
+    An empty secret name keeps the key in the environment only (L00 is not asked)."""
+    reader = secrets if settings.anthropic_key_secret else None
+    return [ProviderKey(settings.anthropic_key_secret, settings.anthropic_api_key, reader)]
 
 
 def build_providers(

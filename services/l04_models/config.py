@@ -35,7 +35,8 @@ class ModelSettings(ServiceSettings):
         None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "L04_ANTHROPIC_API_KEY")
     )
     # The L00 secret holding the Anthropic key, read instead of ANTHROPIC_API_KEY when the
-    # mesh has an L00 and the secret gives this layer a value (see provider_keys.py).
+    # mesh has an L00 and the secret gives this layer a value (see provider_keys.py); empty:
+    # the environment only.
     anthropic_key_secret: str = "ANTHROPIC_API_KEY"
     anthropic_base_url: str | None = Field(
         None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "L04_ANTHROPIC_BASE_URL")

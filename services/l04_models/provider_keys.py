@@ -4,7 +4,7 @@ With L00 configured (``AGENTIC_L00_TARGET`` and the service token), the key is t
 version of the secret named like the variable (``ANTHROPIC_API_KEY``), read through the
 kit's ``SecretReader`` (its 30 s cache: a rotated key is used within that time). A secret
 L00 does not hold or will not give this layer (one answer for both, E0004), or a disabled
-one, falls back to the environment's value (and L00 is asked again a minute later, not on
+one, falls back to the environment's value (and L00 is asked again ten minutes later, not on
 every call); while L00 is unreachable the last key it gave is kept. The value is never
 logged, only where it came from.
 """
@@ -29,9 +29,10 @@ _ABSENT = (
     grpc.StatusCode.FAILED_PRECONDITION,
 )
 RETRY_SECONDS = 2.0  # until L00 first answers (it starts with the other layers)
-# L00 has no value for L04: asked again after this long, not on every model call (each
-# refusal costs L00 an audit event).
-ABSENT_RECHECK_SECONDS = 60.0
+# L00 has no value for L04: asked again after this long, not on every model call nor every
+# refresh (each refusal is an audit event in the log: a mesh without the secret would write
+# one a minute per L04 process otherwise).
+ABSENT_RECHECK_SECONDS = 600.0
 
 
 class ProviderKey:

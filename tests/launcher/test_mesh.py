@@ -7,6 +7,7 @@ import pytest
 
 from services.kit.layers import launched_layers
 from services.launcher import LauncherSettings, Mesh, PortTaken
+from services.launcher.components import process_name
 from tests.conftest import RunningMesh
 
 pytestmark = [pytest.mark.integration, pytest.mark.launcher]
@@ -14,8 +15,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.launcher]
 
 def test_every_component_runs(mesh: RunningMesh) -> None:
     statuses = mesh.mesh.status()
-    # Every layer of the table the launcher starts, in order, between the stores and the gateway.
-    layers = [layer.name for layer in launched_layers()]
+    # Every process of every layer of the table the launcher starts, in order, between the
+    # stores and the gateway.
+    layers = [process_name(layer, n) for layer in launched_layers() for n in range(layer.processes)]
     assert [s.name for s in statuses] == [
         "postgres",
         "redis",

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from services.kit.layers import layer_by_key
-from services.launcher.components import installed_layers
+from services.launcher.components import installed_layers, process_name
 from services.launcher.discovery import registered_instances
 from tests.conftest import RunningMesh
 from tests.support import agentic
@@ -31,14 +31,14 @@ def _entries(mesh: RunningMesh, layer: str) -> list[dict[str, object]]:
 def test_every_launched_layer_registered_where_it_serves(mesh: RunningMesh) -> None:
     pids = {s.name: s.pid for s in mesh.mesh.status()}
     for layer in installed_layers():
-        [entry] = _entries(mesh, layer.name)
-        assert entry["port"] == mesh.settings.layer_port(layer), layer.name
-        assert entry["host"] == "127.0.0.1"
-        assert entry["pid"] == pids[layer.name], layer.name
-        assert entry["check"] == {
-            "grpc": f"127.0.0.1:{mesh.settings.layer_port(layer)}",
-            "interval": "10s",
-        }
+        # One entry per process of the layer (L04 runs several), each where it serves.
+        entries = sorted(_entries(mesh, layer.name), key=lambda e: int(str(e["port"])))
+        ports = mesh.settings.layer_ports(layer)
+        assert [e["port"] for e in entries] == list(ports), layer.name
+        for n, (entry, port) in enumerate(zip(entries, ports, strict=True)):
+            assert entry["host"] == "127.0.0.1"
+            assert entry["pid"] == pids[process_name(layer, n)], layer.name
+            assert entry["check"] == {"grpc": f"127.0.0.1:{port}", "interval": "10s"}
 
 
 def test_agentic_services_reports_each_registered_layer_serving(mesh: RunningMesh) -> None:
