@@ -10,6 +10,7 @@ each checked as one answer.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -151,6 +152,9 @@ def fuzz(
 
     @settings(
         max_examples=examples,
+        # The same examples every run, so that the suite is reproducible; AGENTIC_FUZZ_RANDOM=1
+        # explores new ones.
+        derandomize=os.environ.get("AGENTIC_FUZZ_RANDOM") != "1",
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),

@@ -32,10 +32,11 @@ def test_every_launched_layer_registered_where_it_serves(mesh: RunningMesh) -> N
     pids = {s.name: s.pid for s in mesh.mesh.status()}
     for layer in installed_layers():
         # One entry per process of the layer (L04 runs several), each where it serves.
-        entries = sorted(_entries(mesh, layer.name), key=lambda e: int(str(e["port"])))
+        by_port = {entry["port"]: entry for entry in _entries(mesh, layer.name)}
         ports = mesh.settings.layer_ports(layer)
-        assert [e["port"] for e in entries] == list(ports), layer.name
-        for n, (entry, port) in enumerate(zip(entries, ports, strict=True)):
+        assert sorted(by_port) == sorted(ports), layer.name
+        for n, port in enumerate(ports):
+            entry = by_port[port]
             assert entry["host"] == "127.0.0.1"
             assert entry["pid"] == pids[process_name(layer, n)], layer.name
             assert entry["check"] == {"grpc": f"127.0.0.1:{port}", "interval": "10s"}

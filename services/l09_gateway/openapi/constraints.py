@@ -116,12 +116,11 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_D}.ListCollectionsRequest.page_size": _range(0, 1000),
     f"{_D}.CreateCollectionRequest.collection_id": COLLECTION_ID,
     f"{_D}.VectorCollection.dimension": _range(1, 2000),
-    # 0 takes the default; else 2-100, and ef_construction 2 * hnsw_m-1,000 (offered: 200-1,000).
+    # 0 takes the default; else 2-100. ef_construction depends on hnsw_m (service-checked).
     f"{_D}.VectorCollection.hnsw_m": {**_range(0, 100), "not": {"enum": [1]}},
-    f"{_D}.VectorCollection.hnsw_ef_construction": {
-        **_range(0, 1000),
-        "not": {"minimum": 1, "maximum": 199},
-    },
+    f"{_D}.VectorCollection.hnsw_ef_construction": _range(0, 1000),
+    # Unspecified is no distance: a collection has one (and answers always name it).
+    f"{_D}.VectorCollection.distance": {"not": {"enum": ["DISTANCE_UNSPECIFIED"]}},
     f"{_D}.DeleteVectorsRequest.ids": {
         "minItems": 1,
         "maxItems": 1000,
@@ -311,6 +310,7 @@ REQUIRED: frozenset[str] = frozenset(
         f"{_D}.Vector.values",
         f"{_D}.SearchVectorsRequest.vector",
         f"{_D}.VectorCollection.dimension",
+        f"{_D}.VectorCollection.distance",
         f"{_S}.CreateSecretRequest.name",
         f"{_R}.Agent.display_name",
         f"{_R}.RunAgentRequest.task",
@@ -369,6 +369,7 @@ SERVICE_CHECKED: dict[str, str] = {
     f"{_K}.Skill.parameters": "an object JSON Schema",
     f"{_D}.Filter.value": "a value its operator takes (a number or a string to compare)",
     f"{_D}.UpsertVectorsRequest.vectors": "vectors whose ids are unique within the call",
+    f"{_D}.VectorCollection.hnsw_ef_construction": "0, or twice hnsw_m (16 when 0) to 1,000",
     f"{_S}.SetAccessPolicyRequest.access_policy": "principal or layer names, a manager kept",
     f"{_O}.UpdateRoleRequest.role": "a role whose name is the path's",
     f"{_K}.UpdateSkillRequest.skill": "a skill whose name is the path's",
