@@ -46,6 +46,9 @@ class Attempts:
 
     failed: list[str] = dataclasses.field(default_factory=list)
     reasons: list[str] = dataclasses.field(default_factory=list)
+    # Whether each failure was the provider refusing the request itself (a 4xx that is not
+    # about our key or its limits): when all were, the caller must change the request.
+    refused: list[bool] = dataclasses.field(default_factory=list)
 
     def untried(self, candidates: list[ModelSpec]) -> Iterator[ModelSpec]:
         """The chain goes across providers: once a provider failed (after its retries),
@@ -54,16 +57,29 @@ class Attempts:
             if model.provider not in self.failed:
                 yield model
 
-    def fail(self, model: ModelSpec, reason: str) -> None:
+    def fail(self, model: ModelSpec, reason: str, *, status: int | None = None) -> None:
         self.failed.append(model.provider)
         self.reasons.append(f"{model.id}: {reason}")
+        self.refused.append(status is not None and refuses_request(status))
 
     def error(self) -> PlatformError:
+        if self.refused and all(self.refused):
+            return PlatformError(
+                errors.REQUEST_REFUSED,
+                "every candidate refused the request: " + "; ".join(self.reasons),
+                metadata={"failed_providers": ",".join(self.failed)},
+            )
         return PlatformError(
             errors.PROVIDERS_FAILED,
             "every candidate failed: " + "; ".join(self.reasons),
             metadata={"failed_providers": ",".join(self.failed)},
         )
+
+
+def refuses_request(status: int) -> bool:
+    """A 4xx about the request's own content; 401/403 concern our key, 404 our registry,
+    408/409/429 the provider's state."""
+    return 400 <= status < 500 and status not in (401, 403, 404, 408, 409, 429)
 
 
 class ProviderCalls:
@@ -137,7 +153,9 @@ class ProviderCalls:
             )
             log.info("provider.failed", model=model.id, error=str(error), retry_in=delay)
             if delay is None:
-                attempts.fail(model, str(error).removeprefix(f"{model.provider}: "))
+                attempts.fail(
+                    model, str(error).removeprefix(f"{model.provider}: "), status=error.status
+                )
                 raise error
             await self._sleep(delay)
 

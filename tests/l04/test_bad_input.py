@@ -146,3 +146,20 @@ async def test_a_tenant_name_a_header_could_not_carry_is_refused(
         error = await _refused(call)
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert platform_code(error) == "E4002" and "tenant_id" in (error.details() or "")
+
+
+async def test_a_prompt_longer_than_every_context_window_is_the_callers_400(
+    models: models_pb2_grpc.ModelServiceStub, rest: httpx.AsyncClient
+) -> None:
+    # Small enough for the size limit, too long for the local model's 4,096-token window:
+    # retrying cannot help, so it is INVALID_ARGUMENT, not UNAVAILABLE.
+    long_prompt = " ".join(f"word{n}" for n in range(6_000))
+    request = pb.GenerateRequest(messages=[_user(long_prompt)], model=LOCAL_MODEL, max_tokens=4)
+    error = await _refused(models.Generate(request))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and platform_code(error) == "E4014"
+    assert "context size" in error.details() and LOCAL_MODEL in error.details()
+    response = await rest.post(
+        "/v1/models:generate",
+        json={"messages": [{"role": "user", "content": long_prompt}], "max_tokens": 4},
+    )
+    assert response.status_code == 400 and rest_reason(response.json()) == "E4014"

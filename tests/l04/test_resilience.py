@@ -93,6 +93,30 @@ async def test_when_every_provider_fails_the_error_lists_each_reason(
     assert caught.value.metadata["failed_providers"] == "anthropic,ollama"
 
 
+async def test_when_every_provider_refuses_the_request_itself_it_is_the_callers_error(
+    redis_bytes: redis.Redis, two_providers
+) -> None:
+    providers, claude, llama = two_providers
+    claude.replies.append(fakes.anthropic_error(400, "invalid_request_error", "prompt is too long"))
+    llama.replies.append(fakes.Reply(400, {"error": "input exceeds the context window"}))
+    with pytest.raises(PlatformError) as caught:
+        await make_gateway(redis_bytes, providers).generate(ask())
+    assert caught.value.code == "E4014"
+    assert "prompt is too long" in caught.value.message
+    assert "context window" in caught.value.message
+
+
+async def test_a_refusal_and_an_outage_together_stay_unavailable(
+    redis_bytes: redis.Redis, two_providers
+) -> None:
+    providers, claude, llama = two_providers
+    claude.replies.append(fakes.anthropic_error(400, "invalid_request_error", "prompt is too long"))
+    llama.replies.append(fakes.Reply(500, {"error": "broken"}))
+    with pytest.raises(PlatformError) as caught:
+        await make_gateway(redis_bytes, providers, max_retries=0).generate(ask())
+    assert caught.value.code == "E4007"
+
+
 async def test_a_provider_that_does_not_answer_in_time_is_left_for_the_next(
     redis_bytes: redis.Redis,
 ) -> None:
