@@ -15,7 +15,11 @@ MAX_POLICY_ENTRIES = 100
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,127}")
 _LABEL = re.compile(r"[a-z0-9_-]{0,63}")
 _LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
-_ENTRY = re.compile(r"[^\s,]{1,256}")
+# No comma, control character or whitespace, spelled out so that the gateway's OpenAPI
+# pattern (ECMA-262, whose \s differs from Python's) can state the same rule.
+_ENTRY = re.compile(
+    "[^,\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]{1,256}"
+)
 
 
 def invalid(field: str, message: str) -> PlatformError:

@@ -44,6 +44,10 @@ def _id(pattern: str) -> dict[str, Any]:
 
 # Identifiers as the layers' validators define them.
 STREAM_ID = _id(r"^[A-Za-z0-9_.:@-]{1,256}$")
+# A principal or layer name in a secret's access policy: no comma, control or space.
+POLICY_ENTRY = _id(
+    "^[^,\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]{1,256}$"
+)
 EVENT_TYPE = _id(r"^[A-Za-z][A-Za-z0-9_.:-]{0,255}$")
 COLLECTION_ID = _id(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 DOCUMENT_ID = _id(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,255}$")
@@ -143,6 +147,7 @@ FIELDS: dict[str, dict[str, Any]] = {
         r"^[A-Za-z_][A-Za-z0-9_-]{0,63}(\.[A-Za-z_][A-Za-z0-9_-]{0,63}){0,7}$"
     ),
     f"{_D}.DeleteDocumentRequest.expected_revision": {"pattern": r"^[1-9][0-9]{0,17}$"},
+    f"{_D}.PutDocumentRequest.expected_revision": {"pattern": r"^[0-9]{1,18}$"},
     # L00 secrets
     f"{_S}.CreateSecretRequest.name": SECRET_NAME,
     f"{_S}.GetSecretRequest.name": SECRET_NAME,
@@ -153,7 +158,14 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_S}.CreateSecretRequest.labels": {
         "additionalProperties": {"type": "string", "pattern": r"^[a-z0-9_-]{0,63}$"},
     },
-    f"{_S}.AccessPolicy.managers": {"minItems": 1},
+    **{
+        f"{_S}.AccessPolicy.{part}": {
+            "minItems": 1 if part == "managers" else 0,
+            "maxItems": 100,
+            "items": {"type": "string", **POLICY_ENTRY},
+        }
+        for part in ("principals", "layers", "managers")
+    },
     **{
         f"{_S}.{message}.{field}": rule
         for message in (
