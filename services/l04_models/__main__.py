@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import redis.asyncio as redis
 import structlog
 
 from agentic.models.v1 import models_pb2_grpc
@@ -19,6 +18,7 @@ from services.kit import (
     wait_for_termination,
 )
 from services.kit.auth import service_token_from_env
+from services.kit.redis_client import redis_client as kit_redis_client
 from services.kit.secrets import SecretReader
 from services.l04_models import errors
 from services.l04_models.assembly import (
@@ -59,7 +59,7 @@ async def main() -> None:
             return True
         return local.embedder_ready if model.capabilities.embeddings else local.ready
 
-    redis_client = redis.Redis.from_url(settings.redis_url)
+    redis_client = kit_redis_client(settings.redis_url)
     l01_token = settings.l01_token or service_token_from_env() or DEV_L01_TOKEN
     # With the service token, L01 records L04's own writes (usage events, the semantic cache's
     # vectors) as this layer's, not the gateway's.

@@ -7,8 +7,6 @@ import contextlib
 import time
 from datetime import timedelta
 
-import redis.asyncio as redis
-
 from agentic.supervision.v1 import approvals_pb2_grpc, decisions_pb2_grpc, policies_pb2_grpc
 from services.kit import (
     GrpcServer,
@@ -21,6 +19,7 @@ from services.kit import (
     wait_for_termination,
 )
 from services.kit.auth import service_token_from_env
+from services.kit.redis_client import redis_client as kit_redis_client
 from services.l08_supervision import errors
 from services.l08_supervision.approvals import ApprovalBook, ApprovalDesk
 from services.l08_supervision.config import SupervisionSettings
@@ -51,7 +50,7 @@ async def main() -> None:
     policies = PolicyStore(events, Schema.platform())
     desk = ApprovalDesk(events, ApprovalBook())
     decisions = DecisionLog(events)
-    redis_client = redis.Redis.from_url(settings.redis_url)
+    redis_client = kit_redis_client(settings.redis_url)
     supervisor = Supervisor(
         policies,
         desk,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
 import redis.asyncio as redis
 
 from services.kit import PlatformError
+from services.kit.redis_client import redis_client
 from services.l04_models.conversation import CachePolicy
 from services.l04_models.limits import budget_key
 from services.l04_models.tenancy import agent_owner
 from services.l04_models.usage import UsageRecorder, read_usage
+from tests.conftest import RunningMesh
 from tests.l04 import fakes
 from tests.l04.support import ask, make_gateway
 
@@ -259,3 +262,19 @@ async def test_the_recorder_sends_events_less_often_than_it_counts(
     recorder.stop()
     await task
     assert batches == [1], "the last flush on stopping sends what is pending"
+
+
+async def test_more_concurrent_calls_than_redis_connections_wait_instead_of_failing(
+    mesh: RunningMesh, llama
+) -> None:
+    # The kit's pool holds 4 connections here; 40 calls at once each need one for admission
+    # and usage. redis-py's default pool would raise MaxConnectionsError (an internal error).
+    providers, script = llama
+    _replies(script, 40)
+    client = redis_client(mesh.redis_url, max_connections=4)
+    try:
+        gateway = make_gateway(client, providers)
+        answers = await asyncio.gather(*(gateway.generate(ask()) for _ in range(40)))
+    finally:
+        await client.aclose()
+    assert len(answers) == 40 and len(script.requests) == 40
