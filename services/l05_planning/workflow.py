@@ -4,9 +4,9 @@ A goal whose constraints require approval opens an approval in L08 once its plan
 (an activity; the approval is named by the goal, so a retry opens nothing twice), records
 that it waits, and waits for the signal ``approval_decided`` (sent by the follower of L08's
 decisions, approval_follower.py, and by ApproveGoal), reading the approval's stream in L01
-after each signal and every half minute without one. Approved, the plan runs; rejected or
-expired, the goal ends CANCELLED saying who rejected it and why. The approval lives as long
-as the goal's wall time has left.
+after each signal, and without one after 30 s, then less and less often (10 min at most).
+Approved, the plan runs; rejected or expired, the goal ends CANCELLED saying who rejected it
+and why. The approval lives as long as the goal's wall time has left.
 
 A task starts when its dependencies are done, up to the goal's parallelism: an activity
 creates its L02 agent, then the task runs as a child workflow of this one on L02's agent-run
@@ -75,8 +75,10 @@ _PLAN_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_attempts=3
 )
 _HEARTBEAT = timedelta(seconds=15)
-# Without a signal (its follower may have been down), look at the approval this often.
-_APPROVAL_RECHECK = timedelta(seconds=30)
+# Without a signal (its follower may have been down), look at the approval after 30 s, then
+# twice as long each time up to 10 minutes: a wait of days stays a short history.
+_APPROVAL_RECHECK_FIRST = 30.0
+_APPROVAL_RECHECK_MAX = 600.0
 _OUTPUT_SUMMARY_CHARS = 4_000
 
 
@@ -166,21 +168,29 @@ class GoalRun:
         )
         waiting = {"approval": f"approvals/{opened.id}", "expire_time": opened.expire_time}
         await self._record(spec, events.WAITING_APPROVAL, waiting)
+        recheck = _APPROVAL_RECHECK_FIRST
         while True:
             try:
                 await workflow.wait_condition(
-                    lambda: opened.id in self._decided, timeout=_APPROVAL_RECHECK
+                    lambda: opened.id in self._decided, timeout=timedelta(seconds=recheck)
                 )
             except builtins.TimeoutError:
-                pass
+                recheck = min(recheck * 2, _APPROVAL_RECHECK_MAX)
             self._decided.discard(opened.id)
-            decision = await workflow.execute_activity(
-                APPROVAL_DECISION,
-                opened.id,
-                result_type=ApprovalDecision,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=_TRANSIENT,
-            )
+            try:
+                decision = await workflow.execute_activity(
+                    APPROVAL_DECISION,
+                    opened.id,
+                    result_type=ApprovalDecision,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=_TRANSIENT,
+                )
+            except ActivityError as error:
+                if isinstance(error.cause, CancelledError):
+                    raise
+                # L01 did not answer: the goal keeps waiting and looks again later.
+                workflow.logger.warning("approval %s not read: %s", opened.id, _cause(error))
+                continue
             if decision.state != approval.PENDING:
                 return opened, decision
 
