@@ -295,7 +295,9 @@ class ApprovalServicer(ap_grpc.ApprovalServiceServicer):
             principal=request.principal.ByteSize(),
             resource=request.resource.ByteSize(),
         )
-        ttl = _positive_ttl("ttl", request.ttl) if request.HasField("ttl") else None
+        ttl = request.ttl.ToTimedelta() or None  # zero: the server's maximum
+        if ttl is not None and ttl < timedelta(0):
+            raise invalid("ttl", "must not be negative")
         approval = await self._supervisor.request_approval(
             current_principal.get(),
             DecisionRequest(
