@@ -150,9 +150,12 @@ async def test_an_approval_nobody_decides_expires_with_the_goals_wall_time(
     goals: Any, approvals: ap_grpc.ApprovalServiceStub, scripted_model: tuple[ScriptedModel, int]
 ) -> None:
     model = scripted_model[0]
-    goal = await two_tasks_waiting(goals, model, wall_time_limit=duration_pb2.Duration(seconds=6))
-    goal_id, opened = goal_id_of(goal), approval_id(goal)
+    wall = duration_pb2.Duration(seconds=6)
+    goal_id = await submit(
+        goals, model, [plan(task("a"))], require_approval=True, wall_time_limit=wall
+    )
     done = await ended(goals, goal_id, seconds=60)
+    opened = approval_id(done)
     assert done.status == pb.GOAL_STATUS_CANCELLED
     assert done.reason == f"approval {opened} expired before anyone decided"
     assert nothing_ran(model, goal_id)
