@@ -23,10 +23,12 @@ from services.kit.auth import service_token_from_env
 from services.kit.temporal import connect_temporal
 from services.l05_planning import errors
 from services.l05_planning.activities import GoalActivities
+from services.l05_planning.approval_follower import ApprovalFollower
 from services.l05_planning.config import PlanningSettings
 from services.l05_planning.roles_and_skills import RolesAndSkills
 from services.l05_planning.server import SERVICE_NAME, GoalServicer, register
 from services.l05_planning.store import GoalStore
+from services.l05_planning.supervision import Supervision
 from services.l05_planning.workflow import GoalRun
 
 log = structlog.get_logger("l05")
@@ -41,9 +43,11 @@ async def main() -> None:
     l02 = open_channel(layer_target("l02"), token=token)
     l03 = open_channel(layer_target("l03"), token=token)
     l04 = open_channel(layer_target("l04"), token=token, timeout=None)
+    l08 = open_channel(layer_target("l08"), token=token)
     l13 = open_channel(layer_target("l13"), token=token)
     l14 = open_channel(layer_target("l14"), token=token)
     store = GoalStore(l01)
+    supervision = Supervision(l08)
     temporal = await connect_temporal(
         settings.temporal_address,
         settings.temporal_namespace,
@@ -55,9 +59,16 @@ async def main() -> None:
         tools_pb2_grpc.ToolServiceStub(l03),
         agents_pb2_grpc.AgentServiceStub(l02),
         RolesAndSkills(l13, l14),
+        supervision,
     )
+    approvals = ApprovalFollower(l01, temporal)
     servicer = GoalServicer(
-        store, temporal, settings.task_queue, settings.agent_task_queue, settings.poll_seconds
+        store,
+        temporal,
+        supervision,
+        settings.task_queue,
+        settings.agent_task_queue,
+        settings.poll_seconds,
     )
     definition = ServiceDefinition(
         layer="l05_planning",
@@ -67,12 +78,17 @@ async def main() -> None:
         authenticator=TokenAuthenticator(settings.api_key),
     )
     worker = Worker(
-        temporal, task_queue=settings.task_queue, workflows=[GoalRun], activities=activities.all()
+        temporal,
+        task_queue=settings.task_queue,
+        workflows=[GoalRun],
+        activities=[*activities.all(), approvals.approval_decision],
     )
     async with worker, GrpcServer(definition, settings):
         log.info("worker.started", task_queue=settings.task_queue)
+        follower = asyncio.create_task(approvals.follow())
         await wait_for_termination()
-    for channel in (l01, l02, l03, l04, l13, l14):
+        follower.cancel()
+    for channel in (l01, l02, l03, l04, l08, l13, l14):
         await channel.close()
 
 

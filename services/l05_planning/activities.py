@@ -1,6 +1,6 @@
 """The activities of a goal: plan it (L04, roles from L13, skills from L14, checked by the
-validator), create a task attempt's L02 agent, terminate it on cancel, record an event on the
-goal's stream (L01).
+validator), open its approval (L08) when its constraints require one, create a task
+attempt's L02 agent, terminate it on cancel, record an event on the goal's stream (L01).
 
 Calls go out with the service token and the goal owner's identity, so the other layers'
 limits and ownership rules apply to the owner. A task attempt's agent id is derived from the
@@ -19,6 +19,7 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from agentic.models.v1 import models_pb2 as models_pb
 from agentic.models.v1 import models_pb2_grpc as models_grpc
@@ -29,6 +30,8 @@ from agentic.tools.v1 import tools_pb2_grpc as tools_grpc
 from services.kit.auth import PRINCIPAL_HEADER
 from services.l05_planning import agent_runs, events, plan
 from services.l05_planning.goal_types import (
+    ApprovalAsk,
+    ApprovalRef,
     GoalEvent,
     GoalSpec,
     KnownNames,
@@ -41,7 +44,15 @@ from services.l05_planning.goal_types import (
 )
 from services.l05_planning.roles_and_skills import RolesAndSkills
 from services.l05_planning.store import GoalStore
-from services.l05_planning.workflow import KNOWN_NAMES, PLAN, RECORD, START_TASK, STOP_TASK
+from services.l05_planning.supervision import Supervision
+from services.l05_planning.workflow import (
+    KNOWN_NAMES,
+    OPEN_APPROVAL,
+    PLAN,
+    RECORD,
+    START_TASK,
+    STOP_TASK,
+)
 
 # Room for a plan of a few tasks; more makes a local model too slow (L04 cuts it at 120 s).
 _PLAN_ANSWER_TOKENS = 768
@@ -50,6 +61,8 @@ _CONTEXT_CHARS = 8_000  # of each dependency's output given to a task
 # Answers of the model layer meaning "this answer or request is unusable": fed back as a
 # problem of the plan, not retried.
 _REFUSALS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION)
+# Answers of L08 to a request for an approval that asking again would not change.
+_FINAL_REFUSALS = (*_REFUSALS, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
 
 
 @contextlib.asynccontextmanager
@@ -91,17 +104,20 @@ class GoalActivities:
         tools: tools_grpc.ToolServiceStub,
         agents: agents_grpc.AgentServiceStub,
         team: RolesAndSkills,
+        supervision: Supervision,
     ) -> None:
         self._store = store
         self._models = models
         self._tools = tools
         self._agents = agents
         self._team = team
+        self._supervision = supervision
 
     def all(self) -> list[Any]:
         return [
             self.known_names,
             self.plan_goal,
+            self.open_approval,
             self.start_task,
             self.stop_task,
             self.record,
@@ -188,6 +204,17 @@ class GoalActivities:
             for index, description in missing.items()
         }
         return plan.with_roles(answer, {index: role for index, role in found.items() if role})
+
+    @activity.defn(name=OPEN_APPROVAL)
+    async def open_approval(self, ask: ApprovalAsk) -> ApprovalRef:
+        """Opens the goal's approval in L08 (or finds the one a previous attempt opened)."""
+        try:
+            return await self._supervision.open(ask)
+        except grpc.aio.AioRpcError as error:
+            if error.code() in _FINAL_REFUSALS:
+                message = f"L08 refused to open the goal's approval: {error.details()}"
+                raise ApplicationError(message, non_retryable=True) from None
+            raise
 
     @activity.defn(name=START_TASK)
     async def start_task(self, given: TaskInput) -> TaskStart:

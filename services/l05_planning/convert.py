@@ -95,6 +95,7 @@ def goal_message(view: GoalView, with_outputs: bool = True) -> pb.Goal:
         plan_problems=view.plan_problems,
         owner=view.owner,
         version=view.version,
+        approval=view.approval,
     )
     json_format.ParseDict(view.constraints, goal.constraints, ignore_unknown_fields=True)
     goal.usage.tokens = view.tokens

@@ -24,3 +24,11 @@ ENGINE_UNAVAILABLE = CATALOG.code(
     "E5008", Kind.UNAVAILABLE, "the workflow engine (Temporal) is unreachable; retry"
 )
 NOT_OWNER = CATALOG.code("E5009", Kind.PERMISSION_DENIED, "the goal belongs to another principal")
+NOT_AN_APPROVER = CATALOG.code(
+    "E5010",
+    Kind.PERMISSION_DENIED,
+    "L08 does not let the caller decide approvals (the approver or admin role decides)",
+)
+SUPERVISION_UNAVAILABLE = CATALOG.code(
+    "E5011", Kind.UNAVAILABLE, "the supervision layer (L08) did not answer; retry"
+)

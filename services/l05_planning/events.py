@@ -38,6 +38,7 @@ class GoalView:
     tokens: int = 0
     planning_calls: int = 0
     cancel_reason: str = ""
+    approval: str = ""  # "approvals/{id}" in L08, once the plan waits for one
     create_time: str = ""
     update_time: str = ""
     version: int = -1
@@ -70,6 +71,7 @@ def apply(view: GoalView, event_type: str, data: dict[str, Any], version: int, t
         view.planning_calls = int(data.get("calls", 0))
     elif event_type == WAITING_APPROVAL:
         view.status = WAITING
+        view.approval = data.get("approval", "")
     elif event_type == APPROVED:
         view.status = RUNNING
     elif event_type == TASK_STARTED:

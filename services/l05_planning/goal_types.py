@@ -102,3 +102,34 @@ class TaskStopped:
     agent: str  # agents/{id}
     owner: str
     reason: str
+
+
+def workflow_id_of(goal_id: str) -> str:
+    """The goal's workflow id (one workflow per goal)."""
+    return f"goal-{goal_id}"
+
+
+@dataclass(frozen=True)
+class ApprovalAsk:
+    """A validated plan to put before a person: what the goal's L08 approval shows."""
+
+    goal: GoalSpec
+    tasks: list[TaskSpec]
+    ttl_seconds: float  # how long it stays open (L08 caps it)
+
+
+@dataclass(frozen=True)
+class ApprovalRef:
+    """The goal's approval in L08, opened."""
+
+    id: str
+    expire_time: str  # RFC 3339
+
+
+@dataclass(frozen=True)
+class ApprovalDecision:
+    """Where the approval stands: "pending", "approved", "rejected" or "expired"."""
+
+    state: str
+    by: str = ""
+    comment: str = ""

@@ -7,24 +7,25 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import structlog
 from google.protobuf import json_format
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from agentic.planning.v1 import goals_pb2 as pb
 from agentic.planning.v1 import goals_pb2_grpc
-from services.kit import PlatformError, current_principal
+from services.kit import PlatformError, current_caller, current_principal
 from services.l05_planning import convert, errors, events
 from services.l05_planning.events import GoalView
+from services.l05_planning.goal_types import workflow_id_of as workflow_id
 from services.l05_planning.store import GoalStore
-from services.l05_planning.workflow import GoalRun
+from services.l05_planning.supervision import Supervision
+from services.l05_planning.workflow import APPROVAL_SIGNAL, GoalRun
+
+log = structlog.get_logger("l05")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["GoalService"].full_name
 _PAGE_MAX = 500
-
-
-def workflow_id(goal_id: str) -> str:
-    return f"goal-{goal_id}"
 
 
 class GoalServicer(goals_pb2_grpc.GoalServiceServicer):
@@ -32,12 +33,14 @@ class GoalServicer(goals_pb2_grpc.GoalServiceServicer):
         self,
         store: GoalStore,
         temporal: Client,
+        supervision: Supervision,
         task_queue: str,
         agent_task_queue: str,
         poll_seconds: float,
     ) -> None:
         self._store = store
         self._temporal = temporal
+        self._supervision = supervision
         self._queue = task_queue
         self._agent_queue = agent_task_queue
         self._poll = poll_seconds
@@ -118,20 +121,19 @@ class GoalServicer(goals_pb2_grpc.GoalServiceServicer):
             )
         goal_id = convert.goal_id_of(request.name)
         view = await self._ended_is_refused(goal_id)
-        if view.status != events.WAITING:
+        if view.status != events.WAITING or not view.approval:
             raise PlatformError(
                 errors.NOT_WAITING, f"goal {goal_id} is {view.status}, not WAITING_APPROVAL"
             )
-        await self._store.append(
-            goal_id,
-            events.APPROVED,
-            {"comment": request.comment, "by": current_principal.get()},
-            events.APPROVED,
-        )
+        # One record, one decision: the goal's approval in L08, decided in the caller's name
+        # by L08's rules. The workflow sees the decision in the approval's stream.
+        approval_id = view.approval.removeprefix("approvals/")
+        await self._supervision.approve(approval_id, request.comment, current_caller())
         try:
-            await self._temporal.get_workflow_handle(workflow_id(goal_id)).signal(GoalRun.approve)
-        except RPCError as error:
-            raise PlatformError(errors.ENGINE_UNAVAILABLE, f"Temporal: {error}") from error
+            handle = self._temporal.get_workflow_handle(workflow_id(goal_id))
+            await handle.signal(APPROVAL_SIGNAL, approval_id)
+        except RPCError as error:  # the follower of L08's decisions, or the recheck, wakes it
+            log.warning("approval.signal_failed", goal=goal_id, error=str(error))
         return pb.ApproveGoalResponse(goal=convert.goal_message(view))
 
     async def WatchGoal(

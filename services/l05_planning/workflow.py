@@ -1,5 +1,13 @@
 """A goal as a Temporal workflow: plan (L04), wait for an approval if asked, run the DAG.
 
+A goal whose constraints require approval opens an approval in L08 once its plan is valid
+(an activity; the approval is named by the goal, so a retry opens nothing twice), records
+that it waits, and waits for the signal ``approval_decided`` (sent by the follower of L08's
+decisions, approval_follower.py, and by ApproveGoal), reading the approval's stream in L01
+after each signal, and without one after 30 s, then less and less often (10 min at most).
+Approved, the plan runs; rejected or expired, the goal ends CANCELLED saying who rejected it
+and why. The approval lives as long as the goal's wall time has left.
+
 A task starts when its dependencies are done, up to the goal's parallelism: an activity
 creates its L02 agent, then the task runs as a child workflow of this one on L02's agent-run
 workflow (by type name and L02's task queue). A run that does not complete is an attempt
@@ -14,6 +22,7 @@ replay after a crash finds the child it started instead of starting another.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 from datetime import timedelta
 from typing import Any
@@ -28,9 +37,12 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from services.l05_planning import events
+    from services.l05_planning import approval, events
     from services.l05_planning.agent_runs import AGENT_RUN_WORKFLOW
     from services.l05_planning.goal_types import (
+        ApprovalAsk,
+        ApprovalDecision,
+        ApprovalRef,
         GoalEvent,
         GoalSpec,
         KnownNames,
@@ -48,6 +60,9 @@ PLAN = "goal_plan"
 START_TASK = "goal_start_task"
 STOP_TASK = "goal_stop_task"
 RECORD = "goal_record"
+OPEN_APPROVAL = "goal_open_approval"
+APPROVAL_DECISION = "goal_approval_decision"
+APPROVAL_SIGNAL = "approval_decided"
 
 _TRANSIENT = RetryPolicy(
     initial_interval=timedelta(seconds=0.2),
@@ -60,6 +75,10 @@ _PLAN_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_attempts=3
 )
 _HEARTBEAT = timedelta(seconds=15)
+# Without a signal (its follower may have been down), look at the approval after 30 s, then
+# twice as long each time up to 10 minutes: a wait of days stays a short history.
+_APPROVAL_RECHECK_FIRST = 30.0
+_APPROVAL_RECHECK_MAX = 600.0
 _OUTPUT_SUMMARY_CHARS = 4_000
 
 
@@ -78,13 +97,13 @@ def task_backoff(attempt: int) -> timedelta:
 @workflow.defn(name="GoalRun")
 class GoalRun:
     def __init__(self) -> None:
-        self._approved = False
+        self._decided: set[str] = set()  # approvals signalled as decided
         self._stopping = False  # the goal is ending: a finished child is not tried again
         self._agents: dict[str, str] = {}  # task id -> the agent of its running attempt
 
-    @workflow.signal
-    def approve(self) -> None:
-        self._approved = True
+    @workflow.signal(name=APPROVAL_SIGNAL)
+    def approval_decided(self, approval_id: str) -> None:
+        self._decided.add(approval_id)
 
     @workflow.run
     async def run(self, spec: GoalSpec) -> str:
@@ -120,8 +139,12 @@ class GoalRun:
                 spec, events.PLANNED, {"tasks": tasks, "tokens": plan.tokens, "calls": plan.calls}
             )
             if spec.require_approval:
-                await self._record(spec, events.WAITING_APPROVAL, {})
-                await workflow.wait_condition(lambda: self._approved)
+                opened, decision = await self._approval(spec, plan, deadline)
+                if decision.state != approval.APPROVED:
+                    reason = approval.outcome_reason(opened.id, decision)
+                    return await self._finish(spec, events.CANCELLED, reason=reason)
+                decided = {"approval": f"approvals/{opened.id}", "by": decision.by}
+                await self._record(spec, events.APPROVED, {**decided, "comment": decision.comment})
             return await self._run_dag(spec, plan, deadline)
         except asyncio.CancelledError:
             return await self._finish(spec, events.CANCELLED, reason="cancelled")
@@ -130,6 +153,46 @@ class GoalRun:
                 return await self._finish(spec, events.CANCELLED, reason="cancelled")
             # A layer stayed unreachable past the retries.
             return await self._finish(spec, events.FAILED, reason=_cause(error))
+
+    async def _approval(
+        self, spec: GoalSpec, plan: PlanResult, deadline: Any
+    ) -> tuple[ApprovalRef, ApprovalDecision]:
+        """Opens the plan's approval in L08 and waits until it is decided."""
+        left = (deadline - workflow.now()).total_seconds()
+        opened = await workflow.execute_activity(
+            OPEN_APPROVAL,
+            ApprovalAsk(spec, plan.tasks, max(left, 1.0)),
+            result_type=ApprovalRef,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=_TRANSIENT,
+        )
+        waiting = {"approval": f"approvals/{opened.id}", "expire_time": opened.expire_time}
+        await self._record(spec, events.WAITING_APPROVAL, waiting)
+        recheck = _APPROVAL_RECHECK_FIRST
+        while True:
+            try:
+                await workflow.wait_condition(
+                    lambda: opened.id in self._decided, timeout=timedelta(seconds=recheck)
+                )
+            except builtins.TimeoutError:
+                recheck = min(recheck * 2, _APPROVAL_RECHECK_MAX)
+            self._decided.discard(opened.id)
+            try:
+                decision = await workflow.execute_activity(
+                    APPROVAL_DECISION,
+                    opened.id,
+                    result_type=ApprovalDecision,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=_TRANSIENT,
+                )
+            except ActivityError as error:
+                if isinstance(error.cause, CancelledError):
+                    raise
+                # L01 did not answer: the goal keeps waiting and looks again later.
+                workflow.logger.warning("approval %s not read: %s", opened.id, _cause(error))
+                continue
+            if decision.state != approval.PENDING:
+                return opened, decision
 
     async def _run_dag(self, spec: GoalSpec, plan: PlanResult, deadline: Any) -> str:
         pending = list(plan.tasks)

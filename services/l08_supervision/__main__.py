@@ -85,7 +85,7 @@ async def main() -> None:
                 DecisionServicer(supervisor), s
             ),
             lambda s: approvals_pb2_grpc.add_ApprovalServiceServicer_to_server(
-                ApprovalServicer(desk), s
+                ApprovalServicer(desk, supervisor), s
             ),
         ],
         authenticator=TokenAuthenticator(settings.api_key),

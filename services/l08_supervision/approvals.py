@@ -1,5 +1,5 @@
-"""Approvals: opened by an ESCALATE, decided once by a human (or by expiry, a rejection with
-the reason "expired").
+"""Approvals: opened by an ESCALATE or on a layer's request, decided once by a human in the
+approver or admin role (or by expiry, a rejection with the reason "expired").
 
 Each approval is an L01 stream ``approval-<id>``: ``approval.requested`` at version 0, then
 one ``approval.approved`` or ``approval.rejected`` appended with expected version 0, so
@@ -30,6 +30,10 @@ APPROVED = "approval.approved"
 REJECTED = "approval.rejected"
 EXPIRED_COMMENT = "expired"
 SUPERVISOR = "l08_supervision"  # who decides an expiry
+# The roles whose holders may decide: the gateway lets the approver role reach Approve and
+# Reject, and L08 asks the same of callers that reach it directly on someone's behalf (L05's
+# ApproveGoal), so both paths agree.
+DECIDING_ROLES = frozenset({"approver", "admin"})
 _REQUEST_IDS = uuid.UUID("5b1f3a9e-2c4d-4e8f-9a1b-0c2d3e4f5a6b")  # namespace of request-id ids
 
 
@@ -208,7 +212,17 @@ class ApprovalDesk:
             errors.STORE_UNAVAILABLE, f"approval {approval_id} exists but was not read back"
         )
 
-    async def decide(self, approval_id: str, approve: bool, by: str, comment: str) -> Approval:
+    async def decide(
+        self, approval_id: str, approve: bool, by: str, comment: str, roles: tuple[str, ...]
+    ) -> Approval:
+        """Records ``by``'s decision; refused (before the approval is looked up, so nothing is
+        told about it) unless ``roles`` holds a deciding role."""
+        if not DECIDING_ROLES.intersection(roles):
+            held = ", ".join(roles) or "none"
+            raise PlatformError(
+                errors.NOT_AN_APPROVER,
+                f"{by} may not decide approvals: needs the approver or admin role (has {held})",
+            )
         approval = self.get(approval_id)
         if approval.state is State.PENDING and self._clock() >= approval.expire_time:
             await self._expire(approval)

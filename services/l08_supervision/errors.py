@@ -26,3 +26,8 @@ DEPLOY_CONFLICT = CATALOG.code(
 COUNTERS_UNAVAILABLE = CATALOG.code(
     "E8010", Kind.UNAVAILABLE, "the call counters (Redis) are unreachable; retry"
 )
+NOT_AN_APPROVER = CATALOG.code(
+    "E8011",
+    Kind.PERMISSION_DENIED,
+    "only a caller in the approver or admin role may approve or reject",
+)

@@ -79,6 +79,7 @@ class Schema:
         self.text = text
         self.handle = cedarpy.Schema.from_str(text)
         self.actions = _declared_actions(text)
+        self.entity_types = _declared_entity_types(text)
 
     @classmethod
     def platform(cls) -> Schema:
@@ -91,6 +92,15 @@ def _declared_actions(text: str) -> frozenset[str]:
         stripped = line.strip()
         if stripped.startswith("action "):
             names.add(stripped.split('"')[1])
+    return frozenset(names)
+
+
+def _declared_entity_types(text: str) -> frozenset[str]:
+    names = set()
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("entity "):
+            names.add(stripped.removeprefix("entity ").split()[0].rstrip(";"))
     return frozenset(names)
 
 

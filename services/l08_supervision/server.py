@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
-from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
 
 from agentic.supervision.v1 import approvals_pb2 as ap_pb
 from agentic.supervision.v1 import approvals_pb2_grpc as ap_grpc
@@ -17,7 +17,7 @@ from agentic.supervision.v1 import decisions_pb2_grpc as de_grpc
 from agentic.supervision.v1 import policies_pb2 as po_pb
 from agentic.supervision.v1 import policies_pb2_grpc as po_grpc
 from agentic.supervision.v1 import resources_pb2 as res_pb
-from services.kit import PlatformError, current_principal
+from services.kit import PlatformError, current_caller, current_principal
 from services.l08_supervision import errors
 from services.l08_supervision.approvals import Approval, ApprovalDesk, State
 from services.l08_supervision.policy_engine import (
@@ -39,6 +39,9 @@ MAX_COMMENT_CHARS = 4000
 MAX_DESCRIPTION_CHARS = 4000
 # A decision's request is kept whole in its approval's event (L01 takes up to 1 MiB).
 MAX_PART_BYTES = 64 * 1024
+MAX_REASONS = 10
+MAX_REASON_CHARS = 1000
+MAX_REQUEST_ID_CHARS = 256
 
 _OUTCOMES = {
     Outcome.ALLOW: res_pb.DECISION_ALLOW,
@@ -211,6 +214,19 @@ class PolicyServicer(po_grpc.PolicyServiceServicer):
         return po_pb.GetPolicySchemaResponse(schema=self._store.schema.text)
 
 
+def _check_sizes(**parts: int) -> None:
+    for field, size in parts.items():
+        if size > MAX_PART_BYTES:
+            raise invalid(field, f"{size} bytes, over {MAX_PART_BYTES}")
+
+
+def _positive_ttl(field: str, duration: duration_pb2.Duration) -> timedelta:
+    ttl = duration.ToTimedelta()
+    if ttl <= timedelta(0):
+        raise invalid(field, "must be positive")
+    return ttl
+
+
 class DecisionServicer(de_grpc.DecisionServiceServicer):
     def __init__(self, supervisor: Supervisor) -> None:
         self._supervisor = supervisor
@@ -222,18 +238,14 @@ class DecisionServicer(de_grpc.DecisionServiceServicer):
             raise invalid("action", "required, e.g. call_tool")
         if len(request.request_id) > 256:
             raise invalid("request_id", "at most 256 characters")
-        for field, size in (
-            ("context", request.context.ByteSize()),
-            ("principal", request.principal.ByteSize()),
-            ("resource", request.resource.ByteSize()),
-        ):
-            if size > MAX_PART_BYTES:
-                raise invalid(field, f"{size} bytes, over {MAX_PART_BYTES}")
+        _check_sizes(
+            context=request.context.ByteSize(),
+            principal=request.principal.ByteSize(),
+            resource=request.resource.ByteSize(),
+        )
         ttl = None
         if request.HasField("approval_ttl"):
-            ttl = request.approval_ttl.ToTimedelta()
-            if ttl <= timedelta(0):
-                raise invalid("approval_ttl", "must be positive")
+            ttl = _positive_ttl("approval_ttl", request.approval_ttl)
         decided = await self._supervisor.evaluate(
             current_principal.get(),
             DecisionRequest(
@@ -261,8 +273,44 @@ class DecisionServicer(de_grpc.DecisionServiceServicer):
 
 
 class ApprovalServicer(ap_grpc.ApprovalServiceServicer):
-    def __init__(self, desk: ApprovalDesk) -> None:
+    def __init__(self, desk: ApprovalDesk, supervisor: Supervisor) -> None:
         self._desk = desk
+        self._supervisor = supervisor
+
+    async def RequestApproval(
+        self, request: ap_pb.RequestApprovalRequest, context: grpc.aio.ServicerContext
+    ) -> ap_pb.RequestApprovalResponse:
+        if not request.action:
+            raise invalid("action", "required, e.g. execute_plan")
+        if not request.request_id or len(request.request_id) > MAX_REQUEST_ID_CHARS:
+            raise invalid(
+                "request_id", f"required (the idempotency key), 1-{MAX_REQUEST_ID_CHARS} chars"
+            )
+        if not 1 <= len(request.reasons) <= MAX_REASONS:
+            raise invalid("reasons", f"1-{MAX_REASONS} reasons why a person must decide")
+        if any(not r.strip() or len(r) > MAX_REASON_CHARS for r in request.reasons):
+            raise invalid("reasons", f"each reason: 1-{MAX_REASON_CHARS} characters, not blank")
+        _check_sizes(
+            context=request.context.ByteSize(),
+            principal=request.principal.ByteSize(),
+            resource=request.resource.ByteSize(),
+        )
+        ttl = request.ttl.ToTimedelta() or None  # zero: the server's maximum
+        if ttl is not None and ttl < timedelta(0):
+            raise invalid("ttl", "must not be negative")
+        approval = await self._supervisor.request_approval(
+            current_principal.get(),
+            DecisionRequest(
+                to_entity(request.principal, "principal"),
+                request.action,
+                to_entity(request.resource, "resource"),
+                _dict(request.context),
+            ),
+            tuple(request.reasons),
+            request.request_id,
+            ttl,
+        )
+        return ap_pb.RequestApprovalResponse(approval=to_approval(approval))
 
     async def ListApprovals(
         self, request: ap_pb.ListApprovalsRequest, context: grpc.aio.ServicerContext
@@ -293,7 +341,10 @@ class ApprovalServicer(ap_grpc.ApprovalServiceServicer):
             raise invalid("id", "required")
         if len(comment) > MAX_COMMENT_CHARS:
             raise invalid("comment", f"at most {MAX_COMMENT_CHARS} characters")
-        approval = await self._desk.decide(approval_id, approve, current_principal.get(), comment)
+        caller = current_caller()
+        approval = await self._desk.decide(
+            approval_id, approve, caller.principal, comment, caller.roles
+        )
         return to_approval(approval)
 
     async def Approve(

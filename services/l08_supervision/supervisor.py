@@ -1,5 +1,6 @@
 """Decides a request: fills in the context L08 owns, evaluates the active policies, opens an
-approval for an ESCALATE, and hands the decision to the log."""
+approval for an ESCALATE, and hands the decision to the log. Also opens an approval a layer
+asks for outright (its own rules want a person), with no policy consulted."""
 
 from __future__ import annotations
 
@@ -136,3 +137,40 @@ class Supervisor:
             }
         )
         return Decided(verdict, approval, self._policies.latest, context)
+
+    async def request_approval(
+        self,
+        requester: str,
+        request: DecisionRequest,
+        reasons: tuple[str, ...],
+        request_id: str,
+        ttl: timedelta | None = None,
+    ) -> Approval:
+        """Opens the approval (or finds the one ``requester`` opened under ``request_id``).
+        Its action and entity types must be the schema's, so policies and people read it
+        like an escalated decision; it lives ``ttl`` at most the configured maximum."""
+        schema = self._policies.schema
+        if request.action not in schema.actions:
+            actions = ", ".join(sorted(schema.actions))
+            raise PlatformError(
+                errors.INVALID_ARGUMENT,
+                f"action: {request.action!r} is not one of {actions}",
+                field="action",
+            )
+        for field, entity in (("principal", request.principal), ("resource", request.resource)):
+            if entity.type not in schema.entity_types:
+                raise PlatformError(
+                    errors.INVALID_ARGUMENT,
+                    f"{field}.type: {entity.type!r} is not an entity type of the schema",
+                    field=f"{field}.type",
+                )
+        return await self._desk.open(
+            requester,
+            request.action,
+            entity_dict(request.principal),
+            entity_dict(request.resource),
+            request.context,
+            reasons,
+            min(ttl or self._ttl, self._ttl),
+            request_id,
+        )

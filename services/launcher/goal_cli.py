@@ -59,6 +59,11 @@ def render(goal: dict[str, Any]) -> Group:
     parts: list[Any] = [tree]
     if goal.get("plan_problems"):
         parts.append(Text("Plan refused:\n" + "\n".join(f"  - {p}" for p in goal["plan_problems"])))
+    if status == "WAITING_APPROVAL" and goal.get("approval"):
+        approval_id = goal["approval"].removeprefix("approvals/")
+        parts.append(
+            Text(f"waiting for approval {approval_id}: agentic approvals approve {approval_id}")
+        )
     if status in ("FAILED", "CANCELLED") and goal.get("reason"):
         parts.append(Text(f"{status.lower()}: {goal['reason']}", style="red"))
     if goal.get("result"):

@@ -42,9 +42,6 @@ NOT_DRIVEN = frozenset(
         "AgentService_PauseAgent",
         "AgentService_ResumeAgent",
         "AgentService_WatchAgent",
-        "ApprovalService_Approve",
-        "ApprovalService_Reject",
-        "ApprovalService_GetApproval",
         "ApprovalService_WatchApproval",
         "AssistantService_Ask",
         "AssistantService_Confirm",
@@ -280,6 +277,20 @@ def test_a_generated_client_drives_every_operation(generated: Any, mesh: Running
     )
     assert valid is not None
     assert call("ApprovalService_ListApprovals") is not None
+    asked = {
+        "action": "execute_plan",
+        "principal": {"type": "User", "id": "client"},
+        "resource": {"type": "Goal", "id": f"g-{run}"},
+        "reasons": ["the client asks"],
+    }
+    opened = call("ApprovalService_RequestApproval", body={**asked, "request_id": f"a-{run}"})
+    approval_id = opened.approval.id
+    assert call("ApprovalService_GetApproval", approval_id).approval.id == approval_id
+    approved = call("ApprovalService_Approve", approval_id, body={"comment": "fine"})
+    assert approved.approval.state == "APPROVAL_STATE_APPROVED"
+    second = call("ApprovalService_RequestApproval", body={**asked, "request_id": f"b-{run}"})
+    rejected = call("ApprovalService_Reject", second.approval.id, body={"comment": "no"})
+    assert rejected.approval.state == "APPROVAL_STATE_REJECTED"
     agent = f"a-{run}"
     made = call("AgentService_CreateAgent", body={"display_name": "Client"}, agent_id=agent)
     assert made.agent.name == f"agents/{agent}"

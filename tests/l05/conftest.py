@@ -4,8 +4,8 @@ Plans and agent answers must come on cue (a cycle, a repaired plan, a task that 
 which the offline model cannot be relied on to do: the scripted model is a gRPC server
 speaking L04's own contract (tests/l02's). Under test are the real L05 process (`python -m
 services.l05_planning`) and a real L02 process, both pointed at the scripted model, with the
-session mesh's L01, L03, L13, L14 and Temporal, each on its own port and task queue (L05 starts
-its tasks on the L02 process's queue).
+session mesh's L01, L03, L08, L13, L14 and Temporal, each on its own port and task queue (L05
+starts its tasks on the L02 process's queue).
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ class PlanningProcess:
             "L05_AGENT_TASK_QUEUE": runtime.env["L02_TASK_QUEUE"],
             "AGENTIC_L03_TARGET": mesh.mesh.layer_target("l03_tools"),
             "AGENTIC_L04_TARGET": f"127.0.0.1:{model_port}",
+            "AGENTIC_L08_TARGET": mesh.mesh.layer_target("l08_supervision"),
             "AGENTIC_L13_TARGET": mesh.mesh.layer_target("l13_roles"),
             "AGENTIC_L14_TARGET": mesh.mesh.layer_target("l14_skills"),
             "AGENTIC_SERVICE_TOKEN": (home / "service_token").read_text().strip(),

@@ -2,7 +2,8 @@
 server. The goal goes on from
 Temporal's history: the task that completed before the kill is not run again, and the tool
 call made before it is not repeated (the tool appends to a file of its run's workspace; a
-later step of the same run counts the lines)."""
+later step of the same run counts the lines). And of the planning process while a goal waits
+for its approval, decided while it is down."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from agentic.planning.v1 import goals_pb2 as pb
 from agentic.planning.v1 import goals_pb2_grpc
 from agentic.runtime.v1 import agents_pb2 as agents_pb
 from agentic.runtime.v1 import agents_pb2_grpc
+from agentic.supervision.v1 import approvals_pb2 as ap_pb
+from agentic.supervision.v1 import approvals_pb2_grpc as ap_grpc
 from services.kit import open_channel
 from services.l05_planning.agent_runs import agent_id_of
 from tests.conftest import RunningMesh
@@ -127,3 +130,43 @@ async def test_kill_9_of_the_temporal_server_mid_goal(
         mesh.mesh.start_component("temporal", timeout=120)
 
     await goal_survives(scripted_planning, scripted_runtime, scripted_model[0], crash)
+
+
+async def test_a_goal_approved_while_the_planning_layer_is_down_goes_on(
+    gateway_channel: Any,
+    scripted_planning: PlanningProcess,
+    scripted_model: tuple[ScriptedModel, int],
+) -> None:
+    """kill -9 of L05 while a goal waits for its L08 approval; the approval is decided while
+    L05 is down (so no follower sees it), then L05 starts again: the workflow finds the
+    decision in the approval's stream on its next look, and the plan runs once."""
+    model = scripted_model[0]
+    goal_id = new_goal_id()
+    model.scripts[f"planner-{goal_id}"] = [plan(task("a"))]
+    model.scripts[agent_id_of(goal_id, "a", 1)] = [finish("a done")]
+    async with open_channel(scripted_planning.target, token=DEV_TOKEN) as channel:
+        goals = goals_pb2_grpc.GoalServiceStub(channel)
+        await goals.CreateGoal(
+            pb.CreateGoalRequest(
+                goal="wait for me",
+                goal_id=goal_id,
+                constraints=pb.Constraints(require_approval=True),
+            )
+        )
+        approval = ""
+        deadline = time.monotonic() + 120
+        while not approval:
+            assert time.monotonic() < deadline, "the goal did not wait for its approval"
+            found = (await goals.GetGoal(pb.GetGoalRequest(name=f"goals/{goal_id}"))).goal
+            approval = found.approval.removeprefix("approvals/")
+            await asyncio.sleep(0.2)
+    scripted_planning.kill()
+    await ap_grpc.ApprovalServiceStub(gateway_channel).Approve(
+        ap_pb.ApproveRequest(id=approval, comment="while L05 was down")
+    )
+    scripted_planning.start()
+    async with open_channel(scripted_planning.target, token=DEV_TOKEN) as channel:
+        goal = await ended(goals_pb2_grpc.GoalServiceStub(channel), goal_id, seconds=180)
+    assert goal.status == pb.GOAL_STATUS_COMPLETED, goal.reason
+    assert [(t.id, t.attempts) for t in goal.tasks] == [("a", 1)]
+    assert len(model.requests[agent_id_of(goal_id, "a", 1)]) == 1

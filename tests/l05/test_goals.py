@@ -325,29 +325,6 @@ async def test_cancel_terminates_the_running_agents(
     assert platform_code(again.value) == "E5006"
 
 
-async def test_require_approval_waits_for_approve_goal(
-    goals: Any, scripted_model: tuple[ScriptedModel, int]
-) -> None:
-    model = scripted_model[0]
-    goal_id = await submit(goals, model, [plan(task("a"))], require_approval=True)
-    name = f"goals/{goal_id}"
-    for _ in range(300):
-        goal = (await goals.GetGoal(pb.GetGoalRequest(name=name))).goal
-        if goal.status == pb.GOAL_STATUS_WAITING_APPROVAL:
-            break
-        await asyncio.sleep(0.1)
-    assert goal.status == pb.GOAL_STATUS_WAITING_APPROVAL
-    assert goal.tasks[0].state == pb.TASK_STATE_PENDING
-    assert agent_id_of(goal_id, "a", 1) not in model.requests
-    await goals.ApproveGoal(pb.ApproveGoalRequest(name=name, comment="go"))
-    goal = await ended(goals, goal_id)
-    assert goal.status == pb.GOAL_STATUS_COMPLETED, goal.reason
-    assert ("goal.approved", "") in await event_log(goals, goal_id)
-    with pytest.raises(grpc.aio.AioRpcError) as late:
-        await goals.ApproveGoal(pb.ApproveGoalRequest(name=name))
-    assert platform_code(late.value) == "E5006"
-
-
 async def test_approve_is_refused_when_nothing_waits(
     goals: Any, scripted_model: tuple[ScriptedModel, int]
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from services.l08_supervision.policy_engine import (
     Schema,
     problems,
 )
+from services.l08_supervision.supervisor import Supervisor
 
 pytestmark = [pytest.mark.unit, pytest.mark.l08]
 
@@ -123,6 +125,9 @@ class MemoryLog:
         stream.extend(events)
 
 
+APPROVER = ("approver",)
+
+
 @pytest.fixture
 def desk() -> tuple[ApprovalDesk, MemoryLog, list[datetime]]:
     now = [datetime(2026, 1, 1, tzinfo=UTC)]
@@ -142,10 +147,10 @@ async def test_one_decision_per_approval(
 ) -> None:
     approvals, log, _ = desk
     approval = await _open(approvals)
-    decided = await approvals.decide(approval.id, True, "alice", "ok")
+    decided = await approvals.decide(approval.id, True, "alice", "ok", APPROVER)
     assert (decided.state, decided.decided_by) == (State.APPROVED, "alice")
     with pytest.raises(PlatformError) as again:
-        await approvals.decide(approval.id, False, "bob", "no")
+        await approvals.decide(approval.id, False, "bob", "no", APPROVER)
     assert again.value.code == "E8006"
     assert [t for t, _ in log.streams[approval.stream]] == [
         "approval.requested",
@@ -165,8 +170,26 @@ async def test_expiry_is_a_rejection(desk: tuple[ApprovalDesk, MemoryLog, list[d
         "l08_supervision",
     )
     with pytest.raises(PlatformError) as late:
-        await approvals.decide(approval.id, True, "alice", "")
+        await approvals.decide(approval.id, True, "alice", "", APPROVER)
     assert late.value.code == "E8007"
+
+
+async def test_only_approvers_and_admins_decide(
+    desk: tuple[ApprovalDesk, MemoryLog, list[datetime]],
+) -> None:
+    approvals, log, _ = desk
+    approval = await _open(approvals)
+    for roles in ((), ("goal_operator",), ("reader", "supervised")):
+        with pytest.raises(PlatformError) as refused:
+            await approvals.decide(approval.id, True, "mallory", "mine", roles)
+        assert refused.value.code == "E8011"
+        assert "approver" in refused.value.message
+    with pytest.raises(PlatformError) as unknown:  # the role is checked first: no existence leak
+        await approvals.decide("nope", True, "mallory", "", ("goal_operator",))
+    assert unknown.value.code == "E8011"
+    assert [t for t, _ in log.streams[approval.stream]] == ["approval.requested"]
+    decided = await approvals.decide(approval.id, False, "root", "no", ("admin",))
+    assert (decided.state, decided.decided_by) == (State.REJECTED, "root")
 
 
 async def test_a_request_id_names_one_approval_per_requester(
@@ -222,3 +245,54 @@ def test_caps_quotas_and_time_windows_are_policies() -> None:
     assert decide(weekday=6) == (Outcome.DENY, ["hours"])
     outcome, deciding = decide(hour=3, cost_cents=500)
     assert outcome is Outcome.DENY and sorted(deciding) == ["cap", "hours"]
+
+
+def _asker(approvals: ApprovalDesk) -> Supervisor:
+    """A supervisor for approvals asked outright: no policy, counter or log is consulted."""
+    policies = SimpleNamespace(schema=SCHEMA)
+    return Supervisor(policies, approvals, None, None, timedelta(hours=1))  # type: ignore[arg-type]
+
+
+def _goal_request(action: str = "execute_plan", resource: str = "Goal") -> DecisionRequest:
+    return DecisionRequest(
+        EntityRef("User", "alice"), action, EntityRef(resource, "g1"), {"tasks": ["a"]}
+    )
+
+
+async def test_an_approval_asked_outright_is_opened_once_per_key(
+    desk: tuple[ApprovalDesk, MemoryLog, list[datetime]],
+) -> None:
+    approvals, log, now = desk
+    asker = _asker(approvals)
+    first = await asker.request_approval("alice", _goal_request(), ("asked",), "goal-g1")
+    again = await asker.request_approval("alice", _goal_request(), ("asked",), "goal-g1")
+    assert again.id == first.id and first.state is State.PENDING
+    assert (first.action, first.resource["type"], first.context) == (
+        "execute_plan",
+        "Goal",
+        {"tasks": ["a"]},
+    )
+    assert len(log.streams[first.stream]) == 1
+    # A life longer than the server's maximum is cut to it.
+    long = await asker.request_approval(
+        "alice", _goal_request(), ("asked",), "goal-g2", timedelta(days=3)
+    )
+    assert long.expire_time == now[0] + timedelta(hours=1)
+    short = await asker.request_approval(
+        "alice", _goal_request(), ("asked",), "goal-g3", timedelta(seconds=5)
+    )
+    assert short.expire_time == now[0] + timedelta(seconds=5)
+
+
+async def test_an_approval_asked_outright_names_the_schema(
+    desk: tuple[ApprovalDesk, MemoryLog, list[datetime]],
+) -> None:
+    approvals, log, _ = desk
+    asker = _asker(approvals)
+    with pytest.raises(PlatformError) as action:
+        await asker.request_approval("alice", _goal_request("launch"), ("x",), "k1")
+    assert (action.value.code, action.value.field) == ("E8002", "action")
+    with pytest.raises(PlatformError) as resource:
+        await asker.request_approval("alice", _goal_request(resource="Rocket"), ("x",), "k2")
+    assert (resource.value.code, resource.value.field) == ("E8002", "resource.type")
+    assert log.streams == {}

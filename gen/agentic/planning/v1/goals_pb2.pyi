@@ -101,7 +101,7 @@ class Usage(_message.Message):
     def __init__(self, tokens: _Optional[int] = ..., planning_calls: _Optional[int] = ...) -> None: ...
 
 class Goal(_message.Message):
-    __slots__ = ("name", "goal", "constraints", "status", "tasks", "result", "reason", "plan_problems", "usage", "owner", "create_time", "update_time", "version")
+    __slots__ = ("name", "goal", "constraints", "status", "tasks", "result", "reason", "plan_problems", "usage", "owner", "create_time", "update_time", "version", "approval")
     NAME_FIELD_NUMBER: _ClassVar[int]
     GOAL_FIELD_NUMBER: _ClassVar[int]
     CONSTRAINTS_FIELD_NUMBER: _ClassVar[int]
@@ -115,6 +115,7 @@ class Goal(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
     name: str
     goal: str
     constraints: Constraints
@@ -128,7 +129,8 @@ class Goal(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     version: int
-    def __init__(self, name: _Optional[str] = ..., goal: _Optional[str] = ..., constraints: _Optional[_Union[Constraints, _Mapping]] = ..., status: _Optional[_Union[GoalStatus, str]] = ..., tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ..., result: _Optional[str] = ..., reason: _Optional[str] = ..., plan_problems: _Optional[_Iterable[str]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., owner: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ...) -> None: ...
+    approval: str
+    def __init__(self, name: _Optional[str] = ..., goal: _Optional[str] = ..., constraints: _Optional[_Union[Constraints, _Mapping]] = ..., status: _Optional[_Union[GoalStatus, str]] = ..., tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ..., result: _Optional[str] = ..., reason: _Optional[str] = ..., plan_problems: _Optional[_Iterable[str]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., owner: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., approval: _Optional[str] = ...) -> None: ...
 
 class CreateGoalRequest(_message.Message):
     __slots__ = ("goal", "constraints", "goal_id")

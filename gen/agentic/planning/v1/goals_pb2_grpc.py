@@ -124,8 +124,10 @@ class GoalServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ApproveGoal(self, request, context):
-        """Approves the plan of a goal WAITING_APPROVAL (constraint require_approval);
-        the approval is recorded as an event of the goal.
+        """Approves the plan of a goal WAITING_APPROVAL (constraint require_approval)
+        by approving its L08 approval (the goal's "approval") in the caller's name:
+        the same as L08's ApprovalService.Approve, the documented way, and refused
+        unless L08 lets the caller decide approvals (the approver or admin role).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

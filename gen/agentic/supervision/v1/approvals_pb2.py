@@ -25,9 +25,11 @@ _sym_db = _symbol_database.Default()
 from agentic.supervision.v1 import resources_pb2 as agentic_dot_supervision_dot_v1_dot_resources__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&agentic/supervision/v1/approvals.proto\x12\x16\x61gentic.supervision.v1\x1a&agentic/supervision/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"s\n\x14ListApprovalsRequest\x12\x34\n\x05state\x18\x01 \x01(\x0e\x32%.agentic.supervision.v1.ApprovalState\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"e\n\x15ListApprovalsResponse\x12\x33\n\tapprovals\x18\x01 \x03(\x0b\x32 .agentic.supervision.v1.Approval\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x12GetApprovalRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"I\n\x13GetApprovalResponse\x12\x32\n\x08\x61pproval\x18\x01 \x01(\x0b\x32 .agentic.supervision.v1.Approval\"3\n\x0e\x41pproveRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\"E\n\x0f\x41pproveResponse\x12\x32\n\x08\x61pproval\x18\x01 \x01(\x0b\x32 .agentic.supervision.v1.Approval\"2\n\rRejectRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\"D\n\x0eRejectResponse\x12\x32\n\x08\x61pproval\x18\x01 \x01(\x0b\x32 .agentic.supervision.v1.Approval\"(\n\x14WatchApprovalRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"K\n\x15WatchApprovalResponse\x12\x32\n\x08\x61pproval\x18\x01 \x01(\x0b\x32 .agentic.supervision.v1.Approval2\xb2\x05\n\x0f\x41pprovalService\x12\x83\x01\n\rListApprovals\x12,.agentic.supervision.v1.ListApprovalsRequest\x1a-.agentic.supervision.v1.ListApprovalsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/approvals\x12\x82\x01\n\x0bGetApproval\x12*.agentic.supervision.v1.GetApprovalRequest\x1a+.agentic.supervision.v1.GetApprovalResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/approvals/{id}\x12\x81\x01\n\x07\x41pprove\x12&.agentic.supervision.v1.ApproveRequest\x1a\'.agentic.supervision.v1.ApproveResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/approvals/{id}:approve:\x01*\x12}\n\x06Reject\x12%.agentic.supervision.v1.RejectRequest\x1a&.agentic.supervision.v1.RejectResponse\"$\x82\xd3\xe4\x93\x02\x1e\"\x19/v1/approvals/{id}:reject:\x01*\x12\x90\x01\n\rWatchApproval\x12,.agentic.supervision.v1.WatchApprovalRequest\x1a-.agentic.supervision.v1.WatchApprovalResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/approvals/{id}:watch0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&agentic/supervision/v1/approvals.proto\x12\x16\x61gentic.supervision.v1\x1a&agentic/supervision/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\"s\n\x14ListApprovalsRequest\x12\x34\n\x05state\x18\x01 \x01(\x0e\x32%.agentic.supervision.v1.ApprovalState\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"e\n\x15ListApprovalsResponse\x12\x33\n\tapprovals\x18\x01 \x03(\x0b\x32 .agentic.supervision.v1.Approval\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x12GetApprovalRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"I\n\x13GetApprovalResponse\x12\x32\n\x08\x61pproval\x18\x01 \x01(\x0b\x32 .agentic.supervision.v1.Approval\"3\n\x0e\x41pproveRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\"E\n\x0f\x41pproveResponse\x12\x32\n\x08\x61pproval\x18\x01 \x01(\x0b\x32 .agentic.supervision.v1.Approval\"2\n\rRejectRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\"D\n\x0eRejectResponse\x12\x32\n\x08\x61pproval\x18\x01 \x01(\x0b\x32 .agentic.supervision.v1.Approval\"\xa2\x02\n\x16RequestApprovalRequest\x12\x14\n\x06\x61\x63tion\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x37\n\tprincipal\x18\x02 \x01(\x0b\x32\x1e.agentic.supervision.v1.EntityB\x04\xe2\x41\x01\x02\x12\x36\n\x08resource\x18\x03 \x01(\x0b\x32\x1e.agentic.supervision.v1.EntityB\x04\xe2\x41\x01\x02\x12(\n\x07\x63ontext\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x15\n\x07reasons\x18\x05 \x03(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x02\x12&\n\x03ttl\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\"M\n\x17RequestApprovalResponse\x12\x32\n\x08\x61pproval\x18\x01 \x01(\x0b\x32 .agentic.supervision.v1.Approval\"(\n\x14WatchApprovalRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"K\n\x15WatchApprovalResponse\x12\x32\n\x08\x61pproval\x18\x01 \x01(\x0b\x32 .agentic.supervision.v1.Approval2\xc9\x06\n\x0f\x41pprovalService\x12\x83\x01\n\rListApprovals\x12,.agentic.supervision.v1.ListApprovalsRequest\x1a-.agentic.supervision.v1.ListApprovalsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/approvals\x12\x82\x01\n\x0bGetApproval\x12*.agentic.supervision.v1.GetApprovalRequest\x1a+.agentic.supervision.v1.GetApprovalResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/approvals/{id}\x12\x81\x01\n\x07\x41pprove\x12&.agentic.supervision.v1.ApproveRequest\x1a\'.agentic.supervision.v1.ApproveResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/approvals/{id}:approve:\x01*\x12}\n\x06Reject\x12%.agentic.supervision.v1.RejectRequest\x1a&.agentic.supervision.v1.RejectResponse\"$\x82\xd3\xe4\x93\x02\x1e\"\x19/v1/approvals/{id}:reject:\x01*\x12\x94\x01\n\x0fRequestApproval\x12..agentic.supervision.v1.RequestApprovalRequest\x1a/.agentic.supervision.v1.RequestApprovalResponse\" \x82\xd3\xe4\x93\x02\x1a\"\x15/v1/approvals:request:\x01*\x12\x90\x01\n\rWatchApproval\x12,.agentic.supervision.v1.WatchApprovalRequest\x1a-.agentic.supervision.v1.WatchApprovalResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/approvals/{id}:watch0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,6 +42,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APPROVEREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
   _globals['_REJECTREQUEST'].fields_by_name['id']._loaded_options = None
   _globals['_REJECTREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_REQUESTAPPROVALREQUEST'].fields_by_name['action']._loaded_options = None
+  _globals['_REQUESTAPPROVALREQUEST'].fields_by_name['action']._serialized_options = b'\342A\001\002'
+  _globals['_REQUESTAPPROVALREQUEST'].fields_by_name['principal']._loaded_options = None
+  _globals['_REQUESTAPPROVALREQUEST'].fields_by_name['principal']._serialized_options = b'\342A\001\002'
+  _globals['_REQUESTAPPROVALREQUEST'].fields_by_name['resource']._loaded_options = None
+  _globals['_REQUESTAPPROVALREQUEST'].fields_by_name['resource']._serialized_options = b'\342A\001\002'
+  _globals['_REQUESTAPPROVALREQUEST'].fields_by_name['reasons']._loaded_options = None
+  _globals['_REQUESTAPPROVALREQUEST'].fields_by_name['reasons']._serialized_options = b'\342A\001\002'
+  _globals['_REQUESTAPPROVALREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_REQUESTAPPROVALREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
   _globals['_WATCHAPPROVALREQUEST'].fields_by_name['id']._loaded_options = None
   _globals['_WATCHAPPROVALREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
   _globals['_APPROVALSERVICE'].methods_by_name['ListApprovals']._loaded_options = None
@@ -50,28 +62,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APPROVALSERVICE'].methods_by_name['Approve']._serialized_options = b'\202\323\344\223\002\037\"\032/v1/approvals/{id}:approve:\001*'
   _globals['_APPROVALSERVICE'].methods_by_name['Reject']._loaded_options = None
   _globals['_APPROVALSERVICE'].methods_by_name['Reject']._serialized_options = b'\202\323\344\223\002\036\"\031/v1/approvals/{id}:reject:\001*'
+  _globals['_APPROVALSERVICE'].methods_by_name['RequestApproval']._loaded_options = None
+  _globals['_APPROVALSERVICE'].methods_by_name['RequestApproval']._serialized_options = b'\202\323\344\223\002\032\"\025/v1/approvals:request:\001*'
   _globals['_APPROVALSERVICE'].methods_by_name['WatchApproval']._loaded_options = None
   _globals['_APPROVALSERVICE'].methods_by_name['WatchApproval']._serialized_options = b'\202\323\344\223\002\032\022\030/v1/approvals/{id}:watch'
-  _globals['_LISTAPPROVALSREQUEST']._serialized_start=169
-  _globals['_LISTAPPROVALSREQUEST']._serialized_end=284
-  _globals['_LISTAPPROVALSRESPONSE']._serialized_start=286
-  _globals['_LISTAPPROVALSRESPONSE']._serialized_end=387
-  _globals['_GETAPPROVALREQUEST']._serialized_start=389
-  _globals['_GETAPPROVALREQUEST']._serialized_end=427
-  _globals['_GETAPPROVALRESPONSE']._serialized_start=429
-  _globals['_GETAPPROVALRESPONSE']._serialized_end=502
-  _globals['_APPROVEREQUEST']._serialized_start=504
-  _globals['_APPROVEREQUEST']._serialized_end=555
-  _globals['_APPROVERESPONSE']._serialized_start=557
-  _globals['_APPROVERESPONSE']._serialized_end=626
-  _globals['_REJECTREQUEST']._serialized_start=628
-  _globals['_REJECTREQUEST']._serialized_end=678
-  _globals['_REJECTRESPONSE']._serialized_start=680
-  _globals['_REJECTRESPONSE']._serialized_end=748
-  _globals['_WATCHAPPROVALREQUEST']._serialized_start=750
-  _globals['_WATCHAPPROVALREQUEST']._serialized_end=790
-  _globals['_WATCHAPPROVALRESPONSE']._serialized_start=792
-  _globals['_WATCHAPPROVALRESPONSE']._serialized_end=867
-  _globals['_APPROVALSERVICE']._serialized_start=870
-  _globals['_APPROVALSERVICE']._serialized_end=1560
+  _globals['_LISTAPPROVALSREQUEST']._serialized_start=231
+  _globals['_LISTAPPROVALSREQUEST']._serialized_end=346
+  _globals['_LISTAPPROVALSRESPONSE']._serialized_start=348
+  _globals['_LISTAPPROVALSRESPONSE']._serialized_end=449
+  _globals['_GETAPPROVALREQUEST']._serialized_start=451
+  _globals['_GETAPPROVALREQUEST']._serialized_end=489
+  _globals['_GETAPPROVALRESPONSE']._serialized_start=491
+  _globals['_GETAPPROVALRESPONSE']._serialized_end=564
+  _globals['_APPROVEREQUEST']._serialized_start=566
+  _globals['_APPROVEREQUEST']._serialized_end=617
+  _globals['_APPROVERESPONSE']._serialized_start=619
+  _globals['_APPROVERESPONSE']._serialized_end=688
+  _globals['_REJECTREQUEST']._serialized_start=690
+  _globals['_REJECTREQUEST']._serialized_end=740
+  _globals['_REJECTRESPONSE']._serialized_start=742
+  _globals['_REJECTRESPONSE']._serialized_end=810
+  _globals['_REQUESTAPPROVALREQUEST']._serialized_start=813
+  _globals['_REQUESTAPPROVALREQUEST']._serialized_end=1103
+  _globals['_REQUESTAPPROVALRESPONSE']._serialized_start=1105
+  _globals['_REQUESTAPPROVALRESPONSE']._serialized_end=1182
+  _globals['_WATCHAPPROVALREQUEST']._serialized_start=1184
+  _globals['_WATCHAPPROVALREQUEST']._serialized_end=1224
+  _globals['_WATCHAPPROVALRESPONSE']._serialized_start=1226
+  _globals['_WATCHAPPROVALRESPONSE']._serialized_end=1301
+  _globals['_APPROVALSERVICE']._serialized_start=1304
+  _globals['_APPROVALSERVICE']._serialized_end=2145
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,10 @@
+import datetime
+
 from agentic.supervision.v1 import resources_pb2 as _resources_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -62,6 +66,30 @@ class RejectRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
 
 class RejectResponse(_message.Message):
+    __slots__ = ("approval",)
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
+    approval: _resources_pb2.Approval
+    def __init__(self, approval: _Optional[_Union[_resources_pb2.Approval, _Mapping]] = ...) -> None: ...
+
+class RequestApprovalRequest(_message.Message):
+    __slots__ = ("action", "principal", "resource", "context", "reasons", "request_id", "ttl")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    principal: _resources_pb2.Entity
+    resource: _resources_pb2.Entity
+    context: _struct_pb2.Struct
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    request_id: str
+    ttl: _duration_pb2.Duration
+    def __init__(self, action: _Optional[str] = ..., principal: _Optional[_Union[_resources_pb2.Entity, _Mapping]] = ..., resource: _Optional[_Union[_resources_pb2.Entity, _Mapping]] = ..., context: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., reasons: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class RequestApprovalResponse(_message.Message):
     __slots__ = ("approval",)
     APPROVAL_FIELD_NUMBER: _ClassVar[int]
     approval: _resources_pb2.Approval

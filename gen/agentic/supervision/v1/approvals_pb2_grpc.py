@@ -58,6 +58,11 @@ class ApprovalServiceStub:
                 request_serializer=agentic_dot_supervision_dot_v1_dot_approvals__pb2.RejectRequest.SerializeToString,
                 response_deserializer=agentic_dot_supervision_dot_v1_dot_approvals__pb2.RejectResponse.FromString,
                 _registered_method=True)
+        self.RequestApproval = channel.unary_unary(
+                '/agentic.supervision.v1.ApprovalService/RequestApproval',
+                request_serializer=agentic_dot_supervision_dot_v1_dot_approvals__pb2.RequestApprovalRequest.SerializeToString,
+                response_deserializer=agentic_dot_supervision_dot_v1_dot_approvals__pb2.RequestApprovalResponse.FromString,
+                _registered_method=True)
         self.WatchApproval = channel.unary_stream(
                 '/agentic.supervision.v1.ApprovalService/WatchApproval',
                 request_serializer=agentic_dot_supervision_dot_v1_dot_approvals__pb2.WatchApprovalRequest.SerializeToString,
@@ -100,6 +105,18 @@ class ApprovalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RequestApproval(self, request, context):
+        """Opens an approval without a decision, for a layer whose own rules ask for
+        a person (L05: a goal whose constraints require approval before its plan
+        runs). Recorded like any approval ("approval.requested"); the same
+        requester and request_id find the same approval, so a retried request
+        opens nothing twice. Meant for the layers (service token); through the
+        gateway, admins only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchApproval(self, request, context):
         """Streams the approval's state now, then once more when it is decided (or
         expires), then ends.
@@ -130,6 +147,11 @@ def add_ApprovalServiceServicer_to_server(servicer, server):
                     servicer.Reject,
                     request_deserializer=agentic_dot_supervision_dot_v1_dot_approvals__pb2.RejectRequest.FromString,
                     response_serializer=agentic_dot_supervision_dot_v1_dot_approvals__pb2.RejectResponse.SerializeToString,
+            ),
+            'RequestApproval': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestApproval,
+                    request_deserializer=agentic_dot_supervision_dot_v1_dot_approvals__pb2.RequestApprovalRequest.FromString,
+                    response_serializer=agentic_dot_supervision_dot_v1_dot_approvals__pb2.RequestApprovalResponse.SerializeToString,
             ),
             'WatchApproval': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchApproval,
@@ -249,6 +271,33 @@ class ApprovalService:
             '/agentic.supervision.v1.ApprovalService/Reject',
             agentic_dot_supervision_dot_v1_dot_approvals__pb2.RejectRequest.SerializeToString,
             agentic_dot_supervision_dot_v1_dot_approvals__pb2.RejectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestApproval(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentic.supervision.v1.ApprovalService/RequestApproval',
+            agentic_dot_supervision_dot_v1_dot_approvals__pb2.RequestApprovalRequest.SerializeToString,
+            agentic_dot_supervision_dot_v1_dot_approvals__pb2.RequestApprovalResponse.FromString,
             options,
             channel_credentials,
             insecure,
