@@ -17,7 +17,6 @@ could, and the planning time a reuse saves.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -131,7 +130,7 @@ def quality() -> None:
     print(f"{len(dev)} dev pairs, {len(heldout)} held-out pairs")
     print("\ndev sweep (threshold: reuse of reusable pairs, wrong reuses):")
     reusable = sum(1 for j in dev if j.pair["reuse"])
-    for t in GRID[::5] + [SHIPPED]:
+    for t in sorted({*GRID[::5], SHIPPED}):
         print(f"  {t:.2f}: {sum(j.reused(t) for j in dev if j.pair['reuse'])}/{reusable},"
               f" {len(wrong(dev, t))} wrong")  # fmt: skip
     chosen = choose_threshold(dev)
