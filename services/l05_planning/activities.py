@@ -154,7 +154,8 @@ class GoalActivities:
         spec = given.goal
         tools, roles, skills = given.names.tools, given.names.roles, given.names.skills
         validator = plan.PlanValidator(tools, spec.token_budget, roles, skills)
-        decision = await self._reuse(spec, validator)
+        async with _heartbeating():
+            decision = await self._reuse(spec, validator)
         origin = PlanOrigin(decision.reused_from, decision.similarity, decision.reason)
         if decision.tasks is not None:  # reused: no planning call
             return PlanResult([TaskSpec(**task) for task in decision.tasks], [], 0, 0, origin)
@@ -207,6 +208,10 @@ class GoalActivities:
         except grpc.aio.AioRpcError as error:
             why = f"{error.code().name}: {error.details()}"
             log.warning("plan_library.unavailable", goal=spec.goal_id, error=why)
+            return reuse.Decision(None, None, f"the plan library could not be searched ({why})")
+        except ValueError as error:  # a stored plan that is not JSON: ignored, not fatal
+            why = f"a stored plan is unreadable: {error}"
+            log.warning("plan_library.unreadable", goal=spec.goal_id, error=why)
             return reuse.Decision(None, None, f"the plan library could not be searched ({why})")
         return reuse.decide(
             spec.goal, candidate, self._policy.threshold, self._difference, validator
