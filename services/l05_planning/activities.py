@@ -65,6 +65,13 @@ _CONTEXT_CHARS = 8_000  # of each dependency's output given to a task
 # Answers of the model layer meaning "this answer or request is unusable": fed back as a
 # problem of the plan, not retried.
 _REFUSALS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION)
+# Answers worth asking again (the plan library's writes are retried on these only).
+_TRANSIENT = (
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.ABORTED,
+)
 
 
 @contextlib.asynccontextmanager
@@ -219,12 +226,21 @@ class GoalActivities:
 
     @activity.defn(name=REMEMBER_PLAN)
     async def remember_plan(self, completed: CompletedPlan) -> None:
+        """Puts a completed goal's plan in the library (not with reuse turned off). Refusals
+        are not retried: only an unreachable layer is."""
+        if not self._policy.enabled:
+            return
         spec = completed.goal
         tasks = [dict(task.__dict__) for task in completed.tasks]
         try:
             await self._library.remember(spec.goal_id, spec.owner, spec.goal, tasks)
         except PlanTooLarge as error:
             log.info("plan_library.not_remembered", goal=spec.goal_id, reason=str(error))
+        except grpc.aio.AioRpcError as error:
+            if error.code() in _TRANSIENT:
+                raise
+            why = f"{error.code().name}: {error.details()}"
+            log.warning("plan_library.not_remembered", goal=spec.goal_id, reason=why)
 
     async def usable_tools(self, spec: GoalSpec) -> list[str]:
         """L03's registered tools, narrowed by the goal's allowed and forbidden lists."""
