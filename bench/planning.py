@@ -188,6 +188,8 @@ async def report(settings: LauncherSettings) -> None:
             **common,
             "AGENTIC_L02_TARGET": f"127.0.0.1:{runtime_port}",
             "L05_AGENT_TASK_QUEUE": agent_queue,
+            # Every goal is planned (the instant model embeds nothing): orchestration is timed.
+            "L05_PLAN_REUSE": "false",
         },
         f"bench-goals-{uuid.uuid4().hex[:6]}",
     )

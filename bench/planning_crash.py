@@ -80,6 +80,7 @@ async def report(settings: LauncherSettings) -> None:
         **common,
         "AGENTIC_L02_TARGET": f"127.0.0.1:{runtime_port}",
         "L05_AGENT_TASK_QUEUE": agent_queue,
+        "L05_PLAN_REUSE": "false",  # the instant model embeds nothing: no plan library
     }
     goal_queue = f"bench-goals-{uuid.uuid4().hex[:6]}"
     planning, planning_port = start_layer("services.l05_planning", "L05", planning_env, goal_queue)

@@ -43,6 +43,7 @@ from bench.settle import settle_database
 from bench.stats import percentile
 from services.kit import configure_logging, open_channel
 from services.kit.layers import layer_by_key
+from services.kit.near_miss import NearMissCheck
 from services.l04_models.config import ModelSettings
 from services.l04_models.conversation import (
     CachePolicy,
@@ -52,7 +53,6 @@ from services.l04_models.conversation import (
     Usage,
 )
 from services.l04_models.exact_cache import request_fingerprint
-from services.l04_models.near_miss import NearMissCheck
 from services.l04_models.providers.local_embedder import LocalEmbedder, model_files
 from services.l04_models.semantic_cache import NEIGHBOURS, SemanticCache, partition_key
 from services.launcher.config import LauncherSettings

@@ -26,13 +26,13 @@ from google.protobuf import struct_pb2
 
 from agentic.data.v1 import vectors_pb2 as vec_pb
 from agentic.data.v1 import vectors_pb2_grpc as vec_grpc
+from services.kit.near_miss import NearMissCheck, Refusal
 from services.l04_models.conversation import CacheReport, Completion, GenerationRequest
 from services.l04_models.exact_cache import (
     completion_from_json,
     completion_to_json,
     request_fingerprint,
 )
-from services.l04_models.near_miss import NearMissCheck, Refusal
 
 log = structlog.get_logger("l04.cache")
 

@@ -7,6 +7,7 @@ import asyncio
 import structlog
 from temporalio.worker import Worker
 
+from agentic.data.v1 import vectors_pb2_grpc
 from agentic.models.v1 import models_pb2_grpc
 from agentic.runtime.v1 import agents_pb2_grpc
 from agentic.tools.v1 import tools_pb2_grpc
@@ -22,9 +23,10 @@ from services.kit import (
 from services.kit.auth import service_token_from_env
 from services.kit.temporal import connect_temporal
 from services.l05_planning import errors
-from services.l05_planning.activities import GoalActivities
+from services.l05_planning.activities import GoalActivities, ReusePolicy
 from services.l05_planning.approval_follower import ApprovalFollower
 from services.l05_planning.config import PlanningSettings
+from services.l05_planning.plan_library import PlanLibrary
 from services.l05_planning.roles_and_skills import RolesAndSkills
 from services.l05_planning.server import SERVICE_NAME, GoalServicer, register
 from services.l05_planning.store import GoalStore
@@ -53,13 +55,16 @@ async def main() -> None:
         settings.temporal_namespace,
         settings.temporal_connect_seconds,
     )
+    models = models_pb2_grpc.ModelServiceStub(l04)
     activities = GoalActivities(
         store,
-        models_pb2_grpc.ModelServiceStub(l04),
+        models,
         tools_pb2_grpc.ToolServiceStub(l03),
         agents_pb2_grpc.AgentServiceStub(l02),
         RolesAndSkills(l13, l14),
         supervision,
+        PlanLibrary(vectors_pb2_grpc.VectorServiceStub(l01), models),
+        ReusePolicy(settings.plan_reuse, settings.reuse_threshold),
     )
     approvals = ApprovalFollower(l01, temporal)
     servicer = GoalServicer(

@@ -1,6 +1,8 @@
-"""The activities of a goal: plan it (L04, roles from L13, skills from L14, checked by the
-validator), open its approval (L08) when its constraints require one, create a task
-attempt's L02 agent, terminate it on cancel, record an event on the goal's stream (L01).
+"""The activities of a goal: plan it (the plan of an earlier similar goal from the plan
+library, else L04, roles from L13, skills from L14, checked by the validator), open its
+approval (L08) when its constraints require one, create a task attempt's L02 agent,
+terminate it on cancel, record an event on the goal's stream (L01), put a completed goal's
+plan in the plan library.
 
 Calls go out with the service token and the goal owner's identity, so the other layers'
 limits and ownership rules apply to the owner. A task attempt's agent id is derived from the
@@ -14,9 +16,11 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
+import structlog
 from google.protobuf import json_format
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -28,20 +32,23 @@ from agentic.runtime.v1 import agents_pb2_grpc as agents_grpc
 from agentic.tools.v1 import tools_pb2 as tools_pb
 from agentic.tools.v1 import tools_pb2_grpc as tools_grpc
 from services.kit.auth import PRINCIPAL_HEADER
-from services.l05_planning import agent_runs, events, plan
+from services.l05_planning import agent_runs, events, plan, reuse
 from services.l05_planning.goal_types import (
     ApprovalAsk,
     ApprovalRef,
+    CompletedPlan,
     GoalEvent,
     GoalSpec,
     KnownNames,
     PlanInput,
+    PlanOrigin,
     PlanResult,
     TaskInput,
     TaskSpec,
     TaskStart,
     TaskStopped,
 )
+from services.l05_planning.plan_library import PlanLibrary, PlanTooLarge
 from services.l05_planning.roles_and_skills import RolesAndSkills
 from services.l05_planning.store import GoalStore
 from services.l05_planning.supervision import Supervision
@@ -50,9 +57,12 @@ from services.l05_planning.workflow import (
     OPEN_APPROVAL,
     PLAN,
     RECORD,
+    REMEMBER_PLAN,
     START_TASK,
     STOP_TASK,
 )
+
+log = structlog.get_logger("l05.activities")
 
 # Room for a plan of a few tasks; more makes a local model too slow (L04 cuts it at 120 s).
 _PLAN_ANSWER_TOKENS = 768
@@ -63,6 +73,13 @@ _CONTEXT_CHARS = 8_000  # of each dependency's output given to a task
 _REFUSALS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION)
 # Answers of L08 to a request for an approval that asking again would not change.
 _FINAL_REFUSALS = (*_REFUSALS, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
+# Answers worth asking again (the plan library's writes are retried on these only).
+_TRANSIENT = (
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.ABORTED,
+)
 
 
 @contextlib.asynccontextmanager
@@ -96,6 +113,14 @@ def task_prompt(task: TaskSpec, context: list[tuple[str, str]]) -> str:
     return "\n\n".join(parts)
 
 
+@dataclass(frozen=True)
+class ReusePolicy:
+    """Whether plans are reused at all, and the similarity a candidate needs."""
+
+    enabled: bool
+    threshold: float
+
+
 class GoalActivities:
     def __init__(
         self,
@@ -105,6 +130,8 @@ class GoalActivities:
         agents: agents_grpc.AgentServiceStub,
         team: RolesAndSkills,
         supervision: Supervision,
+        library: PlanLibrary,
+        policy: ReusePolicy,
     ) -> None:
         self._store = store
         self._models = models
@@ -112,6 +139,9 @@ class GoalActivities:
         self._agents = agents
         self._team = team
         self._supervision = supervision
+        self._library = library
+        self._policy = policy
+        self._difference = reuse.GoalDifference()
 
     def all(self) -> list[Any]:
         return [
@@ -121,6 +151,7 @@ class GoalActivities:
             self.start_task,
             self.stop_task,
             self.record,
+            self.remember_plan,
         ]
 
     @activity.defn(name=RECORD)
@@ -141,6 +172,11 @@ class GoalActivities:
         spec = given.goal
         tools, roles, skills = given.names.tools, given.names.roles, given.names.skills
         validator = plan.PlanValidator(tools, spec.token_budget, roles, skills)
+        async with _heartbeating():
+            decision = await self._reuse(spec, validator)
+        origin = PlanOrigin(decision.reused_from, decision.similarity, decision.reason)
+        if decision.tasks is not None:  # reused: no planning call
+            return PlanResult([TaskSpec(**task) for task in decision.tasks], [], 0, 0, origin)
         request = models_pb.GenerateRequest(
             system=plan.planning_prompt(tools, roles),
             max_tokens=_PLAN_ANSWER_TOKENS,
@@ -172,10 +208,50 @@ class GoalActivities:
                 )
             if verdict.valid:
                 tasks = [TaskSpec(**task.to_dict()) for task in verdict.tasks]
-                return PlanResult(tasks, [], tokens, call)
+                return PlanResult(tasks, [], tokens, call, origin)
             request.messages.add(role="assistant", content=answer or "(no usable answer)")
             request.messages.add(role="user", content=plan.repair_message(verdict.problems))
-        return PlanResult([], verdict.problems, tokens, 2)
+        return PlanResult([], verdict.problems, tokens, 2, origin)
+
+    async def _reuse(self, spec: GoalSpec, validator: plan.PlanValidator) -> reuse.Decision:
+        """The decision on the nearest earlier goal's plan; a library that cannot be searched
+        means planning afresh, not a failed goal."""
+        if spec.fresh_plan:
+            return reuse.Decision(None, None, "the goal asked for a fresh plan (fresh_plan)")
+        if not self._policy.enabled:
+            return reuse.Decision(None, None, "plan reuse is turned off (L05_PLAN_REUSE)")
+        try:
+            vector, model = await self._library.embed(spec.goal, spec.owner)
+            candidate = await self._library.nearest(spec.owner, vector, model)
+        except grpc.aio.AioRpcError as error:
+            why = f"{error.code().name}: {error.details()}"
+            log.warning("plan_library.unavailable", goal=spec.goal_id, error=why)
+            return reuse.Decision(None, None, f"the plan library could not be searched ({why})")
+        except ValueError as error:  # a stored plan that is not JSON: ignored, not fatal
+            why = f"a stored plan is unreadable: {error}"
+            log.warning("plan_library.unreadable", goal=spec.goal_id, error=why)
+            return reuse.Decision(None, None, f"the plan library could not be searched ({why})")
+        return reuse.decide(
+            spec.goal, candidate, self._policy.threshold, self._difference, validator
+        )
+
+    @activity.defn(name=REMEMBER_PLAN)
+    async def remember_plan(self, completed: CompletedPlan) -> None:
+        """Puts a completed goal's plan in the library (not with reuse turned off). Refusals
+        are not retried: only an unreachable layer is."""
+        if not self._policy.enabled:
+            return
+        spec = completed.goal
+        tasks = [dict(task.__dict__) for task in completed.tasks]
+        try:
+            await self._library.remember(spec.goal_id, spec.owner, spec.goal, tasks)
+        except PlanTooLarge as error:
+            log.info("plan_library.not_remembered", goal=spec.goal_id, reason=str(error))
+        except grpc.aio.AioRpcError as error:
+            if error.code() in _TRANSIENT:
+                raise
+            why = f"{error.code().name}: {error.details()}"
+            log.warning("plan_library.not_remembered", goal=spec.goal_id, reason=why)
 
     async def usable_tools(self, spec: GoalSpec) -> list[str]:
         """L03's registered tools, narrowed by the goal's allowed and forbidden lists."""

@@ -82,6 +82,7 @@ def spec_from(
         require_approval=limits.require_approval,
         max_task_attempts=limits.max_task_attempts or DEFAULT_ATTEMPTS,
         agent_task_queue=agent_task_queue,
+        fresh_plan=limits.fresh_plan,
     )
 
 
@@ -100,6 +101,8 @@ def goal_message(view: GoalView, with_outputs: bool = True) -> pb.Goal:
     json_format.ParseDict(view.constraints, goal.constraints, ignore_unknown_fields=True)
     goal.usage.tokens = view.tokens
     goal.usage.planning_calls = view.planning_calls
+    if view.plan_origin:
+        json_format.ParseDict(view.plan_origin, goal.plan_origin, ignore_unknown_fields=True)
     for task in view.tasks:
         goal.tasks.append(_task_message(task, with_outputs))
     if view.create_time:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CREATED = "goal.created"
+PLAN_REUSED = "goal.plan_reused"
 PLANNED = "goal.planned"
 PLAN_REFUSED = "goal.plan_refused"
 WAITING_APPROVAL = "goal.waiting_approval"
@@ -37,6 +38,7 @@ class GoalView:
     plan_problems: list[str] = field(default_factory=list)
     tokens: int = 0
     planning_calls: int = 0
+    plan_origin: dict[str, Any] = field(default_factory=dict)  # reused_from, similarity, reason
     cancel_reason: str = ""
     approval: str = ""  # "approvals/{id}" in L08, once the plan waits for one
     create_time: str = ""
@@ -60,12 +62,16 @@ def apply(view: GoalView, event_type: str, data: dict[str, Any], version: int, t
         view.constraints = data.get("constraints", {})
         view.owner = data.get("owner", "")
         view.create_time = time
+    elif event_type == PLAN_REUSED:
+        view.plan_origin = dict(data)
     elif event_type == PLANNED:
+        view.plan_origin = dict(data.get("origin", view.plan_origin))
         view.tasks = [{**task, "state": "PENDING", "attempts": 0} for task in data["tasks"]]
         view.tokens += int(data.get("tokens", 0))
         view.planning_calls = int(data.get("calls", 0))
         view.status = RUNNING
     elif event_type == PLAN_REFUSED:
+        view.plan_origin = dict(data.get("origin", view.plan_origin))
         view.plan_problems = list(data.get("problems", []))
         view.tokens += int(data.get("tokens", 0))
         view.planning_calls = int(data.get("calls", 0))

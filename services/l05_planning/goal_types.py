@@ -21,6 +21,7 @@ class GoalSpec:
     require_approval: bool
     max_task_attempts: int
     agent_task_queue: str = "agentic-agent-runs"  # L02's: where a task's run is started
+    fresh_plan: bool = False  # never reuse an earlier goal's plan
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,30 @@ class TaskSpec:
 
 
 @dataclass(frozen=True)
+class PlanOrigin:
+    """Where a plan came from: ``reused_from`` ("goals/{id}") names the earlier goal whose
+    plan was reused, empty when planned afresh; ``reason`` says why (not)."""
+
+    reused_from: str = ""
+    similarity: float = 0.0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class PlanResult:
     tasks: list[TaskSpec]
     problems: list[str]  # every reason of the last refusal; empty when the plan is valid
     tokens: int
     calls: int
+    origin: PlanOrigin = field(default_factory=PlanOrigin)
+
+
+@dataclass(frozen=True)
+class CompletedPlan:
+    """A completed goal's plan, for the plan library."""
+
+    goal: GoalSpec
+    tasks: list[TaskSpec]
 
 
 @dataclass(frozen=True)

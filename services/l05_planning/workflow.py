@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         ApprovalAsk,
         ApprovalDecision,
         ApprovalRef,
+        CompletedPlan,
         GoalEvent,
         GoalSpec,
         KnownNames,
@@ -63,6 +64,9 @@ RECORD = "goal_record"
 OPEN_APPROVAL = "goal_open_approval"
 APPROVAL_DECISION = "goal_approval_decision"
 APPROVAL_SIGNAL = "approval_decided"
+REMEMBER_PLAN = "goal_remember_plan"
+# Histories of goals started before the plan library replay without its activity.
+PLAN_LIBRARY_PATCH = "plan-library"
 
 _TRANSIENT = RetryPolicy(
     initial_interval=timedelta(seconds=0.2),
@@ -126,17 +130,27 @@ class GoalRun:
                 heartbeat_timeout=_HEARTBEAT,
                 retry_policy=_PLAN_RETRY,
             )
+            origin = plan.origin.__dict__
+            if plan.origin.reused_from:
+                await self._record(spec, events.PLAN_REUSED, origin)
             if plan.problems:
                 await self._record(
                     spec,
                     events.PLAN_REFUSED,
-                    {"problems": plan.problems, "tokens": plan.tokens, "calls": plan.calls},
+                    {
+                        "problems": plan.problems,
+                        "tokens": plan.tokens,
+                        "calls": plan.calls,
+                        "origin": origin,
+                    },
                 )
                 reason = "E5001: the plan was refused twice: " + "; ".join(plan.problems)
                 return await self._finish(spec, events.FAILED, reason=reason)
             tasks = [task.__dict__ for task in plan.tasks]
             await self._record(
-                spec, events.PLANNED, {"tasks": tasks, "tokens": plan.tokens, "calls": plan.calls}
+                spec,
+                events.PLANNED,
+                {"tasks": tasks, "tokens": plan.tokens, "calls": plan.calls, "origin": origin},
             )
             if spec.require_approval:
                 opened, decision = await self._approval(spec, plan, deadline)
@@ -237,7 +251,25 @@ class GoalRun:
         except asyncio.CancelledError:
             await self._stop(spec, running)
             raise
+        if workflow.patched(PLAN_LIBRARY_PATCH):
+            await self._remember(spec, plan.tasks)
         return await self._finish(spec, events.COMPLETED, result=_result(plan.tasks, outputs))
+
+    async def _remember(self, spec: GoalSpec, tasks: list[TaskSpec]) -> None:
+        """Puts the completed goal's plan in the plan library, before the goal is shown
+        COMPLETED (so a goal submitted after that can reuse it). A library that stays
+        unreachable costs the reuse, not the goal."""
+        try:
+            await workflow.execute_activity(
+                REMEMBER_PLAN,
+                CompletedPlan(spec, tasks),
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=0.5), maximum_attempts=3
+                ),
+            )
+        except ActivityError as error:
+            workflow.logger.warning("the plan could not be remembered: %s", _cause(error))
 
     def _start(
         self, spec: GoalSpec, task: TaskSpec, outputs: dict[str, str], spent: int

@@ -26,9 +26,11 @@ import pytest
 
 from agentic.models.v1 import models_pb2 as models_pb
 from agentic.models.v1 import models_pb2_grpc as models_grpc
+from services.kit import open_channel
 from services.launcher import probes
 from services.launcher.ports import free_port
 from tests.conftest import RunningMesh
+from tests.support import DEV_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,11 +38,26 @@ ROOT = Path(__file__).resolve().parents[2]
 @dataclass
 class ScriptedModel(models_grpc.ModelServiceServicer):
     """Answers each agent's step n with entry n of its script (a retried call of a step gets
-    the same answer); ``gates[agent][n]``, when set, holds step n's answer until it is set."""
+    the same answer); ``gates[agent][n]``, when set, holds step n's answer until it is set.
+
+    Embeddings are not scripted: with ``embed_target`` set, Embed is passed on to that real
+    L04 (the session mesh's, its default embedding model); without it, Embed is UNIMPLEMENTED.
+    """
 
     scripts: dict[str, list[models_pb.GenerateResponse]] = field(default_factory=dict)
     gates: dict[str, dict[int, asyncio.Event]] = field(default_factory=dict)
     requests: dict[str, list[models_pb.GenerateRequest]] = field(default_factory=dict)
+    embed_target: str = ""
+    embedded: list[str] = field(default_factory=list)  # every text passed on, in order
+    _embedder: grpc.aio.Channel | None = None
+
+    async def Embed(self, request, context):  # type: ignore[no-untyped-def]
+        if not self.embed_target:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "the scripted model does not embed")
+        if self._embedder is None:
+            self._embedder = open_channel(self.embed_target, token=DEV_TOKEN)
+        self.embedded.extend(request.texts)
+        return await models_grpc.ModelServiceStub(self._embedder).Embed(request)
 
     async def Generate(self, request, context):  # type: ignore[no-untyped-def]
         agent = request.agent_id

@@ -7,6 +7,7 @@ import dataclasses
 
 import pytest
 
+from services.kit.near_miss import Refusal
 from services.l04_models.answer_cache import AnswerCache
 from services.l04_models.conversation import (
     CachePolicy,
@@ -20,7 +21,6 @@ from services.l04_models.conversation import (
     Usage,
 )
 from services.l04_models.exact_cache import ExactCache, request_fingerprint
-from services.l04_models.near_miss import Refusal
 from services.l04_models.semantic_cache import Probe, partition_key, question_text
 
 BASE = GenerationRequest(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.l04_models.near_miss import WORDS, NearMissCheck, Words, stem
+from services.kit.near_miss import WORDS, NearMissCheck, Words, stem
 
 PAIRS = Path(__file__).resolve().parents[1] / "data" / "cache_pairs.jsonl"
 check = NearMissCheck()

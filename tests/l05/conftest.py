@@ -5,7 +5,8 @@ which the offline model cannot be relied on to do: the scripted model is a gRPC 
 speaking L04's own contract (tests/l02's). Under test are the real L05 process (`python -m
 services.l05_planning`) and a real L02 process, both pointed at the scripted model, with the
 session mesh's L01, L03, L08, L13, L14 and Temporal, each on its own port and task queue (L05
-starts its tasks on the L02 process's queue).
+starts its tasks on the L02 process's queue). Embeddings (the plan library's) come from the session
+mesh's real L04 through the scripted model.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from agentic.planning.v1 import goals_pb2_grpc
+from services.kit import open_channel
 from services.launcher import probes
 from services.launcher.ports import free_port
 from tests.conftest import RunningMesh
@@ -30,6 +34,7 @@ from tests.l02.conftest import (  # noqa: F401  (session fixtures shared with L0
     scripted_model,
     scripted_runtime,
 )
+from tests.support import DEV_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,6 +99,13 @@ class PlanningProcess:
             self.process.wait(timeout=15)
 
 
+@pytest.fixture
+async def goals(scripted_planning: PlanningProcess) -> AsyncIterator[Any]:
+    """GoalService of the planning process under test, as the dev principal."""
+    async with open_channel(scripted_planning.target, token=DEV_TOKEN) as channel:
+        yield goals_pb2_grpc.GoalServiceStub(channel)
+
+
 @pytest.fixture(scope="session")
 def scripted_planning(
     mesh: RunningMesh,
@@ -101,6 +113,7 @@ def scripted_planning(
     scripted_runtime: RuntimeProcess,  # noqa: F811
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[PlanningProcess]:
+    scripted_model[0].embed_target = mesh.mesh.layer_target("l04_models")
     planning = PlanningProcess(
         mesh,
         scripted_model[1],

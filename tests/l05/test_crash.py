@@ -64,7 +64,11 @@ async def goal_survives(
     model.gates[second] = {1: gate_b}
     async with open_channel(planning.target, token=DEV_TOKEN) as channel:
         goals = goals_pb2_grpc.GoalServiceStub(channel)
-        await goals.CreateGoal(pb.CreateGoalRequest(goal="count once", goal_id=goal_id))
+        await goals.CreateGoal(
+            pb.CreateGoalRequest(
+                goal="count once", goal_id=goal_id, constraints=pb.Constraints(fresh_plan=True)
+            )
+        )
     deadline = time.monotonic() + 120
     while len(model.requests.get(first, [])) < 2:  # a's append ran; its model is asked again
         assert time.monotonic() < deadline, "task a did not reach its second step"
@@ -150,7 +154,7 @@ async def test_a_goal_approved_while_the_planning_layer_is_down_goes_on(
             pb.CreateGoalRequest(
                 goal="wait for me",
                 goal_id=goal_id,
-                constraints=pb.Constraints(require_approval=True),
+                constraints=pb.Constraints(require_approval=True, fresh_plan=True),
             )
         )
         approval = ""

@@ -13,24 +13,16 @@ import pytest
 
 from agentic.models.v1 import models_pb2 as models_pb
 from agentic.planning.v1 import goals_pb2 as pb
-from agentic.planning.v1 import goals_pb2_grpc
 from agentic.runtime.v1 import agents_pb2 as agents_pb
 from agentic.runtime.v1 import agents_pb2_grpc
 from services.kit import open_channel
 from services.l05_planning.agent_runs import agent_id_of
 from tests.l02.conftest import RuntimeProcess, ScriptedModel, decision, finish
-from tests.l05.conftest import PlanningProcess
 from tests.support import DEV_TOKEN, platform_code
 
 pytestmark = [pytest.mark.integration, pytest.mark.l05]
 
 FINAL = {pb.GOAL_STATUS_COMPLETED, pb.GOAL_STATUS_FAILED, pb.GOAL_STATUS_CANCELLED}
-
-
-@pytest.fixture
-async def goals(scripted_planning: PlanningProcess) -> AsyncIterator[Any]:
-    async with open_channel(scripted_planning.target, token=DEV_TOKEN) as channel:
-        yield goals_pb2_grpc.GoalServiceStub(channel)
 
 
 @pytest.fixture
@@ -68,13 +60,16 @@ def new_goal_id() -> str:
     return f"g{uuid.uuid4().hex[:10]}"
 
 
-async def submit(goals: Any, model: ScriptedModel, answers: list[Any], **constraints: Any) -> str:
+async def submit(
+    goals: Any, model: ScriptedModel, answers: list[Any], goal: str = "build it", **constraints: Any
+) -> str:
+    """A goal planned by the model's ``answers`` (so never with an earlier goal's plan, unless
+    ``fresh_plan=False`` is given)."""
     goal_id = new_goal_id()
     model.scripts[f"planner-{goal_id}"] = answers
+    constraints.setdefault("fresh_plan", True)
     reply = await goals.CreateGoal(
-        pb.CreateGoalRequest(
-            goal="build it", goal_id=goal_id, constraints=pb.Constraints(**constraints)
-        )
+        pb.CreateGoalRequest(goal=goal, goal_id=goal_id, constraints=pb.Constraints(**constraints))
     )
     assert reply.goal.status == pb.GOAL_STATUS_PLANNING and reply.goal.name == f"goals/{goal_id}"
     return goal_id

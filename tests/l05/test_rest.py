@@ -57,6 +57,16 @@ async def test_an_unknown_constraint_is_refused_over_grpc(
     assert platform_code(refused.value) == "E5003" and "constraints" in refused.value.details()
 
 
+@pytest.mark.parametrize("value", [5, {"a": 1}, [True]], ids=["number", "object", "list"])
+async def test_a_fresh_plan_of_the_wrong_type_is_refused_by_the_gateway_naming_it(
+    rest: httpx.AsyncClient, value: object
+) -> None:
+    """(Envoy's transcoder reads the strings "true"/"yes" and "false"/"no" as booleans.)"""
+    reply = await rest.post("/v1/goals", json={"goal": "ok", "constraints": {"fresh_plan": value}})
+    assert reply.status_code == 400, reply.text
+    assert rest_reason(reply.json()) == "E9400" and "constraints" in reply.json()["message"]
+
+
 async def test_unknown_and_malformed_goal_names(rest: httpx.AsyncClient) -> None:
     missing = await rest.get("/v1/goals/nosuchgoal")
     assert missing.status_code == 404 and rest_reason(missing.json()) == "E5004"

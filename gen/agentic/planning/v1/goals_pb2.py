@@ -29,7 +29,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61gentic/planning/v1/goals.proto\x12\x13\x61gentic.planning.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x01\n\x0b\x43onstraints\x12\x14\n\x0ctoken_budget\x18\x01 \x01(\x03\x12\x32\n\x0fwall_time_limit\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x17\n\x0fmax_parallelism\x18\x03 \x01(\x05\x12\x15\n\rallowed_tools\x18\x04 \x03(\t\x12\x17\n\x0f\x66orbidden_tools\x18\x05 \x03(\t\x12\x18\n\x10require_approval\x18\x06 \x01(\x08\x12\x19\n\x11max_task_attempts\x18\x07 \x01(\x05\"\x95\x02\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x0e\n\x06skills\x18\x04 \x03(\t\x12\r\n\x05tools\x18\x05 \x03(\t\x12\x14\n\x0c\x64\x65pendencies\x18\x06 \x03(\t\x12\x1b\n\x13\x61\x63\x63\x65ptance_criteria\x18\x07 \x03(\t\x12\x33\n\x05state\x18\x08 \x01(\x0e\x32\x1e.agentic.planning.v1.TaskStateB\x04\xe2\x41\x01\x03\x12\x14\n\x06output\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06reason\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08\x61ttempts\x18\x0b \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x13\n\x05\x61gent\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\"/\n\x05Usage\x12\x0e\n\x06tokens\x18\x01 \x01(\x03\x12\x16\n\x0eplanning_calls\x18\x02 \x01(\x05\"\xf2\x03\n\x04Goal\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x0c\n\x04goal\x18\x02 \x01(\t\x12\x35\n\x0b\x63onstraints\x18\x03 \x01(\x0b\x32 .agentic.planning.v1.Constraints\x12\x35\n\x06status\x18\x04 \x01(\x0e\x32\x1f.agentic.planning.v1.GoalStatusB\x04\xe2\x41\x01\x03\x12.\n\x05tasks\x18\x05 \x03(\x0b\x32\x19.agentic.planning.v1.TaskB\x04\xe2\x41\x01\x03\x12\x14\n\x06result\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06reason\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rplan_problems\x18\x08 \x03(\tB\x04\xe2\x41\x01\x03\x12/\n\x05usage\x18\t \x01(\x0b\x32\x1a.agentic.planning.v1.UsageB\x04\xe2\x41\x01\x03\x12\x13\n\x05owner\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x15\n\x07version\x18\r \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x16\n\x08\x61pproval\x18\x10 \x01(\tB\x04\xe2\x41\x01\x03\"o\n\x11\x43reateGoalRequest\x12\x12\n\x04goal\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x35\n\x0b\x63onstraints\x18\x02 \x01(\x0b\x32 .agentic.planning.v1.Constraints\x12\x0f\n\x07goal_id\x18\x03 \x01(\t\"=\n\x12\x43reateGoalResponse\x12\'\n\x04goal\x18\x01 \x01(\x0b\x32\x19.agentic.planning.v1.Goal\"$\n\x0eGetGoalRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\":\n\x0fGetGoalResponse\x12\'\n\x04goal\x18\x01 \x01(\x0b\x32\x19.agentic.planning.v1.Goal\"V\n\x10ListGoalsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12/\n\x06status\x18\x02 \x01(\x0e\x32\x1f.agentic.planning.v1.GoalStatus\"=\n\x11ListGoalsResponse\x12(\n\x05goals\x18\x01 \x03(\x0b\x32\x19.agentic.planning.v1.Goal\"7\n\x11\x43\x61ncelGoalRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06reason\x18\x02 \x01(\t\"=\n\x12\x43\x61ncelGoalResponse\x12\'\n\x04goal\x18\x01 \x01(\x0b\x32\x19.agentic.planning.v1.Goal\"9\n\x12\x41pproveGoalRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\">\n\x13\x41pproveGoalResponse\x12\'\n\x04goal\x18\x01 \x01(\x0b\x32\x19.agentic.planning.v1.Goal\"<\n\x10WatchGoalRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0c\x66rom_version\x18\x02 \x01(\x03\"\x83\x01\n\x11WatchGoalResponse\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\x0c\n\x04type\x18\x02 \x01(\t\x12%\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xcc\x01\n\nGoalStatus\x12\x1b\n\x17GOAL_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14GOAL_STATUS_PLANNING\x10\x01\x12\x17\n\x13GOAL_STATUS_RUNNING\x10\x02\x12 \n\x1cGOAL_STATUS_WAITING_APPROVAL\x10\x03\x12\x19\n\x15GOAL_STATUS_COMPLETED\x10\x04\x12\x16\n\x12GOAL_STATUS_FAILED\x10\x05\x12\x19\n\x15GOAL_STATUS_CANCELLED\x10\x06*\xa0\x01\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12TASK_STATE_PENDING\x10\x01\x12\x16\n\x12TASK_STATE_RUNNING\x10\x02\x12\x18\n\x14TASK_STATE_COMPLETED\x10\x03\x12\x15\n\x11TASK_STATE_FAILED\x10\x04\x12\x16\n\x12TASK_STATE_SKIPPED\x10\x05\x32\xf3\x05\n\x0bGoalService\x12s\n\nCreateGoal\x12&.agentic.planning.v1.CreateGoalRequest\x1a\'.agentic.planning.v1.CreateGoalResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\"\t/v1/goals:\x01*\x12p\n\x07GetGoal\x12#.agentic.planning.v1.GetGoalRequest\x1a$.agentic.planning.v1.GetGoalResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=goals/*}\x12m\n\tListGoals\x12%.agentic.planning.v1.ListGoalsRequest\x1a&.agentic.planning.v1.ListGoalsResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/goals\x12\x83\x01\n\nCancelGoal\x12&.agentic.planning.v1.CancelGoalRequest\x1a\'.agentic.planning.v1.CancelGoalResponse\"$\x82\xd3\xe4\x93\x02\x1e\"\x19/v1/{name=goals/*}:cancel:\x01*\x12\x87\x01\n\x0b\x41pproveGoal\x12\'.agentic.planning.v1.ApproveGoalRequest\x1a(.agentic.planning.v1.ApproveGoalResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/{name=goals/*}:approve:\x01*\x12~\n\tWatchGoal\x12%.agentic.planning.v1.WatchGoalRequest\x1a&.agentic.planning.v1.WatchGoalResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/{name=goals/*}:watch0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61gentic/planning/v1/goals.proto\x12\x13\x61gentic.planning.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe9\x01\n\x0b\x43onstraints\x12\x14\n\x0ctoken_budget\x18\x01 \x01(\x03\x12\x32\n\x0fwall_time_limit\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x17\n\x0fmax_parallelism\x18\x03 \x01(\x05\x12\x15\n\rallowed_tools\x18\x04 \x03(\t\x12\x17\n\x0f\x66orbidden_tools\x18\x05 \x03(\t\x12\x18\n\x10require_approval\x18\x06 \x01(\x08\x12\x19\n\x11max_task_attempts\x18\x07 \x01(\x05\x12\x12\n\nfresh_plan\x18\x08 \x01(\x08\"\x95\x02\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x0e\n\x06skills\x18\x04 \x03(\t\x12\r\n\x05tools\x18\x05 \x03(\t\x12\x14\n\x0c\x64\x65pendencies\x18\x06 \x03(\t\x12\x1b\n\x13\x61\x63\x63\x65ptance_criteria\x18\x07 \x03(\t\x12\x33\n\x05state\x18\x08 \x01(\x0e\x32\x1e.agentic.planning.v1.TaskStateB\x04\xe2\x41\x01\x03\x12\x14\n\x06output\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06reason\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08\x61ttempts\x18\x0b \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x13\n\x05\x61gent\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\"/\n\x05Usage\x12\x0e\n\x06tokens\x18\x01 \x01(\x03\x12\x16\n\x0eplanning_calls\x18\x02 \x01(\x05\"\xae\x04\n\x04Goal\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x0c\n\x04goal\x18\x02 \x01(\t\x12\x35\n\x0b\x63onstraints\x18\x03 \x01(\x0b\x32 .agentic.planning.v1.Constraints\x12\x35\n\x06status\x18\x04 \x01(\x0e\x32\x1f.agentic.planning.v1.GoalStatusB\x04\xe2\x41\x01\x03\x12.\n\x05tasks\x18\x05 \x03(\x0b\x32\x19.agentic.planning.v1.TaskB\x04\xe2\x41\x01\x03\x12\x14\n\x06result\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06reason\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rplan_problems\x18\x08 \x03(\tB\x04\xe2\x41\x01\x03\x12/\n\x05usage\x18\t \x01(\x0b\x32\x1a.agentic.planning.v1.UsageB\x04\xe2\x41\x01\x03\x12\x13\n\x05owner\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x15\n\x07version\x18\r \x01(\x03\x42\x04\xe2\x41\x01\x03\x12:\n\x0bplan_origin\x18\x0e \x01(\x0b\x32\x1f.agentic.planning.v1.PlanOriginB\x04\xe2\x41\x01\x03\x12\x16\n\x08\x61pproval\x18\x10 \x01(\tB\x04\xe2\x41\x01\x03\"E\n\nPlanOrigin\x12\x13\n\x0breused_from\x18\x01 \x01(\t\x12\x12\n\nsimilarity\x18\x02 \x01(\x01\x12\x0e\n\x06reason\x18\x03 \x01(\t\"o\n\x11\x43reateGoalRequest\x12\x12\n\x04goal\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x35\n\x0b\x63onstraints\x18\x02 \x01(\x0b\x32 .agentic.planning.v1.Constraints\x12\x0f\n\x07goal_id\x18\x03 \x01(\t\"=\n\x12\x43reateGoalResponse\x12\'\n\x04goal\x18\x01 \x01(\x0b\x32\x19.agentic.planning.v1.Goal\"$\n\x0eGetGoalRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\":\n\x0fGetGoalResponse\x12\'\n\x04goal\x18\x01 \x01(\x0b\x32\x19.agentic.planning.v1.Goal\"V\n\x10ListGoalsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12/\n\x06status\x18\x02 \x01(\x0e\x32\x1f.agentic.planning.v1.GoalStatus\"=\n\x11ListGoalsResponse\x12(\n\x05goals\x18\x01 \x03(\x0b\x32\x19.agentic.planning.v1.Goal\"7\n\x11\x43\x61ncelGoalRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06reason\x18\x02 \x01(\t\"=\n\x12\x43\x61ncelGoalResponse\x12\'\n\x04goal\x18\x01 \x01(\x0b\x32\x19.agentic.planning.v1.Goal\"9\n\x12\x41pproveGoalRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\">\n\x13\x41pproveGoalResponse\x12\'\n\x04goal\x18\x01 \x01(\x0b\x32\x19.agentic.planning.v1.Goal\"<\n\x10WatchGoalRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0c\x66rom_version\x18\x02 \x01(\x03\"\x83\x01\n\x11WatchGoalResponse\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\x0c\n\x04type\x18\x02 \x01(\t\x12%\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xcc\x01\n\nGoalStatus\x12\x1b\n\x17GOAL_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14GOAL_STATUS_PLANNING\x10\x01\x12\x17\n\x13GOAL_STATUS_RUNNING\x10\x02\x12 \n\x1cGOAL_STATUS_WAITING_APPROVAL\x10\x03\x12\x19\n\x15GOAL_STATUS_COMPLETED\x10\x04\x12\x16\n\x12GOAL_STATUS_FAILED\x10\x05\x12\x19\n\x15GOAL_STATUS_CANCELLED\x10\x06*\xa0\x01\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12TASK_STATE_PENDING\x10\x01\x12\x16\n\x12TASK_STATE_RUNNING\x10\x02\x12\x18\n\x14TASK_STATE_COMPLETED\x10\x03\x12\x15\n\x11TASK_STATE_FAILED\x10\x04\x12\x16\n\x12TASK_STATE_SKIPPED\x10\x05\x32\xf3\x05\n\x0bGoalService\x12s\n\nCreateGoal\x12&.agentic.planning.v1.CreateGoalRequest\x1a\'.agentic.planning.v1.CreateGoalResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\"\t/v1/goals:\x01*\x12p\n\x07GetGoal\x12#.agentic.planning.v1.GetGoalRequest\x1a$.agentic.planning.v1.GetGoalResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=goals/*}\x12m\n\tListGoals\x12%.agentic.planning.v1.ListGoalsRequest\x1a&.agentic.planning.v1.ListGoalsResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/goals\x12\x83\x01\n\nCancelGoal\x12&.agentic.planning.v1.CancelGoalRequest\x1a\'.agentic.planning.v1.CancelGoalResponse\"$\x82\xd3\xe4\x93\x02\x1e\"\x19/v1/{name=goals/*}:cancel:\x01*\x12\x87\x01\n\x0b\x41pproveGoal\x12\'.agentic.planning.v1.ApproveGoalRequest\x1a(.agentic.planning.v1.ApproveGoalResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/{name=goals/*}:approve:\x01*\x12~\n\tWatchGoal\x12%.agentic.planning.v1.WatchGoalRequest\x1a&.agentic.planning.v1.WatchGoalResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/{name=goals/*}:watch0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -68,6 +68,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GOAL'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
   _globals['_GOAL'].fields_by_name['version']._loaded_options = None
   _globals['_GOAL'].fields_by_name['version']._serialized_options = b'\342A\001\003'
+  _globals['_GOAL'].fields_by_name['plan_origin']._loaded_options = None
+  _globals['_GOAL'].fields_by_name['plan_origin']._serialized_options = b'\342A\001\003'
   _globals['_GOAL'].fields_by_name['approval']._loaded_options = None
   _globals['_GOAL'].fields_by_name['approval']._serialized_options = b'\342A\001\003'
   _globals['_CREATEGOALREQUEST'].fields_by_name['goal']._loaded_options = None
@@ -92,42 +94,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GOALSERVICE'].methods_by_name['ApproveGoal']._serialized_options = b'\202\323\344\223\002\037\"\032/v1/{name=goals/*}:approve:\001*'
   _globals['_GOALSERVICE'].methods_by_name['WatchGoal']._loaded_options = None
   _globals['_GOALSERVICE'].methods_by_name['WatchGoal']._serialized_options = b'\202\323\344\223\002\032\022\030/v1/{name=goals/*}:watch'
-  _globals['_GOALSTATUS']._serialized_start=2125
-  _globals['_GOALSTATUS']._serialized_end=2329
-  _globals['_TASKSTATE']._serialized_start=2332
-  _globals['_TASKSTATE']._serialized_end=2492
+  _globals['_GOALSTATUS']._serialized_start=2276
+  _globals['_GOALSTATUS']._serialized_end=2480
+  _globals['_TASKSTATE']._serialized_start=2483
+  _globals['_TASKSTATE']._serialized_end=2643
   _globals['_CONSTRAINTS']._serialized_start=215
-  _globals['_CONSTRAINTS']._serialized_end=428
-  _globals['_TASK']._serialized_start=431
-  _globals['_TASK']._serialized_end=708
-  _globals['_USAGE']._serialized_start=710
-  _globals['_USAGE']._serialized_end=757
-  _globals['_GOAL']._serialized_start=760
-  _globals['_GOAL']._serialized_end=1258
-  _globals['_CREATEGOALREQUEST']._serialized_start=1260
-  _globals['_CREATEGOALREQUEST']._serialized_end=1371
-  _globals['_CREATEGOALRESPONSE']._serialized_start=1373
-  _globals['_CREATEGOALRESPONSE']._serialized_end=1434
-  _globals['_GETGOALREQUEST']._serialized_start=1436
-  _globals['_GETGOALREQUEST']._serialized_end=1472
-  _globals['_GETGOALRESPONSE']._serialized_start=1474
-  _globals['_GETGOALRESPONSE']._serialized_end=1532
-  _globals['_LISTGOALSREQUEST']._serialized_start=1534
-  _globals['_LISTGOALSREQUEST']._serialized_end=1620
-  _globals['_LISTGOALSRESPONSE']._serialized_start=1622
-  _globals['_LISTGOALSRESPONSE']._serialized_end=1683
-  _globals['_CANCELGOALREQUEST']._serialized_start=1685
-  _globals['_CANCELGOALREQUEST']._serialized_end=1740
-  _globals['_CANCELGOALRESPONSE']._serialized_start=1742
-  _globals['_CANCELGOALRESPONSE']._serialized_end=1803
-  _globals['_APPROVEGOALREQUEST']._serialized_start=1805
-  _globals['_APPROVEGOALREQUEST']._serialized_end=1862
-  _globals['_APPROVEGOALRESPONSE']._serialized_start=1864
-  _globals['_APPROVEGOALRESPONSE']._serialized_end=1926
-  _globals['_WATCHGOALREQUEST']._serialized_start=1928
-  _globals['_WATCHGOALREQUEST']._serialized_end=1988
-  _globals['_WATCHGOALRESPONSE']._serialized_start=1991
-  _globals['_WATCHGOALRESPONSE']._serialized_end=2122
-  _globals['_GOALSERVICE']._serialized_start=2495
-  _globals['_GOALSERVICE']._serialized_end=3250
+  _globals['_CONSTRAINTS']._serialized_end=448
+  _globals['_TASK']._serialized_start=451
+  _globals['_TASK']._serialized_end=728
+  _globals['_USAGE']._serialized_start=730
+  _globals['_USAGE']._serialized_end=777
+  _globals['_GOAL']._serialized_start=780
+  _globals['_GOAL']._serialized_end=1338
+  _globals['_PLANORIGIN']._serialized_start=1340
+  _globals['_PLANORIGIN']._serialized_end=1409
+  _globals['_CREATEGOALREQUEST']._serialized_start=1411
+  _globals['_CREATEGOALREQUEST']._serialized_end=1522
+  _globals['_CREATEGOALRESPONSE']._serialized_start=1524
+  _globals['_CREATEGOALRESPONSE']._serialized_end=1585
+  _globals['_GETGOALREQUEST']._serialized_start=1587
+  _globals['_GETGOALREQUEST']._serialized_end=1623
+  _globals['_GETGOALRESPONSE']._serialized_start=1625
+  _globals['_GETGOALRESPONSE']._serialized_end=1683
+  _globals['_LISTGOALSREQUEST']._serialized_start=1685
+  _globals['_LISTGOALSREQUEST']._serialized_end=1771
+  _globals['_LISTGOALSRESPONSE']._serialized_start=1773
+  _globals['_LISTGOALSRESPONSE']._serialized_end=1834
+  _globals['_CANCELGOALREQUEST']._serialized_start=1836
+  _globals['_CANCELGOALREQUEST']._serialized_end=1891
+  _globals['_CANCELGOALRESPONSE']._serialized_start=1893
+  _globals['_CANCELGOALRESPONSE']._serialized_end=1954
+  _globals['_APPROVEGOALREQUEST']._serialized_start=1956
+  _globals['_APPROVEGOALREQUEST']._serialized_end=2013
+  _globals['_APPROVEGOALRESPONSE']._serialized_start=2015
+  _globals['_APPROVEGOALRESPONSE']._serialized_end=2077
+  _globals['_WATCHGOALREQUEST']._serialized_start=2079
+  _globals['_WATCHGOALREQUEST']._serialized_end=2139
+  _globals['_WATCHGOALRESPONSE']._serialized_start=2142
+  _globals['_WATCHGOALRESPONSE']._serialized_end=2273
+  _globals['_GOALSERVICE']._serialized_start=2646
+  _globals['_GOALSERVICE']._serialized_end=3401
 # @@protoc_insertion_point(module_scope)

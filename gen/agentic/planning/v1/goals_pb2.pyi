@@ -47,7 +47,7 @@ TASK_STATE_FAILED: TaskState
 TASK_STATE_SKIPPED: TaskState
 
 class Constraints(_message.Message):
-    __slots__ = ("token_budget", "wall_time_limit", "max_parallelism", "allowed_tools", "forbidden_tools", "require_approval", "max_task_attempts")
+    __slots__ = ("token_budget", "wall_time_limit", "max_parallelism", "allowed_tools", "forbidden_tools", "require_approval", "max_task_attempts", "fresh_plan")
     TOKEN_BUDGET_FIELD_NUMBER: _ClassVar[int]
     WALL_TIME_LIMIT_FIELD_NUMBER: _ClassVar[int]
     MAX_PARALLELISM_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +55,7 @@ class Constraints(_message.Message):
     FORBIDDEN_TOOLS_FIELD_NUMBER: _ClassVar[int]
     REQUIRE_APPROVAL_FIELD_NUMBER: _ClassVar[int]
     MAX_TASK_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    FRESH_PLAN_FIELD_NUMBER: _ClassVar[int]
     token_budget: int
     wall_time_limit: _duration_pb2.Duration
     max_parallelism: int
@@ -62,7 +63,8 @@ class Constraints(_message.Message):
     forbidden_tools: _containers.RepeatedScalarFieldContainer[str]
     require_approval: bool
     max_task_attempts: int
-    def __init__(self, token_budget: _Optional[int] = ..., wall_time_limit: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_parallelism: _Optional[int] = ..., allowed_tools: _Optional[_Iterable[str]] = ..., forbidden_tools: _Optional[_Iterable[str]] = ..., require_approval: _Optional[bool] = ..., max_task_attempts: _Optional[int] = ...) -> None: ...
+    fresh_plan: bool
+    def __init__(self, token_budget: _Optional[int] = ..., wall_time_limit: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_parallelism: _Optional[int] = ..., allowed_tools: _Optional[_Iterable[str]] = ..., forbidden_tools: _Optional[_Iterable[str]] = ..., require_approval: _Optional[bool] = ..., max_task_attempts: _Optional[int] = ..., fresh_plan: _Optional[bool] = ...) -> None: ...
 
 class Task(_message.Message):
     __slots__ = ("id", "description", "role", "skills", "tools", "dependencies", "acceptance_criteria", "state", "output", "reason", "attempts", "agent")
@@ -101,7 +103,7 @@ class Usage(_message.Message):
     def __init__(self, tokens: _Optional[int] = ..., planning_calls: _Optional[int] = ...) -> None: ...
 
 class Goal(_message.Message):
-    __slots__ = ("name", "goal", "constraints", "status", "tasks", "result", "reason", "plan_problems", "usage", "owner", "create_time", "update_time", "version", "approval")
+    __slots__ = ("name", "goal", "constraints", "status", "tasks", "result", "reason", "plan_problems", "usage", "owner", "create_time", "update_time", "version", "plan_origin", "approval")
     NAME_FIELD_NUMBER: _ClassVar[int]
     GOAL_FIELD_NUMBER: _ClassVar[int]
     CONSTRAINTS_FIELD_NUMBER: _ClassVar[int]
@@ -115,6 +117,7 @@ class Goal(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    PLAN_ORIGIN_FIELD_NUMBER: _ClassVar[int]
     APPROVAL_FIELD_NUMBER: _ClassVar[int]
     name: str
     goal: str
@@ -129,8 +132,19 @@ class Goal(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     version: int
+    plan_origin: PlanOrigin
     approval: str
-    def __init__(self, name: _Optional[str] = ..., goal: _Optional[str] = ..., constraints: _Optional[_Union[Constraints, _Mapping]] = ..., status: _Optional[_Union[GoalStatus, str]] = ..., tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ..., result: _Optional[str] = ..., reason: _Optional[str] = ..., plan_problems: _Optional[_Iterable[str]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., owner: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., approval: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., goal: _Optional[str] = ..., constraints: _Optional[_Union[Constraints, _Mapping]] = ..., status: _Optional[_Union[GoalStatus, str]] = ..., tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ..., result: _Optional[str] = ..., reason: _Optional[str] = ..., plan_problems: _Optional[_Iterable[str]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., owner: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., plan_origin: _Optional[_Union[PlanOrigin, _Mapping]] = ..., approval: _Optional[str] = ...) -> None: ...
+
+class PlanOrigin(_message.Message):
+    __slots__ = ("reused_from", "similarity", "reason")
+    REUSED_FROM_FIELD_NUMBER: _ClassVar[int]
+    SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reused_from: str
+    similarity: float
+    reason: str
+    def __init__(self, reused_from: _Optional[str] = ..., similarity: _Optional[float] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CreateGoalRequest(_message.Message):
     __slots__ = ("goal", "constraints", "goal_id")

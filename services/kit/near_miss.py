@@ -1,4 +1,4 @@
-"""The semantic cache's second stage: is a near candidate the same question, or a near miss?
+"""Is a near candidate the same request, or a near miss? (L04's semantic cache, L05's plan reuse)
 
 One sentence embedding cannot see that two prompts sharing most words ask different things:
 swapped arguments ("100 Celsius to Fahrenheit"), an antonym ("drawbacks" for "benefits"), a
