@@ -268,13 +268,42 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_O}.UpdateRoleRequest.name": ROLE_NAME,
     f"{_O}.UpdateRoleRequest.expected_revision": {"pattern": r"^[0-9]{1,18}$"},
     f"{_O}.Role.name": ROLE_NAME,
-    f"{_O}.Role.title": _text(1, 200),
+    f"{_O}.Role.title": _text(1, 120),
     f"{_O}.Role.description": _text(1, 4000),
-    f"{_O}.Role.responsibilities": {"minItems": 1, "items": {"type": "string", **_text(1, 500)}},
-    f"{_O}.Role.core_skills": {"items": {"type": "string", **SKILL_NAME}},
+    # L13 strips each item and refuses duplicates among them.
+    f"{_O}.Role.responsibilities": {
+        "minItems": 1,
+        "maxItems": 50,
+        "uniqueItems": True,
+        "items": {"type": "string", **_text(1, 500)},
+    },
+    f"{_O}.Role.core_skills": {
+        "maxItems": 50,
+        "uniqueItems": True,
+        "items": {"type": "string", **SKILL_NAME},
+    },
+    f"{_O}.Role.keywords": {
+        "maxItems": 200,
+        "uniqueItems": True,
+        "items": {"type": "string", **_text(1, 100)},
+    },
+    f"{_O}.Role.preferred_tools": {
+        "maxItems": 20,
+        "uniqueItems": True,
+        "items": {"type": "string", **TOOL_NAME},
+    },
+    f"{_O}.Role.examples": {
+        "maxItems": 50,
+        "uniqueItems": True,
+        "items": {"type": "string", **_text(1, 500)},
+    },
     f"{_O}.Role.prompt": _text(1, 32000),
     f"{_O}.Role.token_budget": _range(100, 200_000),
-    f"{_O}.Role.layers": {"items": {"type": "string", "pattern": r"^l(0[0-9]|1[0-4])$"}},
+    f"{_O}.Role.layers": {
+        "maxItems": 15,
+        "uniqueItems": True,
+        "items": {"type": "string", "pattern": r"^l(0[0-9]|1[0-4])$"},
+    },
     # L14 skills
     f"{_K}.ListSkillsRequest.page_size": _range(0, 100),
     f"{_K}.GetSkillRequest.name": SKILL_NAME,
@@ -314,8 +343,8 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_K}.Skill.instructions": _text(1, 32_000),
     f"{_K}.AssignSkillsRequest.skills": {"minItems": 1, "uniqueItems": True},
     f"{_K}.PlanLoadingRequest.token_budget": _range(1, 1_000_000),
-    f"{_K}.Skill.required_tools": {"items": {"type": "string", **TOOL_NAME}},
-    f"{_K}.Skill.roles": {"items": {"type": "string", **ROLE_NAME}},
+    f"{_K}.Skill.required_tools": {"uniqueItems": True, "items": {"type": "string", **TOOL_NAME}},
+    f"{_K}.Skill.roles": {"uniqueItems": True, "items": {"type": "string", **ROLE_NAME}},
 }
 
 REQUIRED: frozenset[str] = frozenset(
