@@ -29,6 +29,7 @@ OTHER_TENANT = CATALOG.code(
     "E4013", Kind.PERMISSION_DENIED, "the request names a tenant other than the caller's"
 )
 REQUEST_REFUSED = CATALOG.code(
-    "E4014", Kind.INVALID_ARGUMENT,
+    "E4014",
+    Kind.INVALID_ARGUMENT,
     "every candidate refused the request itself (longer than its context window, or malformed)",
 )
