@@ -50,11 +50,26 @@ async def tune(settings: LauncherSettings) -> None:
     for name in SIGNALS:
         alone = np.array([float(s == name) for s in SIGNALS])
         print(f"  {name} alone: top-1 {evaluate(array, truth, alone)[0]:.1%}")
+    _print_misses(array, truth, weights, roles, texts)
     path = RoleSettings().weights_path
     write_weights(path, str(TASKS), len(dev), weights, top1, top3)
     print(f"written to {path}")
     await l01.close()
     await l04.close()
+
+
+def _print_misses(
+    array: np.ndarray,
+    truth: np.ndarray,
+    weights: dict[str, float],
+    roles: list[str],
+    texts: list[str],
+) -> None:
+    """The development tasks the chosen weights rank wrongly (each left out of the examples)."""
+    best = np.argmax(array @ np.array([weights[s] for s in SIGNALS]), axis=1)
+    print("development top-1 misses (labelled <- ranked first):")
+    for row in np.flatnonzero(best != truth):
+        print(f"  {roles[truth[row]]:>20} <- {roles[best[row]]:<20} {texts[row]}")
 
 
 def _others(task: str, similarities: list[Similarity]) -> list[Similarity]:

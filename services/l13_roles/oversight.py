@@ -1,8 +1,10 @@
 """Whether a task needs a person's approval: destructive or security-sensitive work.
 
-Rules written against the development half of ``tests/data/role_tasks.jsonl`` (precision and
-recall on the held-out half are printed by ``python -m bench.roles``). A task that only asks
-to document or explain such work ("write down how to rotate the keys") is not flagged.
+Rules written against the development rows of ``tests/data/role_tasks.jsonl`` (precision and
+recall on the held-out rows are printed by ``python -m bench.roles``). Recall comes first: an
+unflagged deletion or credential change costs more than a needless approval, so a rule errs
+towards flagging. A task that only asks to document or explain such work ("write down how to
+rotate the keys") is not flagged.
 """
 
 from __future__ import annotations
@@ -28,68 +30,52 @@ def _words(*alternatives: str) -> str:
 
 _DESTRUCTIVE_VERB = _words(
     r"delet\w*", r"drop\w*", r"truncat\w*", "wip(e|es|ed|ing)", r"purg\w*", r"eras\w*",
-    r"remov\w*", r"clear\w*", "clean(ing)? up", r"destroy\w*", r"overwrit\w*",
+    r"remov\w*", r"clear\w*", "clean(ing)? up", r"destroy\w*", r"overwrit\w*", r"archiv\w*",
+    r"scrub\w*",
 )  # fmt: skip
 _STORED_THING = _words(
     "data", "tables?", "rows?", "records?", "databases?", "db", "accounts?", "buckets?",
     "backups?", "users?", "customers?", "history", "volumes?", "indexes", "collections?", "logs?",
+    "files?", "folders?", "director(y|ies)", "drives?", "disks?", "snapshots?", "objects?",
 )  # fmt: skip
+# "like prod" or "than prod" compares with production; it does not change it.
+_PRODUCTION = r"(?<!like )(?<!than )(?<!as )" + _words("prod", "production")
+# A system that is live; not the editor's "live reload" or a "live chat" feature.
+_LIVE = r"\blive\b(?! (reload\w*|preview\w*|chat|demo\w*|coding|search))"
+_SECRETS = _words(
+    r"(?<!per )api ?keys?", r"(aws|gcp|azure|access|secret|encryption|deploy|root|master) keys?",
+    "private keys?", "ssh keys?", "signing keys?", "tls keys?",
+    "passwords?", "credentials?", "secrets?", "tokens?", "certs?", "certificates?", "ssl",
+)  # fmt: skip
+_ACCESS = _words(
+    "permissions?", "user roles", "privileges?", "iam", "sudo", "chmod", "access control",
+    "admin (account|rights|access|endpoints?|console|panel|routes?|api)",
+)  # fmt: skip
+_PUBLIC = r"0\.0\.0\.0|" + _words(
+    "open(s|ing)? (a |the )?port", "firewall", "security group", "publicly accessible",
+    r"public (\w+ )?(repo\w*|site|internet|bucket\w*)",
+)  # fmt: skip
+_INCIDENT = _words(
+    r"leak\w*", r"breach\w*", r"compromis\w*", "unauthori[sz]ed", r"attack\w*",
+    r"brute[- ]?forc\w*", r"failed log ?ins?", "other (people|users|customers)'?s?",
+) + r"|logging in .{0,40}\bfrom\b"  # fmt: skip
+_TEARDOWN = _words(
+    r"tear\w* down", r"shut\w* (\w+ ){0,4}down", r"decommission\w*", r"nuk(e|es|ed|ing)"
+)
 
 RULES: tuple[OversightRule, ...] = (
     _rule("deletes or overwrites stored data", _DESTRUCTIVE_VERB + r".{0,50}" + _STORED_THING),
-    _rule("changes production", _words("prod", "production", "live (site|system|traffic)")),
+    _rule("shuts down or tears down a system", _TEARDOWN),
+    _rule("changes production", _PRODUCTION + "|" + _LIVE),
     _rule(
         "rolls back or cuts over a release",
         _words("roll ?back", "rollback", "cut ?over", r"revert the (release|deploy\w*)"),
     ),
-    _rule(
-        "touches credentials or secrets",
-        _words(
-            "passwords?",
-            "credentials?",
-            "secrets?",
-            "api ?keys?",
-            "tokens?",
-            "private keys?",
-            "ssh keys?",
-            "signing keys?",
-            "certs?",
-            "certificates?",
-            "ssl",
-            "tls keys?",
-        ),
-    ),
-    _rule(
-        "changes permissions or access",
-        _words(
-            "permissions?",
-            "user roles",
-            "privileges?",
-            "admin (account|rights|access)",
-            "access control",
-            "iam",
-            "sudo",
-            "chmod",
-        ),
-    ),
-    _rule(
-        "exposes a service to the network",
-        r"0\.0\.0\.0|"
-        + _words(
-            "open(s|ing)? (a |the )?port", "firewall", "security group", "publicly accessible"
-        ),
-    ),
-    _rule(
-        "possible security incident or data exposure",
-        _words(
-            r"leak\w*",
-            r"breach\w*",
-            r"compromis\w*",
-            "unauthori[sz]ed",
-            "other (people|users|customers)'?s?",
-        )
-        + r"|logging in .{0,40}\bfrom\b",
-    ),
+    _rule("changes DNS", _words("dns", "nameservers?", "domain records?")),
+    _rule("touches credentials or secrets", _SECRETS),
+    _rule("changes permissions or access", _ACCESS),
+    _rule("exposes a service or data publicly", _PUBLIC),
+    _rule("possible security incident or data exposure", _INCIDENT),
 )
 
 # Asking for a description of sensitive work is not doing it.

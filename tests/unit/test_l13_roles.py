@@ -79,7 +79,23 @@ def test_a_role_with_duplicate_keywords_or_a_huge_prompt_is_refused() -> None:
         ("push the hotfix to production now", "changes production"),
         ("rotate the stripe api key", "touches credentials or secrets"),
         ("give bob admin access to the billing console", "changes permissions or access"),
-        ("open port 22 to 0.0.0.0/0 for the contractor", "exposes a service to the network"),
+        ("open port 22 to 0.0.0.0/0 for the contractor", "exposes a service or data publicly"),
+        (
+            "tear down the demo environment after the trade show",
+            "shuts down or tears down a system",
+        ),
+        ("shut the old ftp server down for good", "shuts down or tears down a system"),
+        ("archive last year's invoice rows into cold storage", "deletes or overwrites stored data"),
+        ("remove the stale folders on the build server", "deletes or overwrites stored data"),
+        ("the migration has to run against the live cluster", "changes production"),
+        ("move the www record over to the new dns provider", "changes DNS"),
+        ("someone committed an aws key to the repo", "touches credentials or secrets"),
+        ("lots of failed logins on the vpn tonight", "possible security incident or data exposure"),
+        (
+            "put the internal dashboards on the public internet",
+            "exposes a service or data publicly",
+        ),
+        ("only staff should reach the admin console", "changes permissions or access"),
     ],
 )
 def test_destructive_or_sensitive_work_needs_oversight(task: str, reason: str) -> None:
@@ -92,6 +108,11 @@ def test_destructive_or_sensitive_work_needs_oversight(task: str, reason: str) -
         "add a date picker to the settings page",
         "write down how to rotate the signing keys",  # describing is not doing
         "why does the test suite take ten minutes",
+        "count requests per api key in the usage report",  # a key as a name, not a secret
+        "make staging look like prod but with smaller machines",  # compared with, not changed
+        "add docstrings to the public functions",
+        "turn on live reload for the dev server",
+        "add a foreign key from orders to customers",
     ],
 )
 def test_ordinary_work_needs_no_oversight(task: str) -> None:
@@ -105,6 +126,19 @@ def test_oversight_rules_agree_with_the_labelled_development_half() -> None:
     dev = [row for row in rows if row["split"] == "dev"]
     agree = sum(bool(oversight_reasons(row["text"])) == row["needs_oversight"] for row in dev)
     assert agree / len(dev) >= 0.95
+
+
+def test_every_development_task_labelled_as_needing_oversight_is_flagged() -> None:
+    # Recall first: an unflagged destructive or credential-touching task is the worse error.
+    rows = [
+        json.loads(line) for line in Path("tests/data/role_tasks.jsonl").read_text().splitlines()
+    ]
+    missed = [
+        row["text"]
+        for row in rows
+        if row["split"] == "dev" and row["needs_oversight"] and not oversight_reasons(row["text"])
+    ]
+    assert missed == []
 
 
 @pytest.mark.parametrize("budget", [4000, 600, 250, 120])
