@@ -340,6 +340,9 @@ FIELDS: dict[str, dict[str, Any]] = {
         ]
     },
     f"{_K}.Skill.description": _text(1, 2000),
+    f"{_K}.Skill.examples": {"maxItems": 20},
+    f"{_K}.SkillExample.input": _text(1, 4000),
+    f"{_K}.SkillExample.output": _text(1, 8000),
     f"{_K}.Skill.instructions": _text(1, 32_000),
     f"{_K}.AssignSkillsRequest.skills": {"minItems": 1, "uniqueItems": True},
     f"{_K}.PlanLoadingRequest.token_budget": _range(1, 1_000_000),
