@@ -42,6 +42,9 @@ def _id(pattern: str) -> dict[str, Any]:
     return {"pattern": pattern}
 
 
+# Text L01 must store: PostgreSQL keeps no NUL character, so the layers refuse it.
+NO_NUL: dict[str, Any] = {"not": {"pattern": "\u0000"}}
+
 # Identifiers as the layers' validators define them.
 STREAM_ID = _id(r"^[A-Za-z0-9_.:@-]{1,256}$")
 # A principal or layer name in a secret's access policy: no comma, control or space.
@@ -179,10 +182,12 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_S}.AccessSecretVersionRequest.version": SECRET_VERSION,
     # L02 runtime
     f"{_R}.CreateAgentRequest.agent_id": RUNTIME_ID,
-    f"{_R}.Agent.display_name": _text(1, 128),
-    f"{_R}.Agent.skills": {"items": {"type": "string", **_text(1, 64)}},
+    f"{_R}.Agent.display_name": {**_text(1, 128), **NO_NUL},
+    f"{_R}.Agent.skills": {"items": {"type": "string", **_text(1, 64), **NO_NUL}},
     f"{_R}.Agent.allowed_tools": {"items": {"type": "string", **TOOL_NAME}},
-    f"{_R}.Agent.instructions": {"maxLength": 8000},
+    f"{_R}.Agent.instructions": {"maxLength": 8000, **NO_NUL},
+    f"{_R}.Agent.role": NO_NUL,
+    f"{_R}.ModelPolicy.model": NO_NUL,
     f"{_R}.ModelPolicy.temperature": _range(0, 2),
     f"{_R}.ModelPolicy.max_tokens": _range(0, 4096),
     f"{_R}.ModelPolicy.strategy": {
@@ -196,7 +201,8 @@ FIELDS: dict[str, dict[str, Any]] = {
     },
     f"{_R}.Budgets.max_steps": _range(0, 100),
     f"{_R}.ListAgentsRequest.page_size": _range(0, 500),
-    f"{_R}.RunAgentRequest.task": _text(1, 32000),
+    f"{_R}.ListAgentsRequest.role": {"maxLength": 64, **NO_NUL},
+    f"{_R}.RunAgentRequest.task": {**_text(1, 32000), **NO_NUL},
     # L05 planning
     f"{_P}.ListGoalsRequest.page_size": _range(0, 500),
     f"{_P}.CreateGoalRequest.goal": _text(1, 16_000),
