@@ -143,6 +143,8 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_D}.QueryDocumentsRequest.page_size": _range(0, 1000),
     f"{_D}.QueryDocumentsRequest.filters": {"maxItems": 32},
     f"{_D}.QueryDocumentsRequest.order_by": {"maxItems": 4},
+    # A filter names its operator.
+    f"{_D}.Filter.op": {"not": {"enum": ["OPERATOR_UNSPECIFIED"]}},
     f"{_D}.Filter.field": _id(
         r"^[A-Za-z_][A-Za-z0-9_-]{0,63}(\.[A-Za-z_][A-Za-z0-9_-]{0,63}){0,7}$"
     ),
@@ -373,6 +375,7 @@ REQUIRED: frozenset[str] = frozenset(
         f"{_R}.Agent.display_name",
         f"{_R}.RunAgentRequest.task",
         f"{_T}.SearchToolsRequest.query",
+        f"{_D}.Filter.op",
         f"{_M}.EmbedRequest.texts",
         f"{_M}.GenerateRequest.messages",
         f"{_M}.Message.role",
