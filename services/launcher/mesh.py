@@ -31,7 +31,10 @@ __all__ = ["ComponentStatus", "Mesh", "MeshError", "free_port"]
 
 # supervisord states in which a component still counts as up (STARTING: being (re)started).
 _ALIVE = ("RUNNING", "STARTING")
-_DEAD = ("BACKOFF", "FATAL", "EXITED", "STOPPED", "STOPPING")
+# BACKOFF is not dead: supervisord starts the process again (startretries) after a start
+# that failed for a passing reason, such as a port a dying process still held; FATAL follows
+# when every retry failed.
+_DEAD = ("FATAL", "EXITED", "STOPPED", "STOPPING")
 _POLL_SECONDS = 0.05
 
 # (component, event, detail); events: "running", "starting", "ready", "failed", "stopped".
