@@ -16,7 +16,6 @@ for a while.
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import grpc
@@ -30,6 +29,7 @@ from temporalio.service import RPCError
 from agentic.data.v1 import event_store_pb2 as ev_pb
 from agentic.data.v1 import event_store_pb2_grpc as ev_grpc
 from services.kit import error_info
+from services.kit.approval_events import follow_decisions
 
 log = structlog.get_logger("l02.approvals")
 
@@ -96,24 +96,5 @@ class ApprovalFollower:
             log.info("approval.nobody_waits", approval=approval_id, error=str(error))
 
     async def follow(self) -> None:
-        """Signals the runs whose approvals are decided from now on; reconnects after a
-        failure from the position after the last event seen."""
-        position, live = 1, False
-        while True:
-            try:
-                call = self._events.SubscribeAll(
-                    ev_pb.SubscribeAllRequest(from_position=position, type_prefix="approval.")
-                )
-                async for message in call:
-                    if message.HasField("caught_up"):
-                        live = True
-                        continue
-                    event = message.event
-                    position = event.global_position + 1
-                    # The past is the waiting runs' own check's (approval_state) to find.
-                    if live and event.type in _DECIDED:
-                        data = json_format.MessageToDict(event.data)
-                        await self._wake(str(data.get("id", "")))
-            except grpc.aio.AioRpcError as error:
-                log.warning("approval.subscription_lost", error=error.code().name)
-            await asyncio.sleep(0.5)
+        """Signals the runs whose approvals are decided from now on."""
+        await follow_decisions(self._events, self._wake)

@@ -12,7 +12,6 @@ signal came for a while, and after every signal: the stream, not the signal, is 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import grpc
@@ -24,13 +23,12 @@ from temporalio.service import RPCError
 
 from agentic.data.v1 import event_store_pb2 as ev_pb
 from agentic.data.v1 import event_store_pb2_grpc as ev_grpc
+from services.kit.approval_events import follow_decisions
 from services.l05_planning import approval
 from services.l05_planning.goal_types import ApprovalDecision
 from services.l05_planning.workflow import APPROVAL_DECISION, APPROVAL_SIGNAL
 
 log = structlog.get_logger("l05.approvals")
-
-_DECIDED = ("approval.approved", "approval.rejected")
 
 
 class ApprovalFollower:
@@ -62,24 +60,5 @@ class ApprovalFollower:
             log.info("approval.nobody_waits", approval=approval_id, error=str(error))
 
     async def follow(self) -> None:
-        """Signals the goals whose approvals are decided from now on; reconnects after a
-        failure from the position after the last event seen."""
-        position, live = 1, False
-        while True:
-            try:
-                call = self._events.SubscribeAll(
-                    ev_pb.SubscribeAllRequest(from_position=position, type_prefix="approval.")
-                )
-                async for message in call:
-                    if message.HasField("caught_up"):
-                        live = True
-                        continue
-                    event = message.event
-                    position = event.global_position + 1
-                    # The past is the waiting goals' own check's (approval_decision) to find.
-                    if live and event.type in _DECIDED:
-                        data = json_format.MessageToDict(event.data)
-                        await self._wake(str(data.get("id", "")))
-            except grpc.aio.AioRpcError as error:
-                log.warning("approval.subscription_lost", error=error.code().name)
-            await asyncio.sleep(0.5)
+        """Signals the goals whose approvals are decided from now on."""
+        await follow_decisions(self._events, self._wake)
