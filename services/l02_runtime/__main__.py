@@ -8,6 +8,8 @@ import structlog
 from temporalio.worker import Worker
 
 from agentic.models.v1 import models_pb2_grpc
+from agentic.roles.v1 import roles_pb2_grpc
+from agentic.skills.v1 import skills_pb2_grpc
 from agentic.tools.v1 import tools_pb2_grpc
 from services.kit import (
     GrpcServer,
@@ -22,6 +24,7 @@ from services.kit.auth import service_token_from_env
 from services.kit.temporal import connect_temporal
 from services.l02_runtime import errors
 from services.l02_runtime.activities import RunActivities
+from services.l02_runtime.agent_context import ContextSource
 from services.l02_runtime.approvals import ApprovalFollower
 from services.l02_runtime.child_runs import ChildRunActivities
 from services.l02_runtime.config import RuntimeSettings
@@ -40,14 +43,25 @@ async def main() -> None:
     l01 = open_channel(layer_target("l01"), token=token)
     l03 = open_channel(layer_target("l03"), token=token, timeout=None)
     l04 = open_channel(layer_target("l04"), token=token, timeout=None)
+    l13 = open_channel(layer_target("l13"), token=token)
+    l14 = open_channel(layer_target("l14"), token=token)
     store = AgentStore(l01)
     temporal = await connect_temporal(
         settings.temporal_address,
         settings.temporal_namespace,
         settings.temporal_connect_seconds,
     )
+    context = ContextSource(
+        roles_pb2_grpc.RoleServiceStub(l13),
+        skills_pb2_grpc.SkillServiceStub(l14),
+        settings.role_context_tokens,
+        settings.skill_context_tokens,
+    )
     activities = RunActivities(
-        store, models_pb2_grpc.ModelServiceStub(l04), tools_pb2_grpc.ToolServiceStub(l03)
+        store,
+        models_pb2_grpc.ModelServiceStub(l04),
+        tools_pb2_grpc.ToolServiceStub(l03),
+        context,
     )
     approvals = ApprovalFollower(l01, temporal)
     definition = ServiceDefinition(
@@ -74,7 +88,7 @@ async def main() -> None:
         follower = asyncio.create_task(approvals.follow())
         await wait_for_termination()
         follower.cancel()
-    for channel in (l01, l03, l04):
+    for channel in (l01, l03, l04, l13, l14):
         await channel.close()
 
 

@@ -26,17 +26,19 @@ from agentic.tools.v1 import tools_pb2 as tools_pb
 from agentic.tools.v1 import tools_pb2_grpc as tools_grpc
 from services.kit.auth import PRINCIPAL_HEADER, TENANT_HEADER
 from services.l02_runtime import agents, decision
+from services.l02_runtime.agent_context import ContextSource
 from services.l02_runtime.approvals import waiting_approval
 from services.l02_runtime.run_types import (
     DecideInput,
     DecideResult,
+    RunContext,
     RunOutcome,
     RunSpec,
     ToolInput,
     ToolResult,
 )
 from services.l02_runtime.store import AgentStore, derived_event_id, now
-from services.l02_runtime.workflow import DECIDE, FINISH_RUN, RUN_TOOL
+from services.l02_runtime.workflow import DECIDE, FINISH_RUN, PREPARE_CONTEXT, RUN_TOOL
 
 _HEARTBEAT_SECONDS = 2.0
 # Answers the other layers give to bad input: reported to the model, not retried.
@@ -74,21 +76,38 @@ class RunActivities:
         store: AgentStore,
         models: models_grpc.ModelServiceStub,
         tools: tools_grpc.ToolServiceStub,
+        context: ContextSource,
     ) -> None:
         self._store = store
         self._models = models
         self._tools = tools
+        self._context = context
         self._tool_info: dict[str, decision.ToolInfo] = {}
 
     def all(self) -> list[Any]:
-        return [self.decide, self.run_tool, self.finish_run]
+        return [self.prepare_context, self.decide, self.run_tool, self.finish_run]
+
+    @activity.defn(name=PREPARE_CONTEXT)
+    async def prepare_context(self, spec: RunSpec) -> RunContext:
+        """The role's and skills' texts (L13, L14), recorded as the run's step 0."""
+        async with _heartbeating():
+            context = await self._context.fetch(spec, _as_owner(spec))
+        await self._step(
+            spec,
+            0,
+            "context",
+            {"kind": "context", "text": decision.context_summary(spec, context)},
+        )
+        return context
 
     @activity.defn(name=DECIDE)
     async def decide(self, given: DecideInput) -> DecideResult:
         spec = given.spec
         tools = await self._tools_of(spec)
         request = models_pb.GenerateRequest(
-            system=decision.system_prompt(spec.role, tuple(spec.skills), spec.instructions, tools),
+            system=decision.system_prompt(
+                spec.role, tuple(spec.skills), spec.instructions, tools, given.context
+            ),
             max_tokens=spec.max_answer_tokens,
             model=spec.model,
             agent_id=spec.agent_id,

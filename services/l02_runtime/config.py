@@ -30,3 +30,8 @@ class RuntimeSettings(ServiceSettings):
     # The token L02 presents to L01, L03 and L04: the mesh's service token unless given.
     layer_token: str | None = Field(None, validation_alias=AliasChoices("L02_LAYER_TOKEN"))
     temporal_connect_seconds: float = Field(60.0, gt=0)
+    # What an agent is told of its role (L13's BuildContext, capped at the role's own budget)
+    # and of its skills (L14's texts, the least relevant left out), in MiniLM tokens: small
+    # enough to leave room for the task and the tools in a 4,096-token model.
+    role_context_tokens: int = Field(600, ge=1, le=100_000)
+    skill_context_tokens: int = Field(700, ge=1, le=1_000_000)

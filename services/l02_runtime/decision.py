@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.l02_runtime.run_types import RunContext, RunSpec
+
 CALL_TOOL = "call_tool"
 FINISH = "finish"
 # Kept short: long string limits make constrained generation slow on small models.
@@ -58,14 +60,24 @@ def decision_schema(tools: list[ToolInfo]) -> dict[str, Any]:
 
 
 def system_prompt(
-    role: str, skills: tuple[str, ...], instructions: str, tools: list[ToolInfo]
+    role: str,
+    skills: tuple[str, ...],
+    instructions: str,
+    tools: list[ToolInfo],
+    context: RunContext | None = None,
 ) -> str:
-    lines = [
-        f"You are an agent acting as a {role or 'software engineer'}."
-        " Work on the user's task step by step.",
-    ]
+    if context is not None and context.role:
+        lines = [context.role, "Work on the user's task step by step."]
+    else:
+        lines = [
+            f"You are an agent acting as a {role or 'software engineer'}."
+            " Work on the user's task step by step.",
+        ]
     if skills:
         lines.append(f"Your skills: {', '.join(skills)}.")
+    if context is not None and context.skills:
+        lines.append("Apply them as these instructions say:")
+        lines.extend(context.skills)
     if instructions:
         lines.append(instructions)
     if tools:
@@ -78,6 +90,16 @@ def system_prompt(
             lines.append(f"- {tool.name}: {tool.description} Arguments: {schema}")
     lines.append('When done answer {"action": "finish", "answer": <the final answer>}.')
     return "\n".join(lines)
+
+
+def context_summary(spec: RunSpec, context: RunContext) -> str:
+    """The context step's text: what the agent was given, and what not."""
+    parts = []
+    if spec.role:
+        parts.append(f"role {spec.role}: " + ("context loaded" if context.role else "name only"))
+    if spec.skills:
+        parts.append(f"skills: {len(context.skills)} of {len(set(spec.skills))} loaded")
+    return "; ".join(parts + context.notes) or "no role or skills"
 
 
 def read_decision(structured: Any, content: str, allowed: tuple[str, ...]) -> Decision:

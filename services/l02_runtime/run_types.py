@@ -36,10 +36,20 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class RunContext:
+    """What the agent is told of its role and skills, fetched once when the run starts."""
+
+    role: str = ""  # L13's context for the role and the task ("" when there is none)
+    skills: list[str] = field(default_factory=list)  # L14's texts, most relevant first
+    notes: list[str] = field(default_factory=list)  # what was left out or failed, and why
+
+
+@dataclass(frozen=True)
 class DecideInput:
     spec: RunSpec
     step: int
     turns: list[Turn] = field(default_factory=list)
+    context: RunContext | None = None  # None in runs started before contexts were fetched
 
 
 @dataclass(frozen=True)

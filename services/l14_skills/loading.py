@@ -16,6 +16,7 @@ class Candidate:
     version: str
     tokens: int
     relevance: float
+    text: str = ""  # what the agent is given (its tokens counted)
 
 
 @dataclass(frozen=True)

@@ -62,10 +62,11 @@ def to_message(stored: StoredSkill) -> pb.Skill:
     return message
 
 
-def _planned(candidate: Candidate) -> pb.PlannedSkill:
+def _planned(candidate: Candidate, with_text: bool) -> pb.PlannedSkill:
     return pb.PlannedSkill(
         name=candidate.name, version=candidate.version,
         tokens=candidate.tokens, relevance=candidate.relevance,
+        text=candidate.text if with_text else "",
     )  # fmt: skip
 
 
@@ -178,8 +179,8 @@ class SkillServicer(pb_grpc.SkillServiceServicer):
     ) -> pb.PlanLoadingResponse:
         plan = await self._skills.plan(list(request.skills), request.token_budget, request.task)
         return pb.PlanLoadingResponse(
-            load=[_planned(c) for c in plan.load],
-            dropped=[_planned(c) for c in plan.dropped],
+            load=[_planned(c, with_text=True) for c in plan.load],
+            dropped=[_planned(c, with_text=False) for c in plan.dropped],
             total_tokens=plan.total_tokens,
             token_budget=plan.budget,
         )

@@ -174,12 +174,14 @@ class Skills:
                 if owner in relevance:
                     nearest[owner] = max(nearest.get(owner, -1.0), similarity.cosine)
             relevance = {name: round(nearest.get(name, 0.0), 4) for name in names}
+        rendered = {name: self._current[name].rendered() for name in names}
         candidates = [
             Candidate(
                 name,
                 self._current[name].version,
-                count_tokens(self._current[name].rendered()),
+                count_tokens(rendered[name]),
                 relevance[name],
+                rendered[name],
             )
             for name in names
         ]

@@ -119,6 +119,8 @@ class RuntimeProcess:
             "AGENTIC_L01_TARGET": mesh.mesh.layer_target("l01_data"),
             "AGENTIC_L03_TARGET": mesh.mesh.layer_target("l03_tools"),
             "AGENTIC_L04_TARGET": f"127.0.0.1:{model_port}",
+            "AGENTIC_L13_TARGET": mesh.mesh.layer_target("l13_roles"),
+            "AGENTIC_L14_TARGET": mesh.mesh.layer_target("l14_skills"),
             "AGENTIC_SERVICE_TOKEN": (home / "service_token").read_text().strip(),
             "PYTHONPATH": f"{ROOT / 'gen'}:{ROOT}",
         }

@@ -21,12 +21,19 @@ from temporalio.worker import Worker
 from services.l02_runtime.run_types import (
     DecideInput,
     DecideResult,
+    RunContext,
     RunOutcome,
     RunSpec,
     ToolInput,
     ToolResult,
 )
-from services.l02_runtime.workflow import DECIDE, FINISH_RUN, RUN_TOOL, AgentRun
+from services.l02_runtime.workflow import (
+    DECIDE,
+    FINISH_RUN,
+    PREPARE_CONTEXT,
+    RUN_TOOL,
+    AgentRun,
+)
 from services.launcher import binaries
 
 pytestmark = [pytest.mark.integration, pytest.mark.l02]
@@ -41,10 +48,17 @@ class Script:
         self.decided: list[DecideInput] = []
         self.tools: list[ToolInput] = []
         self.finished: list[RunOutcome] = []
+        self.contexts: list[RunSpec] = []  # the runs whose context was fetched
+        self.context = RunContext(role="# Role: Tester", skills=["## Skill: testing (1.0.0)"])
         self.gate = asyncio.Event()
         self.gate.set()
 
     def activities(self) -> list:
+        @activity.defn(name=PREPARE_CONTEXT)
+        async def prepare_context(given: RunSpec) -> RunContext:
+            self.contexts.append(given)
+            return self.context
+
         @activity.defn(name=DECIDE)
         async def decide(given: DecideInput) -> DecideResult:
             await self.gate.wait()
@@ -61,7 +75,7 @@ class Script:
         async def finish_run(outcome: RunOutcome) -> None:
             self.finished.append(outcome)
 
-        return [decide, run_tool, finish_run]
+        return [prepare_context, decide, run_tool, finish_run]
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +149,21 @@ async def test_a_tool_call_then_a_final_answer(env) -> None:
     assert script.tools[0].idempotency_key.endswith("/step-1")
     assert script.decided[1].turns[-1].content == "ran python_exec"  # the result fed back
     assert script.finished == [outcome]
+
+
+async def test_the_role_and_skills_context_is_fetched_once_and_given_to_every_step(env) -> None:
+    script = Script([CALL, CALL, DONE])
+    outcome = await outcome_of(env, script, spec(role="test-engineer", skills=["testing"]))
+    assert outcome.status == "COMPLETED" and len(script.decided) == 3
+    assert len(script.contexts) == 1
+    assert all(given.context == script.context for given in script.decided)
+
+
+async def test_without_a_role_or_skills_no_context_is_fetched(env) -> None:
+    script = Script([DONE])
+    outcome = await outcome_of(env, script, spec())
+    assert outcome.status == "COMPLETED"
+    assert script.contexts == [] and script.decided[0].context is None
 
 
 async def test_an_unusable_answer_is_fed_back_and_runs_nothing(env) -> None:

@@ -164,6 +164,44 @@ async def test_the_loop_runs_a_tool_in_the_sandbox_and_feeds_back_its_output(
     assert done.agent.tool_calls == 1 and done.agent.tokens_used == 40
 
 
+async def test_the_agent_is_told_its_role_and_skills_by_l13_and_l14(
+    runtime, scripted_model: tuple[ScriptedModel, int]
+) -> None:
+    name = await _create(
+        runtime,
+        role="debugger",
+        skills=["debugging", "no_such_skill", "docker"],
+        allowed_tools=["python_exec"],
+    )
+    agent_id = name.split("/")[1]
+    scripted_model[0].scripts[agent_id] = [finish("found it")]
+    task = "find out why the login handler crashes with a null pointer stack trace"
+    await runtime.RunAgent(pb.RunAgentRequest(name=name, task=task))
+    done = await _finished(runtime, name)
+    assert done.run.status == pb.RUN_STATUS_COMPLETED
+    system = scripted_model[0].requests[agent_id][0].system
+    assert "# Role: Debugging Specialist" in system and "## Responsibilities" in system
+    (context,) = [s for s in done.run.steps if s.kind == "context"]
+    assert "## Skill: debugging (" in system, context.text  # the most relevant skill
+    assert context.number == 0
+    assert "role debugger: context loaded" in context.text
+    assert "skill no_such_skill: unknown to L14" in context.text
+
+
+async def test_an_unknown_role_leaves_the_agent_its_name_and_says_why(
+    runtime, scripted_model: tuple[ScriptedModel, int]
+) -> None:
+    name = await _create(runtime, role="wizard", allowed_tools=["python_exec"])
+    agent_id = name.split("/")[1]
+    scripted_model[0].scripts[agent_id] = [finish("ok")]
+    await runtime.RunAgent(pb.RunAgentRequest(name=name, task="do magic"))
+    done = await _finished(runtime, name)
+    assert done.run.status == pb.RUN_STATUS_COMPLETED
+    assert "acting as a wizard" in scripted_model[0].requests[agent_id][0].system
+    (context,) = [s for s in done.run.steps if s.kind == "context"]
+    assert "role wizard: no context from L13 (NOT_FOUND" in context.text
+
+
 async def test_a_tool_outside_the_allow_list_is_refused_and_reported(
     runtime, scripted_model: tuple[ScriptedModel, int]
 ) -> None:

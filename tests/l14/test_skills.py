@@ -238,6 +238,11 @@ async def test_a_loading_plan_respects_the_budget(skills: pb_grpc.SkillServiceSt
     assert plan.load[0].name in ("docker", "kubernetes") and plan.dropped
     relevance = [s.relevance for s in plan.load]
     assert relevance == sorted(relevance, reverse=True)
+    # A loaded skill comes with the text to give the agent; a dropped one without.
+    docker = await skills.GetSkill(pb.GetSkillRequest(name="docker"))
+    (text,) = [s.text for s in everything.load if s.name == "docker"]
+    assert text.startswith("## Skill: docker (") and docker.skill.instructions.strip() in text
+    assert all(s.text for s in plan.load) and not any(s.text for s in plan.dropped)
 
 
 @pytest.mark.parametrize(

@@ -239,16 +239,18 @@ class PlanLoadingRequest(_message.Message):
     def __init__(self, skills: _Optional[_Iterable[str]] = ..., token_budget: _Optional[int] = ..., task: _Optional[str] = ...) -> None: ...
 
 class PlannedSkill(_message.Message):
-    __slots__ = ("name", "version", "tokens", "relevance")
+    __slots__ = ("name", "version", "tokens", "relevance", "text")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     TOKENS_FIELD_NUMBER: _ClassVar[int]
     RELEVANCE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     tokens: int
     relevance: float
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., tokens: _Optional[int] = ..., relevance: _Optional[float] = ...) -> None: ...
+    text: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., tokens: _Optional[int] = ..., relevance: _Optional[float] = ..., text: _Optional[str] = ...) -> None: ...
 
 class PlanLoadingResponse(_message.Message):
     __slots__ = ("load", "dropped", "total_tokens", "token_budget")
