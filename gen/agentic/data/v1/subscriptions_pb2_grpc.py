@@ -97,14 +97,15 @@ class ConsumerGroupServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetConsumerGroup(self, request, context):
-        """Returns a consumer group and its checkpoint.
+        """Returns one consumer group's settings and progress: its type prefix and its
+        checkpoint (the last position acknowledged).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListConsumerGroups(self, request, context):
-        """Lists consumer groups by id.
+        """Lists the consumer groups (durable subscriptions) by id, with their checkpoints.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
