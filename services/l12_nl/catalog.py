@@ -38,7 +38,6 @@ class CatalogMethod:
     service: str
     layer: str  # "l01_data"
     description: str
-    service_description: str  # its service's doc comment: what the family of RPCs is for
     request_type: str
     response_type: str
     http: tuple[HttpRoute, ...]
@@ -89,9 +88,7 @@ class Catalog:
         service_comments = _service_comments(surface)
         by_service: dict[str, list[CatalogMethod]] = {}
         for method in surface.methods:
-            by_service.setdefault(method.service, []).append(
-                self._method(method, comments, service_comments.get(method.service, ""))
-            )
+            by_service.setdefault(method.service, []).append(self._method(method, comments))
         self.services: tuple[CatalogService, ...] = tuple(
             CatalogService(
                 name=name,
@@ -108,15 +105,12 @@ class Catalog:
     def methods(self) -> tuple[CatalogMethod, ...]:
         return tuple(self._methods.values())
 
-    def _method(
-        self, method: Method, comments: dict[str, str], service_description: str
-    ) -> CatalogMethod:
+    def _method(self, method: Method, comments: dict[str, str]) -> CatalogMethod:
         return CatalogMethod(
             name=f"{method.service}.{method.name}",
             service=method.service,
             layer=layer_for_package(method.package).name,
             description=method.comment,
-            service_description=service_description,
             request_type=method.input_type,
             response_type=method.output_type,
             http=tuple(HttpRoute(b.verb.upper(), b.template, b.body) for b in method.http),

@@ -1,9 +1,7 @@
 """Finding RPCs by what a caller wants done: embeddings (meaning) blended with keywords.
 
-Each method is one document: its name and its service's in words, its doc comment, and the
-first sentence of its service's comment (what the service is for, which tells apart methods
-of the same name in different services: DeleteDocument from DeleteVectors). The documents
-are embedded once, when the index is built; a query costs one embedding and a
+Each method is one document: its name and its service's in words, and its doc comment. The
+documents are embedded once, when the index is built; a query costs one embedding and a
 matrix product. Keywords catch the exact terms (a field or resource name) that a small
 embedding model blurs.
 """
@@ -95,19 +93,14 @@ def heading(method: CatalogMethod) -> str:
 
 
 def document(method: CatalogMethod) -> str:
-    """The text a method is found by: its heading, its whole doc comment and what its
-    service is for."""
-    comment = " ".join(method.description.split())
-    return f"{heading(method)} {comment} {first_sentence(method.service_description)}"
+    """The text a method is found by: its heading and its whole doc comment."""
+    return f"{heading(method)} {' '.join(method.description.split())}"
 
 
 def summary(method: CatalogMethod) -> str:
     """The short form of its document: a long doc comment would drown the name in the
     embedding's average, so both are embedded and the closer one counts."""
-    return (
-        f"{heading(method)} {first_sentence(method.description)} "
-        f"{first_sentence(method.service_description)}"
-    )
+    return f"{heading(method)} {first_sentence(method.description)}"
 
 
 @dataclass(frozen=True)

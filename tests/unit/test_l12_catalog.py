@@ -14,14 +14,7 @@ from services.l12_nl.catalog import Catalog
 from services.l12_nl.credentials import caller_credential
 from services.l12_nl.index_builder import IndexBuilder
 from services.l12_nl.schemas import message_schema
-from services.l12_nl.search import (
-    KeywordScorer,
-    document,
-    first_sentence,
-    stem,
-    summary,
-    terms,
-)
+from services.l12_nl.search import KeywordScorer, first_sentence, stem, terms
 
 pytestmark = [pytest.mark.unit, pytest.mark.l12]
 
@@ -89,16 +82,6 @@ def test_a_summary_ends_at_the_first_sentence_even_at_a_line_end() -> None:
         "Saves one (e.g. a read model) document."
     )
     assert first_sentence("One sentence without a period") == "One sentence without a period"
-
-
-def test_a_methods_texts_say_what_its_service_is_for() -> None:
-    delete = CATALOG.method("agentic.data.v1.DocumentService.DeleteDocument")
-    service = CATALOG.service("agentic.data.v1.DocumentService")
-    assert delete.service_description == service.description
-    purpose = first_sentence(service.description)
-    assert purpose.startswith("Collections of JSON documents")
-    assert summary(delete).endswith(purpose) and document(delete).endswith(purpose)
-    assert purpose not in document(CATALOG.method("agentic.data.v1.VectorService.DeleteVectors"))
 
 
 def test_the_caller_credential_is_forwarded_never_the_service_token() -> None:
