@@ -114,10 +114,9 @@ class EventStoreServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReadStream(self, request, context):
-        """Returns the events of one stream (e.g. an aggregate's history), in order, a page
-        at a time: forwards from a version, or backwards (newest first). ReadAll reads
-        every stream's events; SubscribeAll and consumer groups deliver new ones as they
-        are written.
+        """Returns the events of one stream, in order, a page at a time: forwards from a
+        version, or backwards (newest first). ReadAll reads every stream's events;
+        SubscribeAll and consumer groups deliver new ones as they are written.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

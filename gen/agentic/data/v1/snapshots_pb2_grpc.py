@@ -62,9 +62,8 @@ class SnapshotServiceServicer:
     """
 
     def SaveSnapshot(self, request, context):
-        """Saves a snapshot: an aggregate's state folded from its stream up to a version no
-        later than the stream's last event, so that loading it later needs only the
-        events after that version. Saving the same version again replaces it. Recorded as a
+        """Saves a snapshot of a stream at a version no later than its last event.
+        Saving the same version again replaces it. Recorded as a
         "$snapshot.saved" event in the "$snapshots" stream, with the caller.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -72,8 +71,7 @@ class SnapshotServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetSnapshot(self, request, context):
-        """Returns the latest snapshot of a stream (an aggregate's state folded up to a
-        version), to rehydrate from it and the events after it; NOT_FOUND (E1303) if none.
+        """Returns the latest snapshot of a stream; NOT_FOUND (E1303) if none.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

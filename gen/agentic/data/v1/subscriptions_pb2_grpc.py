@@ -97,15 +97,14 @@ class ConsumerGroupServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetConsumerGroup(self, request, context):
-        """Returns one consumer group's settings and progress: its type prefix and its
-        checkpoint (the last position acknowledged).
+        """Returns a consumer group and its checkpoint.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListConsumerGroups(self, request, context):
-        """Lists the consumer groups (durable subscriptions) by id, with their checkpoints.
+        """Lists consumer groups by id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -101,9 +101,8 @@ class VectorServiceServicer:
     """
 
     def CreateCollection(self, request, context):
-        """Creates a vector collection to store embeddings in, fixing its dimension (values
-        per vector) and distance, with its HNSW nearest-neighbour index unless defer_index
-        asks for BuildIndex later.
+        """Creates a vector collection, fixing its dimension (values per vector) and distance,
+        with its HNSW nearest-neighbour index unless defer_index asks for BuildIndex later.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -150,8 +149,8 @@ class VectorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetVector(self, request, context):
-        """Returns one stored vector by id, with its values and metadata; an id not in the
-        collection is NOT_FOUND (E1207).
+        """Returns one vector with its values and metadata; an id not in the collection is
+        NOT_FOUND (E1207).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -83,8 +83,7 @@ class ModelServiceServicer:
     """
 
     def Generate(self, request, context):
-        """Generates the model's next message for a conversation (a chat completion), returned
-        whole with its usage; StreamGenerate streams it as it is produced.
+        """Generates one assistant message for a conversation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -99,8 +98,7 @@ class ModelServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Embed(self, request, context):
-        """Computes the embeddings of texts: one vector each, of the embedding model's
-        dimension, returned to the caller.
+        """Embeds texts into vectors of the embedding model's dimension.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -114,9 +112,8 @@ class ModelServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetUsage(self, request, context):
-        """Returns the tokens used and their cost, as recorded, of an agent or a tenant (the
-        caller's unless an admin names another), or, for an admin naming neither, of
-        everyone.
+        """Returns the recorded usage and cost of an agent or a tenant (the caller's unless an admin
+        names another), or, for an admin naming neither, of everyone.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -71,19 +71,17 @@ class AssistantServiceServicer:
     """
 
     def Ask(self, request, context):
-        """Does what a request in plain words asks: the catalog's search picks the RPC and a
-        model fills in its arguments; a read is invoked at once, a mutating call is only
-        proposed, with a confirmation token for Confirm. Turns are kept in a conversation.
+        """Answers a request in plain words: a read is invoked at once; a mutating
+        call is only proposed, with a confirmation token for Confirm.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Confirm(self, request, context):
-        """Carries out a mutating call that Ask proposed: executes the call a confirmation
-        token stands for, once. A token already used is FAILED_PRECONDITION (E12201), an
-        expired one (E12202), an unknown one NOT_FOUND (E12200), another caller's
-        PERMISSION_DENIED (E12203).
+        """Executes the call a confirmation token stands for, once: a token already
+        used is FAILED_PRECONDITION (E12201), an expired one (E12202), an unknown
+        one NOT_FOUND (E12200), another caller's PERMISSION_DENIED (E12203).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
