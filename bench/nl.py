@@ -1,5 +1,9 @@
-"""L12 figures: catalog search latency, and what Invoke adds over calling the RPC itself.
+"""L12 figures: catalog search recall and latency, and what Invoke adds over calling the RPC
+itself.
 
+- Recall: the held-out half of tests/data/nl_requests.jsonl through POST /v1/services:search
+  (limit 3), with the weight in services/l12_nl/search.py (chosen on the dev half by
+  `python -m bench.nl_search_tuning`). Only the figures are printed, never the misses.
 - Search: POST /v1/services:search through the gateway (REST), one in flight, cycling
   through the labelled requests of tests/data/nl_requests.jsonl; each costs one L04 Embed.
 - Invoke: GetStream of one stream through the gateway (gRPC, dev token), against the same
@@ -31,6 +35,29 @@ from services.launcher.config import LauncherSettings
 DEV_TOKEN = "dev_key_local_ONLY"
 LABELLED = Path(__file__).resolve().parents[1] / "tests" / "data" / "nl_requests.jsonl"
 INVOKE_ADDED_P50_BUDGET_MS = 2.0
+RECALL_AT_3_TARGET = 0.90
+
+
+async def held_out_recall(gateway_url: str) -> None:
+    rows = [json.loads(line) for line in LABELLED.read_text().splitlines() if line.strip()]
+    held_out = [row for row in rows if row["split"] == "heldout"]
+    at1 = at3 = 0
+    async with httpx.AsyncClient(
+        base_url=gateway_url, headers={"authorization": f"Bearer {DEV_TOKEN}"}, timeout=60
+    ) as client:
+        for row in held_out:
+            reply = await client.post(
+                "/v1/services:search", json={"query": row["text"], "limit": 3}
+            )
+            reply.raise_for_status()
+            found = [match["method"] for match in reply.json()["matches"]]
+            at1 += found[:1] == [row["method"]]
+            at3 += row["method"] in found
+    count = len(held_out)
+    verdict = "met" if at3 / count >= RECALL_AT_3_TARGET else "MISSED"
+    print(f"\nSearchServices on the held-out half ({count} requests)")
+    print(f"  recall@1 {at1 / count:.1%} ({at1}), recall@3 {at3 / count:.1%} ({at3})")
+    print(f"  target recall@3 >= {RECALL_AT_3_TARGET:.0%}: {verdict}")
 
 
 async def search_latency(gateway_url: str, count: int) -> None:
@@ -83,6 +110,7 @@ async def invoke_overhead(gateway: str, count: int) -> None:
 async def run(settings: LauncherSettings) -> None:
     gateway = f"127.0.0.1:{settings.gateway_port}"
     # Within L04's per-agent limit (600 requests a minute): every search is one Embed.
+    await held_out_recall(f"http://{gateway}")
     await search_latency(f"http://{gateway}", count=400)
     await invoke_overhead(gateway, count=2000)
 

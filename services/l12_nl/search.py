@@ -75,8 +75,13 @@ VERB_SYNONYMS: dict[str, str] = {
 }
 
 
+# A sentence ends at ".", "!" or "?" before a capital or a quote, so that a period at the end
+# of a comment's line ends it and one inside "e.g. a" does not.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"])")
+
+
 def first_sentence(text: str) -> str:
-    return " ".join(text.split(". ", 1)[0].split())
+    return _SENTENCE_END.split(" ".join(text.split()), 1)[0]
 
 
 def heading(method: CatalogMethod) -> str:

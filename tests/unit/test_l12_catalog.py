@@ -14,7 +14,7 @@ from services.l12_nl.catalog import Catalog
 from services.l12_nl.credentials import caller_credential
 from services.l12_nl.index_builder import IndexBuilder
 from services.l12_nl.schemas import message_schema
-from services.l12_nl.search import KeywordScorer, stem, terms
+from services.l12_nl.search import KeywordScorer, first_sentence, stem, terms
 
 pytestmark = [pytest.mark.unit, pytest.mark.l12]
 
@@ -73,6 +73,15 @@ def test_keyword_scores_weigh_rare_terms_over_common_ones() -> None:
     assert scores[2] == 0
     assert stem("events") == "event" and stem("appending") == "append"
     assert terms("the AppendEvents RPC") == ["append", "event"]
+
+
+def test_a_summary_ends_at_the_first_sentence_even_at_a_line_end() -> None:
+    comment = "Returns a stream's version.\nNOT_FOUND (E1300) if it has no events."
+    assert first_sentence(comment) == "Returns a stream's version."
+    assert first_sentence("Saves one (e.g. a read model) document. Then more.") == (
+        "Saves one (e.g. a read model) document."
+    )
+    assert first_sentence("One sentence without a period") == "One sentence without a period"
 
 
 def test_the_caller_credential_is_forwarded_never_the_service_token() -> None:

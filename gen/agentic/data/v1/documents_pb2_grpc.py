@@ -74,21 +74,24 @@ class DocumentServiceServicer:
     """
 
     def PutDocument(self, request, context):
-        """Creates or replaces a document. REST: the request body is the document's content.
+        """Saves one JSON document (e.g. a read model or projection entry) under its name in a
+        collection: creates it or replaces its whole content, optionally only at an
+        expected revision. REST: the request body is the document's content.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetDocument(self, request, context):
-        """Reads one document.
+        """Returns one JSON document by name: its content and revision.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteDocument(self, request, context):
-        """Deletes one document.
+        """Deletes one JSON document of a collection by name, optionally only at an expected
+        revision; NOT_FOUND (E1100) if there is none, unless allow_missing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -92,14 +92,16 @@ class EventStoreServiceServicer:
     """
 
     def AppendEvents(self, request, context):
-        """Appends events to a stream in one transaction.
+        """Records new events (facts that happened) at the end of one stream, all or none
+        in one transaction, optionally only if the stream is at an expected version.
+        The ordinary way to write events; AppendStream is for high-rate writers.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AppendStream(self, request_iterator, context):
-        """Many appends over one long-lived stream, for high-rate writers: each request
+        """Many appends over one long-lived gRPC connection, for high-rate writers: each request
         is an independent append (its own stream, expected version and event ids,
         the same rules as AppendEvents), answered by one response carrying the same
         correlation_id, in the order sent. A refused append answers with its error
@@ -112,31 +114,35 @@ class EventStoreServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReadStream(self, request, context):
-        """Reads a stream forwards from a version (or backwards, newest first).
+        """Returns the events of one stream, in order, a page at a time: forwards from a
+        version, or backwards (newest first). ReadAll reads every stream's events;
+        SubscribeAll and consumer groups deliver new ones as they are written.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReadAll(self, request, context):
-        """Reads the global log forwards from a position.
+        """Returns the events of every stream in the order they were committed (the global
+        log), a page at a time from a position, optionally only the types with a prefix.
+        ReadStream reads one stream; SubscribeAll keeps delivering new events.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SubscribeAll(self, request, context):
-        """Streams the global log from a position: first the stored events
-        (catch-up), then new ones as they commit (live), in order, with no gaps
-        and no duplicates.
+        """Follows the global log (every stream) from a position over a server stream: first
+        the stored events (catch-up), then new ones as they commit (live), in order, with
+        no gaps and no duplicates. Keeps no checkpoint: a consumer group does.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetStream(self, request, context):
-        """Returns a stream's current version, metadata and deleted flag.
-        NOT_FOUND (E1300) if the stream has no events.
+        """Returns a stream's current version, metadata and deleted flag, not its events
+        (ReadStream returns those). NOT_FOUND (E1300) if the stream has no events.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

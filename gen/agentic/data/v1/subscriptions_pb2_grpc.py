@@ -88,8 +88,9 @@ class ConsumerGroupServiceServicer:
     """
 
     def CreateConsumerGroup(self, request, context):
-        """Creates a consumer group. Recorded as a "$group.created" event in the
-        "$groups" stream, with the caller.
+        """Creates a consumer group: a named checkpoint over the global log, which a
+        consumer then receives events from with SubscribeConsumerGroup. Recorded as a
+        "$group.created" event in the "$groups" stream, with the caller.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -118,8 +119,10 @@ class ConsumerGroupServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SubscribeConsumerGroup(self, request, context):
-        """Streams the group's events from its checkpoint: stored events first, in
-        batches, then a caught_up marker, then new events as they commit.
+        """Attaches the caller as the group's one consumer and streams it the group's events
+        from its checkpoint: stored events first, in batches, then a caught_up marker,
+        then new events as they commit. A second consumer is refused (E1404) while
+        one is attached; AckConsumerGroup records what was processed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -101,14 +101,16 @@ class VectorServiceServicer:
     """
 
     def CreateCollection(self, request, context):
-        """Creates a collection.
+        """Creates a vector collection, fixing its dimension (values per vector) and distance,
+        with its HNSW nearest-neighbour index unless defer_index asks for BuildIndex later.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetCollection(self, request, context):
-        """Reads a collection's settings and size.
+        """Returns one vector collection's settings (dimension, distance, index) and how many
+        vectors it holds.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -129,7 +131,8 @@ class VectorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def BuildIndex(self, request, context):
-        """Builds the HNSW index of a collection created with defer_index. Waits until the index is
+        """Builds the HNSW index of an existing collection created with defer_index, after a bulk
+        load (CreateCollection builds it otherwise). Waits until the index is
         built (about 25 s per 100,000 vectors of dimension 384 here); writes wait meanwhile,
         searches go on (exact). Does nothing when the index exists.
         """
@@ -138,7 +141,8 @@ class VectorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpsertVectors(self, request, context):
-        """Inserts or replaces vectors by id (1-1,000 per call), atomically.
+        """Stores vectors (embeddings with an id and optional metadata) in a collection,
+        inserting new ids and replacing existing ones (1-1,000 per call), atomically.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -89,8 +89,9 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SearchServices(self, request, context):
-        """Finds the RPCs that match a request in plain words, by meaning (L04
-        embeddings) blended with keywords, best first.
+        """Finds which RPCs (methods, endpoints) of the mesh do what a request in plain
+        words describes, best first, by meaning (L04 embeddings) blended with keywords:
+        how to discover the call for a job before GetService or Invoke.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
