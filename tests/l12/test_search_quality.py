@@ -9,6 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.kit import descriptors
+from services.l12_nl.catalog import Catalog
+
 pytestmark = [pytest.mark.integration, pytest.mark.l12]
 
 LABELLED = Path(__file__).resolve().parents[1] / "data" / "nl_requests.jsonl"
@@ -19,11 +22,17 @@ def held_out() -> list[dict[str, str]]:
     return [row for row in rows if row["split"] == "heldout"]
 
 
-def test_the_labelled_set_has_two_halves_over_every_method() -> None:
+def test_the_labelled_set_has_a_held_out_half_over_every_layer() -> None:
     rows = [json.loads(line) for line in LABELLED.read_text().splitlines() if line.strip()]
-    assert len(rows) >= 100
-    assert {row["split"] for row in rows} == {"dev", "heldout"}
-    assert abs(sum(row["split"] == "dev" for row in rows) * 2 - len(rows)) <= 1
+    dev = [row for row in rows if row["split"] == "dev"]
+    held = held_out()
+    assert len(dev) + len(held) == len(rows)
+    assert len(dev) >= 100 and len(held) >= 120
+    assert not {row["text"].lower() for row in dev} & {row["text"].lower() for row in held}
+    methods = {method.name: method.layer for method in Catalog(descriptors.load()).methods}
+    unknown = [row["method"] for row in rows if row["method"] not in methods]
+    assert not unknown, unknown
+    assert {methods[row["method"]] for row in held} == set(methods.values())
 
 
 async def test_held_out_requests_find_their_rpc_in_the_top_three(
