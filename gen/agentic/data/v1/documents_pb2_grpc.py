@@ -83,7 +83,8 @@ class DocumentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetDocument(self, request, context):
-        """Returns one JSON document by name: its content and revision.
+        """Returns one JSON document (a record) of a collection by name: its content and
+        revision.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -101,8 +101,9 @@ class VectorServiceServicer:
     """
 
     def CreateCollection(self, request, context):
-        """Creates a vector collection, fixing its dimension (values per vector) and distance,
-        with its HNSW nearest-neighbour index unless defer_index asks for BuildIndex later.
+        """Creates a vector collection (a store for embeddings), fixing its dimension (values
+        per vector) and distance, with its HNSW nearest-neighbour index unless defer_index
+        asks for BuildIndex later.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -112,8 +112,8 @@ class ModelServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetUsage(self, request, context):
-        """Returns the recorded usage and cost of an agent or a tenant (the caller's unless an admin
-        names another), or, for an admin naming neither, of everyone.
+        """Returns the recorded usage (tokens) and cost of an agent or a tenant (the caller's
+        unless an admin names another), or, for an admin naming neither, of everyone.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -81,8 +81,8 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetService(self, request, context):
-        """Describes one service and its RPCs, with their request and response JSON
-        Schemas. NOT_FOUND (E12100) if the mesh has no such service.
+        """Describes one service of the mesh: its methods (RPCs) and their request and
+        response JSON Schemas. NOT_FOUND (E12100) if the mesh has no such service.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -96,46 +96,48 @@ class GoalServiceServicer:
     """
 
     def CreateGoal(self, request, context):
-        """Submits a goal and answers at once with its id and status PLANNING.
+        """Submits a goal (an objective in plain words) for the platform to plan into tasks
+        and carry out with agents; answers at once with its id and status PLANNING.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetGoal(self, request, context):
-        """Returns one goal: status, plan, each task's state and output, result, usage.
+        """Returns one goal and its progress: status, plan, each task's state and output,
+        result, usage.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListGoals(self, request, context):
-        """Lists the caller's goals, newest first.
+        """Lists the caller's goals (the objectives they submitted), newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CancelGoal(self, request, context):
-        """Cancels a goal that has not ended: its running agents are terminated.
+        """Cancels (abandons) a goal that has not ended: its running agents are terminated.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ApproveGoal(self, request, context):
-        """Approves the plan of a goal WAITING_APPROVAL (constraint require_approval)
-        by approving its L08 approval (the goal's "approval") in the caller's name:
-        the same as L08's ApprovalService.Approve, the documented way, and refused
-        unless L08 lets the caller decide approvals (the approver or admin role).
+        """Approves a goal's plan so that it starts: for a goal WAITING_APPROVAL (constraint
+        require_approval), approves its L08 approval (the goal's "approval") in the
+        caller's name: the same as L08's ApprovalService.Approve, the documented way, and
+        refused unless L08 lets the caller decide approvals (the approver or admin role).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def WatchGoal(self, request, context):
-        """Streams a goal's events from a version of its stream: those recorded so
-        far, then new ones as they happen; ends once the goal has ended.
+        """Streams a goal's progress live: its events from a version of its stream, those
+        recorded so far, then new ones as they happen; ends once the goal has ended.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -97,50 +97,56 @@ class RoleServiceServicer:
     """
 
     def ListRoles(self, request, context):
-        """Lists roles by name, a page at a time.
+        """Lists the roles agents can be given (e.g. reviewer, debugger), by name, a page at a
+        time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetRole(self, request, context):
-        """Reads one role, as it is now or at an earlier revision.
+        """Reads one role's definition (its instructions, prompt and token budget), as it is
+        now or at an earlier revision.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListRoleRevisions(self, request, context):
-        """Lists the revisions of a role, newest first.
+        """Lists the revisions of one role (its history of changes), newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateRole(self, request, context):
-        """Creates a role. An invalid role is INVALID_ARGUMENT (E13002) naming every bad field.
+        """Creates (defines) a new role for agents. An invalid role is INVALID_ARGUMENT
+        (E13002) naming every bad field.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateRole(self, request, context):
-        """Replaces a role's definition whole, as a new revision (the previous ones are kept).
+        """Changes a role: replaces its definition whole, as a new revision (the previous ones
+        are kept).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeprecateRole(self, request, context):
-        """Marks a role deprecated: it stays readable but is no longer proposed by ClassifyTask.
+        """Deprecates (retires) a role: it stays readable but is no longer proposed by
+        ClassifyTask.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ClassifyTask(self, request, context):
-        """Ranks the active roles for a task description, best first, and says whether the task
-        needs human oversight (destructive or security-sensitive work).
+        """Suggests which role should handle a task: ranks the active roles for a task
+        description, best first, and says whether the task needs human oversight
+        (destructive or security-sensitive work).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -155,7 +161,8 @@ class RoleServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def BuildContext(self, request, context):
-        """The role's prompt context for a task, trimmed to the role's token budget.
+        """Builds a role's system prompt (its prompt context) for a task, trimmed to the
+        role's token budget.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

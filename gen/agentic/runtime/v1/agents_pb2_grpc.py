@@ -119,65 +119,72 @@ class AgentServiceServicer:
     """
 
     def CreateAgent(self, request, context):
-        """Creates an agent in state CREATED.
+        """Creates (sets up) an agent in state CREATED: its name, role, skills, instructions,
+        model, the tools it may use and its budgets (steps, tokens, time). RunAgent then
+        gives it a task.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetAgent(self, request, context):
-        """Returns one agent, with its current run if any.
+        """Returns one agent: its state (created, running, paused, terminated, failed), its
+        settings and its current run if any.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListAgents(self, request, context):
-        """Lists agents, newest first, optionally filtered by state or role.
+        """Lists agents, newest first, optionally only those in one state (e.g. running) or
+        with one role.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PauseAgent(self, request, context):
-        """Pauses a RUNNING agent: its run stops before its next step.
+        """Pauses a RUNNING agent: its run stops before its next step and waits for
+        ResumeAgent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ResumeAgent(self, request, context):
-        """Resumes a PAUSED agent: its run goes on where it stopped.
+        """Resumes (unpauses) a PAUSED agent: its run goes on where it stopped.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def TerminateAgent(self, request, context):
-        """Terminates an agent; a run in progress is cancelled.
+        """Terminates (stops, kills) an agent for good; a run in progress is cancelled.
+        PauseAgent only holds it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RunAgent(self, request, context):
-        """Starts a task run on an agent that has none in progress, and answers at
-        once; GetAgent, GetRun and WatchAgent follow it.
+        """Starts an agent working on a task (a run), if it has none in progress, and answers
+        at once; GetAgent, GetRun and WatchAgent follow it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetRun(self, request, context):
-        """Returns one run of an agent: its status, steps so far and answer.
+        """Returns one run of an agent (one task it worked on): its status, its steps so far
+        (model calls, tool calls) and its final answer or why it failed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def WatchAgent(self, request, context):
-        """Streams an agent's events (state changes and steps) from a position of
-        its stream: those recorded so far, then new ones as they happen.
+        """Streams an agent's events live (state changes and steps) from a position of its
+        stream: those recorded so far, then new ones as they happen.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -115,78 +115,91 @@ class SecretServiceServicer:
     """
 
     def CreateSecret(self, request, context):
-        """Creates a secret with no versions. The caller becomes a manager of it.
+        """Creates a secret: a named place for one credential (an API key, password or token),
+        with no value yet; AddSecretVersion stores its value. The caller becomes a manager
+        of it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetSecret(self, request, context):
-        """Returns a secret's labels, policy and versions (never a value).
+        """Returns a secret's metadata: its labels, its access policy and its versions with
+        their states (enabled, disabled, destroyed), never a value (AccessSecretVersion
+        reads that).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListSecrets(self, request, context):
-        """Lists the secrets the caller may see, by name (never a value).
+        """Lists the secrets (stored credentials: API keys, passwords, tokens) the caller may
+        see, by name, never a value.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteSecret(self, request, context):
-        """Deletes a secret and every version of it; the values are shredded.
+        """Deletes a whole secret and every version of it; the values are shredded.
+        DestroySecretVersion erases one version and keeps the secret.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SetAccessPolicy(self, request, context):
-        """Replaces a secret's access policy.
+        """Replaces a secret's access policy: who (which agents, roles or users) may read its
+        value and who may manage it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AddSecretVersion(self, request, context):
-        """Adds a version holding a new value; it becomes "latest".
+        """Stores a new value for a secret (a replaced or rotated key, password or token) as a
+        new version; it becomes "latest", the earlier versions stay.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AccessSecretVersion(self, request, context):
-        """Returns the value of an enabled version ("latest": the newest enabled one).
+        """Reads a secret's value (the password, API key or token itself) from an enabled
+        version ("latest": the newest enabled one).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DisableSecretVersion(self, request, context):
-        """Disables a version: it cannot be accessed until enabled again.
+        """Disables one version of a secret for now: its value cannot be read until
+        EnableSecretVersion turns it back on; nothing is erased.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def EnableSecretVersion(self, request, context):
-        """Enables a disabled version.
+        """Enables a disabled version of a secret again (turns it back on), so its value can
+        be read.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DestroySecretVersion(self, request, context):
-        """Destroys a version: its value and data key are erased for good.
+        """Destroys one version of a secret permanently: its value and data key are erased for
+        good and cannot be recovered or enabled again. DeleteSecret removes the whole
+        secret.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RotateMasterKey(self, request, context):
-        """Reloads the master keys and re-wraps every data key under the current one
-        (the values themselves are not decrypted or rewritten).
+        """Rotates the master encryption key: reloads the master keys and re-wraps every data
+        key under the current one (the values themselves are not decrypted or rewritten).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

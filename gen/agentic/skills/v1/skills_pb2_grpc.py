@@ -102,51 +102,54 @@ class SkillServiceServicer:
     """
 
     def ListSkills(self, request, context):
-        """Lists skills (their newest version) by name, filtered, a page at a time.
+        """Lists the skills (their newest version) by name, optionally only one category or
+        status, a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetSkill(self, request, context):
-        """Reads a skill: its newest version, or the version named.
+        """Reads one skill's content: its newest version, or the version named.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListSkillVersions(self, request, context):
-        """Lists every version of a skill, newest first.
+        """Lists every version of one skill (its history), newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateSkill(self, request, context):
-        """Creates a skill. An invalid skill is INVALID_ARGUMENT (E14001) naming every reason.
+        """Creates a new skill. An invalid skill is INVALID_ARGUMENT (E14001) naming every
+        reason.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateSkill(self, request, context):
-        """Adds a new version of a skill: its version must be higher than the newest one's; the
-        earlier versions stay readable.
+        """Publishes a new version of a skill (changed text or instructions): its version must
+        be higher than the newest one's; the earlier versions stay readable.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ValidateSkill(self, request, context):
-        """Checks a skill without storing it: its schema, that its tools are known and that its
-        roles exist. Every problem is listed.
+        """Checks a skill without storing it: its schema, that the tools it uses are known and
+        that its roles exist. Every problem is listed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SearchSkills(self, request, context):
-        """Finds the skills whose meaning is closest to a query, best first.
+        """Finds the skills about a topic: those whose meaning is closest to a query in plain
+        words, best first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -160,15 +163,15 @@ class SkillServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetSkillSet(self, request, context):
-        """Reads the skill set of a role or an agent.
+        """Reads which skills a role or an agent has (its skill set).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PlanLoading(self, request, context):
-        """The order to load skills in and their token cost, the least relevant left out when
-        they do not all fit the budget.
+        """Plans which skills to load into a prompt and in what order within a token budget:
+        their token cost, the least relevant left out when they do not all fit.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -78,28 +78,32 @@ class ApprovalServiceServicer:
     """
 
     def ListApprovals(self, request, context):
-        """Lists approvals, newest first (optionally only those in one state).
+        """Lists approvals (actions waiting for a person's sign-off, and decided ones), newest
+        first; optionally only those in one state, e.g. pending.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetApproval(self, request, context):
-        """Returns one approval.
+        """Returns one approval's details: the action it is for, who asked and why, its state
+        and its decision.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Approve(self, request, context):
-        """Approves a pending approval.
+        """Approves (allows) a pending approval, with an optional comment: the action waiting
+        on it goes ahead.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Reject(self, request, context):
-        """Rejects a pending approval.
+        """Rejects (denies) a pending approval, with an optional comment: the action waiting
+        on it does not happen.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -118,8 +122,8 @@ class ApprovalServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchApproval(self, request, context):
-        """Streams the approval's state now, then once more when it is decided (or
-        expires), then ends.
+        """Waits for a decision on an approval: streams the approval's state now, then once
+        more when it is decided (approved, rejected or expired), then ends.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

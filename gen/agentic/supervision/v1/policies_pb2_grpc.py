@@ -80,42 +80,47 @@ class PolicyServiceServicer:
     """
 
     def ValidatePolicies(self, request, context):
-        """Checks policies against the schema without deploying them.
+        """Checks a Cedar policy set against the schema without deploying it (a dry run),
+        listing every error.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeployPolicies(self, request, context):
-        """Validates and deploys a policy set as the next version.
+        """Validates and deploys a policy set (the authorization rules) as the next version,
+        which becomes the active one.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RollbackPolicies(self, request, context):
-        """Deploys an earlier version's text again, as the next version.
+        """Rolls the policies back to an earlier version: deploys that version's text again,
+        as the next version.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListPolicyVersions(self, request, context):
-        """Lists the versions, newest first (without their text).
+        """Lists the versions of the policy set (its deployment history), newest first
+        (without their text).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPolicyVersion(self, request, context):
-        """Returns one version with its text ("active": the deployed one).
+        """Returns one version of the policy set with its text ("active": the deployed one).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPolicySchema(self, request, context):
-        """Returns the schema policies are validated against (Cedar schema syntax).
+        """Returns the schema policies are validated against (Cedar schema syntax): the entity
+        types, actions and attributes a policy can use.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -102,15 +102,16 @@ class ToolServiceServicer:
     """
 
     def ListTools(self, request, context):
-        """Lists the registered tools, built-ins first, then by name.
+        """Lists the tools agents can use (built-in and registered), built-ins first, then by
+        name.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetTool(self, request, context):
-        """Returns one tool, with the JSON Schemas of its arguments and result (what
-        an agent gives a model to call it).
+        """Returns one tool's definition: its description and the JSON Schemas of its
+        arguments (inputs) and result (what an agent gives a model to call it).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -124,8 +125,9 @@ class ToolServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RegisterTool(self, request, context):
-        """Registers a new tool, or a new version of a registered one. Built-in
-        tools cannot be replaced.
+        """Registers (adds) a custom tool for agents, or a new version of one: a Python
+        script, an HTTP fetch, or a unary gRPC method of the mesh. Built-in tools cannot be
+        replaced.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
