@@ -153,8 +153,8 @@ class RoleServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AssignRole(self, request, context):
-        """Gives an agent a role; recorded as a "role.assigned" event on the stream
-        "agent-roles-{agent_id}".
+        """Gives an agent a role, which shapes its prompt and what it may do. Recorded as a
+        "role.assigned" event on the stream "agent-roles-{agent_id}".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

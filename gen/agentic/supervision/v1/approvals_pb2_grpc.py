@@ -110,12 +110,11 @@ class ApprovalServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RequestApproval(self, request, context):
-        """Opens an approval without a decision, for a layer whose own rules ask for
-        a person (L05: a goal whose constraints require approval before its plan
-        runs). Recorded like any approval ("approval.requested"); the same
-        requester and request_id find the same approval, so a retried request
-        opens nothing twice. Meant for the layers (service token); through the
-        gateway, admins only.
+        """Asks a person to sign off: opens an approval without a decision, for a layer whose
+        own rules ask for a person (L05: a goal whose constraints require approval before
+        its plan runs). Recorded like any approval ("approval.requested"); the same
+        requester and request_id find the same approval, so a retried request opens nothing
+        twice. Meant for the layers (service token); through the gateway, admins only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -61,9 +61,9 @@ class DecisionServiceServicer:
     """
 
     def Evaluate(self, request, context):
-        """Decides whether a principal (an agent or a user) may do an action on a resource,
-        under the deployed policies: ALLOW, DENY or ESCALATE, with the reasons (an
-        authorization check).
+        """Decides whether a principal (an agent or a user) is allowed to do an action on a
+        resource (call a tool, read a secret) under the deployed policies: ALLOW, DENY or
+        ESCALATE, with the reasons.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -110,8 +110,8 @@ class ToolServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetTool(self, request, context):
-        """Returns one tool's definition: its description and the JSON Schemas of its
-        arguments (inputs) and result (what an agent gives a model to call it).
+        """Returns one tool's definition: what it does, the arguments it takes and its result,
+        as JSON Schemas (what an agent gives a model to call it).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
