@@ -23,7 +23,7 @@ Embedder = Callable[[Sequence[str]], Awaitable[list[list[float]]]]
 
 # Weight of the cosine similarity against the keyword score; chosen on the dev half of
 # tests/data/nl_requests.jsonl (python -m bench.nl_search_tuning).
-SEMANTIC_WEIGHT = 0.95
+SEMANTIC_WEIGHT = 0.75
 
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _STOP_WORDS = frozenset(
@@ -39,11 +39,13 @@ def words(text: str) -> list[str]:
 
 
 def stem(word: str) -> str:
-    """A crude suffix strip, enough to match 'events' to 'event' and 'appending' to 'append'."""
+    """A crude suffix strip, enough to match 'events' to 'event' and 'appending' to 'append';
+    a final 'e' goes too, so that 'role', 'roles' and 'approved', 'approve' meet."""
     for suffix in ("ies", "ing", "es", "ed", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
+            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            break
+    return word[:-1] if word.endswith("e") and len(word) >= 4 else word
 
 
 def terms(text: str) -> list[str]:
@@ -72,6 +74,30 @@ VERB_SYNONYMS: dict[str, str] = {
     "generate": "generate ask write answer complete",
     "embed": "embed vectorize turn into vectors",
     "invoke": "invoke call run execute",
+    "access": "access read value",
+    "add": "add store new value",
+    "enable": "enable turn back on again",
+    "disable": "disable turn off block for now",
+    "destroy": "destroy erase wipe permanently",
+    "rotate": "rotate re-key",
+    "pause": "pause hold suspend",
+    "resume": "resume unpause continue carry on",
+    "terminate": "terminate stop kill shut down",
+    "cancel": "cancel abort stop",
+    "run": "run start kick off a task",
+    "watch": "watch follow live progress stream",
+    "approve": "approve allow accept sign off",
+    "reject": "reject deny refuse decline",
+    "request": "request ask for open",
+    "evaluate": "evaluate decide allowed may permit",
+    "deploy": "deploy push roll out publish",
+    "rollback": "rollback revert undo go back to",
+    "validate": "validate check lint dry run",
+    "assign": "assign give attach to",
+    "deprecate": "deprecate retire obsolete",
+    "classify": "classify which suggest pick for",
+    "register": "register add publish",
+    "execute": "execute run",
 }
 
 
@@ -109,6 +135,28 @@ class Scored:
     score: float
 
 
+def one_edit_apart(typed: str, known: str) -> bool:
+    """Whether ``known`` is ``typed`` with one letter changed, added or dropped, or two
+    neighbouring letters swapped: the typos a hurried request has ("agnet", "roels")."""
+    if typed == known or abs(len(typed) - len(known)) > 1:
+        return False
+    if len(typed) == len(known):
+        diffs = [i for i, (a, b) in enumerate(zip(typed, known, strict=True)) if a != b]
+        return len(diffs) == 1 or (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and typed[diffs[0]] == known[diffs[1]]
+            and typed[diffs[1]] == known[diffs[0]]
+        )
+    short, long = sorted((typed, known), key=len)
+    at = next((i for i, (a, b) in enumerate(zip(short, long, strict=False)) if a != b), len(short))
+    return short[at:] == long[at + 1 :]
+
+
+# Shorter words have too many neighbours one edit away to guess which was meant.
+_MIN_TYPO_LENGTH = 4
+
+
 class KeywordScorer:
     """The share of a query's terms (weighted by rarity) that a method's document has."""
 
@@ -116,9 +164,20 @@ class KeywordScorer:
         self._terms = [set(terms(text)) for text in documents]
         counts = Counter(term for found in self._terms for term in found)
         self._idf = {t: math.log(1 + len(documents) / n) for t, n in counts.items()}
+        # The commonest first: a typo one edit from two known terms most likely meant it.
+        self._by_use = sorted(counts, key=lambda t: (-counts[t], t))
+
+    def known(self, term: str) -> str | None:
+        """The documents' term a query term stands for: itself, or the one a typo is one
+        edit away from; None when the documents do not have it."""
+        if term in self._idf:
+            return term
+        if len(term) < _MIN_TYPO_LENGTH:
+            return None
+        return next((known for known in self._by_use if one_edit_apart(term, known)), None)
 
     def scores(self, query: str) -> np.ndarray:
-        wanted = {t for t in terms(query) if t in self._idf}
+        wanted = {known for known in map(self.known, terms(query)) if known is not None}
         total = sum(self._idf[t] for t in wanted)
         if not total:
             return np.zeros(len(self._terms))

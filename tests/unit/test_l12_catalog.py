@@ -14,7 +14,14 @@ from services.l12_nl.catalog import Catalog
 from services.l12_nl.credentials import caller_credential
 from services.l12_nl.index_builder import IndexBuilder
 from services.l12_nl.schemas import message_schema
-from services.l12_nl.search import KeywordScorer, first_sentence, stem, terms
+from services.l12_nl.search import (
+    KeywordScorer,
+    document,
+    first_sentence,
+    one_edit_apart,
+    stem,
+    terms,
+)
 
 pytestmark = [pytest.mark.unit, pytest.mark.l12]
 
@@ -73,6 +80,30 @@ def test_keyword_scores_weigh_rare_terms_over_common_ones() -> None:
     assert scores[2] == 0
     assert stem("events") == "event" and stem("appending") == "append"
     assert terms("the AppendEvents RPC") == ["append", "event"]
+
+
+def test_a_typo_one_edit_away_is_the_word_it_was_meant_to_be() -> None:
+    assert one_edit_apart("agnet", "agent")  # two neighbours swapped
+    assert one_edit_apart("aprove", "approve") and one_edit_apart("approve", "aprove")
+    assert one_edit_apart("secrut", "secret")  # one letter changed
+    assert not one_edit_apart("agent", "agent")
+    assert not one_edit_apart("role", "rule ")
+    assert not one_edit_apart("gnaet", "agent")
+    scorer = KeywordScorer(["list roles", "list models", "pause agent"])
+    assert stem("roles") == stem("role") and stem("approved") == stem("approves")
+    assert scorer.known(stem("roels")) == stem("role")
+    assert scorer.known(stem("pause")) == stem("pause")
+    assert scorer.known("rle") is None  # too short to guess
+    assert scorer.known("zebra") is None
+    scores = scorer.scores("list all roels")
+    assert scores[0] == 1.0 and scores[0] > scores[1] > scores[2] == 0
+
+
+def test_a_methods_text_says_its_verb_in_the_words_callers_use() -> None:
+    text = document(CATALOG.method("agentic.secrets.v1.SecretService.DisableSecretVersion"))
+    assert set(terms("disable turn off secret version")) <= set(terms(text))
+    text = document(CATALOG.method("agentic.supervision.v1.PolicyService.RollbackPolicies"))
+    assert set(terms("revert undo policies")) <= set(terms(text))
 
 
 def test_a_summary_ends_at_the_first_sentence_even_at_a_line_end() -> None:
