@@ -13,7 +13,8 @@ from services.l03_tools.tools import Limit, SandboxProfile
 
 pytestmark = pytest.mark.unit
 
-QUICK = SandboxProfile(wall_seconds=2, cpu_seconds=1, max_output_bytes=1000)
+# Wall time with room for a loaded machine (a limit test must not end on the wrong limit).
+QUICK = SandboxProfile(wall_seconds=5, cpu_seconds=1, max_output_bytes=1000)
 
 
 async def _sandbox() -> Sandbox:
