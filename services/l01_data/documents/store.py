@@ -4,7 +4,9 @@ A put replaces the content whole and increments the revision (1 on create);
 an expected revision makes puts and deletes optimistic (0: must not exist).
 Each change appends an audit event ("$document.put", "$document.deleted") to
 the system stream "$documents:{collection}" in the same transaction, naming
-the principal; payloads hold ids and revisions, never the content.
+the principal; payloads hold ids and revisions, never the content. An append may
+put documents too (EventStore.submit): its events record those puts, and it
+holds the log lock while it writes them, so a change here takes that lock first.
 """
 
 from __future__ import annotations
@@ -140,15 +142,15 @@ def document_name(collection: str, document_id: str) -> str:
     return f"collections/{collection}/documents/{document_id}"
 
 
-def content_json(content: Mapping[str, Any]) -> str:
+def content_json(content: Mapping[str, Any], field: str = "content") -> str:
     """The content as JSON text, within the size limit."""
-    text = object_json(content, "content")
+    text = object_json(content, field)
     size = len(text.encode())
     if size > MAX_DOCUMENT_BYTES:
         raise PlatformError(
             errors.DOCUMENT_TOO_LARGE,
-            f"content: {size} bytes as JSON; the limit is {MAX_DOCUMENT_BYTES}",
-            field="content",
+            f"{field}: {size} bytes as JSON; the limit is {MAX_DOCUMENT_BYTES}",
+            field=field,
             metadata={"limit_bytes": str(MAX_DOCUMENT_BYTES), "size_bytes": str(size)},
         )
     return text
@@ -236,7 +238,7 @@ class DocumentStore:
             )
             return (stored, created), audit
 
-        return await run_audited(self._pool, self._head, change)
+        return await run_audited(self._pool, self._head, change, log_lock_first=True)
 
     async def _write(
         self,
@@ -291,7 +293,7 @@ class DocumentStore:
             )
             return revision, audit
 
-        return await run_audited(self._pool, self._head, change)
+        return await run_audited(self._pool, self._head, change, log_lock_first=True)
 
     async def query(
         self,

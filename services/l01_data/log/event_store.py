@@ -11,7 +11,10 @@ the gap problem of sequence-ordered logs does not arise. The price is that
 appends are serialised, so each process commits concurrent appends together
 (group commit): one committer task takes every append that arrived while the
 previous transaction ran and writes them in one transaction, with one fsync.
-Each append still succeeds or fails on its own (see append_plan.py).
+Each append still succeeds or fails on its own (see append_plan.py). An append
+may carry documents (projections of its events), written in the same statement:
+so every writer of documents takes the log lock before their rows (see
+audited_change.py), and no two transactions wait for each other.
 """
 
 from __future__ import annotations
@@ -28,7 +31,13 @@ import structlog
 from services.kit.errors import PlatformError
 from services.l01_data import errors
 from services.l01_data.database import translate_outages
-from services.l01_data.log.append_plan import AppendRequest, GroupPlan, StoredId, plan_group
+from services.l01_data.log.append_plan import (
+    AppendRequest,
+    DocumentPut,
+    GroupPlan,
+    StoredId,
+    plan_group,
+)
 from services.l01_data.log.events import (
     MAX_PAGE_BYTES,
     NO_STREAM,
@@ -91,6 +100,14 @@ WITH inserted AS (
     INSERT INTO streams (stream_id, last_version)
     SELECT * FROM unnest($9::text[], $10::bigint[])
     ON CONFLICT (stream_id) DO UPDATE SET last_version = EXCLUDED.last_version
+), document AS (
+    INSERT INTO documents AS d (collection, document_id, revision, content)
+    SELECT t.collection, t.document_id, t.puts, t.content::jsonb
+      FROM unnest($13::text[], $14::text[], $15::text[], $16::bigint[])
+           AS t(collection, document_id, content, puts)
+    ON CONFLICT (collection, document_id) DO UPDATE
+       SET revision = d.revision + EXCLUDED.revision, content = EXCLUDED.content,
+           update_time = now()
 )
 SELECT pg_notify($11, $8::text)
 """
@@ -180,16 +197,22 @@ class EventStore:
         return await self.submit(stream_id, expected_version, events)
 
     def submit(
-        self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[NewEvent],
+        documents: Sequence[DocumentPut] = (),
     ) -> Waiter:
-        """Queues an append for the next group commit; the future settles with its outcome.
+        """Queues an append (and the documents it puts if it is written) for the next group
+        commit; the future settles with its outcome.
 
         For callers with many appends in flight: no task per append.
         """
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_forever())
         waiter: Waiter = asyncio.get_running_loop().create_future()
-        self._pending.append((AppendRequest(stream_id, expected_version, events), waiter))
+        request = AppendRequest(stream_id, expected_version, events, documents)
+        self._pending.append((request, waiter))
         self._wakeup.set()
         return waiter
 
@@ -305,10 +328,18 @@ async def write_group(conn: asyncpg.Connection, requests: Sequence[AppendRequest
     return await _write_locked(conn, requests)
 
 
-async def append_audit(conn: asyncpg.Connection, audit: AppendRequest) -> int:
+async def lock_log(conn: asyncpg.Connection) -> None:
+    """Takes the log lock inside the caller's open transaction, until it ends."""
+    await conn.execute(_LOCK_HEAD)
+
+
+async def append_audit(
+    conn: asyncpg.Connection, audit: AppendRequest, *, locked: bool = False
+) -> int:
     """Appends one audit event inside the caller's open transaction; returns its position
-    (for ``LogHead.advance`` after the commit). Its failure, if any, is raised."""
-    plan = await write_group(conn, [audit])
+    (for ``LogHead.advance`` after the commit). Its failure, if any, is raised. ``locked``:
+    the transaction holds the log lock already (``lock_log``)."""
+    plan = await _write_locked(conn, [audit]) if locked else await write_group(conn, [audit])
     outcome = plan.outcomes[0]
     if isinstance(outcome, PlatformError):
         raise outcome
@@ -348,6 +379,10 @@ async def _write_locked(conn: asyncpg.Connection, requests: Sequence[AppendReque
             list(plan.stream_versions.values()),
             NOTIFY_CHANNEL,
             [r[3].data_pb for r in plan.rows],
+            [collection for collection, _ in plan.documents],
+            [document_id for _, document_id in plan.documents],
+            [put.content_json for put in plan.documents.values()],
+            [put.puts for put in plan.documents.values()],
         )
     return plan
 

@@ -50,6 +50,11 @@ class EventStoreServiceStub:
                 request_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamRequest.SerializeToString,
                 response_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamResponse.FromString,
                 _registered_method=True)
+        self.AppendEventsWithDocuments = channel.unary_unary(
+                '/agentic.data.v1.EventStoreService/AppendEventsWithDocuments',
+                request_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsWithDocumentsRequest.SerializeToString,
+                response_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsWithDocumentsResponse.FromString,
+                _registered_method=True)
         self.ReadStream = channel.unary_unary(
                 '/agentic.data.v1.EventStoreService/ReadStream',
                 request_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.ReadStreamRequest.SerializeToString,
@@ -106,6 +111,20 @@ class EventStoreServiceServicer:
         and the stream goes on. Appends from all open streams and calls are
         committed together, so a writer with many appends in flight costs one
         message each instead of one call each. gRPC only (no REST mapping).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AppendEventsWithDocuments(self, request, context):
+        """Appends events as AppendEvents does and, in the same transaction, creates or replaces
+        the documents that project them (read models kept beside an event-sourced stream), so a
+        reader of the documents sees the change as soon as the call answers and a crash cannot
+        keep one without the other. The documents are written only when the append writes its
+        events: not when it is refused, nor when it replays an earlier identical append. Calls
+        are committed together with concurrent appends. The appended events, which name the
+        caller, record these document writes (no "$document.put" event). gRPC only: for layers
+        keeping projections (the gateway lets only admins call it).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -173,6 +192,11 @@ def add_EventStoreServiceServicer_to_server(servicer, server):
                     servicer.AppendStream,
                     request_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamRequest.FromString,
                     response_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamResponse.SerializeToString,
+            ),
+            'AppendEventsWithDocuments': grpc.unary_unary_rpc_method_handler(
+                    servicer.AppendEventsWithDocuments,
+                    request_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsWithDocumentsRequest.FromString,
+                    response_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsWithDocumentsResponse.SerializeToString,
             ),
             'ReadStream': grpc.unary_unary_rpc_method_handler(
                     servicer.ReadStream,
@@ -265,6 +289,33 @@ class EventStoreService:
             '/agentic.data.v1.EventStoreService/AppendStream',
             agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamRequest.SerializeToString,
             agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AppendEventsWithDocuments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentic.data.v1.EventStoreService/AppendEventsWithDocuments',
+            agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsWithDocumentsRequest.SerializeToString,
+            agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsWithDocumentsResponse.FromString,
             options,
             channel_credentials,
             insecure,
