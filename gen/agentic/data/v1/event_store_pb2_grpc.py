@@ -117,14 +117,12 @@ class EventStoreServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AppendEventsWithDocuments(self, request, context):
-        """Appends events as AppendEvents does and, in the same transaction, creates or replaces
-        the documents that project them (read models kept beside an event-sourced stream), so a
-        reader of the documents sees the change as soon as the call answers and a crash cannot
-        keep one without the other. The documents are written only when the append writes its
-        events: not when it is refused, nor when it replays an earlier identical append. Calls
-        are committed together with concurrent appends. The appended events, which name the
-        caller, record these document writes (no "$document.put" event). gRPC only: for layers
-        keeping projections (the gateway lets only admins call it).
+        """AppendEvents plus, in its transaction, the documents that project it (read models of
+        an event-sourced stream): readers see both once the call answers, and a crash keeps both
+        or neither. The documents are written only when the append is: not when it is refused,
+        nor when it replays an earlier identical one. Committed with concurrent appends; recorded
+        by the appended events, which name the caller (no "$document.put"). gRPC only, for layers
+        keeping projections (through the gateway: admins only).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
