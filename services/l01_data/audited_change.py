@@ -4,9 +4,9 @@
 (which every append in the platform waits for) is held only from the append to the commit,
 not while the change works: an HNSW insert of a thousand vectors takes a second, and must not
 stall every other writer meanwhile. This lock order cannot deadlock: the log lock's other
-holders never wait for the rows of vector collections. Documents are the exception: an append
-may put documents while it holds the log lock, so a document change takes the log lock first
-(``log_lock_first``), and every writer of document rows waits in the same order.
+holders never wait for the rows of vector collections, nor for a document's row held by
+another writer (an append that puts documents first takes their advisory locks, which a
+document change holds too: see event_store.py).
 
 ``run_after_audit``: the audit event is appended first, for changes to ``streams`` rows and
 what depends on them (stream metadata and deletion, snapshots, consumer groups). Appends take
@@ -24,7 +24,7 @@ import asyncpg
 
 from services.l01_data.database import translate_outages
 from services.l01_data.log.append_plan import AppendRequest
-from services.l01_data.log.event_store import append_audit, lock_log
+from services.l01_data.log.event_store import append_audit
 from services.l01_data.log.head import LogHead
 
 T = TypeVar("T")
@@ -49,18 +49,13 @@ async def run_after_audit(
     return result
 
 
-async def run_audited(
-    pool: asyncpg.Pool, head: LogHead, change: Change[T], *, log_lock_first: bool = False
-) -> T:
-    """Runs ``change`` and appends its audit event in one transaction; neither or both commit.
-    ``log_lock_first``: the log lock is taken before the change (for rows appends write)."""
+async def run_audited(pool: asyncpg.Pool, head: LogHead, change: Change[T]) -> T:
+    """Runs ``change`` and appends its audit event in one transaction; neither or both commit."""
     async with translate_outages(), pool.acquire() as conn:
         async with conn.transaction():
-            if log_lock_first:
-                await lock_log(conn)
             result, audit = await change(conn)
             if audit is None:
                 return result
-            position = await append_audit(conn, audit, locked=log_lock_first)
+            position = await append_audit(conn, audit)
     head.advance(position)
     return result

@@ -90,8 +90,9 @@ async def test_a_replayed_append_does_not_put_its_documents_again(store, docs) -
 
 
 async def test_concurrent_appends_and_puts_of_one_document_all_land(store, docs) -> None:
-    """Appends put the document under the log lock and PutDocument takes that lock before
-    the row: mixed writers of one row neither deadlock nor lose a revision."""
+    """Appends put the document under the log lock, PutDocument locks the row before it
+    takes the log lock: with the document's advisory lock taken first by both, mixed writers
+    of one row neither deadlock nor lose a revision."""
     name = document(f"c-{uuid.uuid4().hex[:8]}", "shared")
     appends = [
         store.AppendEventsWithDocuments(request(stream_name(), -1, {name: {"by": "append"}}))

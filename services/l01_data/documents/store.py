@@ -6,7 +6,8 @@ Each change appends an audit event ("$document.put", "$document.deleted") to
 the system stream "$documents:{collection}" in the same transaction, naming
 the principal; payloads hold ids and revisions, never the content. An append may
 put documents too (EventStore.submit): its events record those puts, and it
-holds the log lock while it writes them, so a change here takes that lock first.
+writes them while it holds the log lock, so a change here first takes the
+document's advisory lock, as such an append does (see event_store.py).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from services.l01_data.document_query import (
     where_sql,
 )
 from services.l01_data.log.append_plan import AppendRequest
+from services.l01_data.log.event_store import lock_documents
 from services.l01_data.log.events import MAX_PAGE_BYTES, invalid_field, object_json
 from services.l01_data.log.head import LogHead
 
@@ -215,6 +217,7 @@ class DocumentStore:
         """Stores ``content`` (JSON object text); returns the document and whether it is new."""
 
         async def change(conn: asyncpg.Connection) -> tuple[PutResult, AppendRequest]:
+            await lock_documents(conn, [(collection, document_id)])
             row = await self._write(conn, collection, document_id, content, expected_revision)
             stored = StoredDocument(
                 collection,
@@ -238,7 +241,7 @@ class DocumentStore:
             )
             return (stored, created), audit
 
-        return await run_audited(self._pool, self._head, change, log_lock_first=True)
+        return await run_audited(self._pool, self._head, change)
 
     async def _write(
         self,
@@ -277,6 +280,7 @@ class DocumentStore:
         """Deletes the document; returns the revision it had (0: nothing was deleted)."""
 
         async def change(conn: asyncpg.Connection) -> tuple[int, AppendRequest | None]:
+            await lock_documents(conn, [(collection, document_id)])
             revision = await conn.fetchval(_DELETE, collection, document_id, expected_revision)
             if revision is None:
                 actual = await conn.fetchval(_REVISION, collection, document_id)
@@ -293,7 +297,7 @@ class DocumentStore:
             )
             return revision, audit
 
-        return await run_audited(self._pool, self._head, change, log_lock_first=True)
+        return await run_audited(self._pool, self._head, change)
 
     async def query(
         self,

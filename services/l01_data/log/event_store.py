@@ -12,9 +12,12 @@ appends are serialised, so each process commits concurrent appends together
 (group commit): one committer task takes every append that arrived while the
 previous transaction ran and writes them in one transaction, with one fsync.
 Each append still succeeds or fails on its own (see append_plan.py). An append
-may carry documents (projections of its events), written in the same statement:
-so every writer of documents takes the log lock before their rows (see
-audited_change.py), and no two transactions wait for each other.
+may carry documents (projections of its events), written in the same statement
+while the log lock is held. A document change elsewhere locks its row before it
+takes the log lock, so both take a transaction-scoped advisory lock on each
+document first (``lock_documents``, in one sorted order): whoever holds a
+document's row also holds its advisory lock, and the log lock's holder never
+waits for a row another writer holds.
 """
 
 from __future__ import annotations
@@ -67,6 +70,13 @@ _LOCK_HEAD = "SELECT last_position FROM log_head WHERE id = 1 FOR UPDATE"
 
 # BEGIN and the lock in one round trip (the simple query protocol runs both).
 _BEGIN_AND_LOCK_HEAD = f"BEGIN; {_LOCK_HEAD}"
+
+# Advisory locks of documents: (this class, hashtext of "collection/document"), a key space
+# apart from the single-key advisory locks L01 takes elsewhere. Taken in the array's order.
+_DOCUMENT_LOCK_CLASS = 1100
+_LOCK_DOCUMENTS = (
+    "SELECT count(pg_advisory_xact_lock($1, hashtext(k))) FROM unnest($2::text[]) AS k"
+)
 
 # Read in a statement after the one that took the lock: under READ COMMITTED each
 # statement sees what committed before it started, so this sees the previous lock
@@ -257,8 +267,14 @@ class EventStore:
     async def _write(self, requests: list[AppendRequest]) -> GroupPlan:
         # One round trip fewer than conn.transaction() + write_group: the group
         # holds the log lock from BEGIN to COMMIT, so every round trip counts.
+        documents = [(d.collection, d.document_id) for r in requests for d in r.documents]
         async with translate_outages(), self._pool.acquire() as conn:
-            await conn.execute(_BEGIN_AND_LOCK_HEAD)
+            if documents:
+                await conn.execute("BEGIN")
+                await lock_documents(conn, documents)
+                await conn.execute(_LOCK_HEAD)
+            else:
+                await conn.execute(_BEGIN_AND_LOCK_HEAD)
             try:
                 plan = await _write_locked(conn, requests)
                 await conn.execute("COMMIT")
@@ -328,18 +344,17 @@ async def write_group(conn: asyncpg.Connection, requests: Sequence[AppendRequest
     return await _write_locked(conn, requests)
 
 
-async def lock_log(conn: asyncpg.Connection) -> None:
-    """Takes the log lock inside the caller's open transaction, until it ends."""
-    await conn.execute(_LOCK_HEAD)
+async def lock_documents(conn: asyncpg.Connection, documents: Sequence[tuple[str, str]]) -> None:
+    """Takes the advisory locks of (collection, document id) pairs inside the caller's open
+    transaction, until it ends: before the log lock, before a document's row."""
+    keys = sorted({f"{collection}/{document_id}" for collection, document_id in documents})
+    await conn.execute(_LOCK_DOCUMENTS, _DOCUMENT_LOCK_CLASS, keys)
 
 
-async def append_audit(
-    conn: asyncpg.Connection, audit: AppendRequest, *, locked: bool = False
-) -> int:
+async def append_audit(conn: asyncpg.Connection, audit: AppendRequest) -> int:
     """Appends one audit event inside the caller's open transaction; returns its position
-    (for ``LogHead.advance`` after the commit). Its failure, if any, is raised. ``locked``:
-    the transaction holds the log lock already (``lock_log``)."""
-    plan = await _write_locked(conn, [audit]) if locked else await write_group(conn, [audit])
+    (for ``LogHead.advance`` after the commit). Its failure, if any, is raised."""
+    plan = await write_group(conn, [audit])
     outcome = plan.outcomes[0]
     if isinstance(outcome, PlatformError):
         raise outcome
