@@ -1,5 +1,6 @@
 """L02 figures: the agent loop's overhead beside a bare Temporal workflow of the same shape,
-and 1,000 agents (spawn rate, list latency through Envoy, the runtime's memory).
+and 1,000 agents (spawn rate and the CPU each process spends per spawn, list latency through
+Envoy, the runtime's memory).
 
 The model is an instant ModelService (L04's contract) in this process, and the tool is
 `list_files` on an empty workspace, so what is measured is the runtime's own work: Temporal,
@@ -31,6 +32,7 @@ from agentic.runtime.v1 import agents_pb2 as pb
 from agentic.runtime.v1 import agents_pb2_grpc
 from bench.bare_workflow import BareWorkflow, noop
 from bench.own_mesh import run_on_own_mesh
+from bench.process_cpu import component_cpu, cpu_per_item
 from bench.stats import percentile
 from services.kit import open_channel
 from services.launcher import probes
@@ -180,9 +182,11 @@ async def many_agents(settings: LauncherSettings) -> None:
                 )
                 await runtime.CreateAgent(pb.CreateAgentRequest(agent=agent))
 
+        cpu_before = component_cpu(settings)
         started = time.perf_counter()
         await asyncio.gather(*(spawner() for _ in range(16)))
         spawn_rate = AGENTS / (time.perf_counter() - started)
+        spawn_cpu = cpu_per_item(cpu_before, component_cpu(settings), AGENTS)
     samples = []
     async with httpx.AsyncClient(
         base_url=f"http://{gateway}", headers={"authorization": f"Bearer {TOKEN}"}
@@ -196,7 +200,12 @@ async def many_agents(settings: LauncherSettings) -> None:
     rss = _runtime_rss_mb(settings)
     print(f"\n{AGENTS} agents through Envoy, 16 concurrent callers")
     verdict = "met" if spawn_rate >= SPAWN_TARGET_PER_S else "MISSED"
-    print(f"  spawn rate {spawn_rate:7.0f}/s; target >= {SPAWN_TARGET_PER_S}/s: {verdict}")
+    print(
+        f"  spawn rate {spawn_rate:7.0f}/s; target >= {SPAWN_TARGET_PER_S}/s: {verdict}"
+        f" (load average {os.getloadavg()[0]:.1f})"
+    )
+    costs = ", ".join(f"{name} {ms:.2f}" for name, ms in spawn_cpu.items() if ms >= 0.05)
+    print(f"  CPU ms per spawn: {costs} (total {sum(spawn_cpu.values()):.2f})")
     p99 = percentile(samples, 0.99)
     verdict = "met" if p99 <= LIST_P99_TARGET_MS else "MISSED"
     print(

@@ -4,7 +4,9 @@
 (which every append in the platform waits for) is held only from the append to the commit,
 not while the change works: an HNSW insert of a thousand vectors takes a second, and must not
 stall every other writer meanwhile. This lock order cannot deadlock: the log lock's other
-holders never wait for the rows of documents or vector collections.
+holders never wait for the rows of vector collections, nor for a document's row held by
+another writer (an append that puts documents first takes their advisory locks, which a
+document change holds too: see event_store.py).
 
 ``run_after_audit``: the audit event is appended first, for changes to ``streams`` rows and
 what depends on them (stream metadata and deletion, snapshots, consumer groups). Appends take

@@ -1,10 +1,12 @@
 """Agents and runs kept in L01: the agent's event stream, and projections for fast reads.
 
 Every change is an event appended to ``agent-{id}`` with the version it was decided on
-(optimistic concurrency), then folded into the agent's projection document
-(``collections/agents``). A projection that missed events (a crash between the two writes)
-is caught up from the stream when loaded. Within this process, changes to one agent are
-serialised by a lock, so the API and the run activities never race each other.
+(optimistic concurrency). The agent's projection document (``collections/agents``) is
+written by the same L01 call, in the append's transaction (``AppendEventsWithDocuments``): a
+reader of the projection sees the change once the call answers, and one L01 call and commit
+serve both. Steps of a run are appended without their projection; a projection behind its
+stream is caught up from the stream when loaded. Within this process, changes to one agent
+are serialised by a lock, so the API and the run activities never race each other.
 Runs (task, status, steps, answer) are projection documents in ``collections/agent_runs``.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,17 +73,17 @@ class AgentStore:
     # -- agents ------------------------------------------------------------------------------
 
     async def create(self, view: AgentView) -> AgentView:
-        data = {"spec": view.to_document()["spec"], "owner": view.owner, "tenant": view.tenant}
+        created = replace(view, version=0)
+        document = created.to_document()
+        data = {"spec": document["spec"], "owner": view.owner, "tenant": view.tenant}
         try:
-            await self._append(view.agent_id, -1, [(agents.CREATED, data, "")])
+            await self._append(view.agent_id, -1, [(agents.CREATED, data, "")], document)
         except grpc.aio.AioRpcError as error:
             if platform_code(error) == "E1005":
                 raise PlatformError(
                     errors.AGENT_EXISTS, f"agent {view.agent_id} exists", field="agent_id"
                 ) from None
             raise
-        created = AgentView(**{**view.__dict__, "version": 0})
-        await self._project(created)
         return created
 
     async def load(self, agent_id: str) -> AgentView:
@@ -104,25 +107,35 @@ class AgentStore:
         event is (type, data, id)."""
         async with self.lock(agent_id):
             view = await self.load(agent_id)
-            events = decide(view)
-            if not events:
-                return view
             try:
-                first = await self._append(agent_id, view.version, events)
+                return await self._change_once(view, decide, project)
             except grpc.aio.AioRpcError as error:
                 if platform_code(error) != "E1005":
                     raise
                 self._views.pop(agent_id, None)  # another process wrote: start again once
-                view = await self.load(agent_id)
-                events = decide(view)
-                first = await self._append(agent_id, view.version, events)
-            time = now()
-            for offset, (event_type, data, _) in enumerate(events):
-                view = agents.apply(view, event_type, data, first + offset, time)
-            self._views[agent_id] = view
-            if project:
-                await self._project(view)
+                return await self._change_once(await self.load(agent_id), decide, project)
+
+    async def _change_once(
+        self,
+        view: AgentView,
+        decide: Callable[[AgentView], list[tuple[str, dict[str, Any], str]]],
+        project: bool,
+    ) -> AgentView:
+        """One attempt of ``change`` on ``view``: the events follow its version, so the
+        agent they make is known before the append that writes it with its projection."""
+        events = decide(view)
+        if not events:
             return view
+        changed, time = view, now()
+        for offset, (event_type, data, _) in enumerate(events):
+            changed = agents.apply(changed, event_type, data, view.version + 1 + offset, time)
+        document = changed.to_document() if project else None
+        first = await self._append(view.agent_id, view.version, events, document)
+        if first != view.version + 1:  # a replay of an earlier append: read what it made
+            self._views.pop(view.agent_id, None)
+            return await self.load(view.agent_id)
+        self._views[view.agent_id] = changed
+        return changed
 
     async def record_step(self, agent_id: str, data: dict[str, Any], event_id: str) -> AgentView:
         """Appends a step of a run (idempotent by ``event_id``). The projection is left for
@@ -206,21 +219,32 @@ class AgentStore:
         return list(reply.events), reply.next_version, reply.last_version
 
     async def _append(
-        self, agent_id: str, expected: int, events: list[tuple[str, dict[str, Any], str]]
+        self,
+        agent_id: str,
+        expected: int,
+        events: list[tuple[str, dict[str, Any], str]],
+        document: dict[str, Any] | None = None,
     ) -> int:
-        request = events_pb.AppendEventsRequest(stream_id=stream_of(agent_id))
-        if expected is not None:
-            request.expected_version = expected
+        """Appends ``events`` (and, if given, puts the agent's projection ``document`` in the
+        same transaction); returns the version of the first event."""
+        request = events_pb.AppendEventsRequest(
+            stream_id=stream_of(agent_id), expected_version=expected
+        )
         for event_type, data, event_id in events:
             event = request.events.add(type=event_type, id=event_id)
             event.data.update(data)
-        reply = await self._events.AppendEvents(request)
-        return int(reply.first_version)
+        if document is None:
+            reply = await self._events.AppendEvents(request)
+            return int(reply.first_version)
+        both = events_pb.AppendEventsWithDocumentsRequest(append=request)
+        both.documents.add(name=_agent_name(agent_id)).content.update(document)
+        answer = await self._events.AppendEventsWithDocuments(both)
+        return int(answer.appended.first_version)
 
     async def _load_document(self, agent_id: str) -> AgentView:
         try:
             reply = await self._documents.GetDocument(
-                docs_pb.GetDocumentRequest(name=f"collections/{AGENTS}/documents/{agent_id}")
+                docs_pb.GetDocumentRequest(name=_agent_name(agent_id))
             )
         except grpc.aio.AioRpcError as error:
             if error.code() is not grpc.StatusCode.NOT_FOUND:
@@ -262,14 +286,13 @@ class AgentStore:
             if not events or next_version > last:
                 return view
 
-    async def _project(self, view: AgentView) -> None:
-        request = docs_pb.PutDocumentRequest(name=f"collections/{AGENTS}/documents/{view.agent_id}")
-        request.content.update(view.to_document())
-        await self._documents.PutDocument(request)
-
     @staticmethod
     def _run_name(agent_id: str, run_id: str) -> str:
         return f"collections/{RUNS}/documents/{agent_id}.{run_id}"
+
+
+def _agent_name(agent_id: str) -> str:
+    return f"collections/{AGENTS}/documents/{agent_id}"
 
 
 def step_entry(data: dict[str, Any]) -> dict[str, Any]:

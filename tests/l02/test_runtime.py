@@ -13,6 +13,9 @@ import grpc
 import httpx
 import pytest
 
+from agentic.data.v1 import documents_pb2 as documents_pb
+from agentic.data.v1 import documents_pb2_grpc, event_store_pb2_grpc
+from agentic.data.v1 import event_store_pb2 as events_pb
 from agentic.runtime.v1 import agents_pb2 as pb
 from agentic.runtime.v1 import agents_pb2_grpc
 from services.kit import open_channel
@@ -115,6 +118,48 @@ async def test_an_agent_id_is_used_once(rest: httpx.AsyncClient) -> None:
     assert first.status_code == 200
     second = await rest.post("/v1/agents", json=new_agent(), params={"agent_id": agent_id})
     assert second.status_code == 409 and rest_reason(second.json()) == "E2005"
+
+
+async def test_a_created_agent_is_its_event_and_its_projection_in_l01(
+    rest: httpx.AsyncClient, l01_channel: grpc.aio.Channel
+) -> None:
+    """Both are written by the one L01 call CreateAgent makes, in one transaction."""
+    agent = (await rest.post("/v1/agents", json=new_agent(role="debugger"))).json()["agent"]
+    agent_id = agent["name"].split("/")[1]
+    events = event_store_pb2_grpc.EventStoreServiceStub(l01_channel)
+    stream = await events.ReadStream(events_pb.ReadStreamRequest(stream_id=f"agent-{agent_id}"))
+    assert [(e.type, e.stream_version) for e in stream.events] == [("agent.created", 0)]
+    documents = documents_pb2_grpc.DocumentServiceStub(l01_channel)
+    projection = await documents.GetDocument(
+        documents_pb.GetDocumentRequest(name=f"collections/agents/documents/{agent_id}")
+    )
+    content = projection.document.content
+    assert projection.document.revision == 1
+    assert (content["state"], content["version"], content["spec"]["role"]) == (
+        "CREATED",
+        0,
+        "debugger",
+    )
+
+
+async def test_a_projection_behind_its_stream_is_caught_up_when_read(
+    rest: httpx.AsyncClient, l01_channel: grpc.aio.Channel
+) -> None:
+    """As after a crash between an event and its projection: the next read of the agent
+    folds in the events its projection lacks."""
+    agent = (await rest.post("/v1/agents", json=new_agent())).json()["agent"]
+    agent_id = agent["name"].split("/")[1]
+    events = event_store_pb2_grpc.EventStoreServiceStub(l01_channel)
+    behind = events_pb.NewEvent(type="agent.state_changed")
+    behind.data.update({"state": "TERMINATED", "reason": "projection not written"})
+    await events.AppendEvents(
+        events_pb.AppendEventsRequest(
+            stream_id=f"agent-{agent_id}", expected_version=0, events=[behind]
+        )
+    )
+    got = (await rest.get(f"/v1/{agent['name']}")).json()["agent"]
+    assert got["state"] == "AGENT_STATE_TERMINATED"
+    assert got["state_reason"] == "projection not written"
 
 
 # -- the agent loop -----------------------------------------------------------------------------

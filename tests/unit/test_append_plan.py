@@ -5,7 +5,13 @@ import uuid
 import pytest
 
 from services.kit.errors import PlatformError
-from services.l01_data.log.append_plan import AppendRequest, StoredId, plan_group
+from services.l01_data.log.append_plan import (
+    AppendRequest,
+    DocumentPut,
+    PlannedPut,
+    StoredId,
+    plan_group,
+)
 from services.l01_data.log.events import AppendResult, new_event
 
 pytestmark = [pytest.mark.unit, pytest.mark.l01]
@@ -93,3 +99,50 @@ def test_a_partial_retry_is_refused() -> None:
     plan = plan_group([AppendRequest("a", None, _events(2, [known, fresh]))], 1, {"a": 0}, stored)
     (error,) = plan.outcomes
     assert isinstance(error, PlatformError) and error.code == "E1006"
+
+
+def _put(document_id: str, content: str) -> DocumentPut:
+    return DocumentPut("agents", document_id, content)
+
+
+def test_documents_of_a_written_append_are_planned_and_a_refused_ones_are_not() -> None:
+    plan = plan_group(
+        [
+            AppendRequest("a", -1, _events(1), [_put("a", '{"v":1}')]),
+            AppendRequest("b", 3, _events(1), [_put("b", '{"v":1}')]),  # b is at 0: refused
+        ],
+        head=0,
+        current_versions={"b": 0},
+        stored_ids={},
+    )
+    written, refused = plan.outcomes
+    assert isinstance(written, AppendResult) and isinstance(refused, PlatformError)
+    assert plan.documents == {("agents", "a"): PlannedPut('{"v":1}', 1)}
+
+
+def test_a_replayed_append_puts_its_documents_no_more() -> None:
+    ids = [str(uuid.uuid4())]
+    plan = plan_group(
+        [AppendRequest("a", None, _events(1, ids), [_put("a", '{"v":2}')])],
+        head=50,
+        current_versions={"a": 3},
+        stored_ids={uuid.UUID(ids[0]): StoredId("a", 3, 40)},
+    )
+    assert isinstance(plan.outcomes[0], AppendResult)
+    assert plan.rows == [] and plan.documents == {}
+
+
+def test_a_document_put_twice_in_a_group_keeps_the_last_content_and_counts_both_puts() -> None:
+    plan = plan_group(
+        [
+            AppendRequest("a", 0, _events(1), [_put("a", '{"v":1}')]),
+            AppendRequest("a", 1, _events(1), [_put("a", '{"v":2}'), _put("z", "{}")]),
+        ],
+        head=0,
+        current_versions={"a": 0},
+        stored_ids={},
+    )
+    assert plan.documents == {
+        ("agents", "a"): PlannedPut('{"v":2}', 2),
+        ("agents", "z"): PlannedPut("{}", 1),
+    }

@@ -4,7 +4,10 @@ A put replaces the content whole and increments the revision (1 on create);
 an expected revision makes puts and deletes optimistic (0: must not exist).
 Each change appends an audit event ("$document.put", "$document.deleted") to
 the system stream "$documents:{collection}" in the same transaction, naming
-the principal; payloads hold ids and revisions, never the content.
+the principal; payloads hold ids and revisions, never the content. An append may
+put documents too (EventStore.submit): its events record those puts, and it
+writes them while it holds the log lock, so a change here first takes the
+document's advisory lock, as such an append does (see event_store.py).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from services.l01_data.document_query import (
     where_sql,
 )
 from services.l01_data.log.append_plan import AppendRequest
+from services.l01_data.log.event_store import lock_documents
 from services.l01_data.log.events import MAX_PAGE_BYTES, invalid_field, object_json
 from services.l01_data.log.head import LogHead
 
@@ -140,15 +144,15 @@ def document_name(collection: str, document_id: str) -> str:
     return f"collections/{collection}/documents/{document_id}"
 
 
-def content_json(content: Mapping[str, Any]) -> str:
+def content_json(content: Mapping[str, Any], field: str = "content") -> str:
     """The content as JSON text, within the size limit."""
-    text = object_json(content, "content")
+    text = object_json(content, field)
     size = len(text.encode())
     if size > MAX_DOCUMENT_BYTES:
         raise PlatformError(
             errors.DOCUMENT_TOO_LARGE,
-            f"content: {size} bytes as JSON; the limit is {MAX_DOCUMENT_BYTES}",
-            field="content",
+            f"{field}: {size} bytes as JSON; the limit is {MAX_DOCUMENT_BYTES}",
+            field=field,
             metadata={"limit_bytes": str(MAX_DOCUMENT_BYTES), "size_bytes": str(size)},
         )
     return text
@@ -213,6 +217,7 @@ class DocumentStore:
         """Stores ``content`` (JSON object text); returns the document and whether it is new."""
 
         async def change(conn: asyncpg.Connection) -> tuple[PutResult, AppendRequest]:
+            await lock_documents(conn, [(collection, document_id)])
             row = await self._write(conn, collection, document_id, content, expected_revision)
             stored = StoredDocument(
                 collection,
@@ -275,6 +280,7 @@ class DocumentStore:
         """Deletes the document; returns the revision it had (0: nothing was deleted)."""
 
         async def change(conn: asyncpg.Connection) -> tuple[int, AppendRequest | None]:
+            await lock_documents(conn, [(collection, document_id)])
             revision = await conn.fetchval(_DELETE, collection, document_id, expected_revision)
             if revision is None:
                 actual = await conn.fetchval(_REVISION, collection, document_id)

@@ -5,7 +5,9 @@ the already-stored events that reuse any of the group's ids, each append either
 gets its versions and positions, replays an earlier identical append
 (idempotent retry), or fails with its own error without affecting the others.
 Appends to soft-deleted streams are refused (a retry of an append that was
-stored before the deletion still replays its result).
+stored before the deletion still replays its result). The documents an append
+carries are put only when its events are written: a refused append or a replay
+puts none.
 """
 
 from __future__ import annotations
@@ -21,10 +23,29 @@ from services.l01_data.log.events import NO_STREAM, AppendResult, NewEvent
 
 
 @dataclass(frozen=True)
+class DocumentPut:
+    """A document an append creates or replaces whole, in its transaction."""
+
+    collection: str
+    document_id: str
+    content_json: str
+
+
+@dataclass(frozen=True)
 class AppendRequest:
     stream_id: str
     expected_version: int | None
     events: Sequence[NewEvent]
+    documents: Sequence[DocumentPut] = ()
+
+
+@dataclass(frozen=True)
+class PlannedPut:
+    """A document's last content in a group and how many puts the group made of it: one
+    statement cannot write a row twice, and each put still counts as a revision."""
+
+    content_json: str
+    puts: int
 
 
 @dataclass(frozen=True)
@@ -43,6 +64,8 @@ class GroupPlan:
     rows: list[tuple[int, str, int, NewEvent]] = field(default_factory=list)
     stream_versions: dict[str, int] = field(default_factory=dict)  # streams written, new last
     last_position: int = 0
+    # Documents to put, by (collection, document id), from the appends that were written.
+    documents: dict[tuple[str, str], PlannedPut] = field(default_factory=dict)
 
 
 def plan_group(
@@ -94,6 +117,10 @@ def _plan_one(
     plan.last_position += len(ids)
     versions[request.stream_id] = first_version + len(ids) - 1
     plan.stream_versions[request.stream_id] = versions[request.stream_id]
+    for document in request.documents:
+        key = (document.collection, document.document_id)
+        earlier = plan.documents.get(key)
+        plan.documents[key] = PlannedPut(document.content_json, earlier.puts + 1 if earlier else 1)
     return AppendResult(
         stream_id=request.stream_id,
         first_version=first_version,

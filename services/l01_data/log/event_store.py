@@ -11,7 +11,13 @@ the gap problem of sequence-ordered logs does not arise. The price is that
 appends are serialised, so each process commits concurrent appends together
 (group commit): one committer task takes every append that arrived while the
 previous transaction ran and writes them in one transaction, with one fsync.
-Each append still succeeds or fails on its own (see append_plan.py).
+Each append still succeeds or fails on its own (see append_plan.py). An append
+may carry documents (projections of its events), written in the same statement
+while the log lock is held. A document change elsewhere locks its row before it
+takes the log lock, so both take a transaction-scoped advisory lock on each
+document first (``lock_documents``, in one sorted order): whoever holds a
+document's row also holds its advisory lock, and the log lock's holder never
+waits for a row another writer holds.
 """
 
 from __future__ import annotations
@@ -28,7 +34,13 @@ import structlog
 from services.kit.errors import PlatformError
 from services.l01_data import errors
 from services.l01_data.database import translate_outages
-from services.l01_data.log.append_plan import AppendRequest, GroupPlan, StoredId, plan_group
+from services.l01_data.log.append_plan import (
+    AppendRequest,
+    DocumentPut,
+    GroupPlan,
+    StoredId,
+    plan_group,
+)
 from services.l01_data.log.events import (
     MAX_PAGE_BYTES,
     NO_STREAM,
@@ -58,6 +70,13 @@ _LOCK_HEAD = "SELECT last_position FROM log_head WHERE id = 1 FOR UPDATE"
 
 # BEGIN and the lock in one round trip (the simple query protocol runs both).
 _BEGIN_AND_LOCK_HEAD = f"BEGIN; {_LOCK_HEAD}"
+
+# Advisory locks of documents: (this class, hashtext of "collection/document"), a key space
+# apart from the single-key advisory locks L01 takes elsewhere. Taken in the array's order.
+_DOCUMENT_LOCK_CLASS = 1100
+_LOCK_DOCUMENTS = (
+    "SELECT count(pg_advisory_xact_lock($1, hashtext(k))) FROM unnest($2::text[]) AS k"
+)
 
 # Read in a statement after the one that took the lock: under READ COMMITTED each
 # statement sees what committed before it started, so this sees the previous lock
@@ -91,6 +110,14 @@ WITH inserted AS (
     INSERT INTO streams (stream_id, last_version)
     SELECT * FROM unnest($9::text[], $10::bigint[])
     ON CONFLICT (stream_id) DO UPDATE SET last_version = EXCLUDED.last_version
+), document AS (
+    INSERT INTO documents AS d (collection, document_id, revision, content)
+    SELECT t.collection, t.document_id, t.puts, t.content::jsonb
+      FROM unnest($13::text[], $14::text[], $15::text[], $16::bigint[])
+           AS t(collection, document_id, content, puts)
+    ON CONFLICT (collection, document_id) DO UPDATE
+       SET revision = d.revision + EXCLUDED.revision, content = EXCLUDED.content,
+           update_time = now()
 )
 SELECT pg_notify($11, $8::text)
 """
@@ -180,16 +207,22 @@ class EventStore:
         return await self.submit(stream_id, expected_version, events)
 
     def submit(
-        self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[NewEvent],
+        documents: Sequence[DocumentPut] = (),
     ) -> Waiter:
-        """Queues an append for the next group commit; the future settles with its outcome.
+        """Queues an append (and the documents it puts if it is written) for the next group
+        commit; the future settles with its outcome.
 
         For callers with many appends in flight: no task per append.
         """
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_forever())
         waiter: Waiter = asyncio.get_running_loop().create_future()
-        self._pending.append((AppendRequest(stream_id, expected_version, events), waiter))
+        request = AppendRequest(stream_id, expected_version, events, documents)
+        self._pending.append((request, waiter))
         self._wakeup.set()
         return waiter
 
@@ -234,8 +267,14 @@ class EventStore:
     async def _write(self, requests: list[AppendRequest]) -> GroupPlan:
         # One round trip fewer than conn.transaction() + write_group: the group
         # holds the log lock from BEGIN to COMMIT, so every round trip counts.
+        documents = [(d.collection, d.document_id) for r in requests for d in r.documents]
         async with translate_outages(), self._pool.acquire() as conn:
-            await conn.execute(_BEGIN_AND_LOCK_HEAD)
+            if documents:
+                await conn.execute("BEGIN")
+                await lock_documents(conn, documents)
+                await conn.execute(_LOCK_HEAD)
+            else:
+                await conn.execute(_BEGIN_AND_LOCK_HEAD)
             try:
                 plan = await _write_locked(conn, requests)
                 await conn.execute("COMMIT")
@@ -305,6 +344,13 @@ async def write_group(conn: asyncpg.Connection, requests: Sequence[AppendRequest
     return await _write_locked(conn, requests)
 
 
+async def lock_documents(conn: asyncpg.Connection, documents: Sequence[tuple[str, str]]) -> None:
+    """Takes the advisory locks of (collection, document id) pairs inside the caller's open
+    transaction, until it ends: before the log lock, before a document's row."""
+    keys = sorted({f"{collection}/{document_id}" for collection, document_id in documents})
+    await conn.execute(_LOCK_DOCUMENTS, _DOCUMENT_LOCK_CLASS, keys)
+
+
 async def append_audit(conn: asyncpg.Connection, audit: AppendRequest) -> int:
     """Appends one audit event inside the caller's open transaction; returns its position
     (for ``LogHead.advance`` after the commit). Its failure, if any, is raised."""
@@ -348,6 +394,10 @@ async def _write_locked(conn: asyncpg.Connection, requests: Sequence[AppendReque
             list(plan.stream_versions.values()),
             NOTIFY_CHANNEL,
             [r[3].data_pb for r in plan.rows],
+            [collection for collection, _ in plan.documents],
+            [document_id for _, document_id in plan.documents],
+            [put.content_json for put in plan.documents.values()],
+            [put.puts for put in plan.documents.values()],
         )
     return plan
 

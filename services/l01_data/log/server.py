@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -14,15 +14,22 @@ from agentic.common.v1 import event_pb2
 from agentic.data.v1 import event_store_pb2 as pb
 from agentic.data.v1 import event_store_pb2_grpc as pb_grpc
 from services.kit import current_principal
+from services.l01_data.documents.store import content_json, parse_document_name
 from services.l01_data.log import events as ev
+from services.l01_data.log.append_plan import DocumentPut
 from services.l01_data.log.append_stream import answer_appends, appended
 from services.l01_data.log.event_store import FROM_END, EventStore
 from services.l01_data.log.head import LogHead
 from services.l01_data.log.streams import StreamCatalog, StreamInfo, validate_limits
 from services.l01_data.log.subscriptions import CaughtUp, follow_log
-from services.l01_data.proto_json import struct_from_json, struct_to_python_unchecked
+from services.l01_data.proto_json import (
+    struct_from_json,
+    struct_to_python,
+    struct_to_python_unchecked,
+)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["EventStoreService"].full_name
+MAX_DOCUMENTS_PER_APPEND = 16
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -76,6 +83,23 @@ def _new_events(request: pb.AppendEventsRequest) -> list[ev.NewEvent]:
     return list(ev.validate_unique_ids(parsed))
 
 
+def _document_puts(writes: Sequence[pb.DocumentWrite]) -> list[DocumentPut]:
+    """The documents an append puts, validated; each error names its ``documents[i]``."""
+    if not 1 <= len(writes) <= MAX_DOCUMENTS_PER_APPEND:
+        raise ev.invalid_field("documents", f"must hold 1 to {MAX_DOCUMENTS_PER_APPEND} documents")
+    puts: list[DocumentPut] = []
+    for index, write in enumerate(writes):
+        where = f"documents[{index}]"
+        collection, document_id = parse_document_name(write.name, f"{where}.name")
+        if not write.HasField("content"):
+            raise ev.invalid_field(f"{where}.content", "must be set (a JSON object)")
+        content = struct_to_python(write.content, f"{where}.content")
+        puts.append(DocumentPut(collection, document_id, content_json(content, f"{where}.content")))
+    if len({(p.collection, p.document_id) for p in puts}) != len(puts):
+        raise ev.invalid_field("documents", "each document may be named once")
+    return puts
+
+
 def _stream_proto(info: StreamInfo) -> pb.Stream:
     metadata = pb.StreamMetadata(max_count=info.max_count)
     if info.max_age is not None:
@@ -106,18 +130,29 @@ class EventStoreServicer(pb_grpc.EventStoreServiceServicer):
         self._head = head
         self._streams = streams
 
-    def _submit(self, request: pb.AppendEventsRequest) -> asyncio.Future[ev.AppendResult]:
+    def _submit(
+        self, request: pb.AppendEventsRequest, documents: Sequence[DocumentPut] = ()
+    ) -> asyncio.Future[ev.AppendResult]:
         """Validates an append and queues it for the next group commit."""
         stream_id = ev.validate_stream_id(request.stream_id)
         expected = ev.validate_expected_version(
             request.expected_version if request.HasField("expected_version") else None
         )
-        return self._store.submit(stream_id, expected, _new_events(request))
+        return self._store.submit(stream_id, expected, _new_events(request), documents)
 
     async def AppendEvents(
         self, request: pb.AppendEventsRequest, context: grpc.aio.ServicerContext
     ) -> pb.AppendEventsResponse:
         return appended(await self._submit(request))
+
+    async def AppendEventsWithDocuments(
+        self, request: pb.AppendEventsWithDocumentsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AppendEventsWithDocumentsResponse:
+        if not request.HasField("append"):
+            raise ev.invalid_field("append", "must be set (the events to append)")
+        documents = _document_puts(request.documents)
+        result = await self._submit(request.append, documents)
+        return pb.AppendEventsWithDocumentsResponse(appended=appended(result))
 
     async def AppendStream(
         self,

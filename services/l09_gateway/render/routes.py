@@ -52,6 +52,7 @@ _BULK = timedelta(seconds=10)
 _COLLECTION = timedelta(seconds=30)
 METHOD_TIMEOUTS: dict[str, timedelta] = {
     "/agentic.data.v1.EventStoreService/AppendEvents": _BULK,
+    "/agentic.data.v1.EventStoreService/AppendEventsWithDocuments": _BULK,
     "/agentic.data.v1.DocumentService/PutDocument": _BULK,
     "/agentic.data.v1.SnapshotService/SaveSnapshot": _BULK,
     "/agentic.data.v1.VectorService/CreateCollection": _COLLECTION,

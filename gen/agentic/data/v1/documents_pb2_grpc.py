@@ -30,6 +30,8 @@ class DocumentServiceStub:
     server-side revision for optimistic concurrency. Every change records an
     audit event ("document.put", "document.deleted") on the stream
     "documents:{collection}" in the same transaction, naming the principal.
+    Documents put by EventStoreService.AppendEventsWithDocuments are recorded by
+    the events appended with them instead.
 
     Errors carry a google.rpc.ErrorInfo whose reason is an E1xxx code and whose
     domain is "data.agentic".
@@ -68,6 +70,8 @@ class DocumentServiceServicer:
     server-side revision for optimistic concurrency. Every change records an
     audit event ("document.put", "document.deleted") on the stream
     "documents:{collection}" in the same transaction, naming the principal.
+    Documents put by EventStoreService.AppendEventsWithDocuments are recorded by
+    the events appended with them instead.
 
     Errors carry a google.rpc.ErrorInfo whose reason is an E1xxx code and whose
     domain is "data.agentic".
@@ -141,6 +145,8 @@ class DocumentService:
     server-side revision for optimistic concurrency. Every change records an
     audit event ("document.put", "document.deleted") on the stream
     "documents:{collection}" in the same transaction, naming the principal.
+    Documents put by EventStoreService.AppendEventsWithDocuments are recorded by
+    the events appended with them instead.
 
     Errors carry a google.rpc.ErrorInfo whose reason is an E1xxx code and whose
     domain is "data.agentic".

@@ -62,6 +62,28 @@ class AppendEventsResponse(_message.Message):
     event_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, stream_id: _Optional[str] = ..., first_version: _Optional[int] = ..., last_version: _Optional[int] = ..., first_position: _Optional[int] = ..., last_position: _Optional[int] = ..., event_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class AppendEventsWithDocumentsRequest(_message.Message):
+    __slots__ = ("append", "documents")
+    APPEND_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
+    append: AppendEventsRequest
+    documents: _containers.RepeatedCompositeFieldContainer[DocumentWrite]
+    def __init__(self, append: _Optional[_Union[AppendEventsRequest, _Mapping]] = ..., documents: _Optional[_Iterable[_Union[DocumentWrite, _Mapping]]] = ...) -> None: ...
+
+class DocumentWrite(_message.Message):
+    __slots__ = ("name", "content")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    content: _struct_pb2.Struct
+    def __init__(self, name: _Optional[str] = ..., content: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class AppendEventsWithDocumentsResponse(_message.Message):
+    __slots__ = ("appended",)
+    APPENDED_FIELD_NUMBER: _ClassVar[int]
+    appended: AppendEventsResponse
+    def __init__(self, appended: _Optional[_Union[AppendEventsResponse, _Mapping]] = ...) -> None: ...
+
 class AppendStreamRequest(_message.Message):
     __slots__ = ("correlation_id", "append")
     CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]

@@ -50,6 +50,11 @@ class EventStoreServiceStub:
                 request_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamRequest.SerializeToString,
                 response_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamResponse.FromString,
                 _registered_method=True)
+        self.AppendEventsWithDocuments = channel.unary_unary(
+                '/agentic.data.v1.EventStoreService/AppendEventsWithDocuments',
+                request_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsWithDocumentsRequest.SerializeToString,
+                response_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsWithDocumentsResponse.FromString,
+                _registered_method=True)
         self.ReadStream = channel.unary_unary(
                 '/agentic.data.v1.EventStoreService/ReadStream',
                 request_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.ReadStreamRequest.SerializeToString,
@@ -108,6 +113,18 @@ class EventStoreServiceServicer:
         and the stream goes on. Appends from all open streams and calls are
         committed together, so a writer with many appends in flight costs one
         message each instead of one call each. gRPC only (no REST mapping).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AppendEventsWithDocuments(self, request, context):
+        """AppendEvents plus, in its transaction, the documents that project it (read models of
+        an event-sourced stream): readers see both once the call answers, and a crash keeps both
+        or neither. The documents are written only when the append is: not when it is refused,
+        nor when it replays an earlier identical one. Committed with concurrent appends; recorded
+        by the appended events, which name the caller (no "$document.put"). gRPC only, for layers
+        keeping projections (through the gateway: admins only).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -179,6 +196,11 @@ def add_EventStoreServiceServicer_to_server(servicer, server):
                     servicer.AppendStream,
                     request_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamRequest.FromString,
                     response_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamResponse.SerializeToString,
+            ),
+            'AppendEventsWithDocuments': grpc.unary_unary_rpc_method_handler(
+                    servicer.AppendEventsWithDocuments,
+                    request_deserializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsWithDocumentsRequest.FromString,
+                    response_serializer=agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsWithDocumentsResponse.SerializeToString,
             ),
             'ReadStream': grpc.unary_unary_rpc_method_handler(
                     servicer.ReadStream,
@@ -271,6 +293,33 @@ class EventStoreService:
             '/agentic.data.v1.EventStoreService/AppendStream',
             agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamRequest.SerializeToString,
             agentic_dot_data_dot_v1_dot_event__store__pb2.AppendStreamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AppendEventsWithDocuments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentic.data.v1.EventStoreService/AppendEventsWithDocuments',
+            agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsWithDocumentsRequest.SerializeToString,
+            agentic_dot_data_dot_v1_dot_event__store__pb2.AppendEventsWithDocumentsResponse.FromString,
             options,
             channel_credentials,
             insecure,
