@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import grpc
@@ -38,7 +39,7 @@ from services.l02_runtime.run_types import (
     ToolResult,
 )
 from services.l02_runtime.store import AgentStore, derived_event_id, now
-from services.l02_runtime.workflow import DECIDE, FINISH_RUN, PREPARE_CONTEXT, RUN_TOOL
+from services.l02_runtime.workflow import DECIDE, FINISH_RUN, RUN_TOOL
 
 _HEARTBEAT_SECONDS = 2.0
 # Answers the other layers give to bad input: reported to the model, not retried.
@@ -85,13 +86,11 @@ class RunActivities:
         self._tool_info: dict[str, decision.ToolInfo] = {}
 
     def all(self) -> list[Any]:
-        return [self.prepare_context, self.decide, self.run_tool, self.finish_run]
+        return [self.decide, self.run_tool, self.finish_run]
 
-    @activity.defn(name=PREPARE_CONTEXT)
-    async def prepare_context(self, spec: RunSpec) -> RunContext:
+    async def _fetch_context(self, spec: RunSpec) -> RunContext:
         """The role's and skills' texts (L13, L14), recorded as the run's step 0."""
-        async with _heartbeating():
-            context = await self._context.fetch(spec, _as_owner(spec))
+        context = await self._context.fetch(spec, _as_owner(spec))
         await self._step(
             spec,
             0,
@@ -102,6 +101,14 @@ class RunActivities:
 
     @activity.defn(name=DECIDE)
     async def decide(self, given: DecideInput) -> DecideResult:
+        if not given.fetch_context:
+            return await self._decide(given)
+        async with _heartbeating():
+            context = await self._fetch_context(given.spec)
+        result = await self._decide(replace(given, context=context))
+        return replace(result, context=context)
+
+    async def _decide(self, given: DecideInput) -> DecideResult:
         spec = given.spec
         tools = await self._tools_of(spec)
         request = models_pb.GenerateRequest(

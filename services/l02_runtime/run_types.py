@@ -49,7 +49,8 @@ class DecideInput:
     spec: RunSpec
     step: int
     turns: list[Turn] = field(default_factory=list)
-    context: RunContext | None = None  # None in runs started before contexts were fetched
+    context: RunContext | None = None  # the role's and skills' texts, once fetched
+    fetch_context: bool = False  # the run's first decision: fetch them (and record step 0)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class DecideResult:
     problem: str = ""
     tokens: int = 0
     cost_usd: float = 0.0
+    context: RunContext | None = None  # fetched for this decision (``fetch_context``)
 
 
 @dataclass(frozen=True)

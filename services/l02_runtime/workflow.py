@@ -35,7 +35,6 @@ with workflow.unsafe.imports_passed_through():
     )
 
 START_CHILD_RUN = "agent_start_child_run"  # a run another workflow started (child_runs.py)
-PREPARE_CONTEXT = "agent_prepare_context"
 DECIDE = "agent_decide"
 RUN_TOOL = "agent_run_tool"
 FINISH_RUN = "agent_finish_run"
@@ -51,9 +50,6 @@ _RETRY = RetryPolicy(
 _HEARTBEAT = timedelta(seconds=10)  # a dead worker's activity is retried after this
 _APPROVAL_RECHECK = timedelta(seconds=60)  # without a signal, look at the approval this often
 _APPROVAL_LAG = timedelta(seconds=1)
-_CONTEXT_CALL_LIMIT = 60.0
-# Runs started before the role's and skills' texts were fetched replay without that step.
-_CONTEXT_PATCH = "run-context"
 _MODEL_CALL_LIMIT = 180.0
 _TOOL_CALL_LIMIT = 330.0
 
@@ -108,27 +104,11 @@ class AgentRun:
             return RunOutcome(spec, "FAILED", reason=f"the run could not start: {cause}")
         return None
 
-    async def _prepare_context(self, spec: RunSpec) -> RunContext | None:
-        """The role's and skills' texts; without them (L01 failing to record the step) the
-        agent goes on with their names."""
-        if not workflow.patched(_CONTEXT_PATCH) or not (spec.role or spec.skills):
-            return None
-        try:
-            return await workflow.execute_activity(
-                PREPARE_CONTEXT,
-                spec,
-                result_type=RunContext,
-                start_to_close_timeout=timedelta(seconds=_CONTEXT_CALL_LIMIT),
-                heartbeat_timeout=_HEARTBEAT,
-                retry_policy=_RETRY,
-            )
-        except ActivityError as error:
-            if isinstance(error.cause, CancelledError):
-                raise asyncio.CancelledError from error
-            return RunContext(notes=[f"no role or skill texts: {error.cause or error}"])
-
     async def _loop(self, spec: RunSpec) -> RunOutcome:
-        context = await self._prepare_context(spec)
+        # The role's and skills' texts: fetched by the first decision (no activity of their
+        # own: one more would cost a task a scheduling round trip), then given to every step.
+        context: RunContext | None = None
+        wants_context = bool(spec.role or spec.skills)
         turns: list[Turn] = []
         running = timedelta(0)  # time spent not paused: the deadline counts only that
         cost = 0.0
@@ -140,7 +120,13 @@ class AgentRun:
             try:
                 decided = await workflow.execute_activity(
                     DECIDE,
-                    DecideInput(spec, step, list(turns), context),
+                    DecideInput(
+                        spec,
+                        step,
+                        list(turns),
+                        context,
+                        fetch_context=wants_context and context is None,
+                    ),
                     result_type=DecideResult,
                     schedule_to_close_timeout=timedelta(seconds=max(left, 0.001)),
                     start_to_close_timeout=timedelta(seconds=min(left, _MODEL_CALL_LIMIT)),
@@ -149,6 +135,7 @@ class AgentRun:
                 )
                 running += workflow.now() - started
                 started = workflow.now()
+                context = decided.context or context
                 self._tokens += decided.tokens
                 cost += decided.cost_usd
                 stop = self._budget_stop(spec, decided, cost)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 from temporalio import activity
@@ -27,13 +28,7 @@ from services.l02_runtime.run_types import (
     ToolInput,
     ToolResult,
 )
-from services.l02_runtime.workflow import (
-    DECIDE,
-    FINISH_RUN,
-    PREPARE_CONTEXT,
-    RUN_TOOL,
-    AgentRun,
-)
+from services.l02_runtime.workflow import DECIDE, FINISH_RUN, RUN_TOOL, AgentRun
 from services.launcher import binaries
 
 pytestmark = [pytest.mark.integration, pytest.mark.l02]
@@ -54,17 +49,16 @@ class Script:
         self.gate.set()
 
     def activities(self) -> list:
-        @activity.defn(name=PREPARE_CONTEXT)
-        async def prepare_context(given: RunSpec) -> RunContext:
-            self.contexts.append(given)
-            return self.context
-
         @activity.defn(name=DECIDE)
         async def decide(given: DecideInput) -> DecideResult:
             await self.gate.wait()
             await asyncio.sleep(self.model_delay)
             self.decided.append(given)
-            return self.answers[min(given.step, len(self.answers)) - 1]
+            answer = self.answers[min(given.step, len(self.answers)) - 1]
+            if given.fetch_context:
+                self.contexts.append(given.spec)
+                return replace(answer, context=self.context)
+            return answer
 
         @activity.defn(name=RUN_TOOL)
         async def run_tool(given: ToolInput) -> ToolResult:
@@ -75,7 +69,7 @@ class Script:
         async def finish_run(outcome: RunOutcome) -> None:
             self.finished.append(outcome)
 
-        return [prepare_context, decide, run_tool, finish_run]
+        return [decide, run_tool, finish_run]
 
 
 @pytest.fixture(scope="module")
@@ -155,15 +149,17 @@ async def test_the_role_and_skills_context_is_fetched_once_and_given_to_every_st
     script = Script([CALL, CALL, DONE])
     outcome = await outcome_of(env, script, spec(role="test-engineer", skills=["testing"]))
     assert outcome.status == "COMPLETED" and len(script.decided) == 3
-    assert len(script.contexts) == 1
-    assert all(given.context == script.context for given in script.decided)
+    assert len(script.contexts) == 1  # fetched by the first decision only
+    assert script.decided[0].fetch_context and script.decided[0].context is None
+    assert all(given.context == script.context for given in script.decided[1:])
+    assert not any(given.fetch_context for given in script.decided[1:])
 
 
 async def test_without_a_role_or_skills_no_context_is_fetched(env) -> None:
     script = Script([DONE])
     outcome = await outcome_of(env, script, spec())
     assert outcome.status == "COMPLETED"
-    assert script.contexts == [] and script.decided[0].context is None
+    assert script.contexts == [] and not script.decided[0].fetch_context
 
 
 async def test_an_unusable_answer_is_fed_back_and_runs_nothing(env) -> None:
