@@ -21,6 +21,7 @@ from bench.stats import percentile
 from services.kit import open_channel
 from services.l03_tools.cgroups import PidsCgroups
 from services.l03_tools.config import ToolSettings
+from services.l03_tools.memory_cgroups import MemoryCgroups
 from services.l03_tools.sandbox import Command, Sandbox, default_python
 from services.l03_tools.tools import SandboxProfile
 from services.launcher.config import LauncherSettings
@@ -53,8 +54,11 @@ async def launch_overhead() -> None:
     runs, ``L03_WARM_SANDBOXES``) and with each execution starting its own."""
     python = default_python()
     cgroups = PidsCgroups.find()
-    warm = Sandbox(Path(bwrap_path()), python, cgroups=cgroups, warm=WARM_ENTRIES)
-    cold = Sandbox(Path(bwrap_path()), python, cgroups=cgroups)
+    memory = MemoryCgroups.find()
+    warm = Sandbox(
+        Path(bwrap_path()), python, cgroups=cgroups, warm=WARM_ENTRIES, memory_cgroups=memory
+    )
+    cold = Sandbox(Path(bwrap_path()), python, cgroups=cgroups, memory_cgroups=memory)
     await warm.probe()
     await cold.probe()
     if warm.unavailable_reason:

@@ -28,6 +28,7 @@ from services.l03_tools.executions import Executor
 from services.l03_tools.grpc_tools import MethodCaller, parameters_schema
 from services.l03_tools.idempotency import IdempotencyLedger
 from services.l03_tools.l01 import L01Documents, L01Events
+from services.l03_tools.memory_cgroups import MemoryCgroups
 from services.l03_tools.registry import ToolRegistry
 from services.l03_tools.sandbox import Sandbox, default_python
 from services.l03_tools.server import SERVICE_NAME, ToolServicer
@@ -47,6 +48,7 @@ async def build_sandbox(settings: ToolSettings) -> Sandbox:
         unsafe_local=unsafe,
         cgroups=PidsCgroups.find(),
         warm=settings.warm_sandboxes,
+        memory_cgroups=MemoryCgroups.find(),
     )
     if unsafe:
         log.warning(
@@ -64,6 +66,7 @@ async def build_sandbox(settings: ToolSettings) -> Sandbox:
             bwrap=str(sandbox.bwrap),
             python=sandbox.python,
             pids_cgroup=str(sandbox.cgroups.parent) if sandbox.cgroups else None,
+            memory_cgroup=str(sandbox.memory_cgroups.parent) if sandbox.memory_cgroups else None,
             user=sandbox.run_as[0] if sandbox.run_as else "self",
             warm=settings.warm_sandboxes,
         )

@@ -8,7 +8,9 @@ process's settings, tokens or sockets. As root, bwrap itself is started as uid 6
 
 Limits: wall time (killed from here), CPU time and address space (rlimits, set by
 ``sandbox_entry.sh``, which L03 may start ahead of time: see ``warm_entries``), processes
-(a pids cgroup, else RLIMIT_NPROC), output (pipes read with a cap). Any limit kills the
+(a pids cgroup, else RLIMIT_NPROC), the memory of the whole tree (a memory cgroup where one
+is writable; each process stays within the address-space limit too), output (pipes read with
+a cap). Any limit kills the
 whole tree: bwrap's process group (the outer bwrap and the PID namespace's init, whose death
 ends every process inside), then whatever is left in the cgroup.
 """
@@ -32,6 +34,7 @@ from pathlib import Path
 import structlog
 
 from services.l03_tools.cgroups import PidsCgroups
+from services.l03_tools.memory_cgroups import MemoryCgroups
 from services.l03_tools.tools import Limit, SandboxProfile
 from services.l03_tools.warm_entries import WarmEntries, start_entry
 
@@ -87,6 +90,7 @@ class Sandbox:
         unsafe_local: bool = False,
         cgroups: PidsCgroups | None = None,
         warm: int = 0,
+        memory_cgroups: MemoryCgroups | None = None,
     ) -> None:
         """``warm``: how many entries to keep started ahead of their work (0: each
         execution starts its own)."""
@@ -94,6 +98,7 @@ class Sandbox:
         self.python = python
         self.unsafe_local = unsafe_local
         self.cgroups = cgroups
+        self.memory_cgroups = memory_cgroups
         self.run_as = NOBODY if os.geteuid() == 0 else None
         self.setpriv = shutil.which("setpriv") or ""
         self.unavailable_reason = ""
@@ -105,7 +110,7 @@ class Sandbox:
                 "running as root needs setpriv (util-linux) to drop to uid 65534"
             )
         elif warm and not unsafe_local:
-            self._warm = WarmEntries(cgroups, warm)
+            self._warm = WarmEntries(cgroups, memory_cgroups, warm)
 
     async def probe(self) -> None:
         """Runs ``python -c pass`` in a sandbox once; afterwards ``unavailable_reason`` says
@@ -145,23 +150,27 @@ class Sandbox:
             raise SandboxUnavailable(self.unavailable_reason)
         profile = command.profile
         if self.unsafe_local:
-            entry = await start_entry(self.cgroups, dict(SANDBOX_ENV), command.workspace)
+            entry = await start_entry(
+                self.cgroups, self.memory_cgroups, dict(SANDBOX_ENV), command.workspace
+            )
             # The work pipe stays open, drained, in the unsandboxed code.
             argv = [*self._user_switch(), *command.argv]
         else:
             if self._warm is not None:
                 entry = await self._warm.take()
             else:
-                entry = await start_entry(self.cgroups)
+                entry = await start_entry(self.cgroups, self.memory_cgroups)
             argv = self._bwrap_argv(command, entry.child_work_fd)
-        process, cgroup = entry.process, entry.cgroup
+        process, cgroup, memory = entry.process, entry.cgroup, entry.memory_cgroup
         try:
             if cgroup is not None and self.cgroups is not None:
                 # Two more tasks than the code's own: the outer bwrap and the namespace's init.
                 self.cgroups.set_limit(cgroup, profile.max_processes + 2)
+            if memory is not None:
+                MemoryCgroups.set_limit(memory, profile.memory_bytes)
             started = time.perf_counter()
             await entry.start(self._limits(profile, cgroup), argv)
-            watch = _Watch(process, profile, on_output, cgroup, self.cgroups)
+            watch = _Watch(process, profile, on_output, cgroup, memory)
             limit = await watch.until_done(command.stdin, cancel)
             exit_code = process.returncode if process.returncode is not None else -1
             if limit is Limit.NONE:
@@ -177,6 +186,8 @@ class Sandbox:
             entry.discard()  # not started (cancelled before): the entry exits unused
             if cgroup is not None and self.cgroups is not None:
                 await self.cgroups.remove(cgroup)
+            if memory is not None and self.memory_cgroups is not None:
+                await self.memory_cgroups.remove(memory)
 
     @staticmethod
     def _limits(profile: SandboxProfile, cgroup: Path | None) -> list[str]:
@@ -288,13 +299,13 @@ class _Watch:
         profile: SandboxProfile,
         on_output: OutputSink | None,
         cgroup: Path | None,
-        cgroups: PidsCgroups | None,
+        memory: Path | None,
     ) -> None:
         self.process = process
         self.profile = profile
         self.on_output = on_output
         self.cgroup = cgroup
-        self.cgroups = cgroups
+        self.memory = memory
         self.chunks: dict[str, list[str]] = {"stdout": [], "stderr": []}
         self.decoders = {
             name: codecs.getincrementaldecoder("utf-8")(errors="replace") for name in self.chunks
@@ -335,6 +346,8 @@ class _Watch:
                     self._stop(Limit.CANCELLED)
                 elif self.cgroup is not None and PidsCgroups.limit_hit(self.cgroup):
                     self._stop(Limit.PROCESSES)
+                elif self.memory is not None and MemoryCgroups.oom_killed(self.memory):
+                    self._stop(Limit.MEMORY)
             await exited
             # The pipes close when the last process holding them is gone.
             await asyncio.wait_for(asyncio.gather(*readers), timeout=5)
@@ -346,6 +359,12 @@ class _Watch:
                 task.cancel()
         if not self.limit.value and self.cgroup is not None and PidsCgroups.limit_hit(self.cgroup):
             self.limit = Limit.PROCESSES
+        if (
+            not self.limit.value
+            and self.memory is not None
+            and MemoryCgroups.oom_killed(self.memory)
+        ):
+            self.limit = Limit.MEMORY
         return self.limit
 
     async def _feed(self, stdin: bytes) -> None:

@@ -1,5 +1,6 @@
 """Sandbox entries started ahead of their work: each one already sits in its own fresh pids
-cgroup, waiting on a pipe for the limits and the command of the execution that takes it.
+(and memory) cgroup, waiting on a pipe for the limits and the command of the execution that
+takes it.
 
 Joining a cgroup v1 hierarchy waits for an RCU grace period (about 7 ms on this kind of
 machine, measured in ``bench.tools``), and the shell's own start costs another one or two:
@@ -23,6 +24,7 @@ from pathlib import Path
 import structlog
 
 from services.l03_tools.cgroups import PidsCgroups
+from services.l03_tools.memory_cgroups import MemoryCgroups
 
 log = structlog.get_logger("l03.warm_entries")
 
@@ -38,6 +40,7 @@ class Entry:
 
     process: asyncio.subprocess.Process
     cgroup: Path | None
+    memory_cgroup: Path | None
     work_fd: int  # this process's end of the work pipe (-1 once written or discarded)
     child_work_fd: int  # the entry's end, by its number in the entry
 
@@ -66,10 +69,15 @@ def _write_and_close(fd: int, data: bytes) -> None:
 
 
 async def start_entry(
-    cgroups: PidsCgroups | None, env: dict[str, str] | None = None, cwd: Path | str = "/"
+    cgroups: PidsCgroups | None,
+    memory_cgroups: MemoryCgroups | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | str = "/",
 ) -> Entry:
-    """Starts one entry in a fresh cgroup (when there are cgroups)."""
-    cgroup = cgroups.create(uuid.uuid4().hex, WAITING_PIDS) if cgroups else None
+    """Starts one entry in fresh cgroups (where there are cgroups)."""
+    name = uuid.uuid4().hex
+    cgroup = cgroups.create(name, WAITING_PIDS) if cgroups else None
+    memory_cgroup = memory_cgroups.create(name) if memory_cgroups else None
     read_fd, write_fd = os.pipe()
     os.set_inheritable(read_fd, True)
     try:
@@ -77,6 +85,7 @@ async def start_entry(
             "/bin/sh",
             str(ENTRY_SCRIPT),
             str(cgroup / "cgroup.procs") if cgroup else "-",
+            str(memory_cgroup / "cgroup.procs") if memory_cgroup else "-",
             str(read_fd),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -93,18 +102,23 @@ async def start_entry(
         os.close(write_fd)
         if cgroup is not None and cgroups is not None:
             await cgroups.remove(cgroup)
+        if memory_cgroup is not None and memory_cgroups is not None:
+            await memory_cgroups.remove(memory_cgroup)
         raise
     finally:
         os.close(read_fd)
-    return Entry(process, cgroup, write_fd, read_fd)
+    return Entry(process, cgroup, memory_cgroup, write_fd, read_fd)
 
 
 class WarmEntries:
     """Keeps ``size`` entries waiting; ``take`` hands one out (or starts one when none is
     left) and starts its replacement in the background."""
 
-    def __init__(self, cgroups: PidsCgroups | None, size: int) -> None:
+    def __init__(
+        self, cgroups: PidsCgroups | None, memory_cgroups: MemoryCgroups | None, size: int
+    ) -> None:
         self.cgroups = cgroups
+        self.memory_cgroups = memory_cgroups
         self.size = size
         self._ready: deque[Entry] = deque()
         self._starting: set[asyncio.Task[None]] = set()
@@ -118,7 +132,7 @@ class WarmEntries:
                 return entry
             await self._dispose(entry)  # died while waiting (killed from outside)
         self._refill()
-        return await start_entry(self.cgroups)
+        return await start_entry(self.cgroups, self.memory_cgroups)
 
     def _refill(self) -> None:
         while not self._closed and len(self._ready) + len(self._starting) < self.size:
@@ -128,7 +142,7 @@ class WarmEntries:
 
     async def _start_one(self) -> None:
         try:
-            entry = await start_entry(self.cgroups)
+            entry = await start_entry(self.cgroups, self.memory_cgroups)
         except OSError as exc:
             log.warning("warm_entries.start_failed", error=str(exc))
             return
@@ -154,3 +168,5 @@ class WarmEntries:
         await entry.process.wait()
         if entry.cgroup is not None and self.cgroups is not None:
             await self.cgroups.remove(entry.cgroup)
+        if entry.memory_cgroup is not None and self.memory_cgroups is not None:
+            await self.memory_cgroups.remove(entry.memory_cgroup)

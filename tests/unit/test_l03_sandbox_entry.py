@@ -12,16 +12,17 @@ import uuid
 import pytest
 
 from services.l03_tools.cgroups import PidsCgroups
+from services.l03_tools.memory_cgroups import MemoryCgroups
 from services.l03_tools.warm_entries import ENTRY_SCRIPT
 
 pytestmark = pytest.mark.unit
 
 
-def _entry(procs: str = "-") -> tuple[subprocess.Popen[bytes], int]:
+def _entry(procs: str = "-", memory: str = "-") -> tuple[subprocess.Popen[bytes], int]:
     """The entry, waiting; returns it and the write end of its work pipe."""
     read_fd, write_fd = os.pipe()
     process = subprocess.Popen(
-        ["/bin/sh", str(ENTRY_SCRIPT), procs, str(read_fd)],
+        ["/bin/sh", str(ENTRY_SCRIPT), procs, memory, str(read_fd)],
         pass_fds=(read_fd,),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -74,7 +75,7 @@ def test_a_pipe_closed_without_work_ends_the_entry_cleanly() -> None:
 
 def test_a_bad_work_descriptor_is_refused() -> None:
     done = subprocess.run(
-        ["/bin/sh", str(ENTRY_SCRIPT), "-", "3; rm -rf /"], capture_output=True, timeout=10
+        ["/bin/sh", str(ENTRY_SCRIPT), "-", "-", "3; rm -rf /"], capture_output=True, timeout=10
     )
     assert done.returncode == 2
     assert b"bad work fd" in done.stderr
@@ -97,5 +98,22 @@ def test_the_entry_joins_its_cgroup_before_the_work_arrives() -> None:
             pipe.write(b"set -- 5 100000 - /bin/cat /proc/self/cgroup\n")
         stdout, _ = process.communicate(timeout=10)
         assert f"/{cgroup.parent.name}/{name}\n" in stdout.decode()
+    finally:
+        os.rmdir(cgroup)
+
+
+def test_the_entry_joins_its_memory_cgroup_too() -> None:
+    memory_cgroups = MemoryCgroups.find()
+    if memory_cgroups is None:
+        pytest.skip("no writable memory cgroup here (L03 then limits each process alone)")
+    name = f"entry-test-{uuid.uuid4().hex[:8]}"
+    cgroup = memory_cgroups.create(name)
+    try:
+        process, write_fd = _entry(memory=str(cgroup / "cgroup.procs"))
+        with open(write_fd, "wb") as pipe:
+            pipe.write(b"set -- 5 100000 - /bin/cat /proc/self/cgroup\n")
+        stdout, _ = process.communicate(timeout=10)
+        (line,) = [row for row in stdout.decode().splitlines() if ":memory:" in row]
+        assert line.endswith(f"/{memory_cgroups.parent.name}/{name}")
     finally:
         os.rmdir(cgroup)

