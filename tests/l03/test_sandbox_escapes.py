@@ -20,6 +20,16 @@ while True:
         pass
 """
 MEMORY_HOG = "chunks = []\nwhile True:\n    chunks.append(bytearray(64 * 1024 * 1024))"
+# Eight processes of 100 MiB each: every one within its address space, the tree over 512 MiB.
+MEMORY_HOG_TREE = """
+import os, time
+for _ in range(8):
+    if os.fork() == 0:
+        hog = b"x" * (100 * 2**20)
+        time.sleep(8)
+        os._exit(0)
+time.sleep(9)
+"""
 HUNDRED_MB = "import sys\nfor _ in range(1600):\n    sys.stdout.write('x' * 65536)"
 INFINITE_LOOP = "while True:\n    pass"
 
@@ -29,10 +39,11 @@ INFINITE_LOOP = "while True:\n    pass"
     [
         (FORK_BOMB, "processes"),
         (MEMORY_HOG, "memory"),
+        (MEMORY_HOG_TREE, "memory"),
         (HUNDRED_MB, "output"),
         (INFINITE_LOOP, "time"),
     ],
-    ids=["fork-bomb", "memory-hog", "100MB-of-output", "infinite-loop"],
+    ids=["fork-bomb", "memory-hog", "memory-hog-tree", "100MB-of-output", "infinite-loop"],
 )
 async def test_a_limit_stops_the_snippet_and_is_named(
     tools: tools_pb2_grpc.ToolServiceStub, code: str, limit: str
