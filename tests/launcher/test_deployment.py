@@ -73,7 +73,8 @@ def test_every_long_running_service_has_a_health_check() -> None:
 
 
 def test_every_layer_starts_after_the_layers_its_code_calls() -> None:
-    assert deployment.calls(installed_layers()[2]) == ["l01", "l03", "l04"]  # L02, as its code
+    # L02, as its code: events, tools, models, its agents' role and skill texts.
+    assert deployment.calls(installed_layers()[2]) == ["l01", "l03", "l04", "l13", "l14"]
     for layer in installed_layers():
         needs = set(SERVICES[deployment.host(layer.name)]["depends_on"])
         called = {deployment.host(other.name) for other in installed_layers()}
