@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -22,6 +23,47 @@ PARENT_NAME = "agentic-l03"
 # An execution's or waiting entry's cgroup is filled within milliseconds of its creation: an
 # empty one older than this was left by an L03 process that died.
 ABANDONED_AFTER_SECONDS = 300.0
+
+
+def remove_abandoned(parent: Path) -> None:
+    """Removes the empty cgroups under ``parent`` that dead L03 processes left (rmdir
+    refuses a busy one)."""
+    cutoff = time.time() - ABANDONED_AFTER_SECONDS
+    removed = 0
+    for child in parent.iterdir():
+        with contextlib.suppress(OSError):
+            if child.is_dir() and child.stat().st_mtime < cutoff:
+                os.rmdir(child)
+                removed += 1
+    if removed:
+        log.info("cgroups.abandoned_removed", count=removed, parent=str(parent))
+
+
+def counter(path: Path, key: str) -> int:
+    """A ``key value`` line's value in a cgroup file (``pids.events``,
+    ``memory.oom_control``); 0 when absent or unreadable."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    return 0
+
+
+async def remove_cgroup(path: Path, before_each: Callable[[], None] | None = None) -> None:
+    """Removes a cgroup once its processes are gone (retried: exits take a moment);
+    ``before_each`` runs before every attempt (e.g. to kill what is left)."""
+    for _ in range(100):
+        if before_each is not None:
+            before_each()
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            await asyncio.sleep(0.01)
+    log.warning("cgroups.not_removed", path=str(path))
 
 
 class PidsCgroups:
@@ -52,16 +94,7 @@ class PidsCgroups:
         return None
 
     def remove_abandoned(self) -> None:
-        """Removes the empty cgroups dead L03 processes left (rmdir refuses a busy one)."""
-        cutoff = time.time() - ABANDONED_AFTER_SECONDS
-        removed = 0
-        for child in self.parent.iterdir():
-            with contextlib.suppress(OSError):
-                if child.is_dir() and child.stat().st_mtime < cutoff:
-                    os.rmdir(child)
-                    removed += 1
-        if removed:
-            log.info("cgroups.abandoned_removed", count=removed, parent=str(self.parent))
+        remove_abandoned(self.parent)
 
     def create(self, name: str, max_pids: int) -> Path:
         """A fresh cgroup allowing ``max_pids`` tasks."""
@@ -77,12 +110,7 @@ class PidsCgroups:
     @staticmethod
     def limit_hit(path: Path) -> bool:
         """True when a fork was refused for the limit."""
-        with contextlib.suppress(OSError):
-            for line in (path / "pids.events").read_text().splitlines():
-                key, _, value = line.partition(" ")
-                if key == "max":
-                    return int(value) > 0
-        return False
+        return counter(path / "pids.events", "max") > 0
 
     @staticmethod
     def kill_all(path: Path) -> None:
@@ -92,14 +120,5 @@ class PidsCgroups:
                     os.kill(int(pid), signal.SIGKILL)
 
     async def remove(self, path: Path) -> None:
-        """Kills what is left and removes the cgroup (retried: exits take a moment)."""
-        for _ in range(100):
-            self.kill_all(path)
-            try:
-                os.rmdir(path)
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                await asyncio.sleep(0.01)
-        log.warning("cgroups.not_removed", path=str(path))
+        """Kills what is left and removes the cgroup."""
+        await remove_cgroup(path, lambda: self.kill_all(path))

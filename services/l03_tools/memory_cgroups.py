@@ -9,19 +9,17 @@ writable (or the machine has cgroup v2 only), executions keep RLIMIT_AS alone.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import time
 from pathlib import Path
 
 import structlog
 
+from services.l03_tools.cgroups import PARENT_NAME, counter, remove_abandoned, remove_cgroup
+
 log = structlog.get_logger("l03.memory_cgroups")
 
 HIERARCHY = Path("/sys/fs/cgroup/memory")
-PARENT_NAME = "agentic-l03"
-ABANDONED_AFTER_SECONDS = 300.0  # as for the pids cgroups: an empty one this old is a leftover
 
 
 def _own_cgroup() -> Path | None:
@@ -50,18 +48,11 @@ class MemoryCgroups:
             candidate.parent.mkdir(exist_ok=True)
             if not (candidate.parent / "memory.limit_in_bytes").exists():
                 return None
-            candidate.remove_abandoned()
+            remove_abandoned(candidate.parent)
         except OSError as exc:
             log.info("memory_cgroups.unusable", parent=str(candidate.parent), reason=str(exc))
             return None
         return candidate
-
-    def remove_abandoned(self) -> None:
-        cutoff = time.time() - ABANDONED_AFTER_SECONDS
-        for child in self.parent.iterdir():
-            with contextlib.suppress(OSError):
-                if child.is_dir() and child.stat().st_mtime < cutoff:
-                    os.rmdir(child)
 
     def create(self, name: str) -> Path:
         path = self.parent / name
@@ -81,21 +72,9 @@ class MemoryCgroups:
     @staticmethod
     def oom_killed(path: Path) -> bool:
         """True once the kernel killed a process of the cgroup for its limit."""
-        with contextlib.suppress(OSError):
-            for line in (path / "memory.oom_control").read_text().splitlines():
-                key, _, value = line.partition(" ")
-                if key == "oom_kill":
-                    return int(value) > 0
-        return False
+        return counter(path / "memory.oom_control", "oom_kill") > 0
 
     async def remove(self, path: Path) -> None:
-        """Removes the cgroup once its processes are gone (retried: exits take a moment)."""
-        for _ in range(100):
-            try:
-                os.rmdir(path)
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                await asyncio.sleep(0.01)
-        log.warning("memory_cgroups.not_removed", path=str(path))
+        """Removes the cgroup once its processes are gone (the pids cgroup's removal kills
+        them)."""
+        await remove_cgroup(path)

@@ -10,9 +10,9 @@ Limits: wall time (killed from here), CPU time and address space (rlimits, set b
 ``sandbox_entry.sh``, which L03 may start ahead of time: see ``warm_entries``), processes
 (a pids cgroup, else RLIMIT_NPROC), the memory of the whole tree (a memory cgroup where one
 is writable; each process stays within the address-space limit too), output (pipes read with
-a cap). Any limit kills the
-whole tree: bwrap's process group (the outer bwrap and the PID namespace's init, whose death
-ends every process inside), then whatever is left in the cgroup.
+a cap). Any limit kills the whole tree: bwrap's process group (the outer bwrap and the PID
+namespace's init, whose death ends every process inside), then whatever is left in the
+cgroup.
 """
 
 from __future__ import annotations
