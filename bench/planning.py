@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -35,6 +36,7 @@ from agentic.planning.v1 import goals_pb2 as pb
 from agentic.planning.v1 import goals_pb2_grpc
 from bench.bare_goal_workflow import BareGoalWorkflow, goal_noop
 from bench.own_mesh import run_on_own_mesh
+from bench.process_cpu import component_cpu, cpu_per_item, process_seconds
 from bench.stats import percentile
 from services.kit import open_channel
 from services.launcher import probes
@@ -48,6 +50,7 @@ CLIENTS = 16
 SEQUENTIAL = 20  # goals one at a time, for the step cost
 STEPS = 3  # on the critical path: plan, a, then b and c together
 RATE_TARGET = 0.7
+CpuSnapshot = Callable[[], dict[str, float]]  # CPU seconds so far, per process
 STEP_TARGET = 1.3
 PLAN = {
     "tasks": [
@@ -141,9 +144,12 @@ async def _bare(client: Client) -> tuple[float, float]:
         return await _concurrently(one, GOALS), await _step_ms(one)
 
 
-async def _goals(target: str, client: Client, failures: list[str]) -> tuple[float, float]:
-    """(completed goals/s with CLIENTS clients, p50 ms per step one at a time); each goal
-    that did not complete adds its reason to ``failures``."""
+async def _goals(
+    target: str, client: Client, failures: list[str], cpu: CpuSnapshot
+) -> tuple[float, float, dict[str, float]]:
+    """(completed goals/s with CLIENTS clients, p50 ms per step one at a time, CPU ms per goal
+    of each process while the clients ran); each goal that did not complete adds its reason
+    to ``failures``."""
     async with open_channel(target, token=TOKEN, timeout=60) as channel:
         goals = goals_pb2_grpc.GoalServiceStub(channel)
 
@@ -162,7 +168,10 @@ async def _goals(target: str, client: Client, failures: list[str]) -> tuple[floa
             return True
 
         await _concurrently(one, CLIENTS)  # warm-up
-        return await _concurrently(one, GOALS), await _step_ms(one)
+        before = cpu()
+        rate = await _concurrently(one, GOALS)
+        spent = cpu_per_item(before, cpu(), GOALS)
+        return rate, await _step_ms(one), spent
 
 
 async def report(settings: LauncherSettings) -> None:
@@ -197,7 +206,18 @@ async def report(settings: LauncherSettings) -> None:
         client = await Client.connect(settings.effective_temporal_address)
         bare, bare_step = await _bare(client)
         failures: list[str] = []
-        goals, goal_step = await _goals(f"127.0.0.1:{planning_port}", client, failures)
+
+        def cpu() -> dict[str, float]:
+            # The mesh's components, and beside them the benchmark's own L05, L02 and this
+            # process (the 16 clients, the instant model and the Temporal client).
+            return {
+                **component_cpu(settings),
+                "l05 (benchmark's)": process_seconds(planning.pid),
+                "l02 (benchmark's)": process_seconds(runtime.pid),
+                "benchmark process": process_seconds(os.getpid()),
+            }
+
+        goals, goal_step, spent = await _goals(f"127.0.0.1:{planning_port}", client, failures, cpu)
     finally:
         for process in (planning, runtime):
             process.terminate()
@@ -211,6 +231,9 @@ async def report(settings: LauncherSettings) -> None:
         print(f"  not completed: {failure[:300]}")
     verdict = "met" if ratio >= RATE_TARGET else "MISSED"
     print(f"  ratio {ratio:.2f}x; target >= {RATE_TARGET}x: {verdict}")
+    print(f"  CPU per goal while the clients ran: {sum(spent.values()):.0f} ms in all")
+    for name, ms in spent.items():
+        print(f"    {name:28s} {ms:7.1f} ms")
     step_ratio = goal_step / bare_step
     print(f"\nOne goal at a time, {SEQUENTIAL} goals: p50 latency per critical-path step")
     print(f"  bare temporalio workflow (one no-op activity)  {bare_step:7.1f} ms")

@@ -13,7 +13,7 @@ from services.launcher.mesh import Mesh
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
-def _process_seconds(pid: int) -> float:
+def process_seconds(pid: int) -> float:
     """User and system CPU of a process so far (0 once it is gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -34,7 +34,7 @@ def component_cpu(settings: LauncherSettings) -> dict[str, float]:
     for component in Mesh(settings).status():
         if component.pid:
             pids = [component.pid, *_children(component.pid)]
-            seconds[component.name] = sum(_process_seconds(pid) for pid in pids)
+            seconds[component.name] = sum(process_seconds(pid) for pid in pids)
     return seconds
 
 
