@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -134,8 +133,6 @@ class GrpcServer:
         status = ServingStatus.SERVING if serving else ServingStatus.NOT_SERVING
         for name in ("", *self.definition.service_names):
             await self.health.set(name, status)
-        if serving:
-            freeze_startup_objects()
 
     async def __aexit__(
         self,
@@ -148,14 +145,6 @@ class GrpcServer:
         await self.health.enter_graceful_shutdown()
         await self._server.stop(self.settings.grace_seconds)
         log.info("server.stopped", layer=self.definition.layer)
-
-
-def freeze_startup_objects() -> None:
-    """Moves what exists once a layer serves (modules, descriptors, its loaded state) out of
-    the collector's sight: those objects live as long as the process, and each full pass over
-    them stalled a request now and then (the p99)."""
-    gc.collect()
-    gc.freeze()
 
 
 async def wait_for_termination() -> None:
