@@ -50,8 +50,8 @@ CLIENTS = 16
 SEQUENTIAL = 20  # goals one at a time, for the step cost
 STEPS = 3  # on the critical path: plan, a, then b and c together
 RATE_TARGET = 0.7
-CpuSnapshot = Callable[[], dict[str, float]]  # CPU seconds so far, per process
 STEP_TARGET = 1.3
+CpuSnapshot = Callable[[], dict[str, float]]  # CPU seconds so far, per process
 PLAN = {
     "tasks": [
         {"id": "a", "description": "first", "role": "software-engineer", "dependencies": []},
