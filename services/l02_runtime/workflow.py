@@ -21,6 +21,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, CancelledError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
+    from services.kit.workflow_calls import local_calls, short_call
     from services.l02_runtime.approvals import APPROVAL_SIGNAL, APPROVAL_STATE
     from services.l02_runtime.run_types import (
         DecideInput,
@@ -62,6 +63,7 @@ class AgentRun:
         self._tokens = 0
         self._waiting = ""  # the approval the current tool call waits for
         self._decided: set[str] = set()  # approvals decided, as signalled
+        self._local = False  # short calls are local activities (kit.workflow_calls)
 
     @workflow.signal
     def pause(self) -> None:
@@ -81,6 +83,7 @@ class AgentRun:
 
     @workflow.run
     async def run(self, spec: RunSpec) -> RunOutcome:
+        self._local = local_calls()
         if workflow.info().parent is not None:
             refused = await self._start_as_child(spec)
             if refused is not None:
@@ -93,7 +96,8 @@ class AgentRun:
     async def _start_as_child(self, spec: RunSpec) -> RunOutcome | None:
         """Records the start RunAgent records for its runs; a refusal ends the run unrecorded."""
         try:
-            await workflow.execute_activity(
+            await short_call(
+                self._local,
                 START_CHILD_RUN,
                 spec,
                 start_to_close_timeout=timedelta(seconds=30),
@@ -227,7 +231,8 @@ class AgentRun:
             self._waiting = ""
 
     async def _approval_state(self, approval_id: str) -> str:
-        return await workflow.execute_activity(
+        return await short_call(
+            self._local,
             APPROVAL_STATE,
             approval_id,
             result_type=str,
@@ -256,7 +261,8 @@ class AgentRun:
             steps=self._step,
             agent_failed=outcome.agent_failed,
         )
-        await workflow.execute_activity(
+        await short_call(
+            self._local,
             FINISH_RUN,
             outcome,
             start_to_close_timeout=timedelta(seconds=30),

@@ -14,7 +14,7 @@ workflow (by type name and L02's task queue). A run that does not complete is an
 failed; the next attempt, on a new agent, starts after a backoff (1 s, 2 s, 4 s ...), and
 after the last the goal fails naming the task. Cancelling the workflow cancels the running
 children and terminates their agents. Every change is recorded on the goal's L01 stream by
-the ``record`` activity under an id derived from the goal and the change, so a replayed or
+the ``record`` local activity under an id derived from the goal and the change, so a replayed or
 retried record writes nothing twice; a child's id is derived from the task attempt, so a
 replay after a crash finds the child it started instead of starting another.
 """
@@ -37,6 +37,7 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
+    from services.kit.workflow_calls import local_calls, short_call
     from services.l05_planning import approval, events
     from services.l05_planning.agent_runs import AGENT_RUN_WORKFLOW
     from services.l05_planning.goal_types import (
@@ -104,6 +105,7 @@ class GoalRun:
         self._decided: set[str] = set()  # approvals signalled as decided
         self._stopping = False  # the goal is ending: a finished child is not tried again
         self._agents: dict[str, str] = {}  # task id -> the agent of its running attempt
+        self._local = False  # short calls are local activities (kit.workflow_calls)
 
     @workflow.signal(name=APPROVAL_SIGNAL)
     def approval_decided(self, approval_id: str) -> None:
@@ -111,11 +113,13 @@ class GoalRun:
 
     @workflow.run
     async def run(self, spec: GoalSpec) -> str:
+        self._local = local_calls()
         deadline = workflow.now() + timedelta(seconds=spec.wall_seconds)
         try:
             # Apart from the model call: a slow layer's lists are retried like any transient
             # failure, without asking the model again.
-            names = await workflow.execute_activity(
+            names = await short_call(
+                self._local,
                 KNOWN_NAMES,
                 spec,
                 result_type=KnownNames,
@@ -173,7 +177,8 @@ class GoalRun:
     ) -> tuple[ApprovalRef, ApprovalDecision]:
         """Opens the plan's approval in L08 and waits until it is decided."""
         left = (deadline - workflow.now()).total_seconds()
-        opened = await workflow.execute_activity(
+        opened = await short_call(
+            self._local,
             OPEN_APPROVAL,
             ApprovalAsk(spec, plan.tasks, max(left, 1.0)),
             result_type=ApprovalRef,
@@ -192,7 +197,8 @@ class GoalRun:
                 recheck = min(recheck * 2, _APPROVAL_RECHECK_MAX)
             self._decided.discard(opened.id)
             try:
-                decision = await workflow.execute_activity(
+                decision = await short_call(
+                    self._local,
                     APPROVAL_DECISION,
                     opened.id,
                     result_type=ApprovalDecision,
@@ -260,7 +266,8 @@ class GoalRun:
         COMPLETED (so a goal submitted after that can reuse it). A library that stays
         unreachable costs the reuse, not the goal."""
         try:
-            await workflow.execute_activity(
+            await short_call(
+                self._local,
                 REMEMBER_PLAN,
                 CompletedPlan(spec, tasks),
                 start_to_close_timeout=timedelta(seconds=60),
@@ -288,7 +295,8 @@ class GoalRun:
         for attempt in range(1, spec.max_task_attempts + 1):
             if attempt > 1:
                 await workflow.sleep(task_backoff(attempt - 1))
-            started = await workflow.execute_activity(
+            started = await short_call(
+                self._local,
                 START_TASK,
                 TaskInput(spec, task, context, max(tokens_left - tokens, 1), attempt),
                 result_type=TaskStart,
@@ -339,7 +347,8 @@ class GoalRun:
             except (asyncio.CancelledError, ActivityError, TaskFailed):
                 pass
         for agent in agents:
-            await workflow.execute_activity(
+            await short_call(
+                self._local,
                 STOP_TASK,
                 TaskStopped(agent, spec.owner, "the goal stopped"),
                 start_to_close_timeout=timedelta(seconds=30),
@@ -362,7 +371,8 @@ class GoalRun:
 
     async def _record(self, spec: GoalSpec, event_type: str, data: dict[str, Any]) -> None:
         key = f"{event_type}/{data.get('task', '')}"
-        await workflow.execute_activity(
+        await short_call(
+            self._local,
             RECORD,
             GoalEvent(spec.goal_id, event_type, json.dumps(data), key),
             start_to_close_timeout=timedelta(seconds=30),

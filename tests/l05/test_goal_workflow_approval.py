@@ -26,6 +26,7 @@ from services.l05_planning.goal_types import (
     ApprovalAsk,
     ApprovalDecision,
     ApprovalRef,
+    CompletedPlan,
     GoalEvent,
     GoalSpec,
     KnownNames,
@@ -42,6 +43,7 @@ from services.l05_planning.workflow import (
     OPEN_APPROVAL,
     PLAN,
     RECORD,
+    REMEMBER_PLAN,
     START_TASK,
     GoalRun,
 )
@@ -99,6 +101,11 @@ class Approval:
         async def record(event: GoalEvent) -> None:
             self.events.append((event.type, json.loads(event.data_json)))
 
+        # Short calls run as local activities, which must be registered on the worker.
+        @activity.defn(name=REMEMBER_PLAN)
+        async def remember_plan(completed: CompletedPlan) -> None:
+            pass
+
         return [
             known_names,
             plan_goal,
@@ -106,6 +113,7 @@ class Approval:
             approval_decision,
             start_task,
             record,
+            remember_plan,
         ]
 
     def types(self) -> list[str]:
