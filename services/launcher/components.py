@@ -22,6 +22,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ENVOY_TEMPLATE = PROJECT_ROOT / "gateway" / "envoy.yaml"
 GATEWAY_HTTP_CLUSTER = "l09_gateway_http"
 GATEWAY_GRPC_CLUSTER = "l09_gateway_grpc"  # ext_authz and the rate limit service
+# The embedded Temporal server's SQLite file in write-ahead-log mode, synced at checkpoints:
+# measured, 2x the workflows/s of the default rollback journal synced on every commit. A
+# commit survives a kill -9 of the server (the log is in the OS's page cache); only a crash
+# of the machine may lose the last ones.
+TEMPORAL_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 
 # Settings the launcher passes explicitly; inherited copies from the caller's shell could
 # otherwise point a test mesh's layers at a developer's servers.
@@ -201,6 +206,7 @@ class ComponentSet:
             "--ip", LOOPBACK,
             "--port", str(port),
             "--db-filename", str(data_dir / "temporal.db"),
+            *(arg for pragma in TEMPORAL_SQLITE_PRAGMAS for arg in ("--sqlite-pragma", pragma)),
             "--log-level", "warn",
             # Measured: a workflow's first task runs on the starting call, ~2x faster starts.
             "--dynamic-config-value", "system.enableEagerWorkflowStart=true",

@@ -35,6 +35,7 @@ from services.launcher.components import (
     GATEWAY_GRPC_CLUSTER,
     GATEWAY_HTTP_CLUSTER,
     PROJECT_ROOT,
+    TEMPORAL_SQLITE_PRAGMAS,
     installed_layers,
 )
 
@@ -286,6 +287,7 @@ def _stores() -> dict[str, Any]:
                 str(TEMPORAL_PORT),
                 "--db-filename",
                 f"{STATE_DIR}/temporal/temporal.db",
+                *(arg for pragma in TEMPORAL_SQLITE_PRAGMAS for arg in ("--sqlite-pragma", pragma)),
                 "--log-level",
                 "warn",
             ],
