@@ -35,8 +35,8 @@ from services.launcher.components import (
     GATEWAY_GRPC_CLUSTER,
     GATEWAY_HTTP_CLUSTER,
     PROJECT_ROOT,
-    TEMPORAL_SQLITE_PRAGMAS,
     installed_layers,
+    temporal_tuning,
 )
 
 IMAGE = "${AGENTIC_IMAGE:-agentic-mesh:latest}"
@@ -287,9 +287,9 @@ def _stores() -> dict[str, Any]:
                 str(TEMPORAL_PORT),
                 "--db-filename",
                 f"{STATE_DIR}/temporal/temporal.db",
-                *(arg for pragma in TEMPORAL_SQLITE_PRAGMAS for arg in ("--sqlite-pragma", pragma)),
                 "--log-level",
                 "warn",
+                *temporal_tuning(),
             ],
             "volumes": [f"temporal-data:{STATE_DIR}/temporal"],
             "healthcheck": _healthcheck(
