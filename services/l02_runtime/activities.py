@@ -271,7 +271,6 @@ class RunActivities:
                 return events[:1]
             return events
 
-        await self._store.change(spec.agent_id, decide)
         body = await self._store.get_run(spec.agent_id, spec.run_id) or {"task": spec.task}
         body.update(
             status=outcome.status,
@@ -280,7 +279,7 @@ class RunActivities:
             tokens_used=outcome.tokens,
             end_time=now(),
         )
-        await self._store.put_run(spec.agent_id, spec.run_id, body)
+        await self._store.change(spec.agent_id, decide, runs=lambda _: {spec.run_id: body})
 
     async def _step(self, spec: RunSpec, step: int, part: str, data: dict[str, Any]) -> None:
         entry = {"run": spec.run_id, "number": step, "part": part, **data}

@@ -18,7 +18,7 @@ from services.l02_runtime import agents
 from services.l02_runtime.agents import AgentView
 from services.l02_runtime.run_types import RunSpec
 from services.l02_runtime.server import AgentServicer
-from services.l02_runtime.store import AgentStore, derived_event_id, now
+from services.l02_runtime.store import AgentStore, derived_event_id, started_run
 from services.l02_runtime.workflow import START_CHILD_RUN
 
 
@@ -31,7 +31,11 @@ class ChildRunActivities:
 
     @activity.defn(name=START_CHILD_RUN)
     async def start_child_run(self, spec: RunSpec) -> None:
+        recorded = False  # by this attempt (an earlier one may have)
+
         def decide(view: AgentView) -> list[tuple[str, dict[str, Any], str]]:
+            nonlocal recorded
+            recorded = False
             if view.current_run == spec.run_id:
                 return []  # an earlier attempt of this activity recorded it
             try:
@@ -42,14 +46,14 @@ class ChildRunActivities:
                 ) from None
             data = {"run": spec.run_id, "task": spec.task[:2000]}
             event_id = derived_event_id(spec.agent_id, spec.run_id, "start")
+            recorded = True
             return [(agents.RUN_STARTED, data, event_id)]
 
-        view = await self._store.change(spec.agent_id, decide)
-        if await self._store.get_run(spec.agent_id, spec.run_id) is None:
-            body = {
-                "task": spec.task,
-                "status": "RUNNING",
-                "start_time": now(),
-                "start_version": view.version,  # its RUN_STARTED event: its steps follow
-            }
-            await self._store.put_run(spec.agent_id, spec.run_id, body)
+        def document(view: AgentView) -> dict[str, dict[str, Any]]:
+            return {spec.run_id: started_run(spec.task, view.version)}
+
+        view = await self._store.change(spec.agent_id, decide, runs=document)
+        # An earlier attempt recorded the start; one from before run documents went with the
+        # event may have stopped before writing it.
+        if not recorded and await self._store.get_run(spec.agent_id, spec.run_id) is None:
+            await self._store.put_run(spec.agent_id, spec.run_id, document(view)[spec.run_id])

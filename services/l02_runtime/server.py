@@ -18,7 +18,7 @@ from services.kit import PlatformError, current_caller
 from services.l02_runtime import agents, convert, errors
 from services.l02_runtime.agents import AgentView, State
 from services.l02_runtime.run_types import RunSpec
-from services.l02_runtime.store import AgentStore, derived_event_id, now
+from services.l02_runtime.store import AgentStore, derived_event_id, now, started_run
 from services.l02_runtime.workflow import AgentRun
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["AgentService"].full_name
@@ -176,14 +176,14 @@ class AgentServicer(agents_pb2_grpc.AgentServiceServicer):
                 )
             ]
 
-        view = await self._store.change(agent_id, decide)
-        body = {
-            "task": request.task,
-            "status": "RUNNING",
-            "start_time": now(),
-            "start_version": view.version,  # its RUN_STARTED event: its steps follow
-        }
-        await self._store.put_run(agent_id, run_id, body)
+        written: dict[str, dict[str, Any]] = {}  # the run's document, written with its start
+
+        def document(started: AgentView) -> dict[str, dict[str, Any]]:
+            written[run_id] = started_run(request.task, started.version)
+            return written
+
+        view = await self._store.change(agent_id, decide, runs=document)
+        body = written[run_id]
         try:
             await self._temporal.start_workflow(
                 AgentRun.run,

@@ -7,7 +7,8 @@ reader of the projection sees the change once the call answers, and one L01 call
 serve both. Steps of a run are appended without their projection; a projection behind its
 stream is caught up from the stream when loaded. Within this process, changes to one agent
 are serialised by a lock, so the API and the run activities never race each other.
-Runs (task, status, steps, answer) are projection documents in ``collections/agent_runs``.
+Runs (task, status, steps, answer) are projection documents in ``collections/agent_runs``,
+written with the event that starts or ends the run, in the same call.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from services.l02_runtime.agents import AgentView
 
 AGENTS = "agents"
 RUNS = "agent_runs"
+# Run documents to write with an append, given the agent it makes: run id -> body.
+RunDocuments = Callable[[AgentView], dict[str, dict[str, Any]]]
 _EVENT_IDS = uuid.UUID("5b0f8a0e-3f7e-4f55-9a56-0d2f6f4b7a11")  # namespace of derived ids
 _STEP_TEXT_CHARS = 4000
 
@@ -77,7 +80,10 @@ class AgentStore:
         document = created.to_document()
         data = {"spec": document["spec"], "owner": view.owner, "tenant": view.tenant}
         try:
-            await self._append(view.agent_id, -1, [(agents.CREATED, data, "")], document)
+            created_event = [(agents.CREATED, data, "")]
+            await self._append(
+                view.agent_id, -1, created_event, {_agent_name(view.agent_id): document}
+            )
         except grpc.aio.AioRpcError as error:
             if platform_code(error) == "E1005":
                 raise PlatformError(
@@ -101,25 +107,28 @@ class AgentStore:
         agent_id: str,
         decide: Callable[[AgentView], list[tuple[str, dict[str, Any], str]]],
         project: bool = True,
+        runs: RunDocuments | None = None,
     ) -> AgentView:
         """Appends the events ``decide`` returns for the current agent, folds them in and
         (unless ``project`` is false) projects the result. ``decide`` raises to refuse; each
-        event is (type, data, id)."""
+        event is (type, data, id). ``runs`` gives, for the changed agent, run documents
+        (run id -> body) to write with the events."""
         async with self.lock(agent_id):
             view = await self.load(agent_id)
             try:
-                return await self._change_once(view, decide, project)
+                return await self._change_once(view, decide, project, runs)
             except grpc.aio.AioRpcError as error:
                 if platform_code(error) != "E1005":
                     raise
                 self._views.pop(agent_id, None)  # another process wrote: start again once
-                return await self._change_once(await self.load(agent_id), decide, project)
+                return await self._change_once(await self.load(agent_id), decide, project, runs)
 
     async def _change_once(
         self,
         view: AgentView,
         decide: Callable[[AgentView], list[tuple[str, dict[str, Any], str]]],
         project: bool,
+        runs: RunDocuments | None,
     ) -> AgentView:
         """One attempt of ``change`` on ``view``: the events follow its version, so the
         agent they make is known before the append that writes it with its projection."""
@@ -129,11 +138,18 @@ class AgentStore:
         changed, time = view, now()
         for offset, (event_type, data, _) in enumerate(events):
             changed = agents.apply(changed, event_type, data, view.version + 1 + offset, time)
-        document = changed.to_document() if project else None
-        first = await self._append(view.agent_id, view.version, events, document)
+        documents = {_agent_name(view.agent_id): changed.to_document()} if project else {}
+        for run_id, body in (runs(changed) if runs else {}).items():
+            documents[self._run_name(view.agent_id, run_id)] = body
+        first = await self._append(view.agent_id, view.version, events, documents)
         if first != view.version + 1:  # a replay of an earlier append: read what it made
             self._views.pop(view.agent_id, None)
-            return await self.load(view.agent_id)
+            replayed = await self.load(view.agent_id)
+            # A replay writes no documents, and the attempt it replays may have been one
+            # that wrote its run documents apart (before they went with the events).
+            for run_id, body in (runs(replayed) if runs else {}).items():
+                await self.put_run(view.agent_id, run_id, body)
+            return replayed
         self._views[view.agent_id] = changed
         return changed
 
@@ -223,21 +239,22 @@ class AgentStore:
         agent_id: str,
         expected: int,
         events: list[tuple[str, dict[str, Any], str]],
-        document: dict[str, Any] | None = None,
+        documents: dict[str, dict[str, Any]] | None = None,
     ) -> int:
-        """Appends ``events`` (and, if given, puts the agent's projection ``document`` in the
-        same transaction); returns the version of the first event."""
+        """Appends ``events`` and puts ``documents`` (name -> content: the agent's projection,
+        run documents) in the same transaction; returns the version of the first event."""
         request = events_pb.AppendEventsRequest(
             stream_id=stream_of(agent_id), expected_version=expected
         )
         for event_type, data, event_id in events:
             event = request.events.add(type=event_type, id=event_id)
             event.data.update(data)
-        if document is None:
+        if not documents:
             reply = await self._events.AppendEvents(request)
             return int(reply.first_version)
         both = events_pb.AppendEventsWithDocumentsRequest(append=request)
-        both.documents.add(name=_agent_name(agent_id)).content.update(document)
+        for name, content in documents.items():
+            both.documents.add(name=name).content.update(content)
         answer = await self._events.AppendEventsWithDocuments(both)
         return int(answer.appended.first_version)
 
@@ -289,6 +306,12 @@ class AgentStore:
     @staticmethod
     def _run_name(agent_id: str, run_id: str) -> str:
         return f"collections/{RUNS}/documents/{agent_id}.{run_id}"
+
+
+def started_run(task: str, start_version: int) -> dict[str, Any]:
+    """A run's document as it starts; ``start_version``: its ``run.started`` event, which its
+    steps follow."""
+    return {"task": task, "status": "RUNNING", "start_time": now(), "start_version": start_version}
 
 
 def _agent_name(agent_id: str) -> str:
