@@ -7,14 +7,17 @@ action on the same object ("delete" for "list"). This compares the two prompts' 
 instead: what each says about those, read with the word lists of ``near_miss_words.yaml``.
 It refuses on any difference it can see, so a paraphrase that changes one of them (a unit
 spelt another way, an entity renamed) is a miss too: a miss costs one provider call, a false
-hit serves a wrong answer.
+hit serves a wrong answer. The lists cannot name every opposite or sibling ("sparse" /
+"dense", "cat" / "dog"), so a content word in place of another is refused too, unless the
+two are synonyms, forms of one word or one misspelt: the lists then only have to name what
+may pass, and a word they lack costs a miss rather than a wrong answer.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -33,6 +36,12 @@ _ENTITY = re.compile(r"(?<![\w'\u2019])[A-Z][\w+#]*(?:[-.][\w+#]+)*")
 _SENTENCE_END = ".?!:;¿¡"
 _VOWEL = re.compile(r"[aeiouy]")
 _ACRONYM_PLURAL = re.compile(r"[A-Z0-9]{2,}s")
+SUBSTITUTED_WORDS = 2  # a word replaced by at most this many: "rarest" / "most common"
+TYPO_LENGTH = 4  # "main" / "mainly", not "car" / "card"
+MISSPELT_LENGTH = 6  # one letter changed: "capitol" / "capital", not "post" / "port"
+# Suffixes that derive a word from another without changing what it is about (as stemmed).
+_SUFFIXES = frozenset("er or ly y ion ation ment enc anc nes ity ful iv ic ical ist".split())
+_OPEN_QUESTION_WORDS = frozenset({"what", "which"})  # may ask for anything
 READINGS_KEPT = 4096  # readings of recent prompts (a cached question is compared again and again)
 _PREFIX_OPPOSITES = {
     frozenset(p)
@@ -56,7 +65,8 @@ _MULTIPLIERS = {"hundred": 100, "thousand": 1_000, "million": 10**6, "billion": 
 class Refusal:
     """Why a candidate is not the same question: the kind of near miss, and what differs."""
 
-    kind: str  # negation, antonym, action, number, unit, format, language, entity, order
+    kind: str  # negation, antonym, action, number, unit, format, language, entity, order,
+    # question, quantity, substitution
     reason: str
 
 
@@ -108,6 +118,9 @@ class Words:
     stopwords: frozenset[str]
     when_units: frozenset[str]  # units "when" asks for without naming them
     name_aliases: dict[str, frozenset[str]]  # name (stem) -> words that name it too
+    synonyms: dict[str, frozenset[str]]  # stem -> the stems that mean the same
+    asks: dict[str, str]  # question word -> what it asks for (who/whom/whose -> person)
+    quantifiers: dict[str, str]  # word -> how many it means (all/every/each -> all)
 
     @classmethod
     def load(cls, path: Path = WORDS) -> Words:
@@ -136,6 +149,9 @@ class Words:
                 stem(k): frozenset(v) | {stem(x) for x in v}
                 for k, v in data["name_aliases"].items()
             },
+            synonyms=_synonyms(data),
+            asks=_by_word(data["question_words"]),
+            quantifiers=_by_word(data["quantifiers"]),
         )
 
 
@@ -145,6 +161,31 @@ def _by_first_word(phrases: dict[str, str]) -> dict[str, list[tuple[list[str], s
         words = phrase.split()
         index.setdefault(words[0], []).append((words, replacement))
     return index
+
+
+def _synonyms(data: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """Words that may stand for each other: the synonym groups, and the words of one action,
+    unit or format (which their own checks already treat as one)."""
+    groups = [*data["synonyms"], *data["actions"].values(), *data["units"].values(),
+              *data["formats"].values()]  # fmt: skip
+    for name, aliases in data["name_aliases"].items():
+        groups += [[name, alias] for alias in aliases]
+    same: dict[str, set[str]] = {}
+    for group in groups:
+        # Every inflection's stem: the crude stemmer gives "cause" and "causes" two.
+        stems = {stem(form) for word in group for form in _inflections(word)}
+        for s in stems:
+            same.setdefault(s, set()).update(stems)
+    return {s: frozenset(others) for s, others in same.items()}
+
+
+def _inflections(word: str) -> set[str]:
+    base = word[:-1] if word.endswith("e") else word
+    return {word, word + "s", word + "es", base + "ed", base + "ing"}
+
+
+def _by_word(groups: dict[str, list[str]]) -> dict[str, str]:
+    return {word: name for name, words in groups.items() for word in words}
 
 
 def _by_stem(groups: dict[str, list[str]]) -> dict[str, str]:
@@ -203,13 +244,19 @@ class NearMissCheck:
             sequence=[(s, role) for s, role, _ in sequence],
         )
 
-    def compare(self, cached: str | Reading, asked: str | Reading) -> Refusal | None:
-        """None when nothing says these two prompts ask different things."""
+    def compare(self, cached: str | Reading, asked: str | Reading, *,
+                skip: Collection[str] = ()) -> Refusal | None:  # fmt: skip
+        """None when nothing says these two prompts ask different things (``skip``: kinds
+        of difference the caller judges itself)."""
         a = cached if isinstance(cached, Reading) else self.read(cached)
         b = asked if isinstance(asked, Reading) else self.read(asked)
-        for check in (self._negation, self._action, self._antonym, self._number, self._unit,
-                      self._format, self._language, self._entity, self._order):  # fmt: skip
-            refusal = check(a, b)
+        checks = {"negation": self._negation, "action": self._action, "antonym": self._antonym,
+                  "number": self._number, "unit": self._unit, "format": self._format,
+                  "language": self._language, "entity": self._entity, "order": self._order,
+                  "question": self._question, "quantity": self._quantity,
+                  "substitution": self._substitution}  # fmt: skip
+        for kind, check in checks.items():
+            refusal = None if kind in skip else check(a, b)
             if refusal is not None:
                 return refusal
         return None
@@ -313,6 +360,59 @@ class NearMissCheck:
                         if at_a[x] < at_a[z] < at_a[y] and at_b[y] < at_b[z] < at_b[x]:
                             return Refusal("order", f"'{x}' and '{y}' trade places around '{z}'")
         return None
+
+    def _question(self, a: Reading, b: Reading) -> Refusal | None:
+        """ "Where" / "when was X born": both ask a pointed question, not the same one. A
+        prompt that asks "what" or "which" may still ask the same ("What is X's origin?" /
+        "Where is X from?"); only the first question word is the question ("how do I know
+        when ..." asks how)."""
+        asks_a, asks_b = self._first_question(a), self._first_question(b)
+        if asks_a and asks_b and asks_a != asks_b:
+            return Refusal("question", f"asks {asks_a} vs {asks_b}")
+        return None
+
+    def _first_question(self, reading: Reading) -> str:
+        for word in reading.words:
+            if word in self._w.asks:
+                return self._w.asks[word]
+            if word in _OPEN_QUESTION_WORDS:
+                return ""
+        return ""
+
+    def _quantity(self, a: Reading, b: Reading) -> Refusal | None:
+        """ "all users" / "one user": both say how many, not the same."""
+        many_a, many_b = self._asked(a, self._w.quantifiers), self._asked(b, self._w.quantifiers)
+        if many_a and many_b and many_a != many_b:
+            return Refusal("quantity", f"{_set(many_a)} vs {_set(many_b)}")
+        return None
+
+    @staticmethod
+    def _asked(reading: Reading, words: dict[str, str]) -> set[str]:
+        return {words[t] for t in reading.words if t in words}
+
+    def _substitution(self, a: Reading, b: Reading) -> Refusal | None:
+        """One content word in place of another that is not known to mean the same: an
+        opposite, a sibling ("cat" / "dog") or another action the lists above do not know.
+        A paraphrase that swaps in an unknown synonym is refused too (a miss, not a wrong
+        answer); one that only adds or drops words is not."""
+        only_a, only_b = self._unmatched(a, b), self._unmatched(b, a)
+        if only_a and only_b and min(len(only_a), len(only_b)) == 1 \
+                and max(len(only_a), len(only_b)) <= SUBSTITUTED_WORDS:  # fmt: skip
+            return Refusal("substitution", f"{_quoted_words(only_a)} in place of "
+                                           f"{_quoted_words(only_b)}")  # fmt: skip
+        return None
+
+    def _unmatched(self, a: Reading, b: Reading) -> list[str]:
+        """``a``'s content words that ``b`` has in no form: not as such, a synonym, a word
+        derived from the same root ("invent" / "inventor") or a one-letter misspelling."""
+        same = self._w.synonyms
+        forms = b.stems | {_positive(y) for y in b.stems}  # "larger" is "large" too
+        return [
+            x for x in dict.fromkeys(s for s, _ in a.content)
+            if not {x, _positive(x)} & forms
+            and not ((same.get(x, frozenset()) | same.get(_positive(x), frozenset())) & forms)
+            and not any(_related(x, y) for y in forms)
+        ]  # fmt: skip
 
     def _unnamed(self, names: set[str], other: Reading) -> set[str]:
         """The names that ``other`` does not mention, under that name or another."""
@@ -493,6 +593,30 @@ def _roots(word: str) -> dict[str, str]:
     """root -> prefix, for each prefix the word starts with (and none) leaving >= 4 letters."""
     return {word[len(p) :]: p for p in ("", *_PREFIXES)
             if word.startswith(p) and len(word) - len(p) >= 4}  # fmt: skip
+
+
+def _related(x: str, y: str) -> bool:
+    """One word derived from the other by a suffix ("differ" / "difference"), or misspelt
+    ("capitol" / "capital", "revrse" / "reverse", "teh" / "the")."""
+    short, long = sorted((x, y), key=len)
+    if long == short + "s":  # "PDFs" / "PDF" (an acronym's plural keeps its s)
+        return True
+    if len(short) < TYPO_LENGTH:
+        return False
+    if long.startswith(short) and long[len(short) :] in _SUFFIXES:
+        return True
+    if len(long) == len(short) + 1:  # a letter dropped or added
+        return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+    if len(long) != len(short):
+        return False
+    differ = [i for i, (p, q) in enumerate(zip(x, y, strict=True)) if p != q]
+    if len(differ) == 2 and differ[1] == differ[0] + 1:  # two letters traded
+        return x[differ[0]] == y[differ[1]] and x[differ[1]] == y[differ[0]]
+    return len(differ) == 1 and len(short) >= MISSPELT_LENGTH  # "post" / "port" are words
+
+
+def _quoted_words(words: list[str]) -> str:
+    return ", ".join(f"'{w}'" for w in words)
 
 
 def _set(values: Iterable[str]) -> str:

@@ -81,6 +81,51 @@ def test_a_paraphrase_passes(cached: str, asked: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("cached", "asked", "kind"),
+    [
+        # Words no list names: one in place of another is refused as such.
+        ("What's a good name for a pet cat?", "What's a good name for a pet dog?",
+         "substitution"),
+        ("Make the retry policy lenient.", "Make the retry policy strict.", "substitution"),
+        ("Is this matrix sparse?", "Is this matrix dense?", "substitution"),
+        ("How do I add an index to the orders table?",
+         "How do I add a column to the orders table?", "substitution"),
+        ("Which is the most common bird in Britain?", "Which is the rarest bird in Britain?",
+         "substitution"),
+        ("Where was Marie Curie born?", "When was Marie Curie born?", "question"),
+        ("Who designed the Eiffel Tower?", "Why was the Eiffel Tower designed?", "question"),
+        ("How do I export all users?", "How do I export one user?", "quantity"),
+        ("Delete each stale branch.", "Delete any stale branch.", "quantity"),
+    ],
+)  # fmt: skip
+def test_a_word_in_place_of_another_is_a_near_miss_unless_a_synonym(
+    cached: str, asked: str, kind: str
+) -> None:
+    refusal = check.compare(cached, asked)
+    assert refusal is not None and refusal.kind == kind, refusal
+    assert check.compare(asked, cached) is not None
+
+
+@pytest.mark.parametrize(
+    ("cached", "asked"),
+    [
+        ("How do I delete a branch in git?", "How can I remove a git branch?"),
+        ("Which is bigger, the Sun or the Earth?", "Which is larger: the Sun or the Earth?"),
+        ("Who invented the telephone?", "Who was the inventor of the telephone?"),
+        ("What is the capitol of Australia?", "What is the capital of Australia?"),
+        ("Why do leaves change color in the fall?", "Why do leaves change colour in autumn?"),
+        ("What causes thunder?", "Why does thunder happen?"),
+        ("How do I display hidden files in Finder?", "How do I show hidden files in Finder?"),
+    ],
+)
+def test_a_synonym_a_derived_word_or_a_misspelling_in_place_of_a_word_passes(
+    cached: str, asked: str
+) -> None:
+    assert check.compare(cached, asked) is None
+    assert check.compare(asked, cached) is None
+
+
+@pytest.mark.parametrize(
     ("cached", "asked"),
     [
         ("Which planet is closest to the sun?", "What planet is nearest to the Sun?"),

@@ -61,6 +61,8 @@ def test_no_candidate_and_a_distant_one_plan_fresh_saying_why() -> None:
         ("Translate the README into German", "Translate the README into Spanish", "language"),
         ("Deploy the frontend to Heroku", "Deploy the frontend to Netlify", "different things"),
         ("Write the script", "Write the script and run it on the server", "action"),
+        # A neutral verb only one goal names is no difference, but what else differs still is.
+        ("Build a chart of the fastest endpoints", "Chart the slowest endpoints", "opposite"),
     ],
 )
 def test_a_close_goal_that_differs_in_what_matters_plans_fresh(
