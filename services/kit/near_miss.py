@@ -7,10 +7,13 @@ action on the same object ("delete" for "list"). This compares the two prompts' 
 instead: what each says about those, read with the word lists of ``near_miss_words.yaml``.
 It refuses on any difference it can see, so a paraphrase that changes one of them (a unit
 spelt another way, an entity renamed) is a miss too: a miss costs one provider call, a false
-hit serves a wrong answer. The lists cannot name every opposite or sibling ("sparse" /
-"dense", "cat" / "dog"), so a content word in place of another is refused too, unless the
-two are synonyms, forms of one word or one misspelt: the lists then only have to name what
-may pass, and a word they lack costs a miss rather than a wrong answer.
+hit serves a wrong answer. It also compares the question asked ("where" / "when"), how many
+("all users" / "one user", "the largest moon" / "moons"), which time ("this year" / "next
+year") and conditions that narrow a request ("for free", "while sleeping"). The lists cannot
+name every opposite or sibling ("sparse" / "dense", "cat" / "dog"), so a content word in
+place of another is refused too, unless the two are synonyms, forms of one word or one
+misspelt: the lists then only have to name what may pass, and a word they lack costs a miss
+rather than a wrong answer.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +44,12 @@ SUBSTITUTED_WORDS = 2  # a word replaced by at most this many: "rarest" / "most 
 TYPO_LENGTH = 4  # "main" / "mainly", not "car" / "card"
 MISSPELT_LENGTH = 6  # one letter changed: "capitol" / "capital", not "post" / "port"
 # Suffixes that derive a word from another without changing what it is about (as stemmed).
-_SUFFIXES = frozenset("er or ly y ion ation ment enc anc nes ity ful iv ic ical ist".split())
+_SUFFIXES = frozenset("er or ly y ion ation ment enc anc nes ity ful iv ic ical ist ian".split())
 _OPEN_QUESTION_WORDS = frozenset({"what", "which"})  # may ask for anything
+_NAME = re.compile(r"[\w+#]+(?:[-.][\w+#]+)*")
+_NAME_ENDS = frozenset(
+    {"ql", "ian", "ians", "an", "ans", "ean", "eans", "n", "ns", "ese", "ish", "i", "is"}
+)  # PostgreSQL / Postgres, Brazil / Brazilians, Chile / Chileans
 READINGS_KEPT = 4096  # readings of recent prompts (a cached question is compared again and again)
 _PREFIX_OPPOSITES = {
     frozenset(p)
@@ -66,7 +74,7 @@ class Refusal:
     """Why a candidate is not the same question: the kind of near miss, and what differs."""
 
     kind: str  # negation, antonym, action, number, unit, format, language, entity, order,
-    # question, quantity, substitution
+    # question, quantity, time, condition, substitution
     reason: str
 
 
@@ -117,6 +125,11 @@ class Words:
     determiners: frozenset[str]
     stopwords: frozenset[str]
     when_units: frozenset[str]  # units "when" asks for without naming them
+    duration_units: frozenset[str]  # units "how long" asks for without naming them
+    time_references: dict[str, str]  # "this"/"next"/"last" -> which one it means
+    time_nouns: frozenset[str]  # stems of what they point at: year, week, release...
+    conditions: frozenset[str]  # stems of words that narrow a request: free, offline...
+    owned: frozenset[str]  # stems another check compares (units, formats...): not substitutions
     name_aliases: dict[str, frozenset[str]]  # name (stem) -> words that name it too
     synonyms: dict[str, frozenset[str]]  # stem -> the stems that mean the same
     asks: dict[str, str]  # question word -> what it asks for (who/whom/whose -> person)
@@ -145,6 +158,17 @@ class Words:
             determiners=frozenset(data["determiners"]),
             stopwords=frozenset(data["stopwords"]),
             when_units=frozenset(data["when_units"]),
+            duration_units=frozenset(data["duration_units"]),
+            time_references=_by_word(data["time_references"]),
+            time_nouns=frozenset(stem(w) for w in data["time_nouns"]),
+            conditions=frozenset(stem(w) for w in data["conditions"]),
+            owned=frozenset(
+                stem(w)
+                for group in ("units", "formats")
+                for words in data[group].values()
+                for w in words
+            )
+            | {stem(w) for w in [*data["languages"], *data["phrases"].values()]},
             name_aliases={
                 stem(k): frozenset(v) | {stem(x) for x in v}
                 for k, v in data["name_aliases"].items()
@@ -206,6 +230,11 @@ class Reading:
     languages: set[str]
     written_in: str  # the language the prompt is written in ("" when unsure)
     entities: set[str]
+    names: set[str]  # every word that could be a name, whatever its case ("s3", "postgres")
+    times: set[str]  # which time it points at: now, next, last ("this year", "next sprint")
+    conditions: set[str]
+    # The noun after each superlative, and whether it is plural ("the largest moons").
+    superlatives: dict[str, bool]
     content: list[tuple[str, str]]  # (stem, role) in order
     # Content words and other words that can stand between two arguments (verbs such as
     # "thank" are on the stop list for politeness), in order, with their roles.
@@ -222,7 +251,8 @@ class NearMissCheck:
         w = self._w
         raw = _tokens(text)
         words = _join_phrases([t for t in raw if not _is_punctuation(t)], w.phrases)
-        stems = {stem(t) for t in words} | set(words)
+        # Two words written as one are the same word too: "time zone" / "timezone".
+        stems = {stem(t) for t in words} | set(words) | {stem(x + y) for x, y in pairwise(words)}
         units = [w.units[s] for s in (_unit_stem(t) for t in words) if s in w.units]
         sequence = self._sequence(_join_phrases(raw, w.phrases))
         return Reading(
@@ -240,6 +270,14 @@ class NearMissCheck:
             languages={t for t in words if t in w.languages},
             written_in=self._written_in(text, raw),
             entities=_entities(text, skip_sentence_starts=True),
+            names=_names(text),
+            times={
+                w.time_references[x]
+                for x, y in pairwise(words)
+                if x in w.time_references and stem(y) in w.time_nouns
+            },
+            conditions={s for s in (stem(t) for t in words) if s in w.conditions},
+            superlatives=_superlatives(words),
             content=[(s, role) for s, role, is_content in sequence if is_content],
             sequence=[(s, role) for s, role, _ in sequence],
         )
@@ -254,6 +292,7 @@ class NearMissCheck:
                   "number": self._number, "unit": self._unit, "format": self._format,
                   "language": self._language, "entity": self._entity, "order": self._order,
                   "question": self._question, "quantity": self._quantity,
+                  "time": self._time, "condition": self._condition,
                   "substitution": self._substitution}  # fmt: skip
         for kind, check in checks.items():
             refusal = None if kind in skip else check(a, b)
@@ -328,11 +367,18 @@ class NearMissCheck:
         return None
 
     def _when(self, a: Reading, b: Reading) -> bool:
-        """``a`` names the time unit that ``b`` asks for with "when": "in what year" / "when"."""
-        if a.numbers or "when" not in b.words or "when" in a.words:
+        """``a`` names the time unit that ``b`` asks for with "when" ("in what year" / "when")
+        or "how long" ("how many minutes" / "how long")."""
+        if a.numbers:
+            return False
+        if "when" in b.words and "when" not in a.words:
+            units = self._w.when_units
+        elif _how_long(b.words) and not _how_long(a.words):
+            units = self._w.duration_units
+        else:
             return False
         extra = set(a.units) - set(b.units)
-        return bool(extra) and extra <= self._w.when_units and set(b.units) <= set(a.units)
+        return bool(extra) and extra <= units and set(b.units) <= set(a.units)
 
     def _entity(self, a: Reading, b: Reading) -> Refusal | None:
         only_a, only_b = self._unnamed(a.entities, b), self._unnamed(b.entities, a)
@@ -384,6 +430,23 @@ class NearMissCheck:
         many_a, many_b = self._asked(a, self._w.quantifiers), self._asked(b, self._w.quantifiers)
         if many_a and many_b and many_a != many_b:
             return Refusal("quantity", f"{_set(many_a)} vs {_set(many_b)}")
+        for noun, plural in a.superlatives.items():  # "the largest moon" / "... moons"
+            if b.superlatives.get(noun, plural) != plural:
+                return Refusal("quantity", f"one or several: '{noun}'")
+        return None
+
+    @staticmethod
+    def _time(a: Reading, b: Reading) -> Refusal | None:
+        """ "this year" / "next year": both say which, not the same."""
+        if a.times and b.times and a.times != b.times:
+            return Refusal("time", f"{_set(a.times)} vs {_set(b.times)}")
+        return None
+
+    @staticmethod
+    def _condition(a: Reading, b: Reading) -> Refusal | None:
+        """ "learn Spanish online" / "... online for free": one narrows the request."""
+        if a.conditions != b.conditions:
+            return Refusal("condition", f"{_set(a.conditions)} vs {_set(b.conditions)}")
         return None
 
     @staticmethod
@@ -405,19 +468,25 @@ class NearMissCheck:
     def _unmatched(self, a: Reading, b: Reading) -> list[str]:
         """``a``'s content words that ``b`` has in no form: not as such, a synonym, a word
         derived from the same root ("invent" / "inventor") or a one-letter misspelling."""
-        same = self._w.synonyms
+        same, w = self._w.synonyms, self._w
         forms = b.stems | {_positive(y) for y in b.stems}  # "larger" is "large" too
         return [
             x for x in dict.fromkeys(s for s, _ in a.content)
-            if not {x, _positive(x)} & forms
+            if x not in w.owned and not {x, _positive(x)} & forms
             and not ((same.get(x, frozenset()) | same.get(_positive(x), frozenset())) & forms)
             and not any(_related(x, y) for y in forms)
+            and not any(_name_form(x, y) for y in b.names)
         ]  # fmt: skip
 
     def _unnamed(self, names: set[str], other: Reading) -> set[str]:
-        """The names that ``other`` does not mention, under that name or another."""
-        aliases = self._w.name_aliases
-        return {n for n in names - other.stems if not aliases.get(n, frozenset()) & other.stems}
+        """The names that ``other`` does not mention, under that name or another, in any case
+        ("S3" / "s3"), or by a form of it ("Postgres" / "PostgreSQL", "Brazil" / "Brazilian")."""
+        aliases, same = self._w.name_aliases, self._w.synonyms
+        return {
+            n for n in names - other.stems - other.names
+            if not (aliases.get(n, frozenset()) | same.get(n, frozenset())) & other.stems
+            and not any(_name_form(n, m) for m in other.names)
+        }  # fmt: skip
 
     # -- reading helpers ---------------------------------------------------------------------
 
@@ -477,6 +546,8 @@ def _distinct(values: list[str]) -> list[str]:
 
 def _tokens(text: str) -> list[str]:
     text = text.replace(_APOSTROPHE, "'")
+    text = re.sub(r"\bw/o\b", "without", text, flags=re.IGNORECASE)
+    text = re.sub(r"\bw/(?=\s)", "with", text, flags=re.IGNORECASE)
     text = re.sub(r"\b(can|won)'t\b", lambda m: ("can" if m[1].lower() == "can" else "will")
                   + " not", text, flags=re.IGNORECASE)  # fmt: skip
     text = re.sub(r"n't\b", " not", text, flags=re.IGNORECASE)
@@ -564,7 +635,7 @@ def _entities(text: str, *, skip_sentence_starts: bool = False) -> set[str]:
             continue
         if _ACRONYM_PLURAL.fullmatch(name):
             name = name[:-1]  # PDFs, APIs
-        found.add(stem(re.sub(r"[-.]", "", name.lower())))
+        found.add(stem(name.lower().replace("-", "").replace(".", "")))
     return found
 
 
@@ -617,6 +688,28 @@ def _related(x: str, y: str) -> bool:
 
 def _quoted_words(words: list[str]) -> str:
     return ", ".join(f"'{w}'" for w in words)
+
+
+def _name_form(x: str, y: str) -> bool:
+    short, long = sorted((x, y), key=len)
+    return len(short) >= TYPO_LENGTH and long.startswith(short) and long[len(short) :] in _NAME_ENDS
+
+
+def _names(text: str) -> set[str]:
+    raw = {m.replace("-", "").replace(".", "") for m in _NAME.findall(text.lower())}
+    return raw | {stem(n) for n in raw}
+
+
+def _how_long(words: list[str]) -> bool:
+    return "howlong" in words  # the phrase "how long"
+
+
+def _superlatives(words: list[str]) -> dict[str, bool]:
+    found: dict[str, bool] = {}
+    for x, y in pairwise(words):
+        if _superlative(x) or x in ("best", "worst"):
+            found[stem(y)] = y != stem(y) and y.endswith("s") and not y.endswith("ss")
+    return found
 
 
 def _set(values: Iterable[str]) -> str:
