@@ -33,7 +33,9 @@ WORDS = Path(__file__).with_name("near_miss_words.yaml")
 NONE = "-"  # the role of a word no marker introduces
 SYMMETRIC = "&"  # the role of a word joined by "and", "or", "vs"...
 _TOKEN = re.compile(
-    r"\d+(?:,\d{3})*(?:\.\d+)?(?:st|nd|rd|th)?|[^\W\d_]+(?:\+\+|#)?|[%$€£°&/]|[.?!:;,¿¡]"
+    # A word may hold digits after its first letter: names such as s3, k8s, ec2, ipv6.
+    r"\d+(?:,\d{3})*(?:\.\d+)?(?:st|nd|rd|th)?|[^\W\d_][^\W_]*(?:\+\+|#)?|[%$€£°&/]"
+    r"|[.?!:;,¿¡]"
 )
 _APOSTROPHE = "\u2019"  # typographic apostrophe, read as "'"
 _ENTITY = re.compile(r"(?<![\w'\u2019])[A-Z][\w+#]*(?:[-.][\w+#]+)*")
@@ -444,9 +446,14 @@ class NearMissCheck:
 
     @staticmethod
     def _condition(a: Reading, b: Reading) -> Refusal | None:
-        """ "learn Spanish online" / "... online for free": one narrows the request."""
-        if a.conditions != b.conditions:
-            return Refusal("condition", f"{_set(a.conditions)} vs {_set(b.conditions)}")
+        """ "learn Spanish online" / "... online for free": one narrows the request (in any
+        form of the word: "local" / "locally")."""
+        only_a = {c for c in a.conditions - b.conditions
+                  if not any(_related(c, y) for y in b.stems)}  # fmt: skip
+        only_b = {c for c in b.conditions - a.conditions
+                  if not any(_related(c, y) for y in a.stems)}  # fmt: skip
+        if only_a or only_b:
+            return Refusal("condition", f"{_set(only_a)} vs {_set(only_b)}")
         return None
 
     @staticmethod
@@ -676,8 +683,8 @@ def _related(x: str, y: str) -> bool:
         return False
     if long.startswith(short) and long[len(short) :] in _SUFFIXES:
         return True
-    if len(long) == len(short) + 1:  # a letter dropped or added
-        return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+    if len(long) == len(short) + 1:  # a letter dropped or added, not in front ("async")
+        return any(long[:i] + long[i + 1 :] == short for i in range(1, len(long)))
     if len(long) != len(short):
         return False
     differ = [i for i, (p, q) in enumerate(zip(x, y, strict=True)) if p != q]
