@@ -164,6 +164,12 @@ NEAR_MISSES = [
      "Revoke the analytics team's read access to the billing database."),
     ("action", "Enable the firewall rules on the staging server.",
      "Disable the firewall rules on the staging server."),
+    ("substitution", "Is this adjacency matrix sparse?", "Is this adjacency matrix dense?"),
+    ("question", "Where was Ada Lovelace born?", "When was Ada Lovelace born?"),
+    ("quantity", "How do I export all users from Okta?", "How do I export one user from Okta?"),
+    ("time", "Which public holidays fall on a Monday this year?",
+     "Which public holidays fall on a Monday next year?"),
+    ("condition", "How can I learn Italian online?", "How can I learn Italian online for free?"),
 ]  # fmt: skip
 
 
