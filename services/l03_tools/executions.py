@@ -185,9 +185,7 @@ class Executor:
             limit=run.limit,
             duration_seconds=duration,
         )
-        await self._record(result, request, caller)
-        if claim is not None:
-            await self._ledger.complete(claim, call, result_to_dict(result))
+        await self._record(result, request, caller, claim, call)
         return result
 
     async def _supervise(
@@ -210,9 +208,17 @@ class Executor:
         )
 
     async def _record(
-        self, result: ExecutionResult, request: ExecutionRequest, caller: Caller
+        self,
+        result: ExecutionResult,
+        request: ExecutionRequest,
+        caller: Caller,
+        claim: Claim | None,
+        call: str,
     ) -> None:
-        """The execution's event; never the arguments or the output (they may hold secrets)."""
+        """The execution's event, and the result remembered under the caller's key if it
+        has one, in one L01 call; never the arguments or the output in the event (they may
+        hold secrets). A lost event is logged; a result that cannot be remembered fails the
+        call (a retry would run the tool again)."""
         data = {
             "execution": result.execution_id,
             "tool": result.tool,
@@ -224,10 +230,21 @@ class Executor:
             "duration_ms": round(result.duration_seconds * 1000, 3),
             "idempotent": bool(request.idempotency_key),
         }
+        stream = f"tool-{result.tool}"
+        if claim is not None:
+            record = self._ledger.done_record(claim, call, result_to_dict(result))
+            try:
+                await self._events.append_with_document(stream, EVENT_TYPE, data, record)
+                return
+            except PlatformError as exc:  # each apart, as the result must be remembered
+                log.warning("execution.record_retried", execution=result.execution_id,
+                            error=str(exc))  # fmt: skip
         try:
-            await self._events.append(f"tool-{result.tool}", EVENT_TYPE, data)
+            await self._events.append(stream, EVENT_TYPE, data)
         except PlatformError as exc:
             log.error("execution.event_lost", execution=result.execution_id, error=str(exc))
+        if claim is not None:
+            await self._ledger.complete(claim, call, result_to_dict(result))
 
     async def _run(
         self,

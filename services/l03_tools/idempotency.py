@@ -44,6 +44,10 @@ class Claim:
     revision: int
 
 
+def done(call: str, result: dict[str, Any]) -> dict[str, Any]:
+    return {"state": "done", "call": call, "result": result}
+
+
 class IdempotencyLedger:
     def __init__(self, documents: Documents, clock: Callable[[], float] = time.time) -> None:
         self._documents = documents
@@ -61,6 +65,15 @@ class IdempotencyLedger:
             )
         record = record_id(principal, key)
         deadline = time.monotonic() + lease_seconds + LEASE_MARGIN_SECONDS
+        # A new key is the usual case: claim it outright (one L01 call, not a read first).
+        try:
+            first = await self._documents.put(
+                COLLECTION, record, self._running(call, lease_seconds), 0
+            )
+        except RevisionConflict:
+            pass  # used before: what does its record say?
+        else:
+            return Claim(record, first)
         while True:
             stored = await self._documents.get(COLLECTION, record)
             body, revision = stored if stored is not None else ({}, 0)
@@ -79,24 +92,30 @@ class IdempotencyLedger:
                     )
                 await asyncio.sleep(POLL_SECONDS)  # running elsewhere: wait for its result
                 continue
-            claim = {
-                "state": "running",
-                "call": call,
-                "lease_until": self._clock() + lease_seconds + LEASE_MARGIN_SECONDS,
-            }
             try:
-                new_revision = await self._documents.put(COLLECTION, record, claim, revision)
+                new_revision = await self._documents.put(
+                    COLLECTION, record, self._running(call, lease_seconds), revision
+                )
             except RevisionConflict:
                 continue
             return Claim(record, new_revision)
 
+    def _running(self, call: str, lease_seconds: float) -> dict[str, Any]:
+        return {
+            "state": "running",
+            "call": call,
+            "lease_until": self._clock() + lease_seconds + LEASE_MARGIN_SECONDS,
+        }
+
     async def complete(self, claim: Claim, call: str, result: dict[str, Any]) -> None:
-        await self._documents.put(
-            COLLECTION,
-            claim.record,
-            {"state": "done", "call": call, "result": result},
-            claim.revision,
-        )
+        await self._documents.put(COLLECTION, claim.record, done(call, result), claim.revision)
+
+    @staticmethod
+    def done_record(claim: Claim, call: str, result: dict[str, Any]
+                    ) -> tuple[str, str, dict[str, Any]]:  # fmt: skip
+        """The record ``complete`` writes, to write with the execution's event instead (no
+        revision check then: the claim's lease outlasts the tool's wall time)."""
+        return COLLECTION, claim.record, done(call, result)
 
     async def release(self, claim: Claim, call: str) -> None:
         """Gives the key back when nothing ran to the end (a refusal, a crash of the call)."""

@@ -100,10 +100,32 @@ class L01Events:
         self._stub = event_grpc.EventStoreServiceStub(channel)
 
     async def append(self, stream_id: str, event_type: str, data: dict[str, Any]) -> None:
-        request = event_pb.AppendEventsRequest(stream_id=stream_id)
-        event = request.events.add(type=event_type)
-        event.data.update(data)
         try:
-            await self._stub.AppendEvents(request)
+            await self._stub.AppendEvents(_append(stream_id, event_type, data))
         except grpc.aio.AioRpcError as exc:
             raise _unavailable(exc) from exc
+
+    async def append_with_document(
+        self,
+        stream_id: str,
+        event_type: str,
+        data: dict[str, Any],
+        document: tuple[str, str, dict[str, Any]],
+    ) -> None:
+        collection, document_id, content = document
+        request = event_pb.AppendEventsWithDocumentsRequest(
+            append=_append(stream_id, event_type, data)
+        )
+        request.documents.add(
+            name=f"collections/{collection}/documents/{document_id}"
+        ).content.update(content)
+        try:
+            await self._stub.AppendEventsWithDocuments(request)
+        except grpc.aio.AioRpcError as exc:
+            raise _unavailable(exc) from exc
+
+
+def _append(stream_id: str, event_type: str, data: dict[str, Any]) -> event_pb.AppendEventsRequest:
+    request = event_pb.AppendEventsRequest(stream_id=stream_id)
+    request.events.add(type=event_type).data.update(data)
+    return request

@@ -31,3 +31,13 @@ class Documents(Protocol):
 
 class Events(Protocol):
     async def append(self, stream_id: str, event_type: str, data: dict[str, Any]) -> None: ...
+
+    async def append_with_document(
+        self,
+        stream_id: str,
+        event_type: str,
+        data: dict[str, Any],
+        document: tuple[str, str, dict[str, Any]],
+    ) -> None:
+        """The event, and the document (collection, id, content) replaced whole, in one
+        transaction."""
