@@ -48,6 +48,7 @@ MISSPELT_LENGTH = 6  # one letter changed: "capitol" / "capital", not "post" / "
 # Suffixes that derive a word from another without changing what it is about (as stemmed).
 _SUFFIXES = frozenset("er or ly y ion ation ment enc anc nes ity ful iv ic ical ist ian".split())
 _OPEN_QUESTION_WORDS = frozenset({"what", "which"})  # may ask for anything
+_LETTER_NAME = re.compile(r"\b([a-z]{2,}) ([A-HJ-Z])\b(?![-'])")  # not "I", not "B-tree"
 _NAME = re.compile(r"[\w+#]+(?:[-.][\w+#]+)*")
 _NAME_ENDS = frozenset(
     {"ql", "ian", "ians", "an", "ans", "ean", "eans", "n", "ns", "ese", "ish", "i", "is"}
@@ -559,6 +560,9 @@ def _tokens(text: str) -> list[str]:
                   + " not", text, flags=re.IGNORECASE)  # fmt: skip
     text = re.sub(r"n't\b", " not", text, flags=re.IGNORECASE)
     text = re.sub(r"'(s|m|re|ve|ll|d)\b", " ", text, flags=re.IGNORECASE)  # it's, I'm
+    # A capital letter naming a thing is part of its name: "column A", "plan B" (so that
+    # "column A from column B" / "column B from column A" are two names trading places).
+    text = _LETTER_NAME.sub(r"\1\2", text)
     return _TOKEN.findall(text.lower())
 
 
@@ -690,7 +694,8 @@ def _related(x: str, y: str) -> bool:
     differ = [i for i, (p, q) in enumerate(zip(x, y, strict=True)) if p != q]
     if len(differ) == 2 and differ[1] == differ[0] + 1:  # two letters traded
         return x[differ[0]] == y[differ[1]] and x[differ[1]] == y[differ[0]]
-    return len(differ) == 1 and len(short) >= MISSPELT_LENGTH  # "post" / "port" are words
+    # "post" / "port" are words; "vitaminc" / "vitamind" ("vitamin C") are names.
+    return len(differ) == 1 and len(short) >= MISSPELT_LENGTH and differ[0] < len(x) - 1
 
 
 def _quoted_words(words: list[str]) -> str:

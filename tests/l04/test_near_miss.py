@@ -109,6 +109,10 @@ def test_a_paraphrase_passes(cached: str, asked: str) -> None:
         ("node: read a file asynchronously", "node: read a file synchronously", "substitution"),
         ("Best free video editor for Linux?", "Best video editor for Linux?", "condition"),
         ("How do I block an IPv4 address?", "How do I block an IPv6 address?", "entity"),
+        ("sheets: subtract column B from column C", "sheets: subtract column C from column B",
+         "order"),
+        ("Which fruits are rich in vitamin C?", "Which fruits are rich in vitamin K?",
+         "substitution"),
     ],
 )  # fmt: skip
 def test_a_word_in_place_of_another_or_a_narrower_request_is_a_near_miss(
