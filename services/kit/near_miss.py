@@ -29,6 +29,16 @@ from typing import Any
 
 import yaml
 
+from services.kit.word_forms import (
+    inflections,
+    name_form,
+    positive,
+    prefix_opposite,
+    related,
+    stem,
+    superlative,
+)
+
 WORDS = Path(__file__).with_name("near_miss_words.yaml")
 NONE = "-"  # the role of a word no marker introduces
 SYMMETRIC = "&"  # the role of a word joined by "and", "or", "vs"...
@@ -40,27 +50,12 @@ _TOKEN = re.compile(
 _APOSTROPHE = "\u2019"  # typographic apostrophe, read as "'"
 _ENTITY = re.compile(r"(?<![\w'\u2019])[A-Z][\w+#]*(?:[-.][\w+#]+)*")
 _SENTENCE_END = ".?!:;¿¡"
-_VOWEL = re.compile(r"[aeiouy]")
 _ACRONYM_PLURAL = re.compile(r"[A-Z0-9]{2,}s")
 SUBSTITUTED_WORDS = 2  # a word replaced by at most this many: "rarest" / "most common"
-TYPO_LENGTH = 4  # "main" / "mainly", not "car" / "card"
-MISSPELT_LENGTH = 6  # one letter changed: "capitol" / "capital", not "post" / "port"
-# Suffixes that derive a word from another without changing what it is about (as stemmed).
-_SUFFIXES = frozenset("er or ly y ion ation ment enc anc nes ity ful iv ic ical ist ian".split())
 _OPEN_QUESTION_WORDS = frozenset({"what", "which"})  # may ask for anything
 _LETTER_NAME = re.compile(r"\b([a-z]{2,}) ([A-HJ-Z])\b(?![-'])")  # not "I", not "B-tree"
 _NAME = re.compile(r"[\w+#]+(?:[-.][\w+#]+)*")
-_NAME_ENDS = frozenset(
-    {"ql", "ian", "ians", "an", "ans", "ean", "eans", "n", "ns", "ese", "ish", "i", "is"}
-)  # PostgreSQL / Postgres, Brazil / Brazilians, Chile / Chileans
 READINGS_KEPT = 4096  # readings of recent prompts (a cached question is compared again and again)
-_PREFIX_OPPOSITES = {
-    frozenset(p)
-    for p in [("", "un"), ("", "in"), ("", "im"), ("", "il"), ("", "ir"), ("", "non"),
-              ("", "dis"), ("", "de"), ("en", "de"), ("en", "dis"), ("in", "de"), ("im", "ex"),
-              ("in", "ex"), ("in", "out"), ("up", "down"), ("over", "under"), ("", "anti")]
-}  # fmt: skip
-_PREFIXES = sorted({p for pair in _PREFIX_OPPOSITES for p in pair}, key=len, reverse=True)
 _NUMBER_WORDS = {
     w: i
     for i, w in enumerate(
@@ -79,36 +74,6 @@ class Refusal:
     kind: str  # negation, antonym, action, number, unit, format, language, entity, order,
     # question, quantity, time, condition, substitution
     reason: str
-
-
-@lru_cache(maxsize=65536)
-def stem(word: str) -> str:
-    """A crude, symmetric stem: both prompts get the same one for the forms of a word."""
-    if not _VOWEL.search(word[:-1]):
-        return word  # an acronym or a symbol (https is not the plural of http)
-    for _ in range(2):
-        before = word
-        if word.endswith("ies") and len(word) > 4:
-            word = word[:-3] + "y"
-        elif word.endswith("iest") and len(word) > 5:
-            word = word[:-4] + "y"
-        elif word.endswith("est") and len(word) - 3 >= 4:
-            word = word[:-3]
-        elif word.endswith("ing") and len(word) - 3 >= 3:
-            word = word[:-3]
-        elif word.endswith("ed") and len(word) - 2 >= 3:
-            word = word[:-2]
-        elif word.endswith("es") and len(word) - 2 >= 3 and not word.endswith("ses"):
-            word = word[:-2]
-        elif word.endswith("s") and not word.endswith("ss") and len(word) > 3:
-            word = word[:-1]
-        elif word.endswith("e") and len(word) > 3:
-            word = word[:-1]
-        if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
-            word = word[:-1]  # hottest -> hott -> hot; running -> runn -> run
-        if word == before:
-            break
-    return word
 
 
 @dataclass(frozen=True)
@@ -200,15 +165,10 @@ def _synonyms(data: dict[str, Any]) -> dict[str, frozenset[str]]:
     same: dict[str, set[str]] = {}
     for group in groups:
         # Every inflection's stem: the crude stemmer gives "cause" and "causes" two.
-        stems = {stem(form) for word in group for form in _inflections(word)}
+        stems = {stem(form) for word in group for form in inflections(word)}
         for s in stems:
             same.setdefault(s, set()).update(stems)
     return {s: frozenset(others) for s, others in same.items()}
-
-
-def _inflections(word: str) -> set[str]:
-    base = word[:-1] if word.endswith("e") else word
-    return {word, word + "s", word + "es", base + "ed", base + "ing"}
 
 
 def _by_word(groups: dict[str, list[str]]) -> dict[str, str]:
@@ -265,7 +225,7 @@ class NearMissCheck:
             negations=sum(t in w.negations for t in words),
             actions={
                 w.actions[s]
-                for s in (stem(t) for t in words if not _superlative(t))
+                for s in (stem(t) for t in words if not superlative(t))
                 if s in w.actions
             },
             units=units,
@@ -321,12 +281,12 @@ class NearMissCheck:
         return None
 
     def _opposite(self, x: str, y: str) -> bool:
-        for x_form in {x, _positive(x)}:
+        for x_form in {x, positive(x)}:
             for index, side in self._w.antonyms.get(x_form, ()):
                 if {(index, 1 - side)} & {*self._w.antonyms.get(y, ()),
-                                          *self._w.antonyms.get(_positive(y), ())}:  # fmt: skip
+                                          *self._w.antonyms.get(positive(y), ())}:  # fmt: skip
                     return True
-        return _prefix_opposite(x, y)
+        return prefix_opposite(x, y)
 
     @staticmethod
     def _action(a: Reading, b: Reading) -> Refusal | None:
@@ -450,9 +410,9 @@ class NearMissCheck:
         """ "learn Spanish online" / "... online for free": one narrows the request (in any
         form of the word: "local" / "locally")."""
         only_a = {c for c in a.conditions - b.conditions
-                  if not any(_related(c, y) for y in b.stems)}  # fmt: skip
+                  if not any(related(c, y) for y in b.stems)}  # fmt: skip
         only_b = {c for c in b.conditions - a.conditions
-                  if not any(_related(c, y) for y in a.stems)}  # fmt: skip
+                  if not any(related(c, y) for y in a.stems)}  # fmt: skip
         if only_a or only_b:
             return Refusal("condition", f"{_set(only_a)} vs {_set(only_b)}")
         return None
@@ -477,13 +437,13 @@ class NearMissCheck:
         """``a``'s content words that ``b`` has in no form: not as such, a synonym, a word
         derived from the same root ("invent" / "inventor") or a one-letter misspelling."""
         same, w = self._w.synonyms, self._w
-        forms = b.stems | {_positive(y) for y in b.stems}  # "larger" is "large" too
+        forms = b.stems | {positive(y) for y in b.stems}  # "larger" is "large" too
         return [
             x for x in dict.fromkeys(s for s, _ in a.content)
-            if x not in w.owned and not {x, _positive(x)} & forms
-            and not ((same.get(x, frozenset()) | same.get(_positive(x), frozenset())) & forms)
-            and not any(_related(x, y) for y in forms)
-            and not any(_name_form(x, y) for y in b.names)
+            if x not in w.owned and not {x, positive(x)} & forms
+            and not ((same.get(x, frozenset()) | same.get(positive(x), frozenset())) & forms)
+            and not any(related(x, y) for y in forms)
+            and not any(name_form(x, y) for y in b.names)
         ]  # fmt: skip
 
     def _unnamed(self, names: set[str], other: Reading) -> set[str]:
@@ -493,7 +453,7 @@ class NearMissCheck:
         return {
             n for n in names - other.stems - other.names
             if not (aliases.get(n, frozenset()) | same.get(n, frozenset())) & other.stems
-            and not any(_name_form(n, m) for m in other.names)
+            and not any(name_form(n, m) for m in other.names)
         }  # fmt: skip
 
     # -- reading helpers ---------------------------------------------------------------------
@@ -623,11 +583,6 @@ def _numbers(tokens: list[str]) -> list[float]:
     return found
 
 
-def _superlative(token: str) -> bool:
-    """A superlative ("closest", "clearest") is an adjective, though it stems as a verb."""
-    return token.endswith("est") and len(token) > 5
-
-
 def _unit_stem(token: str) -> str:
     return {"$": "dollar", "€": "euro", "£": "pound", "%": "percent", "°": "degree"}.get(
         token, stem(token)
@@ -650,61 +605,8 @@ def _entities(text: str, *, skip_sentence_starts: bool = False) -> set[str]:
     return found
 
 
-def _positive(word: str) -> str:
-    """The stem of a comparative's base: stronger -> strong, easier -> easy, hotter -> hot."""
-    if word.endswith("ier") and len(word) > 5:
-        return stem(word[:-3] + "y")
-    if word.endswith("er") and len(word) > 4:
-        return stem(word[:-2])
-    return word
-
-
-def _prefix_opposite(x: str, y: str) -> bool:
-    """enable/disable, import/export, legal/illegal, tracked/untracked: one root, opposite
-    prefixes."""
-    roots_y = _roots(y)
-    for root, px in _roots(x).items():
-        py = roots_y.get(root)
-        if py is not None and frozenset((px, py)) in _PREFIX_OPPOSITES:
-            return True
-    return False
-
-
-@lru_cache(maxsize=65536)
-def _roots(word: str) -> dict[str, str]:
-    """root -> prefix, for each prefix the word starts with (and none) leaving >= 4 letters."""
-    return {word[len(p) :]: p for p in ("", *_PREFIXES)
-            if word.startswith(p) and len(word) - len(p) >= 4}  # fmt: skip
-
-
-def _related(x: str, y: str) -> bool:
-    """One word derived from the other by a suffix ("differ" / "difference"), or misspelt
-    ("capitol" / "capital", "revrse" / "reverse", "teh" / "the")."""
-    short, long = sorted((x, y), key=len)
-    if long == short + "s":  # "PDFs" / "PDF" (an acronym's plural keeps its s)
-        return True
-    if len(short) < TYPO_LENGTH:
-        return False
-    if long.startswith(short) and long[len(short) :] in _SUFFIXES:
-        return True
-    if len(long) == len(short) + 1:  # a letter dropped or added, not in front ("async")
-        return any(long[:i] + long[i + 1 :] == short for i in range(1, len(long)))
-    if len(long) != len(short):
-        return False
-    differ = [i for i, (p, q) in enumerate(zip(x, y, strict=True)) if p != q]
-    if len(differ) == 2 and differ[1] == differ[0] + 1:  # two letters traded
-        return x[differ[0]] == y[differ[1]] and x[differ[1]] == y[differ[0]]
-    # "post" / "port" are words; "vitaminc" / "vitamind" ("vitamin C") are names.
-    return len(differ) == 1 and len(short) >= MISSPELT_LENGTH and differ[0] < len(x) - 1
-
-
 def _quoted_words(words: list[str]) -> str:
     return ", ".join(f"'{w}'" for w in words)
-
-
-def _name_form(x: str, y: str) -> bool:
-    short, long = sorted((x, y), key=len)
-    return len(short) >= TYPO_LENGTH and long.startswith(short) and long[len(short) :] in _NAME_ENDS
 
 
 def _names(text: str) -> set[str]:
@@ -719,7 +621,7 @@ def _how_long(words: list[str]) -> bool:
 def _superlatives(words: list[str]) -> dict[str, bool]:
     found: dict[str, bool] = {}
     for x, y in pairwise(words):
-        if _superlative(x) or x in ("best", "worst"):
+        if superlative(x) or x in ("best", "worst"):
             found[stem(y)] = y != stem(y) and y.endswith("s") and not y.endswith("ss")
     return found
 

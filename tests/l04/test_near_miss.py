@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.kit.near_miss import WORDS, NearMissCheck, Words, stem
+from services.kit.near_miss import WORDS, NearMissCheck, Words
+from services.kit.word_forms import name_form, related, stem
 
 PAIRS = Path(__file__).resolve().parents[1] / "data" / "cache_pairs.jsonl"
 check = NearMissCheck()
@@ -196,6 +197,17 @@ def test_numbers_are_read_from_digits_and_words() -> None:
     reading = check.read("Split 1,200 rows into twenty five batches of 48, then 3.5 more")
     assert reading.numbers == [1200, 25, 48, 3.5]
     assert check.read("a one-off job").numbers == [], "'one' alone is an article, not a count"
+
+
+def test_a_derived_word_a_misspelling_or_a_longer_name_is_a_form_of_the_word() -> None:
+    assert related("invent", "inventor") and related("differ", "differenc")
+    assert related("capitol", "capital") and related("revr", "rever")  # "revrse" stemmed
+    assert related("pdf", "pdfs") and related("ture", "true")
+    assert not related("post", "port"), "two words, not a typo"
+    assert not related("synchronously", "asynchronously"), "a prefix, not a typo"
+    assert not related("vitaminc", "vitamind"), "a last letter names something else"
+    assert name_form("postgres", "postgresql") and name_form("brazil", "brazilians")
+    assert not name_form("java", "javascript")
 
 
 def test_the_stem_is_shared_by_the_forms_of_a_word() -> None:
