@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from services.kit import cors
 from services.kit.layers import Layer, launched_layers, layer_by_key
 from services.kit.registry import local_registry_dir
-from services.launcher.ports import free_port
+from services.launcher.ports import free_ports
 
 # One port setting per process of each layer the launcher starts (l01_port <-
 # AGENTIC_L01_PORT, l04_process1_port <- AGENTIC_L04_PROCESS1_PORT, ...), so a new row in
@@ -65,8 +65,9 @@ class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
     def on_free_ports(cls, home: Path, **overrides: object) -> LauncherSettings:
         """A mesh of its own (tests, benchmarks): every port free right now, and no external
         server or key taken from the caller's environment."""
+        names = [name for name in cls.model_fields if name.endswith("_port")]
         values: dict[str, object] = {
-            **{name: free_port() for name in cls.model_fields if name.endswith("_port")},
+            **dict(zip(names, free_ports(len(names)), strict=True)),
             "database_url": None,
             "redis_url": None,
             "temporal_address": None,
