@@ -4,7 +4,8 @@ quotas.
 
 Counted in Redis, so every L08 process sees the same counts and a restart forgets none: the
 minute is a sorted set of request times (trimmed to 60 s on each request), the day a counter
-per UTC day. Each request is one pipelined round trip (MULTI/EXEC).
+per UTC day. Each request is one command: the script ``counters.lua`` (atomic, as Redis runs a
+script alone).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from importlib import resources
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
@@ -21,6 +23,7 @@ from services.l08_supervision import errors
 
 _PREFIX = "l08:calls"
 _DAY_SECONDS = 86400
+_SCRIPT = resources.files(__package__).joinpath("counters.lua").read_text()
 
 
 def _subject(principal: str, action: str) -> str:
@@ -30,8 +33,8 @@ def _subject(principal: str, action: str) -> str:
 
 class CallCounters:
     def __init__(self, client: redis.Redis, clock: Callable[[], float]) -> None:
-        self._redis = client
         self._clock = clock
+        self._count = client.register_script(_SCRIPT)  # EVALSHA, loaded again after a restart
 
     async def count(self, principal: str, action: str) -> tuple[int, int]:
         """Records one request; returns (requests in the last 60 s, requests today)."""
@@ -40,20 +43,21 @@ class CallCounters:
         minute = f"{_PREFIX}:minute:{subject}"
         today = f"{_PREFIX}:day:{int(now // _DAY_SECONDS)}:{subject}"
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.zremrangebyscore(minute, "-inf", now - 60)
-                pipe.zadd(minute, {f"{now!r}:{uuid.uuid4().hex[:8]}": now})
-                pipe.zcard(minute)
-                pipe.expire(minute, 61)
-                pipe.incr(today)
-                pipe.expire(today, 2 * _DAY_SECONDS)
-                results = await pipe.execute()
+            in_minute, in_day = await self._count(
+                keys=[minute, today],
+                args=[
+                    repr(now),
+                    repr(now - 60),
+                    f"{now!r}:{uuid.uuid4().hex[:8]}",
+                    2 * _DAY_SECONDS,
+                ],
+            )
         except (RedisError, OSError) as error:
             # Fail closed: a rate or quota policy cannot be judged without its counts.
             raise PlatformError(
                 errors.COUNTERS_UNAVAILABLE, f"the call counters (Redis) are unreachable: {error}"
             ) from None
-        return int(results[2]), int(results[4])
+        return int(in_minute), int(in_day)
 
 
 def clock_context(now: float) -> dict[str, int]:

@@ -1,13 +1,16 @@
 """The decision log: every decision becomes a ``decision.made`` event in the L01 stream
 ``supervision.decisions``, appended in batches in the background so that an answer never
-waits for it. Events L01 cannot take are kept and retried (up to ``capacity``); any dropped or
-still unsent at shutdown are logged as errors."""
+waits for it. Each decision is converted to its event when recorded (a few microseconds per
+answer), so that sending a batch is only serialisation and never holds the event loop while
+an answer waits. Events L01 cannot take are kept and retried (up to ``capacity``); any dropped
+or still unsent at shutdown are logged as errors."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+from agentic.data.v1 import event_store_pb2 as ev_pb
 from services.kit import PlatformError, get_logger
 from services.l08_supervision.events import EventLog
 
@@ -23,7 +26,7 @@ class DecisionLog:
         self._events = events
         self._capacity = capacity
         self._pause = pause
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[ev_pb.NewEvent] = []
         self._wake = asyncio.Event()
         self._stopping = False
         self.dropped = 0
@@ -34,7 +37,9 @@ class DecisionLog:
             self.dropped += 1
             log.error("decision_log.dropped", dropped=self.dropped)
             return
-        self._pending.append(decision)
+        event = ev_pb.NewEvent(type=EVENT_TYPE)
+        event.data.update(decision)
+        self._pending.append(event)
         self._wake.set()
 
     async def run(self) -> None:
@@ -47,7 +52,7 @@ class DecisionLog:
                 await self._wake.wait()
             batch = self._pending[:BATCH]
             try:
-                await self._events.append(STREAM, [(EVENT_TYPE, d) for d in batch])
+                await self._events.append_new(STREAM, batch)
             except PlatformError as error:
                 log.warning(
                     "decision_log.append_failed", error=error.message, queued=len(self._pending)

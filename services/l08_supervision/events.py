@@ -61,13 +61,20 @@ class EventLog:
             request.expected_version = expected_version
         for event_type, data in events:
             request.events.add(type=event_type).data.update(data)
+        await self._send(request)
+
+    async def append_new(self, stream_id: str, events: list[ev_pb.NewEvent]) -> None:
+        """Appends events already built, in order."""
+        await self._send(ev_pb.AppendEventsRequest(stream_id=stream_id, events=events))
+
+    async def _send(self, request: ev_pb.AppendEventsRequest) -> None:
         try:
             await self._stub.AppendEvents(
                 request, metadata=((PRINCIPAL_HEADER, current_principal.get()),)
             )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.ABORTED:
-                raise StreamConflict(stream_id) from None
+                raise StreamConflict(request.stream_id) from None
             raise PlatformError(
                 errors.STORE_UNAVAILABLE, f"L01: {error.code().name}: {error.details()}"
             ) from None
