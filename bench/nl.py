@@ -2,7 +2,7 @@
 itself.
 
 - Recall: the held-out half of tests/data/nl_requests.jsonl through POST /v1/services:search
-  (limit 3), with the weight in services/l12_nl/search.py (chosen on the dev half by
+  (limit 3), with the weights in services/l12_nl/search.py (chosen on the development requests by
   `python -m bench.nl_search_tuning`). Only the figures are printed, never the misses.
 - Search: POST /v1/services:search through the gateway (REST), one in flight, cycling
   through the labelled requests of tests/data/nl_requests.jsonl; each costs one L04 Embed.

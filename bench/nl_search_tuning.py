@@ -1,8 +1,11 @@
-"""Chooses the NL catalog search's semantic weight on the dev half of the labelled requests
-(tests/data/nl_requests.jsonl), and prints the dev half's recall@1/@3 at each weight. The
-held-out half is not read here: `python -m bench.nl` measures it once, through the mesh.
-With --misses, it also lists the dev requests that miss the top three at the weight in
-services/l12_nl/search.py: the request, the method it wants and its rank, what came first.
+"""Chooses the NL catalog search's weights on the development requests
+(services/l12_nl/data/requests.yaml) and prints their recall@1/@3 at each pair of weights:
+the cosine against the keyword score, and the closest example request against that blend.
+Each request is left out of the examples while it is the query. The held-out half
+(tests/data/nl_requests.jsonl) is not read here: `python -m bench.nl` measures it, through
+the mesh. With --misses, it also lists the development requests that miss the top three at
+the weights in services/l12_nl/search.py: the request, the method it wants and its rank,
+what came first.
 
 Embeddings come from the same MiniLM model L04 serves, run in this process (no mesh needed):
 the catalog search calls L04's Embed, which gives a text the same vector in any batch.
@@ -13,37 +16,39 @@ the catalog search calls L04's Embed, which gives a text the same vector in any 
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
 from services.kit import descriptors
 from services.l04_models.providers.local_embedder import LocalEmbedder, model_files
 from services.l12_nl.catalog import Catalog
-from services.l12_nl.search import SEMANTIC_WEIGHT, SearchIndex
+from services.l12_nl.search import (
+    EXAMPLE_WEIGHT,
+    SEMANTIC_WEIGHT,
+    SearchIndex,
+    blend,
+    load_requests,
+)
 
-LABELLED = Path(__file__).resolve().parents[1] / "tests" / "data" / "nl_requests.jsonl"
-WEIGHTS = [round(w * 0.05, 2) for w in range(21)]
+SEMANTIC_WEIGHTS = [round(w * 0.05, 2) for w in range(21)]
+EXAMPLE_WEIGHTS = [round(w * 0.05, 2) for w in range(17)]  # up to 0.8: the texts keep a say
 
 
 def recall(ranked: Sequence[Sequence[str]], wanted: Sequence[str], k: int) -> float:
     return sum(want in found[:k] for found, want in zip(ranked, wanted, strict=True)) / len(wanted)
 
 
-def print_misses(
-    rows: Sequence[dict[str, str]], ranked: Sequence[Sequence[str]], weight: float
-) -> None:
+def print_misses(dev: Sequence[tuple[str, str]], ranked: Sequence[Sequence[str]]) -> None:
     def short(method: str) -> str:
         return method.split(".", 3)[3]  # Service.Method
 
-    print(f"\ndev misses at weight {weight} (wanted, its rank; first; the request):")
-    for row, found in zip(rows, ranked, strict=True):
-        if row["method"] not in found[:3]:
-            rank = found.index(row["method"]) + 1
-            print(f"  {short(row['method'])} #{rank}; {short(found[0])}; {row['text']!r}")
+    print("\ndev misses at the shipped weights (wanted, its rank; first; the request):")
+    for (method, text), found in zip(dev, ranked, strict=True):
+        if method not in found[:3]:
+            rank = found.index(method) + 1
+            print(f"  {short(method)} #{rank}; {short(found[0])}; {text!r}")
 
 
 async def main(show_misses: bool) -> None:
@@ -56,37 +61,53 @@ async def main(show_misses: bool) -> None:
         return embedder.embed(list(texts))[0].tolist()  # type: ignore[no-any-return]
 
     catalog = Catalog(descriptors.load())
-    index = await SearchIndex.build(catalog.methods, embed)
+    requests = load_requests()
+    index = await SearchIndex.build(catalog.methods, embed, requests)
     names = [m.name for m in catalog.methods]
-    rows = [json.loads(line) for line in LABELLED.read_text().splitlines() if line.strip()]
-    dev = [r for r in rows if r["split"] == "dev"]
-    wanted = [r["method"] for r in dev]
-    scores = [
-        (await index.semantic_scores(r["text"]), index.keyword_scores(r["text"])) for r in dev
+    known = set(names)
+    dev = [
+        (method, text) for method, texts in requests.items() if method in known for text in texts
     ]
-    print(f"{len(dev)} dev requests of {len(rows)}, {len(names)} methods")
-    print("weight  dev@1  dev@3")
+    wanted = [method for method, _ in dev]
+    signals = []
+    for _, text in dev:
+        vector = await index.query_vector(text)
+        signals.append(
+            (
+                index.semantic_scores(vector),
+                index.keyword_scores(text),
+                index.example_scores(vector, leaving_out=text),
+            )
+        )
+    print(f"{len(dev)} development requests, {len(names)} methods")
     results = []
-    misses_at: list[list[str]] = []
-    for weight in WEIGHTS:
-        ranked = [
-            [names[i] for i in np.argsort(-(weight * s + (1 - weight) * k), kind="stable")]
-            for s, k in scores
-        ]
-        at1, at3 = recall(ranked, wanted, 1), recall(ranked, wanted, 3)
-        results.append(((at3, at1), weight))
-        if weight == SEMANTIC_WEIGHT:
-            misses_at = ranked
-        print(f"{weight:6.2f}  {at1:5.1%}  {at3:5.1%}")
+    for example_weight in EXAMPLE_WEIGHTS:
+        row = []
+        for semantic_weight in SEMANTIC_WEIGHTS:
+            ranked = [
+                np.argsort(-blend(s, k, e, semantic_weight, example_weight), kind="stable")[:3]
+                for s, k, e in signals
+            ]
+            found = [[names[i] for i in order] for order in ranked]
+            at1, at3 = recall(found, wanted, 1), recall(found, wanted, 3)
+            results.append(((at3, at1), (example_weight, semantic_weight)))
+            row.append(f"{at3:5.1%}")
+        print(f"examples {example_weight:4.2f}: recall@3 by semantic weight 0..1: {' '.join(row)}")
     top = max(result for result, _ in results)
-    tied = [weight for result, weight in results if result == top]
-    # Among weights tied at the best recall, the middle one: the farthest from the edges
-    # where the dev figures start to fall.
+    tied = [weights for result, weights in results if result == top]
+    # Among pairs tied at the best recall, the middle one: the farthest from the edges where
+    # the figures start to fall.
+    choice = tied[len(tied) // 2]
     print(
-        f"best on dev (recall@3, then @1): weights {tied}; the middle one: {tied[len(tied) // 2]}"
+        f"best (recall@3 {top[0]:.1%}, then @1 {top[1]:.1%}): (example, semantic) weights "
+        f"{tied}; the middle one: {choice}"
     )
     if show_misses:
-        print_misses(dev, misses_at, SEMANTIC_WEIGHT)
+        found = [
+            [names[i] for i in np.argsort(-blend(s, k, e), kind="stable")] for s, k, e in signals
+        ]
+        print(f"shipped weights: examples {EXAMPLE_WEIGHT}, semantic {SEMANTIC_WEIGHT}")
+        print_misses(dev, found)
 
 
 if __name__ == "__main__":

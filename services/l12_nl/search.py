@@ -1,9 +1,12 @@
-"""Finding RPCs by what a caller wants done: embeddings (meaning) blended with keywords.
+"""Finding RPCs by what a caller wants done: embeddings (meaning) blended with keywords and
+with requests callers have made for each RPC.
 
 Each method is one document: its name and its service's in words, and its doc comment. The
 documents are embedded once, when the index is built; a query costs one embedding and a
 matrix product. Keywords catch the exact terms (a field or resource name) that a small
-embedding model blurs.
+embedding model blurs. Requests in users' words (``data/requests.yaml``) are nearer to a new
+request than any description is ("kill agent 9 its looping" to "agent 12 is stuck, shut it
+down"), so a method's closest request is a signal of its own.
 """
 
 from __future__ import annotations
@@ -11,19 +14,34 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import yaml
 
 from services.l12_nl.catalog import CatalogMethod
 
 # Texts in, unit vectors out (L04 Embed).
 Embedder = Callable[[Sequence[str]], Awaitable[list[list[float]]]]
 
-# Weight of the cosine similarity against the keyword score; chosen on the dev half of
-# tests/data/nl_requests.jsonl (python -m bench.nl_search_tuning).
-SEMANTIC_WEIGHT = 0.75
+# Weights chosen on the development requests (data/requests.yaml, each left out of the
+# examples while it is the query) by python -m bench.nl_search_tuning: the cosine against the
+# keyword score, and the closest example request against that blend.
+SEMANTIC_WEIGHT = 0.8
+EXAMPLE_WEIGHT = 0.2
+
+REQUESTS = Path(__file__).parent / "data" / "requests.yaml"
+# L04's Embed takes at most 256 texts a call.
+_EMBED_BATCH = 200
+
+
+def load_requests(path: Path = REQUESTS) -> dict[str, list[str]]:
+    """Example requests by full method name."""
+    loaded = yaml.safe_load(path.read_text()) or {}
+    return {str(method): [str(text) for text in texts] for method, texts in loaded.items()}
+
 
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _STOP_WORDS = frozenset(
@@ -187,38 +205,117 @@ class KeywordScorer:
 
 
 class SearchIndex:
-    """Embeddings of every method's document, and the keyword scorer over the same texts."""
+    """Embeddings of every method's document and example requests, and the keyword scorer
+    over the documents."""
 
     def __init__(
-        self, methods: Sequence[CatalogMethod], vectors: np.ndarray, embed: Embedder
+        self,
+        methods: Sequence[CatalogMethod],
+        vectors: np.ndarray,
+        embed: Embedder,
+        examples: Sequence[tuple[int, str]] = (),
+        example_vectors: np.ndarray | None = None,
     ) -> None:
         self._methods = tuple(methods)
         self._vectors = vectors
         self._embed = embed
         self._keywords = KeywordScorer([document(m) for m in methods])
+        self._example_owner = np.array([owner for owner, _ in examples], dtype=int)
+        self._example_texts = [text for _, text in examples]
+        self._example_vectors = example_vectors
 
     @classmethod
-    async def build(cls, methods: Sequence[CatalogMethod], embed: Embedder) -> SearchIndex:
+    async def build(
+        cls,
+        methods: Sequence[CatalogMethod],
+        embed: Embedder,
+        requests: Mapping[str, Sequence[str]] | None = None,
+    ) -> SearchIndex:
+        """``requests``: example requests by method name (default: the shipped ones); those
+        of methods not in the catalog are left out."""
+        requests = load_requests() if requests is None else requests
+        position = {method.name: i for i, method in enumerate(methods)}
+        examples = [
+            (position[name], text)
+            for name, texts in requests.items()
+            if name in position
+            for text in texts
+        ]
         views = [document(m) for m in methods] + [summary(m) for m in methods]
-        vectors = _unit_rows(await embed(views))
-        return cls(methods, vectors.reshape(2, len(methods), -1), embed)
+        vectors = await _embed_all(embed, views + [text for _, text in examples])
+        views_count = len(views)
+        return cls(
+            methods,
+            vectors[:views_count].reshape(2, len(methods), -1),
+            embed,
+            examples,
+            vectors[views_count:] if examples else None,
+        )
 
-    async def semantic_scores(self, query: str) -> np.ndarray:
-        """Cosine similarity of the query to each method's closer view."""
+    async def query_vector(self, query: str) -> np.ndarray:
         (vector,) = _unit_rows(await self._embed([query]))
+        return vector
+
+    def semantic_scores(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the query to each method's closer view."""
         return (self._vectors @ vector).max(axis=0)  # type: ignore[no-any-return]
+
+    def example_scores(self, vector: np.ndarray, leaving_out: str | None = None) -> np.ndarray:
+        """Cosine similarity of the query to each method's closest example request; a method
+        with none gets the lowest of the others' (never an advantage). ``leaving_out``: an
+        example text not to count (the query itself, when choosing weights)."""
+        scores = np.full(len(self._methods), np.nan)
+        if self._example_vectors is None:
+            return np.zeros(len(self._methods))
+        cosines = self._example_vectors @ vector
+        if leaving_out is not None:
+            cosines = np.where(
+                [text == leaving_out for text in self._example_texts], -np.inf, cosines
+            )
+        np.fmax.at(scores, self._example_owner, cosines)
+        scores[~np.isfinite(scores)] = np.nan
+        lowest = np.nanmin(scores) if np.isfinite(scores).any() else 0.0
+        return np.where(np.isnan(scores), lowest, scores)  # type: ignore[no-any-return]
 
     def keyword_scores(self, query: str) -> np.ndarray:
         return self._keywords.scores(query)
 
     async def search(
-        self, query: str, limit: int, semantic_weight: float = SEMANTIC_WEIGHT
+        self,
+        query: str,
+        limit: int,
+        semantic_weight: float = SEMANTIC_WEIGHT,
+        example_weight: float = EXAMPLE_WEIGHT,
     ) -> list[Scored]:
-        blended = semantic_weight * await self.semantic_scores(query) + (
-            1 - semantic_weight
-        ) * self.keyword_scores(query)
+        vector = await self.query_vector(query)
+        blended = blend(
+            self.semantic_scores(vector),
+            self.keyword_scores(query),
+            self.example_scores(vector),
+            semantic_weight,
+            example_weight,
+        )
         order = np.argsort(-blended, kind="stable")[:limit]
         return [Scored(self._methods[i], float(blended[i])) for i in order]
+
+
+def blend(
+    semantic: np.ndarray,
+    keywords: np.ndarray,
+    examples: np.ndarray,
+    semantic_weight: float = SEMANTIC_WEIGHT,
+    example_weight: float = EXAMPLE_WEIGHT,
+) -> np.ndarray:
+    """A method's score: its texts' meaning and keywords, then its closest example request."""
+    described = semantic_weight * semantic + (1 - semantic_weight) * keywords
+    return (1 - example_weight) * described + example_weight * examples  # type: ignore[no-any-return]
+
+
+async def _embed_all(embed: Embedder, texts: Sequence[str]) -> np.ndarray:
+    vectors: list[list[float]] = []
+    for start in range(0, len(texts), _EMBED_BATCH):
+        vectors += await embed(texts[start : start + _EMBED_BATCH])
+    return _unit_rows(vectors)
 
 
 def _unit_rows(vectors: list[list[float]]) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -16,8 +17,10 @@ from services.l12_nl.index_builder import IndexBuilder
 from services.l12_nl.schemas import message_schema
 from services.l12_nl.search import (
     KeywordScorer,
+    SearchIndex,
     document,
     first_sentence,
+    load_requests,
     one_edit_apart,
     stem,
     terms,
@@ -166,3 +169,62 @@ async def test_searches_wait_for_the_index_and_say_so_when_it_is_not_built() -> 
         await builder.stop()
     assert len(attempts) == 3
     assert len(await index.search("anything", 2)) == 2
+
+
+def _axis_embedder(words: Sequence[str], calls: list[int]) -> Any:
+    """Embeds a text as the unit vector of the first of ``words`` it contains (else the last
+    axis): texts about one word are identical, about two different words orthogonal."""
+
+    async def embed(texts: Sequence[str]) -> list[list[float]]:
+        calls.append(len(texts))
+        return [
+            [
+                float(i == next((n for n, w in enumerate(words) if w in t), len(words)))
+                for i in range(len(words) + 1)
+            ]
+            for t in texts
+        ]
+
+    return embed
+
+
+async def test_a_method_s_example_requests_pull_a_query_like_them_to_the_top() -> None:
+    methods = CATALOG.methods[:3]
+    embed = _axis_embedder(["penguin", "walrus"], [])
+    requests = {
+        methods[1].name: ["feed the walrus"],
+        methods[2].name: ["count the penguins"],
+        "agentic.gone.v1.GoneService.Gone": ["penguins again"],  # not in the catalog: ignored
+    }
+    index = await SearchIndex.build(methods, embed, requests)
+    vector = await index.query_vector("how many penguins are there")
+    # The first method has no example: it gets the lowest score of those that have one.
+    assert index.example_scores(vector).tolist() == [0.0, 0.0, 1.0]
+    found = await index.search("how many penguins are there", 3, example_weight=0.5)
+    assert found[0].method.name == methods[2].name
+
+
+async def test_example_scores_leave_out_the_query_s_own_text_when_asked() -> None:
+    methods = CATALOG.methods[:2]
+    embed = _axis_embedder(["penguin", "walrus"], [])
+    requests = {methods[0].name: ["count the penguins"], methods[1].name: ["feed the walrus"]}
+    index = await SearchIndex.build(methods, embed, requests)
+    vector = await index.query_vector("count the penguins")
+    assert index.example_scores(vector).tolist() == [1.0, 0.0]
+    # Left out, the first method has no example: it gets the lowest of the others'.
+    assert index.example_scores(vector, leaving_out="count the penguins").tolist() == [0.0, 0.0]
+
+
+async def test_the_index_embeds_in_batches_l04_accepts() -> None:
+    calls: list[int] = []
+    requests = {CATALOG.methods[0].name: [f"request {n}" for n in range(600)]}
+    await SearchIndex.build(CATALOG.methods, _axis_embedder(["x"], calls), requests)
+    assert sum(calls) == 2 * len(CATALOG.methods) + 600
+    assert max(calls) <= 256
+
+
+def test_the_shipped_example_requests_name_methods_of_the_catalog() -> None:
+    requests = load_requests()
+    names = {method.name for method in CATALOG.methods}
+    assert set(requests) <= names
+    assert sum(len(texts) for texts in requests.values()) >= 400
