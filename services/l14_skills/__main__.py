@@ -29,6 +29,7 @@ from services.l14_skills.search import SearchWeights
 from services.l14_skills.server import SERVICE_NAME, SkillServicer
 from services.l14_skills.skill_sets import SkillSets
 from services.l14_skills.skills import INDEX_COLLECTION, Skills
+from services.l14_skills.tool_directory import ToolDirectory
 
 
 async def main() -> None:
@@ -38,11 +39,13 @@ async def main() -> None:
     l01 = open_channel(layer_target("l01"), token=token)
     l04 = open_channel(layer_target("l04"), token=token, timeout=30)
     l13 = open_channel(layer_target("l13"), token=token)
+    l03 = open_channel(layer_target("l03"), token=token)
     skills = Skills(
         SkillCatalog(l01),
         SemanticIndex(l01, l04, INDEX_COLLECTION),
         SkillSets(l01),
         RoleDirectory(l13),
+        ToolDirectory(l03),
         SearchWeights.load(settings.weights_path),
     )
     definition = ServiceDefinition(
@@ -66,6 +69,7 @@ async def main() -> None:
     await l01.close()
     await l04.close()
     await l13.close()
+    await l03.close()
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 """What a skill is, and the checks a skill must pass: every problem reported, by field.
 
-The known tools are the sandbox's built-in ones (``services.kit.tools``) until L03 serves
-``ListTools``; whether the roles exist is L13's to say (``Skills.validate`` asks it).
+Which tools exist is L03's to say and which roles exist L13's (``Skills.problems`` asks both);
+the shipped skills name only the sandbox's built-in tools (``services.kit.tools``), so they load
+before L03 answers.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,8 +137,11 @@ def _parameters(raw: Mapping[str, Any], problems: Violations) -> dict[str, Any]:
     return dict(schema)
 
 
-def check_skill(raw: Mapping[str, Any]) -> tuple[SkillDefinition | None, Violations]:
-    """The skill and the problems of its own fields (tools included, roles not: see L13)."""
+def check_skill(
+    raw: Mapping[str, Any], known_tools: Collection[str] | None = None
+) -> tuple[SkillDefinition | None, Violations]:
+    """The skill and the problems of its own fields, its tools checked against ``known_tools``
+    (None: not checked; roles never: see L13)."""
     problems: Violations = []
     name = raw.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
@@ -158,7 +162,7 @@ def check_skill(raw: Mapping[str, Any]) -> tuple[SkillDefinition | None, Violati
         texts[key] = text.strip() if isinstance(text, str) else ""
     tools = _names(raw, "required_tools", _NAME, problems)
     for index, tool in enumerate(tools):
-        if tool not in BUILTIN_TOOLS:
+        if known_tools is not None and tool not in known_tools:
             problems.append((f"required_tools[{index}]", f"unknown tool {tool!r}"))
     roles = _names(raw, "roles", _ROLE, problems)
     parameters = _parameters(raw, problems)
@@ -203,9 +207,11 @@ def invalid_skill(problems: Sequence[tuple[str, str]]) -> PlatformError:
     )
 
 
-def validate_skill(raw: Mapping[str, Any]) -> SkillDefinition:
+def validate_skill(
+    raw: Mapping[str, Any], known_tools: Collection[str] | None = None
+) -> SkillDefinition:
     """The skill, or INVALID_ARGUMENT (E14001) naming every problem of its own fields."""
-    skill, problems = check_skill(raw)
+    skill, problems = check_skill(raw, known_tools)
     if skill is None:
         raise invalid_skill(problems)
     return skill
@@ -215,7 +221,7 @@ def load_shipped_skills(directory: Path) -> list[SkillDefinition]:
     skills = []
     for path in sorted(directory.glob("*.yaml")):
         try:
-            skills.append(validate_skill(yaml.safe_load(path.read_text())))
+            skills.append(validate_skill(yaml.safe_load(path.read_text()), BUILTIN_TOOLS))
         except PlatformError as error:
             raise ValueError(f"{path}: {error.message}") from None
     return skills

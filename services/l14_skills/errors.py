@@ -19,7 +19,7 @@ VERSION_NOT_HIGHER = CATALOG.code(
 )
 TEXT_TOO_LARGE = CATALOG.code("E14006", Kind.INVALID_ARGUMENT, "text longer than the limit")
 NOT_READY = CATALOG.code("E14007", Kind.UNAVAILABLE, "the skill index is loading; retry")
-UPSTREAM_FAILED = CATALOG.code("E14008", Kind.UNAVAILABLE, "L01, L04 or L13 failed; retry")
+UPSTREAM_FAILED = CATALOG.code("E14008", Kind.UNAVAILABLE, "L01, L03, L04 or L13 failed; retry")
 UNAUTHENTICATED = CATALOG.unauthenticated
 UPSTREAM_LIMITED = CATALOG.code(
     "E14010", Kind.RESOURCE_EXHAUSTED, "a limit of L04 (or L01) was reached"

@@ -28,6 +28,7 @@ from services.l14_skills.loading import Candidate, LoadingPlan, plan_loading
 from services.l14_skills.role_directory import RoleDirectory
 from services.l14_skills.search import SearchWeights, rank, signals, skill_texts
 from services.l14_skills.skill_sets import MAX_SKILLS, SkillSet, SkillSets, check_owner
+from services.l14_skills.tool_directory import ToolDirectory
 from services.l14_skills.upstream import calling
 
 INDEX_COLLECTION = "l14-skills"
@@ -51,12 +52,14 @@ class Skills:
         index: SemanticIndex,
         sets: SkillSets,
         roles: RoleDirectory,
+        tools: ToolDirectory,
         weights: SearchWeights,
     ) -> None:
         self.catalog = catalog
         self.sets = sets
         self._index = index
         self._roles = roles
+        self._tools = tools
         self.weights = weights
         self._current: dict[str, SkillDefinition] = {}
         self.ready = False
@@ -77,8 +80,10 @@ class Skills:
         self.ready = True
 
     async def problems(self, raw: Mapping[str, Any]) -> tuple[SkillDefinition | None, Violations]:
-        """Everything wrong with a skill: its own fields, and roles L13 does not know."""
-        skill, problems = check_skill(raw)
+        """Everything wrong with a skill: its own fields, tools L03 does not know, and roles
+        L13 does not know."""
+        known_tools = await self._tools.names() if raw.get("required_tools") else set()
+        skill, problems = check_skill(raw, known_tools)
         if skill is None:
             return None, problems
         if skill.roles:

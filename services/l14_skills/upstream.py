@@ -1,4 +1,4 @@
-"""Failures of the layers L14 calls (L01, L04, L13) as its own error (E14008 or its limit)."""
+"""Failures of the layers L14 calls (L01, L03, L04, L13) as its own error (E14008 or its limit)."""
 
 from __future__ import annotations
 

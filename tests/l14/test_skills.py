@@ -14,6 +14,8 @@ import pytest
 
 from agentic.skills.v1 import skills_pb2 as pb
 from agentic.skills.v1 import skills_pb2_grpc as pb_grpc
+from agentic.tools.v1 import tools_pb2 as tools_pb
+from agentic.tools.v1 import tools_pb2_grpc as tools_grpc
 from tests.support import error_metadata, platform_code, rest_reason, struct
 
 pytestmark = [pytest.mark.integration, pytest.mark.l14]
@@ -172,6 +174,31 @@ async def test_validation_lists_every_reason_tools_and_roles_included(
     ]
     good = await skills.ValidateSkill(pb.ValidateSkillRequest(skill=new_skill()))
     assert good.valid and not good.violations
+
+
+async def test_a_tool_registered_in_l03_can_be_required_by_a_skill(
+    skills: pb_grpc.SkillServiceStub, gateway_channel: grpc.aio.Channel
+) -> None:
+    tool = f"weather_{uuid.uuid4().hex[:8]}"
+    skill = new_skill(required_tools=["shell", tool])
+    before = await skills.ValidateSkill(pb.ValidateSkillRequest(skill=skill))
+    assert [(v.field, v.description) for v in before.violations] == [
+        ("required_tools[1]", f"unknown tool {tool!r}")
+    ]
+    await tools_grpc.ToolServiceStub(gateway_channel).RegisterTool(
+        tools_pb.RegisterToolRequest(
+            tool=tools_pb.Tool(
+                name=f"tools/{tool}",
+                description="Today's weather for a city",
+                kind=tools_pb.TOOL_KIND_PYTHON,
+                source="print('{}')",
+            )
+        )
+    )
+    after = await skills.ValidateSkill(pb.ValidateSkillRequest(skill=skill))
+    assert after.valid and not after.violations
+    created = await skills.CreateSkill(pb.CreateSkillRequest(skill=skill))
+    assert list(created.skill.required_tools) == ["shell", tool]
 
 
 async def test_an_invalid_skill_is_400_with_e14001_naming_every_field(

@@ -54,7 +54,8 @@ def test_an_invalid_skill_lists_every_reason_by_field() -> None:
             name="Docker!", version="1.0", category="cooking", instructions="",
             required_tools=["shell", "teleport"], parameters={"type": "object", "required": 3},
             examples=[{"input": "x"}], status="retired",
-        )
+        ),
+        BUILTIN_TOOLS,
     )  # fmt: skip
     fields = [field for field, _ in problems]
     assert fields == [
@@ -62,6 +63,15 @@ def test_an_invalid_skill_lists_every_reason_by_field() -> None:
         "examples[0].output", "status",
     ]  # fmt: skip
     assert "teleport" in dict(problems)["required_tools[1]"]
+
+
+def test_tools_are_checked_only_against_the_tools_given() -> None:
+    raw = _valid(required_tools=["shell", "weather_api"])
+    assert check_skill(raw)[1] == []  # read back from L01: checked when it was written
+    assert check_skill(raw, BUILTIN_TOOLS)[1] == [
+        ("required_tools[1]", "unknown tool 'weather_api'")
+    ]
+    assert check_skill(raw, {*BUILTIN_TOOLS, "weather_api"})[1] == []
 
 
 def test_parameters_must_be_an_object_schema() -> None:
