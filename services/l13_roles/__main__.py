@@ -18,8 +18,10 @@ from services.kit import (
     wait_for_termination,
 )
 from services.kit.auth import service_token_from_env
+from services.kit.documents import caller_metadata
 from services.kit.semantic_index import SemanticIndex
 from services.kit.server import serve_when_ready
+from services.kit.tool_names import tool_names
 from services.l13_roles import errors
 from services.l13_roles.assignments import AssignmentLog
 from services.l13_roles.catalog import RoleCatalog
@@ -28,6 +30,7 @@ from services.l13_roles.config import RoleSettings
 from services.l13_roles.definitions import load_shipped_roles
 from services.l13_roles.roles import INDEX_COLLECTION, Roles
 from services.l13_roles.server import SERVICE_NAME, RoleServicer
+from services.l13_roles.upstream import calling
 
 
 async def main() -> None:
@@ -36,6 +39,12 @@ async def main() -> None:
     token = settings.upstream_token or service_token_from_env() or next(iter(DEV_TOKENS))
     l01 = open_channel(layer_target("l01"), token=token)
     l04 = open_channel(layer_target("l04"), token=token, timeout=30)
+    l03 = open_channel(layer_target("l03"), token=token)
+
+    async def l03_tools() -> set[str]:
+        with calling("l03"):
+            return await tool_names(l03, caller_metadata())
+
     roles = Roles(
         RoleCatalog(l01),
         SemanticIndex(l01, l04, INDEX_COLLECTION),
@@ -47,7 +56,9 @@ async def main() -> None:
         errors=errors.CATALOG,
         service_names=[SERVICE_NAME],
         registrars=[
-            lambda s: roles_pb2_grpc.add_RoleServiceServicer_to_server(RoleServicer(roles), s)
+            lambda s: roles_pb2_grpc.add_RoleServiceServicer_to_server(
+                RoleServicer(roles, l03_tools), s
+            )
         ],
         authenticator=TokenAuthenticator(settings.api_key),
     )
@@ -62,6 +73,7 @@ async def main() -> None:
             preparing.cancel()
     await l01.close()
     await l04.close()
+    await l03.close()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ one round.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -95,8 +95,12 @@ def _text(raw: Mapping[str, Any], name: str, problems: list[tuple[str, str]]) ->
     return value.strip()
 
 
-def validate_role(raw: Mapping[str, Any]) -> RoleDefinition:
-    """A role from its fields, or INVALID_ARGUMENT (E13002) listing every bad field."""
+def validate_role(
+    raw: Mapping[str, Any], known_tools: Collection[str] | None = None
+) -> RoleDefinition:
+    """A role from its fields, or INVALID_ARGUMENT (E13002) listing every bad field; its
+    preferred tools are checked against ``known_tools`` (L03's; None: not checked, as for a
+    role read back from L01, checked when it was written)."""
     problems: list[tuple[str, str]] = []
     name = raw.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
@@ -114,7 +118,7 @@ def validate_role(raw: Mapping[str, Any]) -> RoleDefinition:
             problems.append((f"core_skills[{index}]", f"{skill!r} is not a skill name"))
     tools = _strings(raw, "preferred_tools", problems)
     for index, tool in enumerate(tools):
-        if tool not in BUILTIN_TOOLS:
+        if known_tools is not None and tool not in known_tools:
             problems.append((f"preferred_tools[{index}]", f"unknown tool {tool!r}"))
     keywords = tuple(k.lower() for k in _strings(raw, "keywords", problems))
     examples = _strings(raw, "examples", problems)
@@ -159,7 +163,7 @@ def load_shipped_roles(directory: Path) -> list[RoleDefinition]:
     for path in sorted(directory.glob("*.yaml")):
         raw = yaml.safe_load(path.read_text())
         try:
-            roles.append(validate_role(raw))
+            roles.append(validate_role(raw, BUILTIN_TOOLS))  # they load before L03 answers
         except PlatformError as error:
             raise ValueError(f"{path}: {error.message}") from None
     return roles

@@ -17,7 +17,7 @@ ROLE_EXISTS = CATALOG.code("E13005", Kind.ALREADY_EXISTS, "a role of that name e
 ROLE_DEPRECATED = CATALOG.code("E13006", Kind.FAILED_PRECONDITION, "the role is deprecated")
 TEXT_TOO_LARGE = CATALOG.code("E13007", Kind.INVALID_ARGUMENT, "text longer than the limit")
 NOT_READY = CATALOG.code("E13008", Kind.UNAVAILABLE, "the role index is loading; retry")
-UPSTREAM_FAILED = CATALOG.code("E13009", Kind.UNAVAILABLE, "L01 or L04 failed; retry")
+UPSTREAM_FAILED = CATALOG.code("E13009", Kind.UNAVAILABLE, "L01, L03 or L04 failed; retry")
 UPSTREAM_LIMITED = CATALOG.code(
     "E13010", Kind.RESOURCE_EXHAUSTED, "a limit of L04 (or L01) was reached"
 )

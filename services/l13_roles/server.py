@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -13,6 +14,9 @@ from services.l13_roles import errors
 from services.l13_roles.catalog import StoredRole
 from services.l13_roles.definitions import ACTIVE, validate_role
 from services.l13_roles.roles import Roles
+
+# The names of L03's tools, asked when a role names preferred tools.
+ToolNames = Callable[[], Awaitable[set[str]]]
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RoleService"].full_name
 DEFAULT_PAGE = 50
@@ -69,8 +73,14 @@ def _same_name(path: str, body: str, field: str) -> str:
 
 
 class RoleServicer(pb_grpc.RoleServiceServicer):
-    def __init__(self, roles: Roles) -> None:
+    def __init__(self, roles: Roles, tools: ToolNames) -> None:
         self._roles = roles
+        self._tools = tools
+
+    async def _valid(self, fields: dict[str, Any]) -> Any:
+        """The role, its preferred tools checked against L03's when it names any."""
+        known = await self._tools() if fields.get("preferred_tools") else set()
+        return validate_role(fields, known)
 
     async def ListRoles(
         self, request: pb.ListRolesRequest, context: grpc.aio.ServicerContext
@@ -97,7 +107,7 @@ class RoleServicer(pb_grpc.RoleServiceServicer):
     async def CreateRole(
         self, request: pb.CreateRoleRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateRoleResponse:
-        stored = await self._roles.create(validate_role(definition_fields(request.role)))
+        stored = await self._roles.create(await self._valid(definition_fields(request.role)))
         return pb.CreateRoleResponse(role=to_message(stored))
 
     async def UpdateRole(
@@ -109,7 +119,7 @@ class RoleServicer(pb_grpc.RoleServiceServicer):
             )
         fields = definition_fields(request.role)
         fields["name"] = _same_name(request.name, request.role.name, "role.name")
-        stored = await self._roles.update(validate_role(fields), request.expected_revision)
+        stored = await self._roles.update(await self._valid(fields), request.expected_revision)
         return pb.UpdateRoleResponse(role=to_message(stored))
 
     async def DeprecateRole(

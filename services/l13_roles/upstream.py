@@ -1,4 +1,4 @@
-"""Failures of the layers L13 calls (L01, L04) as its own error (E13009 or its limit)."""
+"""Failures of the layers L13 calls (L01, L03, L04) as its own error (E13009 or its limit)."""
 
 from __future__ import annotations
 

@@ -19,6 +19,8 @@ from agentic.data.v1 import vectors_pb2 as vec_pb
 from agentic.data.v1 import vectors_pb2_grpc as vec_grpc
 from agentic.roles.v1 import roles_pb2 as pb
 from agentic.roles.v1 import roles_pb2_grpc as pb_grpc
+from agentic.tools.v1 import tools_pb2 as tools_pb
+from agentic.tools.v1 import tools_pb2_grpc as tools_grpc
 from services.kit import open_channel
 from services.kit.auth import ApiKeyFile
 from tests.conftest import RunningMesh
@@ -249,6 +251,27 @@ async def test_an_invalid_role_is_400_naming_every_bad_field(rest: httpx.AsyncCl
     violations = next(d for d in body["details"] if d["@type"].endswith("BadRequest"))
     fields = [v["field"] for v in violations["field_violations"]]
     assert fields == ["name", "title", "preferred_tools[0]", "token_budget"]
+
+
+async def test_a_role_may_prefer_a_tool_registered_in_l03(
+    roles: pb_grpc.RoleServiceStub, gateway_channel: grpc.aio.Channel
+) -> None:
+    tool = f"pager_{uuid.uuid4().hex[:8]}"
+    role = new_role(preferred_tools=["shell", tool])
+    unknown = await _refused(roles.CreateRole(pb.CreateRoleRequest(role=role)))
+    assert platform_code(unknown) == "E13002" and tool in (unknown.details() or "")
+    await tools_grpc.ToolServiceStub(gateway_channel).RegisterTool(
+        tools_pb.RegisterToolRequest(
+            tool=tools_pb.Tool(
+                name=f"tools/{tool}",
+                description="Pages the on-call engineer",
+                kind=tools_pb.TOOL_KIND_PYTHON,
+                source="print('{}')",
+            )
+        )
+    )
+    created = (await roles.CreateRole(pb.CreateRoleRequest(role=role))).role
+    assert list(created.preferred_tools) == ["shell", tool]
 
 
 async def test_unknown_roles_and_budgets_beyond_the_role_are_refused(

@@ -11,6 +11,7 @@ import pytest
 from services.kit import PlatformError
 from services.kit.semantic_index import IndexedText, Similarity
 from services.kit.tokens import count_tokens
+from services.kit.tools import BUILTIN_TOOLS
 from services.l13_roles.classifier import (
     EXAMPLE_ID,
     RoleProfile,
@@ -51,7 +52,8 @@ def test_an_invalid_role_names_every_bad_field() -> None:
     with pytest.raises(PlatformError) as caught:
         validate_role(
             _valid(name="Bad Name", title="", preferred_tools=["shell", "rm_rf"],
-                   layers=["l99"], token_budget=5, responsibilities="not a list")
+                   layers=["l99"], token_budget=5, responsibilities="not a list"),
+            BUILTIN_TOOLS,
         )  # fmt: skip
     fields = [field for field, _ in caught.value.violations]
     assert fields == [
@@ -64,6 +66,15 @@ def test_an_invalid_role_names_every_bad_field() -> None:
     ]
     assert caught.value.error.code == "E13002"
     assert "rm_rf" in caught.value.message
+
+
+def test_preferred_tools_are_checked_only_against_the_tools_given() -> None:
+    raw = _valid(preferred_tools=["shell", "weather_api"])
+    assert validate_role(raw).preferred_tools == ("shell", "weather_api")  # read back from L01
+    with pytest.raises(PlatformError) as caught:
+        validate_role(raw, BUILTIN_TOOLS)
+    assert list(caught.value.violations) == [("preferred_tools[1]", "unknown tool 'weather_api'")]
+    assert validate_role(raw, {*BUILTIN_TOOLS, "weather_api"}).name == raw["name"]
 
 
 def test_a_role_with_duplicate_keywords_or_a_huge_prompt_is_refused() -> None:
