@@ -21,6 +21,7 @@ from google.rpc import status_pb2
 
 from agentic.data.v1 import event_store_pb2 as pb
 from agentic.data.v1 import event_store_pb2_grpc
+from agentic.tools.v1 import tools_pb2, tools_pb2_grpc
 from services.kit import error_info, open_channel
 from services.launcher import binaries
 
@@ -47,6 +48,17 @@ def struct(value: dict[str, Any]) -> struct_pb2.Struct:
 
 def new_event(event_type: str = "test.happened", event_id: str = "", **data: Any) -> pb.NewEvent:
     return pb.NewEvent(id=event_id, type=event_type, data=struct(data))
+
+
+async def register_python_tool(channel: grpc.aio.Channel, name: str, description: str) -> None:
+    """Registers a Python tool in L03 that prints an empty JSON object."""
+    tool = tools_pb2.Tool(
+        name=f"tools/{name}", description=description, kind=tools_pb2.TOOL_KIND_PYTHON,
+        source="print('{}')",
+    )  # fmt: skip
+    await tools_pb2_grpc.ToolServiceStub(channel).RegisterTool(
+        tools_pb2.RegisterToolRequest(tool=tool)
+    )
 
 
 def platform_code(error: grpc.aio.AioRpcError) -> str:

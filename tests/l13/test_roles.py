@@ -19,12 +19,10 @@ from agentic.data.v1 import vectors_pb2 as vec_pb
 from agentic.data.v1 import vectors_pb2_grpc as vec_grpc
 from agentic.roles.v1 import roles_pb2 as pb
 from agentic.roles.v1 import roles_pb2_grpc as pb_grpc
-from agentic.tools.v1 import tools_pb2 as tools_pb
-from agentic.tools.v1 import tools_pb2_grpc as tools_grpc
 from services.kit import open_channel
 from services.kit.auth import ApiKeyFile
 from tests.conftest import RunningMesh
-from tests.support import error_metadata, platform_code, rest_reason
+from tests.support import error_metadata, platform_code, register_python_tool, rest_reason
 
 pytestmark = [pytest.mark.integration, pytest.mark.l13]
 
@@ -260,16 +258,7 @@ async def test_a_role_may_prefer_a_tool_registered_in_l03(
     role = new_role(preferred_tools=["shell", tool])
     unknown = await _refused(roles.CreateRole(pb.CreateRoleRequest(role=role)))
     assert platform_code(unknown) == "E13002" and tool in (unknown.details() or "")
-    await tools_grpc.ToolServiceStub(gateway_channel).RegisterTool(
-        tools_pb.RegisterToolRequest(
-            tool=tools_pb.Tool(
-                name=f"tools/{tool}",
-                description="Pages the on-call engineer",
-                kind=tools_pb.TOOL_KIND_PYTHON,
-                source="print('{}')",
-            )
-        )
-    )
+    await register_python_tool(gateway_channel, tool, "Pages the on-call engineer")
     created = (await roles.CreateRole(pb.CreateRoleRequest(role=role))).role
     assert list(created.preferred_tools) == ["shell", tool]
 

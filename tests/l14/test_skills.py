@@ -14,9 +14,7 @@ import pytest
 
 from agentic.skills.v1 import skills_pb2 as pb
 from agentic.skills.v1 import skills_pb2_grpc as pb_grpc
-from agentic.tools.v1 import tools_pb2 as tools_pb
-from agentic.tools.v1 import tools_pb2_grpc as tools_grpc
-from tests.support import error_metadata, platform_code, rest_reason, struct
+from tests.support import error_metadata, platform_code, register_python_tool, rest_reason, struct
 
 pytestmark = [pytest.mark.integration, pytest.mark.l14]
 
@@ -185,16 +183,7 @@ async def test_a_tool_registered_in_l03_can_be_required_by_a_skill(
     assert [(v.field, v.description) for v in before.violations] == [
         ("required_tools[1]", f"unknown tool {tool!r}")
     ]
-    await tools_grpc.ToolServiceStub(gateway_channel).RegisterTool(
-        tools_pb.RegisterToolRequest(
-            tool=tools_pb.Tool(
-                name=f"tools/{tool}",
-                description="Today's weather for a city",
-                kind=tools_pb.TOOL_KIND_PYTHON,
-                source="print('{}')",
-            )
-        )
-    )
+    await register_python_tool(gateway_channel, tool, "Today's weather for a city")
     after = await skills.ValidateSkill(pb.ValidateSkillRequest(skill=skill))
     assert after.valid and not after.violations
     created = await skills.CreateSkill(pb.CreateSkillRequest(skill=skill))
