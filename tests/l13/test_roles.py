@@ -92,16 +92,17 @@ async def test_destructive_work_is_flagged_for_oversight(roles: pb_grpc.RoleServ
 
 
 async def test_held_out_tasks_are_classified(roles: pb_grpc.RoleServiceStub) -> None:
-    """The weights never saw these; bench.roles reports the exact figures (73.5 % top-1 and
-    96.2 % top-3 when measured): these floors catch a regression, they are not the targets."""
+    """The weights never saw these; bench.roles reports the exact figures (84.5 % top-1 and
+    99.1 % top-3 on the half written on 2026-12-05): these floors, four tasks under them,
+    catch a regression; they are not the targets."""
     top1 = top3 = 0
     for row in HELD_OUT:
         reply = await roles.ClassifyTask(pb.ClassifyTaskRequest(text=row["text"], limit=3))
         names = [m.name for m in reply.matches]
         top1 += names[0] == row["role"]
         top3 += row["role"] in names
-    assert top1 / len(HELD_OUT) >= 0.70
-    assert top3 / len(HELD_OUT) >= 0.93
+    assert top1 / len(HELD_OUT) >= 0.80
+    assert top3 / len(HELD_OUT) >= 0.95
 
 
 async def test_a_role_is_created_updated_with_revisions_and_kept(
