@@ -7,7 +7,8 @@ L04, map back) against Envoy's transcoder -> L04. Both calls use one API key on 
 (ext_authz on every call of the compatible path; on the REST path the identity filter reuses
 the key's allow for a while, see services/l09_gateway/authz.py) and a prompt never sent
 before, so both miss the exact cache. The same body is also sent with httpx to the compatible
-path, to show the SDK's own client cost apart.
+path, to show the SDK's own client cost apart, and both clients are first timed against a
+canned answer from a server in this process (no mesh): the SDK's cost with no server work.
 
 ``python -m bench.compat``
 """
@@ -15,6 +16,7 @@ path, to show the SDK's own client cost apart.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -36,6 +38,81 @@ from services.launcher.ports import free_port
 MODEL = "ollama/llama3.2"
 CALLS = 1500
 TARGET_P50_MS = 1.0
+
+
+_CANNED = json.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 0,
+        "model": MODEL,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "ok"},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+    }
+).encode()
+
+
+async def _answer_canned(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """HTTP/1.1 keep-alive, every request answered with one chat completion."""
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                + b"content-length: %d\r\n\r\n" % len(_CANNED)
+                + _CANNED
+            )
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+
+
+async def client_cost() -> None:
+    """The openai SDK against httpx on a canned answer: what the SDK adds on the client alone."""
+    connections: set[asyncio.Task[None]] = set()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        connections.add(task)
+        await _answer_canned(reader, writer)
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "Say ok."}]}
+    async with (
+        server,
+        httpx.AsyncClient(base_url=base, timeout=30) as http,
+        openai.AsyncOpenAI(base_url=f"{base}/v1", api_key="bench", max_retries=0) as sdk,
+    ):
+
+        async def plain() -> None:
+            (await http.post("/v1/chat/completions", json=body)).json()
+
+        async def with_sdk() -> None:
+            await sdk.chat.completions.create(model=MODEL, messages=body["messages"])
+
+        calls = {"httpx": plain, "openai SDK": with_sdk}
+        await _in_turn(calls, 200)
+        samples = await _in_turn(calls, CALLS)
+    await asyncio.gather(*connections)  # each ends when its client has closed the connection
+    print(f"\nClients alone, a canned chat completion from this process, {CALLS} calls each")
+    for name, taken in samples.items():
+        print(f"  {name:24s} p50 {percentile(taken, 0.5):6.2f} ms")
+    added = percentile(samples["openai SDK"], 0.5) - percentile(samples["httpx"], 0.5)
+    print(f"  the SDK's own client work: +{added:.2f} ms p50")
 
 
 def _prompt() -> str:
@@ -118,6 +195,7 @@ def main() -> int:
         while probes.http_status(url, expect=None) is not None:
             time.sleep(0.05)
         asyncio.run(settle_cpu())
+        asyncio.run(client_cost())
         return run_on_own_mesh(figures)
     finally:
         stub.terminate()

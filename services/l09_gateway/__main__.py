@@ -105,6 +105,8 @@ async def serve(settings: GatewaySettings) -> None:
             port=settings.http_port,
             log_config=None,
             access_log=False,
+            # Only Envoy connects, and nothing here reads the client's address.
+            proxy_headers=False,
         )
     )
     # What exists now (descriptors, the OpenAPI document, policy) lives as long as the process:

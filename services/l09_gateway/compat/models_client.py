@@ -30,7 +30,9 @@ class ModelsClient:
     """One channel to L04 for the process; every call raises CompatError on a refusal."""
 
     def __init__(self, target: str) -> None:
-        self._channel = open_channel(target, timeout=_L04.timeout_seconds)
+        # Each call sets its deadline (and carries its caller's token): a channel without
+        # interceptors, whose per-call cost is on this path's every request.
+        self._channel = open_channel(target, timeout=None)
         self._stub = pb_grpc.ModelServiceStub(self._channel)
 
     async def close(self) -> None:
@@ -40,7 +42,9 @@ class ModelsClient:
         self, request: pb.GenerateRequest, metadata: Metadata
     ) -> pb.GenerateResponse:
         try:
-            return await self._stub.Generate(request, metadata=metadata)
+            return await self._stub.Generate(
+                request, metadata=metadata, timeout=_L04.timeout_seconds
+            )
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
 
@@ -62,13 +66,15 @@ class ModelsClient:
 
     async def embed(self, request: pb.EmbedRequest, metadata: Metadata) -> pb.EmbedResponse:
         try:
-            return await self._stub.Embed(request, metadata=metadata)
+            return await self._stub.Embed(request, metadata=metadata, timeout=_L04.timeout_seconds)
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
 
     async def list_models(self, metadata: Metadata) -> pb.ListModelsResponse:
         try:
-            return await self._stub.ListModels(pb.ListModelsRequest(), metadata=metadata)
+            return await self._stub.ListModels(
+                pb.ListModelsRequest(), metadata=metadata, timeout=_L04.timeout_seconds
+            )
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
 
