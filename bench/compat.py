@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 import openai
+from openai.types.chat import ChatCompletionUserMessageParam
 
 from bench.own_mesh import run_on_own_mesh
 from bench.settle import settle_cpu
@@ -91,7 +92,8 @@ async def client_cost() -> None:
 
     server = await asyncio.start_server(answer, "127.0.0.1", 0)
     base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    body = {"model": MODEL, "messages": [{"role": "user", "content": "Say ok."}]}
+    messages: list[ChatCompletionUserMessageParam] = [{"role": "user", "content": "Say ok."}]
+    body = {"model": MODEL, "messages": messages}
     async with (
         server,
         httpx.AsyncClient(base_url=base, timeout=30) as http,
@@ -102,7 +104,7 @@ async def client_cost() -> None:
             (await http.post("/v1/chat/completions", json=body)).json()
 
         async def with_sdk() -> None:
-            await sdk.chat.completions.create(model=MODEL, messages=body["messages"])
+            await sdk.chat.completions.create(model=MODEL, messages=messages)
 
         calls = {"httpx": plain, "openai SDK": with_sdk}
         await _in_turn(calls, 200)
