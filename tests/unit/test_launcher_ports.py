@@ -20,7 +20,9 @@ def test_a_mesh_on_free_ports_never_gives_two_components_one_port(tmp_path: Path
     for _ in range(20):
         settings = LauncherSettings.on_free_ports(tmp_path)
         ports = [
-            getattr(settings, name) for name in settings.model_fields if name.endswith("_port")
+            getattr(settings, name)
+            for name in type(settings).model_fields
+            if name.endswith("_port")
         ]
         assert len(set(ports)) == len(ports)
 
