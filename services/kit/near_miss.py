@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from itertools import pairwise
+from itertools import pairwise, takewhile
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,8 @@ _SENTENCE_END = ".?!:;¿¡"
 _ACRONYM_PLURAL = re.compile(r"[A-Z0-9]{2,}s")
 SUBSTITUTED_WORDS = 2  # a word replaced by at most this many: "rarest" / "most common"
 _OPEN_QUESTION_WORDS = frozenset({"what", "which"})  # may ask for anything
-_LETTER_NAME = re.compile(r"\b([a-z]{2,}) ([A-HJ-Z])\b(?![-'])")  # not "I", not "B-tree"
+# Not "I", not "B-tree", not "B+" (a blood type, a grade: a name of its own).
+_LETTER_NAME = re.compile(r"\b([a-z]{2,}) ([A-HJ-Z])\b(?![-'+#])")
 _NAME = re.compile(r"[\w+#]+(?:[-.][\w+#]+)*")
 READINGS_KEPT = 4096  # readings of recent prompts (a cached question is compared again and again)
 _NUMBER_WORDS = {
@@ -64,6 +65,7 @@ _NUMBER_WORDS = {
     )
 } | {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety"
                                      .split(), start=2)}  # fmt: skip
+_NUMBER_STEMS = frozenset(stem(w) for w in _NUMBER_WORDS)
 _MULTIPLIERS = {"hundred": 100, "thousand": 1_000, "million": 10**6, "billion": 10**9}
 
 
@@ -72,7 +74,7 @@ class Refusal:
     """Why a candidate is not the same question: the kind of near miss, and what differs."""
 
     kind: str  # negation, antonym, action, number, unit, format, language, entity, order,
-    # question, quantity, time, condition, substitution
+    # question, quantity, time, condition, qualifier, substitution
     reason: str
 
 
@@ -102,6 +104,8 @@ class Words:
     synonyms: dict[str, frozenset[str]]  # stem -> the stems that mean the same
     asks: dict[str, str]  # question word -> what it asks for (who/whom/whose -> person)
     quantifiers: dict[str, str]  # word -> how many it means (all/every/each -> all)
+    plural_quantities: frozenset[str]  # "several", "multiple": more than one, however many
+    qualifier_markers: frozenset[str]  # words that open a phrase narrowing a request
 
     @classmethod
     def load(cls, path: Path = WORDS) -> Words:
@@ -144,6 +148,8 @@ class Words:
             synonyms=_synonyms(data),
             asks=_by_word(data["question_words"]),
             quantifiers=_by_word(data["quantifiers"]),
+            plural_quantities=frozenset(data["plural_quantities"]),
+            qualifier_markers=frozenset(data["qualifier_markers"]),
         )
 
 
@@ -184,6 +190,7 @@ class Reading:
     """What one prompt says, in the terms the comparison needs."""
 
     words: list[str]  # lower-case word tokens, phrases joined
+    tokens: list[str]  # the same with punctuation, in order
     stems: set[str]
     numbers: list[float]
     negations: int
@@ -217,9 +224,11 @@ class NearMissCheck:
         # Two words written as one are the same word too: "time zone" / "timezone".
         stems = {stem(t) for t in words} | set(words) | {stem(x + y) for x, y in pairwise(words)}
         units = [w.units[s] for s in (_unit_stem(t) for t in words) if s in w.units]
-        sequence = self._sequence(_join_phrases(raw, w.phrases))
+        tokens = _join_phrases(raw, w.phrases)
+        sequence = self._sequence(tokens)
         return Reading(
             words=words,
+            tokens=tokens,
             stems=stems | _entities(text),
             numbers=_numbers(words),
             negations=sum(t in w.negations for t in words),
@@ -256,7 +265,7 @@ class NearMissCheck:
                   "language": self._language, "entity": self._entity, "order": self._order,
                   "question": self._question, "quantity": self._quantity,
                   "time": self._time, "condition": self._condition,
-                  "substitution": self._substitution}  # fmt: skip
+                  "qualifier": self._qualifier, "substitution": self._substitution}  # fmt: skip
         for kind, check in checks.items():
             refusal = None if kind in skip else check(a, b)
             if refusal is not None:
@@ -308,6 +317,9 @@ class NearMissCheck:
             if self._when(a, b) or self._when(b, a):
                 return None
             return Refusal("unit", f"units differ ({_set(a.units)} vs {_set(b.units)})")
+        if sorted(a.units) != sorted(b.units):  # "monthly ... per year" / "... per month"
+            return Refusal("unit", f"units named another number of times "
+                                   f"({', '.join(a.units)} vs {', '.join(b.units)})")  # fmt: skip
         if _distinct(a.units) != _distinct(b.units):  # 50 miles in km, 50 km in miles
             return Refusal("order", f"units in another order ({', '.join(_distinct(a.units))}"
                                     f" vs {', '.join(_distinct(b.units))})")  # fmt: skip
@@ -417,6 +429,73 @@ class NearMissCheck:
             return Refusal("condition", f"{_set(only_a)} vs {_set(only_b)}")
         return None
 
+    def _qualifier(self, a: Reading, b: Reading) -> Refusal | None:
+        """ "a software engineer" / "a senior software engineer", "run a flask app" / "... in
+        production": words only one prompt has that narrow what both ask about. Words added
+        elsewhere pass ("is drinking coffee bad" / "is coffee bad"): a paraphrase often adds a
+        frame around the question, rarely a modifier inside it."""
+        for x, y in ((a, b), (b, a)):
+            found = self._narrowing(x, y)
+            if found:
+                return Refusal("qualifier", f"only one says '{found}'")
+        return None
+
+    def _narrowing(self, x: Reading, y: Reading) -> str:
+        """What in ``x`` narrows the request ``y`` makes too, or "": a modifier before a word
+        both have ("the long-term side effects"), or a phrase of words only ``x`` has after a
+        qualifier marker ("on android", "as a beginner")."""
+        w = self._w
+        # Numbers have their own check; "the reason" / "the way" restate "why" / "how".
+        asked = {stem(what.split()[-1]) for what in w.asks.values()}
+        added = set(self._unmatched(x, y)) - _NUMBER_STEMS - asked
+        if not added:
+            return ""
+        content = {s for s, _ in x.content}
+        y_quantities = self._asked(y, w.quantifiers)
+        # Words only ``y`` has in the same place are a substitution ("a good watermelon" /
+        # "a ripe watermelon", "as a US citizen" / "as an American"): that check's to judge.
+        y_added = set(self._unmatched(y, x))
+        y_modified = {
+            stem(u) for t, u in pairwise(y.tokens)
+            if stem(t) not in x.stems and t not in w.determiners and not _is_punctuation(t)
+        }  # fmt: skip
+        tokens = x.tokens
+        for i, token in enumerate(tokens):
+            if stem(token) not in added or w.quantifiers.get(token, "-") in y_quantities:
+                continue
+            end = i
+            while end < len(tokens) and stem(tokens[end]) in added:
+                end += 1
+            if end == len(tokens) or stem(tokens[end]) not in content - added - y_modified:
+                continue
+            # Inside a noun phrase ("a rusty pan"), or a quantity ("several commits"): not a
+            # verb framing the question ("is drinking coffee bad", "what makes cats ...").
+            if (i and tokens[i - 1] in w.determiners) or token in w.plural_quantities:
+                return " ".join(tokens[i : end + 1])
+        for i, token in enumerate(tokens):
+            if token not in w.qualifier_markers:
+                continue
+            phrase = []
+            for after in tokens[i + 1 :]:
+                if _is_punctuation(after) or after in w.qualifier_markers:
+                    break
+                phrase.append(after)
+            said = [stem(t) for t in phrase if stem(t) in content]
+            if said and all(s in added for s in said) and not self._own_phrase(y, token, y_added):
+                return " ".join([token, *phrase])
+        return ""
+
+    def _own_phrase(self, y: Reading, marker: str, y_added: set[str]) -> bool:
+        """Whether ``y`` has a phrase of its own after the same marker word."""
+        markers = self._w.qualifier_markers
+        for i, token in enumerate(y.tokens):
+            if token == marker:
+                after = takewhile(lambda t: not _is_punctuation(t) and t not in markers,
+                                  y.tokens[i + 1 :])  # fmt: skip
+                if any(stem(t) in y_added for t in after):
+                    return True
+        return False
+
     @staticmethod
     def _asked(reading: Reading, words: dict[str, str]) -> set[str]:
         return {words[t] for t in reading.words if t in words}
@@ -487,8 +566,13 @@ class NearMissCheck:
             elif token in w.negations:
                 role = NONE
             else:
-                sequence.append((stem(token), role, token not in w.stopwords))
-                role = NONE
+                word = stem(token)
+                # A word said before tells nothing apart: "baking soda for baking powder"; the
+                # marker introduces the word after it as well.
+                repeated = any(word == seen for seen, _, _ in sequence)
+                sequence.append((word, role, token not in w.stopwords))
+                if not repeated or token in w.stopwords:
+                    role = NONE
         return sequence
 
 

@@ -114,6 +114,24 @@ def test_a_paraphrase_passes(cached: str, asked: str) -> None:
          "order"),
         ("Which fruits are rich in vitamin C?", "Which fruits are rich in vitamin K?",
          "substitution"),
+        # A word only one adds inside the phrase both name, or a phrase only one adds.
+        ("What does a software engineer earn in Berlin?",
+         "What does a senior software engineer earn in Berlin?", "qualifier"),
+        ("How do I undo a commit in git?", "How do I undo several commits in git?",
+         "qualifier"),
+        ("How do I clean a cast iron pan?", "How do I clean a rusty cast iron pan?",
+         "qualifier"),
+        ("How do I run a Flask app?", "How do I run a Flask app in production?", "qualifier"),
+        ("How do I install Python packages?",
+         "How do I install Python packages as a beginner?", "qualifier"),
+        ("Can someone with O+ blood donate to B+?", "Can someone with B+ blood donate to O+?",
+         "order"),
+        ("Can I substitute baking soda for baking powder?",
+         "Can I substitute baking powder for baking soda?", "order"),
+        ("I earn 3000 monthly, how much is that per year?",
+         "I earn 3000 monthly, how much is that per month?", "unit"),
+        ("In a merge conflict, how do I keep my version of the file?",
+         "In a merge conflict, how do I keep their version of the file?", "antonym"),
     ],
 )  # fmt: skip
 def test_a_word_in_place_of_another_or_a_narrower_request_is_a_near_miss(
@@ -147,6 +165,15 @@ def test_a_word_in_place_of_another_or_a_narrower_request_is_a_near_miss(
             "How do I list my EC2 instances with the AWS command line?",
         ),
         ("difference between map and forEach in js", "JavaScript: map vs forEach difference?"),
+        # Words each adds in the same place, or a frame around the question, narrow nothing.
+        ("How do I pick a good watermelon?", "How can I choose a ripe watermelon?"),
+        ("How do I write a good cover letter?", "Tips for writing a strong cover letter?"),
+        ("why do cats purr", "what is the reason cats purr"),
+        ("Is drinking coffee bad for you?", "Is coffee bad for you?"),
+        (
+            "Do I need a visa to visit Japan as a US citizen for two weeks?",
+            "as an american going to japan for 2 weeks of vacation, do i need a visa",
+        ),
     ],
 )
 def test_a_synonym_a_derived_word_or_a_misspelling_in_place_of_a_word_passes(

@@ -170,6 +170,8 @@ NEAR_MISSES = [
     ("time", "Which public holidays fall on a Monday this year?",
      "Which public holidays fall on a Monday next year?"),
     ("condition", "How can I learn Italian online?", "How can I learn Italian online for free?"),
+    ("qualifier", "What does a data engineer earn in Lisbon?",
+     "What does a senior data engineer earn in Lisbon?"),
 ]  # fmt: skip
 
 
