@@ -55,6 +55,8 @@ SUBSTITUTED_WORDS = 2  # a word replaced by at most this many: "rarest" / "most 
 _OPEN_QUESTION_WORDS = frozenset({"what", "which"})  # may ask for anything
 # Not "I", not "B-tree", not "B+" (a blood type, a grade: a name of its own).
 _LETTER_NAME = re.compile(r"\b([a-z]{2,}) ([A-HJ-Z])\b(?![-'+#])")
+_DOTTED = re.compile(r"(?<=[A-Za-z])\.(?=[A-Za-z])")
+_DATE_PATTERN = re.compile(r"\b(?:[dmyhs]{1,4}[-/.:]){2,}[dmyhs]{1,4}\b", re.IGNORECASE)
 _NAME = re.compile(r"[\w+#]+(?:[-.][\w+#]+)*")
 READINGS_KEPT = 4096  # readings of recent prompts (a cached question is compared again and again)
 _NUMBER_WORDS = {
@@ -89,6 +91,7 @@ class Words:
     units: dict[str, str]  # stem -> unit
     formats: dict[str, str]  # stem -> format
     languages: frozenset[str]
+    endonyms: dict[str, str]  # a language's own name for itself -> its name in the list
     function_words: dict[str, frozenset[str]]
     role_markers: dict[str, str]  # word -> role it marks ("into" marks what "to" does)
     symmetric: frozenset[str]
@@ -124,6 +127,7 @@ class Words:
             units=_by_stem(data["units"]),
             formats=_by_stem(data["formats"]),
             languages=frozenset(data["languages"]),
+            endonyms=_by_word(data["language_endonyms"]),
             function_words={k: frozenset(v) for k, v in data["function_words"].items()},
             role_markers={w: same_role.get(w, w) for w in data["role_markers"]},
             symmetric=frozenset(data["symmetric_joiners"]),
@@ -140,7 +144,10 @@ class Words:
                 for words in data[group].values()
                 for w in words
             )
-            | {stem(w) for w in [*data["languages"], *data["phrases"].values()]},
+            | {stem(w) for w in [*data["languages"], *data["phrases"].values()]}
+            # A word a phrase stands for that is also an opposite ("least expensive": cheap)
+            # is an ordinary word: in place of another ("cheapest" / "fastest") it differs.
+            - {stem(w) for pair in data["antonyms"] for side in pair for w in side},
             name_aliases={
                 stem(k): frozenset(v) | {stem(x) for x in v}
                 for k, v in data["name_aliases"].items()
@@ -215,6 +222,8 @@ class NearMissCheck:
     def __init__(self, words: Words | None = None) -> None:
         self._w = words or default_words()
         self.read = lru_cache(maxsize=READINGS_KEPT)(self._read)
+        # What the question words ask for, as nouns: "the reason" restates "why".
+        self._asked_nouns = {stem(what.split()[-1]) for what in self._w.asks.values()}
 
     def _read(self, text: str) -> Reading:
         """What ``text`` says (``read`` is this, with the recent readings kept)."""
@@ -239,7 +248,8 @@ class NearMissCheck:
             },
             units=units,
             formats={w.formats[s] for s in (stem(t) for t in words) if s in w.formats},
-            languages={t for t in words if t in w.languages},
+            languages={t for t in words if t in w.languages}
+            | {w.endonyms[t] for t in words if t in w.endonyms},
             written_in=self._written_in(text, raw),
             entities=_entities(text, skip_sentence_starts=True),
             names=_names(text),
@@ -434,27 +444,27 @@ class NearMissCheck:
         production": words only one prompt has that narrow what both ask about. Words added
         elsewhere pass ("is drinking coffee bad" / "is coffee bad"): a paraphrase often adds a
         frame around the question, rarely a modifier inside it."""
-        for x, y in ((a, b), (b, a)):
-            found = self._narrowing(x, y)
+        only_a, only_b = set(self._unmatched(a, b)), set(self._unmatched(b, a))
+        for x, y, x_added, y_added in ((a, b, only_a, only_b), (b, a, only_b, only_a)):
+            found = self._narrowing(x, y, x_added, y_added)
             if found:
                 return Refusal("qualifier", f"only one says '{found}'")
         return None
 
-    def _narrowing(self, x: Reading, y: Reading) -> str:
+    def _narrowing(self, x: Reading, y: Reading, x_added: set[str], y_added: set[str]) -> str:
         """What in ``x`` narrows the request ``y`` makes too, or "": a modifier before a word
         both have ("the long-term side effects"), or a phrase of words only ``x`` has after a
-        qualifier marker ("on android", "as a beginner")."""
+        qualifier marker ("on android", "as a beginner"). ``x_added``, ``y_added``: the content
+        words each has and the other lacks."""
         w = self._w
         # Numbers have their own check; "the reason" / "the way" restate "why" / "how".
-        asked = {stem(what.split()[-1]) for what in w.asks.values()}
-        added = set(self._unmatched(x, y)) - _NUMBER_STEMS - asked
+        added = x_added - _NUMBER_STEMS - self._asked_nouns
         if not added:
             return ""
         content = {s for s, _ in x.content}
         y_quantities = self._asked(y, w.quantifiers)
         # Words only ``y`` has in the same place are a substitution ("a good watermelon" /
         # "a ripe watermelon", "as a US citizen" / "as an American"): that check's to judge.
-        y_added = set(self._unmatched(y, x))
         y_modified = {
             stem(u) for t, u in pairwise(y.tokens)
             if stem(t) not in x.stems and t not in w.determiners and not _is_punctuation(t)
@@ -607,6 +617,10 @@ def _tokens(text: str) -> list[str]:
     # A capital letter naming a thing is part of its name: "column A", "plan B" (so that
     # "column A from column B" / "column B from column A" are two names trading places).
     text = _LETTER_NAME.sub(r"\1\2", text)
+    # A date pattern is one word, its parts in order: "dd/mm/yyyy" is not "yyyy-mm-dd".
+    text = _DATE_PATTERN.sub(lambda m: re.sub(r"\W", "", m[0]), text)
+    # A dotted name is one word: "www.example.com" is not "example.com", nor two sentences.
+    text = _DOTTED.sub("", text)
     return _TOKEN.findall(text.lower())
 
 

@@ -46,8 +46,8 @@ _SKIPPED = frozenset("the a an this that our my your their its".split())
 # A goal restated in other words ("set up" / "schedule" a backup) keeps its plan: one word in
 # place of another is no difference here (on the goal pairs it refused a third of the
 # reusable ones and no wrong one), nor is a word only one goal adds (restated goals add
-# phrases often: it refused 4 of the 44 reusable held-out pairs, and no wrong one); named
-# resources and identifiers are compared instead.
+# phrases often: it refused a reusable pair of each half, and no wrong one); named resources
+# and identifiers are compared instead.
 LENIENT_KINDS = frozenset({"substitution", "qualifier"})
 _KIND_WORDS = {
     "negation": "says not to do something the other does",

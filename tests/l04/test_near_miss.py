@@ -132,6 +132,16 @@ def test_a_paraphrase_passes(cached: str, asked: str) -> None:
          "I earn 3000 monthly, how much is that per month?", "unit"),
         ("In a merge conflict, how do I keep my version of the file?",
          "In a merge conflict, how do I keep their version of the file?", "antonym"),
+        ("How do I redirect www.example.com to example.com in nginx?",
+         "How do I redirect example.com to www.example.com in nginx?", "order"),
+        ("excel: format a date as dd/mm/yyyy", "excel: format a date as yyyy-mm-dd",
+         "substitution"),
+        ("What's the cheapest way from the airport to downtown?",
+         "What's the fastest way from the airport to downtown?", "substitution"),
+        ("explain recursion in simple terms", "explain recursion in simple terms, en español",
+         "language"),
+        ("A packing list for the beach as a checklist",
+         "A packing list for the beach as one comma-separated line", "format"),
     ],
 )  # fmt: skip
 def test_a_word_in_place_of_another_or_a_narrower_request_is_a_near_miss(
@@ -167,6 +177,8 @@ def test_a_word_in_place_of_another_or_a_narrower_request_is_a_near_miss(
         ("difference between map and forEach in js", "JavaScript: map vs forEach difference?"),
         # Words each adds in the same place, or a frame around the question, narrow nothing.
         ("How do I pick a good watermelon?", "How can I choose a ripe watermelon?"),
+        ("How do I install Node.js on Ubuntu?", "how to install nodejs on ubuntu"),
+        ("Format the date as YYYY-MM-DD", "format the date like yyyy-mm-dd"),
         ("How do I write a good cover letter?", "Tips for writing a strong cover letter?"),
         ("why do cats purr", "what is the reason cats purr"),
         ("Is drinking coffee bad for you?", "Is coffee bad for you?"),
