@@ -142,6 +142,9 @@ def test_a_paraphrase_passes(cached: str, asked: str) -> None:
          "language"),
         ("A packing list for the beach as a checklist",
          "A packing list for the beach as one comma-separated line", "format"),
+        ("A 2 TB disk is how many GiB?", "A 2 TB disk is how many GB?", "unit"),
+        ("how do i count the files in a directory",
+         "how do i count the files in a directory including subdirectories", "qualifier"),
     ],
 )  # fmt: skip
 def test_a_word_in_place_of_another_or_a_narrower_request_is_a_near_miss(
