@@ -8,12 +8,12 @@
   longer tells thresholds apart), then each held-out batch at the default: the false-hit
   rate of every near-miss kind and of the destructive-action pairs, and the paraphrase hit
   rate; the first stage alone beside it, for comparison. Each batch was written before the
-  code it was first measured on, and that first figure is the clean one: "heldout"'s two false hits, then
-  "heldout2"'s two, each prompted a fix, so after them those batches no longer measure the
-  second stage cleanly; "heldout3" was written after the last fix and before measuring it;
-  "heldout4" after the fixes of the development half that followed, and its first figure
-  (2 of 118 near misses served) is its clean one: its two false hits were then fixed too.
-  "heldout5" was written apart from the code, before the word-substitution,
+  code it was first measured on, and that first figure is the clean one: "heldout"'s two
+  false hits, then "heldout2"'s two, each prompted a fix, so after them those batches no
+  longer measure the second stage cleanly; "heldout3" was written after the last fix and
+  before measuring it; "heldout4" after the fixes of the development half that followed, and
+  its first figure (2 of 118 near misses served) is its clean one: its two false hits were
+  then fixed too. "heldout5" was written apart from the code, before the word-substitution,
   question, quantity checks were measured on it: 7 of 160 near misses served, 36 of 80
   paraphrases; the checks of time, conditions and names in any case were then written
   against its misses, so it measures them no more. "heldout6" likewise, measured first with
@@ -25,8 +25,8 @@
   the threshold 0.85): 2 of 120 near misses served (none of 15 destructive), 18 of 80
   paraphrases; its misses, and the lower threshold the spent batches then allowed, followed.
   "heldout9" (200 pairs, written apart from the code) was measured once with those: 6 of 120
-  near misses served (none of 15 destructive), 44 of 80 paraphrases; two of its misses (binary
-  units, "including ...") were then fixed. The threshold was chosen without it.
+  near misses served (none of 15 destructive), 44 of 80 paraphrases; two of its misses
+  (binary units, "including ...") were then fixed. The threshold was chosen without it.
 - Lookup latency (embedding + k-NN in L01 + answers from Redis + second stage) with
   ``BENCH_SEMANTIC_ENTRIES`` entries (default 100,000: clustered unit vectors) in one
   partition, plus the labelled set's ``a`` questions in that same partition, so that the
