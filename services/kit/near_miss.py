@@ -88,6 +88,8 @@ class Words:
     negations: frozenset[str]
     antonyms: dict[str, set[tuple[int, int]]]  # stem -> {(pair index, side)}
     actions: dict[str, str]  # stem -> action
+    make: frozenset[str]  # verbs that may stand for any action of ``made``
+    made: frozenset[str]
     units: dict[str, str]  # stem -> unit
     formats: dict[str, str]  # stem -> format
     languages: frozenset[str]
@@ -124,6 +126,8 @@ class Words:
             negations=frozenset(data["negations"]),
             antonyms=antonyms,
             actions=_by_stem(data["actions"]),
+            make=frozenset(data["general_verbs"]["verbs"]),
+            made=frozenset(data["general_verbs"]["stand_for"]),
             units=_by_stem(data["units"]),
             formats=_by_stem(data["formats"]),
             languages=frozenset(data["languages"]),
@@ -307,8 +311,12 @@ class NearMissCheck:
                     return True
         return prefix_opposite(x, y)
 
-    @staticmethod
-    def _action(a: Reading, b: Reading) -> Refusal | None:
+    def _action(self, a: Reading, b: Reading) -> Refusal | None:
+        # "create a pivot table" / "make a pivot table": "make" may stand for a few actions,
+        # none that destroys; the other checks still compare the rest.
+        bare, other = (a, b) if not a.actions else (b, a)
+        if not bare.actions and other.actions <= self._w.made and self._w.make & set(bare.words):
+            return None
         if a.actions != b.actions:
             return Refusal("action", f"actions differ ({_set(a.actions)} vs {_set(b.actions)})")
         return None
