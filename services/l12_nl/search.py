@@ -6,7 +6,8 @@ documents are embedded once, when the index is built; a query costs one embeddin
 matrix product. Keywords catch the exact terms (a field or resource name) that a small
 embedding model blurs. Requests in users' words (``data/requests.yaml``) are nearer to a new
 request than any description is ("kill agent 9 its looping" to "agent 12 is stuck, shut it
-down"), so a method's closest request is a signal of its own.
+down"), so a method's closest request is a signal of its own. Those requests also teach how
+callers ask for each verb (services/l12_nl/verbs.py), which tells a resource's methods apart.
 """
 
 from __future__ import annotations
@@ -22,15 +23,18 @@ import numpy as np
 import yaml
 
 from services.l12_nl.catalog import CatalogMethod
+from services.l12_nl.verbs import VerbClassifier
 
 # Texts in, unit vectors out (L04 Embed).
 Embedder = Callable[[Sequence[str]], Awaitable[list[list[float]]]]
 
 # Weights chosen on the development requests (data/requests.yaml, each left out of the
 # examples while it is the query) by python -m bench.nl_search_tuning: the cosine against the
-# keyword score, and the closest example request against that blend.
+# keyword score, the closest example request against that blend, and the verb's probability
+# against all of it.
 SEMANTIC_WEIGHT = 0.8
-EXAMPLE_WEIGHT = 0.2
+EXAMPLE_WEIGHT = 0.3
+VERB_WEIGHT = 0.1
 
 REQUESTS = Path(__file__).parent / "data" / "requests.yaml"
 # L04's Embed takes at most 256 texts a call.
@@ -68,6 +72,20 @@ def stem(word: str) -> str:
 
 def terms(text: str) -> list[str]:
     return [stem(word) for word in words(text) if word not in _STOP_WORDS]
+
+
+def verb_of(method: CatalogMethod) -> str:
+    """The verb its name starts with: ``GetSecret`` -> ``get``."""
+    found = words(method.short_name)
+    return found[0] if found else ""
+
+
+def verb_features(text: str) -> list[str]:
+    """What the verb model reads: stemmed words, stop words too ("which", "all", "is" say
+    which verb is meant), and the first one marked, since a request most often opens with
+    its verb."""
+    stems = [stem(word) for word in words(text)]
+    return [*stems, f"^{stems[0]}"] if stems else []
 
 
 # What callers say for the verbs API methods start with (AIP standard methods and the
@@ -223,6 +241,12 @@ class SearchIndex:
         self._example_owner = np.array([owner for owner, _ in examples], dtype=int)
         self._example_texts = [text for _, text in examples]
         self._example_vectors = example_vectors
+        self._method_verbs = [verb_of(m) for m in methods]
+        self._verbs = VerbClassifier(
+            self._method_verbs,
+            [(self._method_verbs[owner], text) for owner, text in examples],
+            verb_features,
+        )
 
     @classmethod
     async def build(
@@ -280,20 +304,29 @@ class SearchIndex:
     def keyword_scores(self, query: str) -> np.ndarray:
         return self._keywords.scores(query)
 
+    def verb_scores(self, query: str, leaving_out: str | None = None) -> np.ndarray:
+        """The probability that the query asks for each method's verb, learned from the
+        example requests; ``leaving_out`` as for example_scores."""
+        probability = self._verbs.probabilities(query, leaving_out)
+        return np.array([probability[verb] for verb in self._method_verbs])
+
     async def search(
         self,
         query: str,
         limit: int,
         semantic_weight: float = SEMANTIC_WEIGHT,
         example_weight: float = EXAMPLE_WEIGHT,
+        verb_weight: float = VERB_WEIGHT,
     ) -> list[Scored]:
         vector = await self.query_vector(query)
         blended = blend(
             self.semantic_scores(vector),
             self.keyword_scores(query),
             self.example_scores(vector),
+            self.verb_scores(query),
             semantic_weight,
             example_weight,
+            verb_weight,
         )
         order = np.argsort(-blended, kind="stable")[:limit]
         return [Scored(self._methods[i], float(blended[i])) for i in order]
@@ -303,12 +336,16 @@ def blend(
     semantic: np.ndarray,
     keywords: np.ndarray,
     examples: np.ndarray,
+    verbs: np.ndarray,
     semantic_weight: float = SEMANTIC_WEIGHT,
     example_weight: float = EXAMPLE_WEIGHT,
+    verb_weight: float = VERB_WEIGHT,
 ) -> np.ndarray:
-    """A method's score: its texts' meaning and keywords, then its closest example request."""
+    """A method's score: its texts' meaning and keywords, then its closest example request,
+    then how likely the query asks for its verb."""
     described = semantic_weight * semantic + (1 - semantic_weight) * keywords
-    return (1 - example_weight) * described + example_weight * examples  # type: ignore[no-any-return]
+    found = (1 - example_weight) * described + example_weight * examples
+    return (1 - verb_weight) * found + verb_weight * verbs  # type: ignore[no-any-return]
 
 
 async def _embed_all(embed: Embedder, texts: Sequence[str]) -> np.ndarray:
