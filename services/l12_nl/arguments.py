@@ -17,6 +17,9 @@ HISTORY_TURNS = 4  # earlier turns of the conversation shown to the model
 # write one string until it runs out of tokens (E4011) instead of closing the JSON.
 MAX_STRING_CHARS = 96
 MAX_ARRAY_ITEMS = 8
+# A page asked for in words: within every layer's own limit (the smallest is 200), where the
+# int32 a page size is declared as is not.
+MAX_PAGE_SIZE = 100
 
 SYSTEM = (
     "You turn a request into the JSON arguments of one API call. Copy names, ids and values "
@@ -41,12 +44,16 @@ def prompt(
 
 
 def bounded(schema: Any) -> Any:
-    """``schema`` with every free-form string and array given a length limit."""
+    """``schema`` with every free-form string and array given a length limit, and every page
+    size a range."""
     if isinstance(schema, list):
         return [bounded(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
     out = {key: bounded(value) for key, value in schema.items()}
+    page_size = out.get("properties", {}).get("page_size")
+    if isinstance(page_size, dict) and page_size.get("type") == "integer":
+        page_size |= {"minimum": 1, "maximum": MAX_PAGE_SIZE}
     if out.get("type") == "string" and not {"enum", "pattern", "maxLength"} & out.keys():
         out["maxLength"] = MAX_STRING_CHARS
     if out.get("type") == "array" and "maxItems" not in out:

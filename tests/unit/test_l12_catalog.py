@@ -10,7 +10,13 @@ import pytest
 from agentic.data.v1 import event_store_pb2, vectors_pb2
 from services.kit import PlatformError, descriptors
 from services.kit.auth import CALLER_AUTHORIZATION_HEADER
-from services.l12_nl.arguments import MAX_ARRAY_ITEMS, MAX_STRING_CHARS, bounded, prompt
+from services.l12_nl.arguments import (
+    MAX_ARRAY_ITEMS,
+    MAX_PAGE_SIZE,
+    MAX_STRING_CHARS,
+    bounded,
+    prompt,
+)
 from services.l12_nl.catalog import Catalog
 from services.l12_nl.credentials import caller_credential
 from services.l12_nl.index_builder import IndexBuilder
@@ -137,6 +143,14 @@ def test_a_models_answer_is_bounded_where_the_schema_leaves_it_free() -> None:
     assert "maxLength" not in properties["expected_version"]  # a pattern bounds it already
     assert properties["events"]["maxItems"] == MAX_ARRAY_ITEMS
     assert "maxLength" not in schema["properties"]["stream_id"]  # the catalog's is unchanged
+
+
+def test_a_page_size_a_model_writes_is_one_every_layer_takes() -> None:
+    """ "0" asked of the assistant once became ListGoals with a page size past L05's 500."""
+    schema = CATALOG.method("agentic.planning.v1.GoalService.ListGoals").request_schema
+    page_size = bounded(schema)["properties"]["page_size"]
+    assert (page_size["minimum"], page_size["maximum"]) == (1, MAX_PAGE_SIZE)
+    assert schema["properties"]["page_size"]["maximum"] == 2**31 - 1
 
 
 def test_the_prompt_carries_earlier_turns_then_the_request() -> None:
