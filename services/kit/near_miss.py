@@ -68,6 +68,8 @@ _NUMBER_WORDS = {
 } | {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety"
                                      .split(), start=2)}  # fmt: skip
 _NUMBER_STEMS = frozenset(stem(w) for w in _NUMBER_WORDS)
+_FUTURE = frozenset({"will", "gonna", "shall"})
+_PAST = frozenset({"did", "was", "were", "had"})
 _MULTIPLIERS = {"hundred": 100, "thousand": 1_000, "million": 10**6, "billion": 10**9}
 
 
@@ -213,6 +215,7 @@ class Reading:
     entities: set[str]
     names: set[str]  # every word that could be a name, whatever its case ("s3", "postgres")
     times: set[str]  # which time it points at: now, next, last ("this year", "next sprint")
+    tense: str  # "past", "future" or "" (the present, or both, or neither said)
     conditions: set[str]
     # The noun after each superlative, and whether it is plural ("the largest moons").
     superlatives: dict[str, bool]
@@ -257,6 +260,7 @@ class NearMissCheck:
             written_in=self._written_in(text, raw),
             entities=_entities(text, skip_sentence_starts=True),
             names=_names(text),
+            tense=_tense(words),
             times={
                 w.time_references[x]
                 for x, y in pairwise(words)
@@ -430,9 +434,12 @@ class NearMissCheck:
 
     @staticmethod
     def _time(a: Reading, b: Reading) -> Refusal | None:
-        """ "this year" / "next year": both say which, not the same."""
+        """ "this year" / "next year": both say which, not the same; and "how has X changed" /
+        "how will X change": one asks of the past, the other of the future."""
         if a.times and b.times and a.times != b.times:
             return Refusal("time", f"{_set(a.times)} vs {_set(b.times)}")
+        if {a.tense, b.tense} == {"past", "future"}:
+            return Refusal("time", f"asks of the {a.tense} vs of the {b.tense}")
         return None
 
     @staticmethod
@@ -592,6 +599,19 @@ class NearMissCheck:
                 if not repeated or token in w.stopwords:
                     role = NONE
         return sequence
+
+
+def _tense(words: list[str]) -> str:
+    """Past or future, when a prompt's auxiliaries say one and not the other."""
+    future = any(w in _FUTURE for w in words) or any(
+        x == "going" and y == "to" for x, y in pairwise(words)
+    )
+    past = any(w in _PAST for w in words)
+    # "how has remote work changed": a perfect's participle may come words after "has".
+    perfect = [i for i, w in enumerate(words) if w in ("has", "have")]
+    if perfect and not past:
+        past = any(w.endswith(("ed", "en")) and len(w) > 4 for w in words[perfect[0] + 1 :])
+    return "future" if future and not past else "past" if past and not future else ""
 
 
 def _first_roles(content: list[tuple[str, str]]) -> dict[str, str]:

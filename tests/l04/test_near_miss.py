@@ -143,6 +143,8 @@ def test_a_paraphrase_passes(cached: str, asked: str) -> None:
         ("A packing list for the beach as a checklist",
          "A packing list for the beach as one comma-separated line", "format"),
         ("A 2 TB disk is how many GiB?", "A 2 TB disk is how many GB?", "unit"),
+        ("How has remote work changed city centres?", "How will remote work change city centres?",
+         "time"),
         # "make" stands for creating, not for an action asked outright or one that destroys.
         ("What is a Kubernetes namespace?", "Create a Kubernetes namespace.", "action"),
         ("How do I make the logs smaller?", "How do I delete the logs?", "action"),
@@ -185,6 +187,7 @@ def test_a_word_in_place_of_another_or_a_narrower_request_is_a_near_miss(
         ("How do I pick a good watermelon?", "How can I choose a ripe watermelon?"),
         ("How do I install Node.js on Ubuntu?", "how to install nodejs on ubuntu"),
         ("How do I create a pivot table in Excel?", "how to make a pivot table in excel"),
+        ("What will happen if I delete a git branch?", "What happens if I delete a git branch?"),
         ("Format the date as YYYY-MM-DD", "format the date like yyyy-mm-dd"),
         ("How do I write a good cover letter?", "Tips for writing a strong cover letter?"),
         ("why do cats purr", "what is the reason cats purr"),
