@@ -1,7 +1,7 @@
 """L12 figures: catalog search recall and latency, and what Invoke adds over calling the RPC
 itself.
 
-- Recall: the held-out half of tests/data/nl_requests.jsonl through POST /v1/services:search
+- Recall: each held-out batch of tests/data/nl_requests.jsonl through POST /v1/services:search
   (limit 3), with the weights in services/l12_nl/search.py (chosen on the development requests by
   `python -m bench.nl_search_tuning`). Only the figures are printed, never the misses.
 - Search: POST /v1/services:search through the gateway (REST), one in flight, cycling
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -36,28 +37,33 @@ DEV_TOKEN = "dev_key_local_ONLY"
 LABELLED = Path(__file__).resolve().parents[1] / "tests" / "data" / "nl_requests.jsonl"
 INVOKE_ADDED_P50_BUDGET_MS = 2.0
 RECALL_AT_3_TARGET = 0.90
+# Held-out batches, each written without reading the search's misses: "heldout" on
+# 2026-12-05; "heldout2" on 2026-12-06, three requests an RPC, written from the doc comments
+# to tell each RPC from its neighbours (it reads harder than the first).
+HELD_OUT = {"heldout": "the held-out half", "heldout2": "the second held-out batch"}
 
 
 async def held_out_recall(gateway_url: str) -> None:
     rows = [json.loads(line) for line in LABELLED.read_text().splitlines() if line.strip()]
-    held_out = [row for row in rows if row["split"] == "heldout"]
-    at1 = at3 = 0
     async with httpx.AsyncClient(
         base_url=gateway_url, headers={"authorization": f"Bearer {DEV_TOKEN}"}, timeout=60
     ) as client:
-        for row in held_out:
-            reply = await client.post(
-                "/v1/services:search", json={"query": row["text"], "limit": 3}
-            )
-            reply.raise_for_status()
-            found = [match["method"] for match in reply.json()["matches"]]
-            at1 += found[:1] == [row["method"]]
-            at3 += row["method"] in found
-    count = len(held_out)
-    verdict = "met" if at3 / count >= RECALL_AT_3_TARGET else "MISSED"
-    print(f"\nSearchServices on the held-out half ({count} requests)")
-    print(f"  recall@1 {at1 / count:.1%} ({at1}), recall@3 {at3 / count:.1%} ({at3})")
-    print(f"  target recall@3 >= {RECALL_AT_3_TARGET:.0%}: {verdict}")
+        for split, title in HELD_OUT.items():
+            held_out = [row for row in rows if row["split"] == split]
+            at1 = at3 = 0
+            for row in held_out:
+                reply = await client.post(
+                    "/v1/services:search", json={"query": row["text"], "limit": 3}
+                )
+                reply.raise_for_status()
+                found = [match["method"] for match in reply.json()["matches"]]
+                at1 += found[:1] == [row["method"]]
+                at3 += row["method"] in found
+            count = len(held_out)
+            verdict = "met" if at3 / count >= RECALL_AT_3_TARGET else "MISSED"
+            print(f"\nSearchServices on {title} ({count} requests)")
+            print(f"  recall@1 {at1 / count:.1%} ({at1}), recall@3 {at3 / count:.1%} ({at3})")
+            print(f"  target recall@3 >= {RECALL_AT_3_TARGET:.0%}: {verdict}")
 
 
 async def search_latency(gateway_url: str, count: int) -> None:
@@ -116,6 +122,9 @@ async def run(settings: LauncherSettings) -> None:
 
 
 def main() -> int:
+    # Hundreds of searches a minute, each an L04 Embed as agent l12_nl: past L04's per-agent
+    # limit, which this mesh lifts (its processes inherit it).
+    os.environ["L04_AGENT_REQUESTS_PER_MINUTE"] = "0"
     return run_on_own_mesh(run)
 
 
