@@ -56,6 +56,8 @@ _OPEN_QUESTION_WORDS = frozenset({"what", "which"})  # may ask for anything
 # Not "I", not "B-tree", not "B+" (a blood type, a grade: a name of its own).
 _LETTER_NAME = re.compile(r"\b([a-z]{2,}) ([A-HJ-Z])\b(?![-'+#])")
 _DOTTED = re.compile(r"(?<=[A-Za-z])\.(?=[A-Za-z])")
+_PATH = re.compile(r"(?<![\w/.~])(?:~|\.{1,2})?(?:/[\w.-]+)+/?")  # /data/in, ~/notes, ./run.sh
+_DECADE = re.compile(r"\b(1\d{2}0|20\d0)'?s\b|'(\d0)s\b")  # the 2010s, the 1990's, the '90s
 _DATE_PATTERN = re.compile(r"\b(?:[dmyhs]{1,4}[-/.:]){2,}[dmyhs]{1,4}\b", re.IGNORECASE)
 _NAME = re.compile(r"[\w+#]+(?:[-.][\w+#]+)*")
 READINGS_KEPT = 4096  # readings of recent prompts (a cached question is compared again and again)
@@ -636,6 +638,10 @@ def _distinct(values: list[str]) -> list[str]:
 
 def _tokens(text: str) -> list[str]:
     text = text.replace(_APOSTROPHE, "'")
+    # A path is one word: "/data/in" to "/data/out" are two names, not words joined by "/".
+    text = _PATH.sub(lambda m: " " + re.sub(r"\W", "", m[0]) + " ", text)
+    # A decade is a span of years, not the year it starts with: "the 2010s" is not "2010".
+    text = _DECADE.sub(lambda m: f"{m[1] or m[2]} decade", text)
     text = re.sub(r"\bw/o\b", "without", text, flags=re.IGNORECASE)
     text = re.sub(r"\bw/(?=\s)", "with", text, flags=re.IGNORECASE)
     text = re.sub(r"\b(can|won)'t\b", lambda m: ("can" if m[1].lower() == "can" else "will")
