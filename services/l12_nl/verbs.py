@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 # Additive smoothing of word counts: small, since a verb's examples are few and a word seen
 # only with one verb ("enumerate") is a strong sign of it.
@@ -40,37 +41,57 @@ class VerbClassifier:
             self._counts[verb].update(found)
             self._examples[verb] += 1
             self._by_text.setdefault(text, []).append((verb, found))
-        self._totals = {verb: sum(counts.values()) for verb, counts in self._counts.items()}
-        self._seen = Counter[str]()
-        for counts in self._counts.values():
-            self._seen.update(counts)
+        self._model = _Model.of(self._counts, self._examples)
 
     def probabilities(self, text: str, leaving_out: str | None = None) -> dict[str, float]:
         """P(verb | ``text``) for every verb. ``leaving_out``: an example text not to count
         (the query itself, when choosing weights)."""
         removed = self._by_text.get(leaving_out, []) if leaving_out is not None else []
-        # Copies only when an example is left out: a served query reads the counts as they are.
-        seen = self._seen.copy() if removed else self._seen
-        examples = self._examples.copy() if removed else self._examples
-        totals = dict(self._totals)
-        removed_counts = {verb: Counter[str]() for verb in self.verbs}
-        for verb, found in removed:
-            seen.subtract(found)
-            examples[verb] -= 1
-            totals[verb] -= sum(found.values())
-            removed_counts[verb].update(found)
-        vocabulary = sum(1 for count in seen.values() if count > 0)
-        wanted = [(term, n) for term, n in Counter(self._features(text)).items() if seen[term] > 0]
-        all_examples = sum(examples.values())
+        model = self._model  # a served query reads the counts as they are
+        if removed:
+            counts = {verb: Counter(found) for verb, found in self._counts.items()}
+            examples = Counter(self._examples)
+            for verb, found in removed:
+                counts[verb].subtract(found)
+                examples[verb] -= 1
+            model = _Model.of(counts, examples)
+        wanted = [
+            (term, n) for term, n in Counter(self._features(text)).items() if model.seen[term] > 0
+        ]
+        all_examples = sum(model.examples.values())
         log_p = {}
         for verb in self.verbs:
-            score = math.log((examples[verb] + 1) / (all_examples + len(self.verbs)))
-            denominator = totals[verb] + SMOOTHING * vocabulary
+            score = math.log((model.examples[verb] + 1) / (all_examples + len(self.verbs)))
+            denominator = model.totals[verb] + SMOOTHING * model.vocabulary
             for term, n in wanted:
-                count = self._counts[verb][term] - removed_counts[verb][term]
-                score += n * math.log((count + SMOOTHING) / denominator)
+                score += n * math.log((model.counts[verb][term] + SMOOTHING) / denominator)
             log_p[verb] = score
         top = max(log_p.values(), default=0.0)
         exp = {verb: math.exp(score - top) for verb, score in log_p.items()}
         total = sum(exp.values())
         return {verb: value / total for verb, value in exp.items()}
+
+
+@dataclass(frozen=True)
+class _Model:
+    """The counts a probability is read from: words by verb, examples by verb, and what
+    follows from them."""
+
+    counts: dict[str, Counter[str]]
+    examples: Counter[str]
+    totals: dict[str, int]  # words counted by verb
+    seen: Counter[str]  # words counted over all verbs
+    vocabulary: int  # distinct words seen
+
+    @classmethod
+    def of(cls, counts: dict[str, Counter[str]], examples: Counter[str]) -> _Model:
+        seen = Counter[str]()
+        for found in counts.values():
+            seen.update(found)
+        return cls(
+            counts=counts,
+            examples=examples,
+            totals={verb: sum(found.values()) for verb, found in counts.items()},
+            seen=seen,
+            vocabulary=sum(1 for count in seen.values() if count > 0),
+        )
