@@ -2,8 +2,9 @@
 the same generation through L04's own REST (``POST /v1/models:generate``), 1 client.
 
 Its own mesh whose L04 routes to a provider stub answering at once (bench/provider_stub.py),
-so the difference is the compatible path's own: Envoy -> the L09 process (map, gRPC call to
-L04, map back) against Envoy's transcoder -> L04. Both calls use one API key on the bulk tier
+so the difference is the compatible path's own: Envoy -> L04's HTTP port (map, the
+servicer's own method in the process, map back) against Envoy's transcoder -> L04's gRPC
+port. Both calls use one API key on the bulk tier
 (ext_authz on every call of the compatible path; on the REST path the identity filter reuses
 the key's allow for a while, see services/l09_gateway/authz.py) and a prompt never sent
 before, so both miss the exact cache. The same body is also sent with httpx to the compatible
@@ -169,10 +170,10 @@ async def figures(settings: LauncherSettings) -> None:
     rest50 = percentile(samples["L04 REST via Envoy"], 0.5)
     for name, taken in samples.items():
         p50, p99 = percentile(taken, 0.5), percentile(taken, 0.99)
-        print(f"  {name:24s} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  (+{p50 - rest50:.2f} ms p50)")
+        print(f"  {name:24s} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  ({p50 - rest50:+.2f} ms p50)")
     added = percentile(samples["OpenAI API, openai SDK"], 0.5) - rest50
     verdict = "met" if added <= TARGET_P50_MS else "MISSED"
-    print(f"  openai SDK call: +{added:.2f} ms p50; target <= +{TARGET_P50_MS} ms: {verdict}")
+    print(f"  openai SDK call: {added:+.2f} ms p50; target <= +{TARGET_P50_MS} ms: {verdict}")
 
 
 def main() -> int:

@@ -130,6 +130,31 @@ def is_service_token(authorization: str | None, service_token: str | None) -> bo
     return hmac.compare_digest(token.strip().encode(), service_token.encode())
 
 
+def caller_of(authenticator: TokenAuthenticator, headers: Mapping[str, str]) -> Caller | None:
+    """The caller a call's headers name, or None when its credential is refused.
+
+    With the gateway's service token the caller is the one the gateway names in
+    PRINCIPAL_HEADER, ROLES_HEADER and TENANT_HEADER (from anyone else those are ignored); with
+    the layer's own key it is that key's operator, who reaches everything the layer holds.
+    Served gRPC calls (BearerAuthInterceptor) and a layer's HTTP APIs read callers alike."""
+    header = headers.get("authorization")
+    principal = authenticator.principal_for(header)
+    if principal is None:
+        return None
+    if authenticator.is_service(header):
+        principal = headers.get(PRINCIPAL_HEADER) or principal
+        roles = tuple(filter(None, headers.get(ROLES_HEADER, "").split(",")))
+        return Caller(principal, headers.get(TENANT_HEADER) or principal, roles)
+    return Caller(principal, principal, (ADMIN_ROLE,))
+
+
+def act_as(caller: Caller) -> None:
+    """Makes ``caller`` the one the current call is served for (``current_caller``)."""
+    current_principal.set(caller.principal)
+    current_roles.set(caller.roles)
+    current_tenant.set(caller.tenant)
+
+
 # -- API keys (hashed at rest) ------------------------------------------------------------------
 
 API_KEY_PREFIX = "agk"

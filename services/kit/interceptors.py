@@ -14,16 +14,7 @@ from google.protobuf.message import DecodeError
 from grpc_interceptor.server import AsyncServerInterceptor
 from grpc_status import rpc_status
 
-from services.kit.auth import (
-    ADMIN_ROLE,
-    PRINCIPAL_HEADER,
-    ROLES_HEADER,
-    TENANT_HEADER,
-    TokenAuthenticator,
-    current_principal,
-    current_roles,
-    current_tenant,
-)
+from services.kit.auth import TokenAuthenticator, act_as, caller_of
 from services.kit.errors import ErrorCode, PlatformError, to_rpc_status
 from services.kit.json_depth import MAX_JSON_DEPTH, too_deep_field
 
@@ -199,26 +190,15 @@ class BearerAuthInterceptor(AsyncServerInterceptor):
     ) -> Any:
         if not method_name.startswith(self._open):
             metadata = _metadata(context)
-            header = metadata.get("authorization")
-            principal = self._auth.principal_for(header)
-            if principal is None:
-                reason = "missing" if not header else "invalid"
+            caller = caller_of(self._auth, metadata)
+            if caller is None:
+                reason = "missing" if not metadata.get("authorization") else "invalid"
                 raise PlatformError(
                     self._error,
                     f"{reason} credentials: send 'authorization: Bearer <token>'",
                 )
-            if self._auth.is_service(header):
-                # The gateway vouches for the caller; from anyone else these are ignored.
-                principal = metadata.get(PRINCIPAL_HEADER) or principal
-                roles = tuple(filter(None, metadata.get(ROLES_HEADER, "").split(",")))
-                tenant = metadata.get(TENANT_HEADER) or principal
-            else:
-                # The layer's own key: its operator, who reaches everything the layer holds.
-                roles, tenant = (ADMIN_ROLE,), principal
-            current_principal.set(principal)
-            current_roles.set(roles)
-            current_tenant.set(tenant)
-            structlog.contextvars.bind_contextvars(principal=principal)
+            act_as(caller)
+            structlog.contextvars.bind_contextvars(principal=caller.principal)
         result = method(request_or_iterator, context)
         if hasattr(result, "__aiter__"):
             return result

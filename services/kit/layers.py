@@ -42,6 +42,10 @@ class Layer:
     # A path prefix it also serves over plain HTTP (on ``http_port``), routed by Envoy as is:
     # the MCP endpoint "/mcp" of L12.
     http_path: str = ""
+    # It serves the OpenAI- and Anthropic-compatible APIs (kit/compat_paths.py) over plain
+    # HTTP on ``http_port``, every process on that one port; Envoy routes them there once the
+    # gateway admitted the caller as the RPC each path maps to: L04.
+    compat_apis: bool = False
     # Processes the launcher starts, each on its own port (``process_ports``), all listed in
     # its Envoy cluster and in its channel target. More than one only for a layer that keeps
     # no state of its own between calls (L04: limits, budgets, usage and caches are in
@@ -83,8 +87,13 @@ class Layer:
         return self.port_setting if index == 0 else f"{self.key}_process{index}_port"
 
     @property
+    def serves_http(self) -> bool:
+        """It listens on an HTTP port besides gRPC (``http_path`` or ``compat_apis``)."""
+        return bool(self.http_path) or self.compat_apis
+
+    @property
     def http_port(self) -> int:
-        """Its default HTTP port, when it has an ``http_path``: 8112 for L12."""
+        """Its default HTTP port, when it ``serves_http``: 8112 for L12, 8104 for L04."""
         return self.port + 100
 
     @property
@@ -133,7 +142,8 @@ LAYERS: tuple[Layer, ...] = (
         workflows=True,
     ),
     Layer(3, "tools", "agentic.tools.v1", "Tools", timeout_seconds=30, launched=True),
-    # L04: two processes, so that its Python per-call work runs on both cores.
+    # L04: two processes, so that its Python per-call work runs on both cores; the
+    # compatible APIs are served by both.
     Layer(
         4,
         "models",
@@ -142,6 +152,7 @@ LAYERS: tuple[Layer, ...] = (
         timeout_seconds=120,
         launched=True,
         processes=2,
+        compat_apis=True,
     ),
     # L05: CreateGoal starts a goal workflow on Temporal.
     Layer(

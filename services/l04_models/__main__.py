@@ -18,6 +18,7 @@ from services.kit import (
     wait_for_termination,
 )
 from services.kit.auth import service_token_from_env
+from services.kit.http_server import http_server, shared_socket
 from services.kit.redis_client import redis_client as kit_redis_client
 from services.kit.secrets import SecretReader
 from services.l04_models import errors
@@ -27,6 +28,8 @@ from services.l04_models.assembly import (
     build_semantic_cache,
     provider_keys,
 )
+from services.l04_models.compat.app import compat_app
+from services.l04_models.compat.models_client import ModelsClient
 from services.l04_models.config import ModelSettings
 from services.l04_models.event_sink import l01_event_sink
 from services.l04_models.providers.local import LocalProvider
@@ -70,22 +73,31 @@ async def main() -> None:
         "providers.configured",
         available=[name for name, p in providers.items() if p.available()],
     )
+    servicer = ModelServicer(gateway, redis_client, ready)
+    authenticator = TokenAuthenticator(settings.api_key)
     definition = ServiceDefinition(
         layer=LAYER,
         errors=errors.CATALOG,
         service_names=[SERVICE_NAME],
-        registrars=[
-            lambda s: models_pb2_grpc.add_ModelServiceServicer_to_server(
-                ModelServicer(gateway, redis_client, ready), s
-            )
-        ],
-        authenticator=TokenAuthenticator(settings.api_key),
+        registrars=[lambda s: models_pb2_grpc.add_ModelServiceServicer_to_server(servicer, s)],
+        authenticator=authenticator,
     )
+    # Bound before the gRPC server serves: once the launcher sees L04 serving, so is this.
+    compat_socket = shared_socket(settings.host, settings.http_port)
+    compat = http_server(
+        compat_app(ModelsClient(servicer, authenticator, errors.CATALOG)),
+        settings.host,
+        settings.http_port,
+    )
+    log.info("compat.listening", http=f"{settings.host}:{settings.http_port}")
     async with GrpcServer(definition, settings):
         recorder = asyncio.create_task(usage.run())
+        compat_serving = asyncio.create_task(compat.serve(sockets=[compat_socket]))
         try:
             await wait_for_termination()
         finally:
+            compat.should_exit = True
+            await compat_serving
             usage.stop()  # its last flush runs to the end, within a bound
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(recorder, USAGE_FLUSH_GRACE_SECONDS)

@@ -17,6 +17,8 @@ class ModelSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="L04_", extra="ignore")
 
     port: int = Field(8004, ge=0, le=65535)
+    # Every process of the layer binds it (SO_REUSEPORT): the compatible APIs (compat/).
+    http_port: int = Field(8104, ge=0, le=65535, description="the OpenAI/Anthropic APIs (HTTP)")
     api_key: str | None = Field(None, description="production key; unset = dev tokens")
     log_level: str = Field(
         "info", validation_alias=AliasChoices("L04_LOG_LEVEL", "AGENTIC_LOG_LEVEL")

@@ -145,6 +145,9 @@ def to_response(answer: Answer) -> pb.GenerateResponse:
 
 
 class ModelServicer(pb_grpc.ModelServiceServicer):
+    """``context`` is None when the compatible APIs (compat/) call a method in this process:
+    no method reads it, the caller being ``current_caller()`` either way."""
+
     def __init__(
         self,
         gateway: ModelGateway,
@@ -156,13 +159,13 @@ class ModelServicer(pb_grpc.ModelServiceServicer):
         self._ready = ready
 
     async def Generate(
-        self, request: pb.GenerateRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GenerateRequest, context: grpc.aio.ServicerContext | None
     ) -> pb.GenerateResponse:
         tenant = bound_tenant(current_caller(), request.tenant_id)
         return to_response(await self._gateway.generate(to_request(request, tenant)))
 
     async def StreamGenerate(
-        self, request: pb.StreamGenerateRequest, context: grpc.aio.ServicerContext
+        self, request: pb.StreamGenerateRequest, context: grpc.aio.ServicerContext | None
     ) -> AsyncIterator[pb.StreamGenerateResponse]:
         tenant = bound_tenant(current_caller(), request.request.tenant_id, "request.tenant_id")
         async for item in self._gateway.stream(to_request(request.request, tenant)):
@@ -172,7 +175,7 @@ class ModelServicer(pb_grpc.ModelServiceServicer):
                 yield pb.StreamGenerateResponse(text_delta=item)
 
     async def Embed(
-        self, request: pb.EmbedRequest, context: grpc.aio.ServicerContext
+        self, request: pb.EmbedRequest, context: grpc.aio.ServicerContext | None
     ) -> pb.EmbedResponse:
         tenant = bound_tenant(current_caller(), request.tenant_id)
         result = await self._gateway.embed(
@@ -187,7 +190,7 @@ class ModelServicer(pb_grpc.ModelServiceServicer):
         )
 
     async def ListModels(
-        self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext | None
     ) -> pb.ListModelsResponse:
         router = self._gateway.router
         response = pb.ListModelsResponse(

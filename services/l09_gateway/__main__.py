@@ -1,8 +1,7 @@
 """Runs the L09 gateway process: ``python -m services.l09_gateway``.
 
 One process, one event loop: the HTTP side behind Envoy's open routes (``/health``,
-``/openapi.json``) and its compatible APIs (``/openai/v1/*``, ``/anthropic/v1/*``, which call
-L04), and the gRPC side Envoy asks on calls (ext_authz, rate limits) and for the
+``/openapi.json``), and the gRPC side Envoy asks on calls (ext_authz, rate limits) and for the
 configuration of its native JWT filters (ECDS), which also serves the mesh's reflection.
 """
 
@@ -13,11 +12,10 @@ import gc
 
 import uvicorn
 
-from services.kit import DEV_TOKENS, configure_logging, get_logger, layer_target
+from services.kit import DEV_TOKENS, configure_logging, get_logger
 from services.l09_gateway import descriptor
 from services.l09_gateway.app import create_app
 from services.l09_gateway.authz import AuthorizationServicer
-from services.l09_gateway.compat.models_client import ModelsClient
 from services.l09_gateway.config import GatewaySettings
 from services.l09_gateway.credentials import ApiKeys, Authenticator
 from services.l09_gateway.grpc_server import start_grpc_server
@@ -95,12 +93,10 @@ async def serve(settings: GatewaySettings) -> None:
         layers=settings.layers,
     )
     openapi = openapi_document(surface)
-    # Every L04 process (AGENTIC_L04_TARGET lists them); L09_LAYERS names each for /health.
-    models = ModelsClient(layer_target("l04"))
     # Envoy writes the access log; uvicorn's own logging would duplicate it as plain text.
     http = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, openapi, models),
+            create_app(settings, openapi),
             host=settings.http_host,
             port=settings.http_port,
             log_config=None,
@@ -118,7 +114,6 @@ async def serve(settings: GatewaySettings) -> None:
         await http.serve()  # returns on SIGTERM / SIGINT
     finally:
         refresher.cancel()
-        await models.close()
         await server.stop(2)
         await limiter.close()
 

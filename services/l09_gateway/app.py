@@ -1,5 +1,4 @@
-"""HTTP routes of the L09 process: /health and /openapi.json (both open), and the OpenAI- and
-Anthropic-compatible APIs (authenticated by Envoy first)."""
+"""HTTP routes of the L09 process: /health and /openapi.json (both open)."""
 
 from __future__ import annotations
 
@@ -11,8 +10,6 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from services.kit import get_logger
-from services.l09_gateway.compat.endpoints import CompatEndpoints
-from services.l09_gateway.compat.models_client import ModelsClient
 from services.l09_gateway.config import GatewaySettings
 from services.l09_gateway.health import SERVING, check_mesh
 
@@ -22,7 +19,6 @@ log = get_logger("l09.http")
 def create_app(
     settings: GatewaySettings,
     openapi: dict[str, Any] | None = None,
-    models: ModelsClient | None = None,
 ) -> Starlette:
     async def health(request: Request) -> JSONResponse:
         report = await check_mesh(settings.layers, settings.check_timeout_seconds)
@@ -37,6 +33,4 @@ def create_app(
     routes = [Route("/health", health, methods=["GET"])]
     if openapi is not None:
         routes.append(Route("/openapi.json", openapi_json, methods=["GET"]))
-    if models is not None:
-        routes += CompatEndpoints(models).routes()
     return Starlette(routes=routes)

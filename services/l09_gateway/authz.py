@@ -31,7 +31,7 @@ from google.protobuf import struct_pb2
 from google.rpc import code_pb2, status_pb2
 
 from services.kit import get_logger
-from services.l09_gateway.compat.paths import is_compat_path, rpc_for_path
+from services.kit.compat_paths import is_compat_path, rpc_for_path
 from services.l09_gateway.credentials import Authenticator, Identity, Unauthenticated
 from services.l09_gateway.limits import Decision, RateLimiter
 from services.l09_gateway.names import (

@@ -8,14 +8,12 @@ credentials as every other call, checked by the gateway, never by a copy of its 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
-import uvicorn
 from google.protobuf import json_format
 from google.rpc import status_pb2
 from starlette.requests import Request
@@ -23,6 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentic.nl.v1 import catalog_pb2, catalog_pb2_grpc
+from services.kit.http_server import LayerHttpServer
+from services.kit.http_server import http_server as layer_http_server
 from services.l12_nl.mcp_server import MeshTools, build_server, request_credential
 
 ADMITTED_SECONDS = 1.0  # how long a credential the gateway accepted is not checked again
@@ -96,17 +96,8 @@ class GatewayAdmission:
         await self._app(scope, receive, send)
 
 
-class _Server(uvicorn.Server):
-    """Leaves SIGTERM / SIGINT to the layer's own shutdown (kit.wait_for_termination)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def http_server(gateway: grpc.aio.Channel, host: str, port: int) -> uvicorn.Server:
+def http_server(gateway: grpc.aio.Channel, host: str, port: int) -> LayerHttpServer:
     tools = MeshTools(gateway, credential=None)
     app = build_server(tools).streamable_http_app(stateless_http=True, json_response=True)
     admitted = GatewayAdmission(app, gateway_check(gateway))
-    config = uvicorn.Config(admitted, host=host, port=port, log_config=None, access_log=False)
-    return _Server(config)
+    return layer_http_server(admitted, host, port)

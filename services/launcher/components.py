@@ -263,7 +263,7 @@ class ComponentSet:
             f"{layer.env_prefix}_PORT": str(port),
             "REDIS_URL": self.settings.effective_redis_url,
         }
-        if layer.http_path:
+        if layer.serves_http:
             env[f"{layer.env_prefix}_HTTP_PORT"] = str(self.settings.layer_http_port(layer))
         if layer.database:
             env["DATABASE_URL"] = self.settings.effective_database_url
@@ -356,7 +356,7 @@ class ComponentSet:
         }
         for layer in self.layers:
             ports[layer.name] = self.settings.layer_ports(layer)
-            if layer.http_path:
+            if layer.serves_http:
                 ports[layer.http_cluster] = (self.settings.layer_http_port(layer),)
         return ports
 

@@ -27,7 +27,7 @@ _LayerPorts = create_model(
     **{
         layer.http_port_setting: (int, Field(layer.http_port, ge=1, le=65535))
         for layer in launched_layers()
-        if layer.http_path
+        if layer.serves_http
     },
 )
 
@@ -128,7 +128,7 @@ class LauncherSettings(_LayerPorts):  # type: ignore[misc,valid-type]
         )
 
     def layer_http_port(self, layer: Layer) -> int:
-        """The HTTP port of a layer with an ``http_path`` in this mesh."""
+        """The HTTP port of a layer that ``serves_http``, in this mesh."""
         return int(getattr(self, layer.http_port_setting))
 
     @property

@@ -103,7 +103,7 @@ def envoy_yaml(layers: list[Layer]) -> str:
     }
     for layer in layers:
         hosts[layer.name] = (f"{host(layer.name)}.service.consul", layer.port)
-        if layer.http_path:
+        if layer.serves_http:
             hosts[layer.http_cluster] = (f"{host(layer.name)}.service.consul", layer.http_port)
     header = (
         _HEADER + "# Envoy of compose.yml: gateway/envoy.yaml with its clusters resolved\n"
@@ -166,7 +166,7 @@ def _layer_service(layer: Layer) -> dict[str, Any]:
     if layer.workflows:
         env["TEMPORAL_ADDRESS"] = f"temporal:{TEMPORAL_PORT}"
         needs.append("temporal")
-    if layer.http_path:
+    if layer.serves_http:
         env[f"{layer.env_prefix}_HTTP_PORT"] = str(layer.http_port)
     if layer.name == "l00_secrets":
         env["L00_MASTER_KEY"] = "${L00_MASTER_KEY:?set a master key: <id>:<base64 of 32 bytes>}"

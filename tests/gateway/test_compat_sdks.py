@@ -1,7 +1,8 @@
 """The OpenAI- and Anthropic-compatible APIs, driven by the official SDKs through Envoy.
 
-Every call goes SDK -> Envoy (ext_authz) -> the L09 process -> L04 -> the offline model
-(SmolLM2, MiniLM). max_tokens stays small: generation runs on the shared CPU.
+Every call goes SDK -> Envoy (ext_authz or its identity filter, rate limits) -> L04's HTTP
+port -> the offline model (SmolLM2, MiniLM). max_tokens stays small: generation runs on the
+shared CPU.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import jsonschema
 import openai
 import pytest
 
-from services.kit.auth import ApiKeyFile
+from services.kit.auth import PRINCIPAL_HEADER, ApiKeyFile
+from services.kit.layers import layer_by_key
 from services.l09_gateway.authz import VOUCH_SECONDS
 from tests.conftest import RunningMesh
 from tests.support import DEV_TOKEN, envoy_stat
@@ -371,3 +373,55 @@ async def test_an_api_keys_next_compatible_calls_skip_ext_authz_and_are_metered(
             assert reply.headers["x-ratelimit-limit"].startswith("100")
     hops = await envoy_stat(admin, "http.gateway.ext_authz.ok") - before
     assert 1 <= hops < 20
+
+
+async def test_l04s_http_port_refuses_a_caller_envoy_did_not_admit(mesh: RunningMesh) -> None:
+    """Straight to L04's HTTP port, past Envoy: an API key of the gateway's is no credential
+    there (only the service token Envoy adds, or L04's own key), and the caller headers a
+    client sets itself are not believed."""
+    port = mesh.settings.layer_http_port(layer_by_key("l04"))
+    base = f"http://127.0.0.1:{port}"
+    key, _ = ApiKeyFile(mesh.settings.gateway_keys_file).create(
+        f"direct-{uuid.uuid4().hex[:6]}", ("model_user",), "standard"
+    )
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        for headers in (
+            {},
+            {"authorization": f"Bearer {key}"},
+            {"authorization": f"Bearer {key}", PRINCIPAL_HEADER: "admin"},
+        ):
+            reply = await client.get("/openai/v1/models", headers=headers)
+            assert reply.status_code == 401, (headers, reply.text)
+            assert reply.json()["error"]["code"] == "E4001"
+        refused = await client.post(
+            "/anthropic/v1/messages",
+            json={"model": LOCAL_MODEL, "max_tokens": 4, "messages": []},
+            headers={"x-api-key": key},
+        )
+        assert refused.status_code == 401 and refused.json()["type"] == "error"
+        # L04's own key (the dev token in a development mesh) reaches it, as over gRPC.
+        listed = await client.get(
+            "/openai/v1/models", headers={"authorization": f"Bearer {DEV_TOKEN}"}
+        )
+        assert listed.status_code == 200 and listed.json()["data"]
+
+
+async def test_json_nested_deeper_than_the_mesh_allows_is_400_naming_the_field(
+    rest: httpx.AsyncClient,
+) -> None:
+    deep: dict[str, object] = {"type": "string"}
+    for _ in range(40):
+        deep = {"type": "object", "properties": {"x": deep}}
+    reply = await rest.post(
+        "/openai/v1/chat/completions",
+        json={
+            "model": LOCAL_MODEL,
+            "max_tokens": 4,
+            "messages": [{"role": "user", "content": _fresh("Hi.")}],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": deep}}],
+        },
+    )
+    assert reply.status_code == 400, reply.text
+    error = reply.json()["error"]
+    assert (error["code"], error["param"]) == ("E9400", "tools[0].function.parameters")
+    assert "nested deeper" in error["message"]

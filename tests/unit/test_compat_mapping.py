@@ -10,9 +10,11 @@ import pytest
 from google.protobuf import json_format
 
 from agentic.models.v1 import models_pb2 as pb
-from services.l09_gateway.compat import anthropic_api, openai_api
-from services.l09_gateway.compat.failures import CompatError
-from services.l09_gateway.compat.paths import rpc_for_path
+from services.kit.compat_paths import rpc_for_path
+from services.kit.errors import PlatformError
+from services.l04_models import errors as l04_errors
+from services.l04_models.compat import anthropic_api, openai_api
+from services.l04_models.compat.failures import CompatError, from_platform_error
 
 
 def _reply(**fields: object) -> pb.GenerateResponse:
@@ -200,3 +202,50 @@ def test_error_shapes_carry_the_platform_code() -> None:
         "message": "no such model", "type": "not_found_error", "param": "model", "code": "E4004"
     }  # fmt: skip
     assert anthropic_api.error(failure)["error"]["message"] == "E4004: no such model"
+
+
+def _nested(levels: int) -> dict[str, object]:
+    value: dict[str, object] = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        (
+            {"tools": [{"type": "function", "function": {"name": "f", "parameters": _nested(33)}}]},
+            "tools[0].function.parameters",
+        ),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"schema": _nested(33)}}},
+            "response_format.json_schema.schema",
+        ),
+    ],
+)
+def test_json_nested_past_the_meshs_limit_is_refused_naming_the_field(
+    body: dict[str, object], param: str
+) -> None:
+    base = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    with pytest.raises(CompatError) as refused:
+        openai_api.generate_request({**base, **body})
+    assert (refused.value.status, refused.value.param) == (400, param)
+    assert "32 levels" in refused.value.message
+    limit = {"tools": [{"name": "f", "input_schema": _nested(32)}], "max_tokens": 1}
+    request, _ = anthropic_api.generate_request({**base, **limit})  # 32 levels: allowed
+    assert request.tools[0].input_schema
+
+
+def test_l04s_refusals_keep_their_code_field_and_status_and_a_limit_says_when_to_retry() -> None:
+    bad = PlatformError(l04_errors.UNKNOWN_MODEL, "no model 'x'", field="model")
+    failure = from_platform_error(bad)
+    assert (failure.status, failure.code, failure.param) == (404, "E4004", "model")
+    assert failure.message == "no model 'x'" and failure.retry_after is None
+    limited = PlatformError(
+        l04_errors.RATE_LIMITED, "slow down", metadata={"retry_after_seconds": "2.3"}
+    )
+    assert (from_platform_error(limited).status, from_platform_error(limited).retry_after) == (
+        429,
+        "3",
+    )

@@ -1,6 +1,7 @@
 """The service kit's error mapping, authentication and log-head waiting."""
 
 import asyncio
+import socket
 
 import grpc
 import pytest
@@ -14,7 +15,16 @@ from services.kit import (
     PlatformError,
     TokenAuthenticator,
 )
+from services.kit.auth import (
+    ADMIN_ROLE,
+    PRINCIPAL_HEADER,
+    ROLES_HEADER,
+    TENANT_HEADER,
+    Caller,
+    caller_of,
+)
 from services.kit.errors import error_info, to_rpc_status
+from services.kit.http_server import shared_socket
 from services.kit.layers import layer_by_key
 from services.l01_data.log.head import LogHead
 
@@ -107,3 +117,26 @@ def test_a_catalogue_takes_the_standard_codes_its_contract_fixed_elsewhere() -> 
     assert catalog.unauthenticated.code == "E3004"
     with pytest.raises(ValueError, match="already"):
         catalog.code("E3003", Kind.NOT_FOUND, "taken")
+
+
+def test_a_callers_headers_name_them_only_beside_the_service_token() -> None:
+    auth = TokenAuthenticator("layer-key", service_token="mesh-token")
+    named = {PRINCIPAL_HEADER: "alice", ROLES_HEADER: "reader,writer", TENANT_HEADER: "acme"}
+    through_gateway = caller_of(auth, {"authorization": "Bearer mesh-token", **named})
+    assert through_gateway == Caller("alice", "acme", ("reader", "writer"))
+    own_key = caller_of(auth, {"authorization": "Bearer layer-key", **named})
+    assert own_key == Caller("service", "service", (ADMIN_ROLE,))  # the headers are ignored
+    for refused in ({}, {"authorization": "Bearer nope", **named}, named):
+        assert caller_of(auth, refused) is None
+
+
+def test_every_process_of_a_layer_binds_its_http_port() -> None:
+    first = shared_socket("127.0.0.1", 0)
+    port = first.getsockname()[1]
+    second = shared_socket("127.0.0.1", port)
+    try:
+        assert second.getsockname()[1] == port
+        assert first.proto == socket.IPPROTO_TCP  # what asyncio sets TCP_NODELAY by
+    finally:
+        first.close()
+        second.close()

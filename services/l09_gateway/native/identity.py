@@ -39,8 +39,8 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
+from services.kit.compat_paths import AUTHORIZED_AS
 from services.kit.config import DEV_TOKENS
-from services.l09_gateway.compat.paths import AUTHORIZED_AS
 from services.l09_gateway.names import (
     CALLER_HEADER,
     CALLER_RPC_PREFIXES,

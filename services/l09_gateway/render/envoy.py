@@ -35,7 +35,7 @@ from services.l09_gateway.render.errors import (
     OTHER,
     local_reply_config,
 )
-from services.l09_gateway.render.layers import http_upstreams, layer_for
+from services.l09_gateway.render.layers import compat_upstream, http_upstreams, layer_for
 from services.l09_gateway.render.typed import as_data, packed, u32
 from services.l09_gateway.status_details import DOMAIN
 
@@ -160,7 +160,8 @@ def build(surface: Surface) -> bootstrap_pb2.Bootstrap:
         layer = layer_for(package)
         if layer.name != AUTHZ_CLUSTER:  # the gateway's own API is served by its process
             layer_clusters.append(clusters.layer_cluster(layer))
-    for upstream in http_upstreams(surface.packages):
+    compat = compat_upstream(surface.packages)
+    for upstream in [*http_upstreams(surface.packages), *([compat] if compat else [])]:
         layer_clusters.append(clusters.layer_http_cluster(upstream.cluster, upstream.port))
     return bootstrap_pb2.Bootstrap(
         # Names this Envoy to the L09 process's discovery service (the native auth filters).

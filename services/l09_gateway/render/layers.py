@@ -53,3 +53,11 @@ def http_upstreams(packages: list[str]) -> list[HttpUpstream]:
         for layer in mesh_layers.LAYERS
         if layer.http_path and layer.package in packages
     ]
+
+
+def compat_upstream(packages: list[str]) -> HttpUpstream | None:
+    """The HTTP port serving the compatible APIs (L04's), when its layer is in ``packages``."""
+    for layer in mesh_layers.LAYERS:
+        if layer.compat_apis and layer.package in packages:
+            return HttpUpstream("", layer.http_cluster, layer.http_port)
+    return None

@@ -22,7 +22,7 @@ from envoy.config.route.v3 import route_components_pb2 as route_pb2
 from envoy.type.matcher.v3 import regex_pb2, string_pb2
 from google.protobuf import any_pb2
 
-from services.l09_gateway.compat.paths import PREFIXES as COMPAT_PREFIXES
+from services.kit.compat_paths import PREFIXES as COMPAT_PREFIXES
 from services.l09_gateway.descriptor import Method
 from services.l09_gateway.names import (
     AUTHZ_CLUSTER,
@@ -39,7 +39,12 @@ from services.l09_gateway.names import (
     UNKNOWN_METHOD_PATH,
 )
 from services.l09_gateway.reflection import SERVICES as REFLECTION_SERVICES
-from services.l09_gateway.render.layers import DEFAULT_TIMEOUT, http_upstreams, layer_for
+from services.l09_gateway.render.layers import (
+    DEFAULT_TIMEOUT,
+    compat_upstream,
+    http_upstreams,
+    layer_for,
+)
 from services.l09_gateway.render.typed import packed, u32
 
 # Replies of the L09 process's HTTP port (health, OpenAPI) and CORS preflights.
@@ -134,7 +139,7 @@ def open_routes() -> list[route_pb2.Route]:
     ]
 
 
-# The compatible APIs (served by the L09 process, which calls L04): authenticated and limited
+# The compatible APIs (served by L04's processes on its HTTP port): authenticated and limited
 # as the L04 RPC each path maps to, by ext_authz, or without a hop to it by the identity
 # filter for an API key ext_authz vouched for (and the dev tokens), then the rate limit
 # filter. JWTs go to ext_authz: jwt_authn and RBAC match gRPC paths only. The timeout of
@@ -143,12 +148,12 @@ COMPAT_TIMEOUT = layer_for("agentic.models.v1").timeout
 _COMPAT_ROUTE_FILTERS = _disabled(JWT_AUTHN_FILTER, RBAC_FILTER, TRANSCODER_FILTER)
 
 
-def compat_routes() -> list[route_pb2.Route]:
-    """/openai/v1/* and /anthropic/v1/* to the L09 process's HTTP port, never retried."""
+def compat_routes(cluster: str) -> list[route_pb2.Route]:
+    """/openai/v1/* and /anthropic/v1/* to the HTTP port of ``cluster``, never retried."""
     return [
         route_pb2.Route(
             match=route_pb2.RouteMatch(prefix=prefix),
-            route=route_pb2.RouteAction(cluster=HTTP_CLUSTER, timeout=COMPAT_TIMEOUT),
+            route=route_pb2.RouteAction(cluster=cluster, timeout=COMPAT_TIMEOUT),
             typed_per_filter_config=_COMPAT_ROUTE_FILTERS,
         )
         for prefix in COMPAT_PREFIXES
@@ -272,10 +277,11 @@ def json_method_route(method: Method) -> route_pb2.Route:
 def routes(methods: Sequence[Method]) -> list[route_pb2.Route]:
     packages = sorted({method.package for method in methods})
     layer_http = [layer_http_route(u.path, u.cluster) for u in http_upstreams(packages)]
+    compat = compat_upstream(packages)
     return [
         preflight_route(),
         *open_routes(),
-        *compat_routes(),
+        *(compat_routes(compat.cluster) if compat else []),
         *layer_http,
         *(json_method_route(m) for m in methods),
         *(method_route(m) for m in methods),

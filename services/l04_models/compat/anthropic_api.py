@@ -13,8 +13,8 @@ from typing import Any
 from google.protobuf import json_format
 
 from agentic.models.v1 import models_pb2 as pb
-from services.l09_gateway.compat.failures import CompatError, bad_request
-from services.l09_gateway.compat.fields import field, max_tokens, objects, required
+from services.l04_models.compat.failures import CompatError, bad_request
+from services.l04_models.compat.fields import field, json_struct, max_tokens, objects, required
 
 _STOP = {
     pb.FINISH_REASON_STOP: "end_turn",
@@ -109,7 +109,8 @@ def _tools(body: dict[str, Any]) -> list[pb.Tool]:
             name=required(tool, "name", str, at),
             description=field(tool, "description", str, at) or "",
         )
-        entry.input_schema.update(required(tool, "input_schema", dict, at))
+        schema = required(tool, "input_schema", dict, at)
+        entry.input_schema.CopyFrom(json_struct(schema, f"{at}input_schema"))
         tools.append(entry)
     choice = field(body, "tool_choice", dict) or {}
     if choice.get("type") == "none":

@@ -1,20 +1,18 @@
 """Why a compatible call failed: the HTTP status, the platform E-code and the message, from
-either the request body (refused here) or L04's gRPC status (refused there)."""
+either the request body (refused by the mapping) or L04's own refusal (a PlatformError)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import grpc
-from google.rpc import status_pb2
 
-from services.kit.errors import error_info
+from services.kit.errors import PlatformError
 
 # The gateway's code for a body that is not what the API expects (render/errors.py's E9400).
 BAD_REQUEST_CODE = "E9400"
 NOT_FOUND_CODE = "E9404"
-# L04 answered with a status that carried no platform code (it never should).
-UNKNOWN_CODE = "E9500"
 
 _HTTP_STATUS = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
@@ -30,8 +28,6 @@ _HTTP_STATUS = {
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
-
-_DETAILS_KEY = "grpc-status-details-bin"
 
 
 @dataclass(frozen=True)
@@ -52,19 +48,12 @@ def bad_request(param: str, message: str) -> CompatError:
     return CompatError(400, BAD_REQUEST_CODE, f"{param}: {message}", param)
 
 
-def from_rpc_error(error: grpc.aio.AioRpcError) -> CompatError:
-    """L04's refusal: its E-code and field from the status details, its HTTP status from the
-    gRPC code (as Envoy's transcoder maps them)."""
-    code, param = UNKNOWN_CODE, None
-    retry_after = None
-    for key, value in error.trailing_metadata() or ():
-        if key == _DETAILS_KEY and isinstance(value, bytes):
-            info = error_info(status_pb2.Status.FromString(value))
-            if info is not None:
-                code = info.reason
-                param = info.metadata.get("field") or None
-        elif key == "retry-after" and isinstance(value, str):
-            retry_after = value
-    status = _HTTP_STATUS.get(error.code(), 500)
-    message = (error.details() or error.code().name).removeprefix(f"{code}: ")
-    return CompatError(status, code, message, param, retry_after)
+def from_platform_error(error: PlatformError) -> CompatError:
+    """L04's refusal: its E-code, field and message, its HTTP status from its gRPC code (as
+    Envoy's transcoder maps them on L04's own REST paths), and for a limit the seconds to
+    wait (``retry-after``)."""
+    status = _HTTP_STATUS.get(error.error.kind.value, 500)
+    retry_after = error.metadata.get("retry_after_seconds")
+    if retry_after is not None:
+        retry_after = str(max(1, math.ceil(float(retry_after))))  # HTTP's is whole seconds
+    return CompatError(status, error.code, error.message, error.field or None, retry_after)

@@ -19,8 +19,8 @@ from typing import Any
 from google.protobuf import json_format, struct_pb2
 
 from agentic.models.v1 import models_pb2 as pb
-from services.l09_gateway.compat.failures import CompatError, bad_request
-from services.l09_gateway.compat.fields import field, max_tokens, objects, required
+from services.l04_models.compat.failures import CompatError, bad_request
+from services.l04_models.compat.fields import field, json_struct, max_tokens, objects, required
 
 _FINISH = {
     pb.FINISH_REASON_STOP: "stop",
@@ -43,12 +43,6 @@ def _text(content: Any, where: str) -> str:
     return "".join(texts)
 
 
-def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
-    message = struct_pb2.Struct()
-    message.update(value)
-    return message
-
-
 def _arguments(raw: Any, where: str) -> struct_pb2.Struct:
     """A tool call's arguments: OpenAI sends them as a JSON string."""
     try:
@@ -57,7 +51,7 @@ def _arguments(raw: Any, where: str) -> struct_pb2.Struct:
         raise bad_request(where, "must be a JSON object encoded as a string") from None
     if not isinstance(value, dict):
         raise bad_request(where, "must be a JSON object encoded as a string")
-    return _struct(value)
+    return json_struct(value, where)
 
 
 def _tool_calls(message: dict[str, Any], where: str) -> list[pb.ToolCall]:
@@ -112,7 +106,7 @@ def _tools(body: dict[str, Any]) -> list[pb.Tool]:
             pb.Tool(
                 name=required(function, "name", str, f"{at}function."),
                 description=field(function, "description", str, f"{at}function.") or "",
-                input_schema=_struct(schema),
+                input_schema=json_struct(schema, f"{at}function.parameters"),
             )
         )
     return tools
@@ -164,7 +158,7 @@ def generate_request(body: dict[str, Any]) -> tuple[pb.GenerateRequest, bool]:
     )
     schema = _response_schema(body)
     if schema is not None:
-        request.response_schema.update(schema)
+        request.response_schema.CopyFrom(json_struct(schema, "response_format.json_schema.schema"))
     temperature = field(body, "temperature", float)
     if temperature is not None:
         request.temperature = temperature

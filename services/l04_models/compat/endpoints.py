@@ -15,12 +15,13 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from agentic.models.v1 import models_pb2 as pb
+from services.kit import compat_paths as paths
 from services.kit import get_logger
-from services.l09_gateway.compat import anthropic_api, openai_api, paths
-from services.l09_gateway.compat.failures import NOT_FOUND_CODE, CompatError, bad_request
-from services.l09_gateway.compat.models_client import ModelsClient, forwarded
+from services.l04_models.compat import anthropic_api, openai_api
+from services.l04_models.compat.failures import NOT_FOUND_CODE, CompatError, bad_request
+from services.l04_models.compat.models_client import ModelsClient
 
-log = get_logger("l09.compat")
+log = get_logger("l04.compat")
 
 PROVIDER_HEADER = "x-agentic-provider"
 MODEL_HEADER = "x-agentic-model"
@@ -38,6 +39,8 @@ async def _body(request: Request) -> dict[str, Any]:
         body = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise bad_request("body", "not valid JSON") from None
+    except RecursionError:
+        raise bad_request("body", "JSON nested too deeply") from None
     if not isinstance(body, dict):
         raise bad_request("body", "must be a JSON object")
     return body
@@ -95,49 +98,51 @@ class CompatEndpoints:
 
     async def chat(self, request: Request) -> Response:
         body = await _body(request)
+        caller = self._models.caller(request.headers)
         generate, stream = openai_api.generate_request(body)
-        metadata = forwarded(request.headers)
         completion_id = openai_api.completion_id()
         if not stream:
-            reply = await self._models.generate(generate, metadata)
+            reply = await self._models.generate(generate, caller)
             return JSONResponse(
                 openai_api.completion(reply, completion_id),
                 headers=_answered_by(reply.provider, reply.model),
             )
-        replies = await self._models.stream(generate, metadata)
+        replies = await self._models.stream(generate, caller)
         with_usage = openai_api.include_usage_in_stream(body)
         events = _openai_events(replies, completion_id, generate.model, with_usage)
         return StreamingResponse(events, media_type="text/event-stream", headers=_SSE_HEADERS)
 
     async def embeddings(self, request: Request) -> Response:
+        caller = self._models.caller(request.headers)
         body = await _body(request)
         embed, kind = openai_api.embed_request(body), openai_api.encoding_format(body)
-        reply = await self._models.embed(embed, forwarded(request.headers))
+        reply = await self._models.embed(embed, caller)
         return JSONResponse(
             openai_api.embeddings(reply, kind), headers=_answered_by(reply.provider, reply.model)
         )
 
     async def models(self, request: Request) -> Response:
-        reply = await self._models.list_models(forwarded(request.headers))
+        reply = await self._models.list_models(self._models.caller(request.headers))
         return JSONResponse(openai_api.models(reply))
 
     # -- Anthropic -----------------------------------------------------------------------
 
     async def messages(self, request: Request) -> Response:
+        caller = self._models.caller(request.headers)
         generate, stream = anthropic_api.generate_request(await _body(request))
-        metadata = forwarded(request.headers)
         message_id = anthropic_api.message_id()
         if not stream:
-            reply = await self._models.generate(generate, metadata)
+            reply = await self._models.generate(generate, caller)
             return JSONResponse(
                 anthropic_api.message(reply, message_id),
                 headers=_answered_by(reply.provider, reply.model),
             )
-        replies = await self._models.stream(generate, metadata)
+        replies = await self._models.stream(generate, caller)
         events = _anthropic_events(replies, message_id, generate.model)
         return StreamingResponse(events, media_type="text/event-stream", headers=_SSE_HEADERS)
 
     async def count_tokens(self, request: Request) -> Response:
+        self._models.caller(request.headers)
         body = await _body(request)
         body.setdefault("max_tokens", 1)  # count_tokens takes no max_tokens
         generate, _ = anthropic_api.generate_request(body)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from services.l09_gateway.compat.failures import bad_request
+from google.protobuf import struct_pb2
+
+from services.kit.json_depth import MAX_JSON_DEPTH
+from services.l04_models.compat.failures import bad_request
 
 T = TypeVar("T")
 
@@ -50,3 +53,28 @@ def max_tokens(body: dict[str, Any], *names: str) -> int:
                 raise bad_request(name, "must be at least 1")
             return value
     return 0
+
+
+def _depth(value: Any) -> float:
+    """Levels of objects in ``value``, an array counting two thirds of one (as the mesh counts
+    them, services/kit/json_depth.py)."""
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 2 / 3 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def json_struct(value: dict[str, Any], where: str) -> struct_pb2.Struct:
+    """A JSON object as a Struct, refused when it nests deeper than the mesh allows."""
+    try:
+        too_deep = _depth(value) > MAX_JSON_DEPTH
+    except RecursionError:
+        too_deep = True
+    if too_deep:
+        raise bad_request(
+            where, f"JSON nested deeper than the mesh allows ({MAX_JSON_DEPTH} levels)"
+        )
+    message = struct_pb2.Struct()
+    message.update(value)
+    return message
