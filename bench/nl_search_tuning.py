@@ -1,12 +1,12 @@
 """Chooses the NL catalog search's weights on the development requests
 (services/l12_nl/data/requests.yaml) and prints their recall@1/@3 at each set of weights:
-the cosine against the keyword score, the closest example request against that blend, and
-the verb model's probability against all of it. Each request is left out of the examples
-(and of the verb model's counts) while it is the query. The held-out half
-(tests/data/nl_requests.jsonl) is not read here: `python -m bench.nl` measures it, through
-the mesh. With --misses, it also lists the development requests that miss the top three at
-the weights in services/l12_nl/search.py: the request, the method it wants and its rank,
-what came first.
+the cosine against the keyword score, the closest example request against that blend, the
+verb model's probability against all of it, and the service model's against all of that.
+Each request is left out of the examples (and of the word models' counts) while it is the
+query. The held-out half (tests/data/nl_requests.jsonl) is not read here: `python -m bench.nl`
+measures it, through the mesh. With --misses, it also lists the development requests that
+miss the top three at the weights in services/l12_nl/search.py: the request, the method it
+wants and its rank, what came first.
 
 Embeddings come from the same MiniLM model L04 serves, run in this process (no mesh needed):
 the catalog search calls L04's Embed, which gives a text the same vector in any batch.
@@ -25,22 +25,18 @@ import numpy as np
 from services.kit import descriptors
 from services.l04_models.providers.local_embedder import LocalEmbedder, model_files
 from services.l12_nl.catalog import Catalog
-from services.l12_nl.search import (
-    EXAMPLE_WEIGHT,
-    SEMANTIC_WEIGHT,
-    VERB_WEIGHT,
-    SearchIndex,
-    blend,
-    load_requests,
-)
+from services.l12_nl.search import SearchIndex, Signals, Weights, blend, load_requests
 
 SEMANTIC_WEIGHTS = [round(w * 0.05, 2) for w in range(21)]
 EXAMPLE_WEIGHTS = [round(w * 0.05, 2) for w in range(17)]  # up to 0.8: the texts keep a say
 VERB_WEIGHTS = [round(w * 0.05, 2) for w in range(9)]  # up to 0.4: a verb alone finds nothing
+SERVICE_WEIGHTS = [round(w * 0.025, 3) for w in range(9)]  # up to 0.2: nor does a service
 
 
-def recall(ranked: Sequence[Sequence[str]], wanted: Sequence[str], k: int) -> float:
-    return sum(want in found[:k] for found, want in zip(ranked, wanted, strict=True)) / len(wanted)
+def ranks(blended: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Each query's rank (from 0) of the method it wants: how many methods score higher."""
+    own = blended[np.arange(len(wanted)), wanted]
+    return (blended > own[:, None]).sum(axis=1)  # type: ignore[no-any-return]
 
 
 def print_misses(dev: Sequence[tuple[str, str]], ranked: Sequence[Sequence[str]]) -> None:
@@ -71,54 +67,43 @@ async def main(show_misses: bool) -> None:
     dev = [
         (method, text) for method, texts in requests.items() if method in known for text in texts
     ]
-    wanted = [method for method, _ in dev]
-    signals = []
-    for _, text in dev:
-        vector = await index.query_vector(text)
-        signals.append(
-            (
-                index.semantic_scores(vector),
-                index.keyword_scores(text),
-                index.example_scores(vector, leaving_out=text),
-                index.verb_scores(text, leaving_out=text),
-            )
-        )
+    wanted = np.array([names.index(method) for method, _ in dev])
+    each = [
+        index.signals(text, await index.query_vector(text), leaving_out=text) for _, text in dev
+    ]
+    signals = Signals(
+        *(np.stack([getattr(s, name) for s in each]) for name in Signals.__dataclass_fields__)
+    )
     print(f"{len(dev)} development requests, {len(names)} methods")
     results = []
-    for verb_weight in VERB_WEIGHTS:
-        print(f"verb weight {verb_weight:4.2f}")
-        for example_weight in EXAMPLE_WEIGHTS:
-            row = []
-            for semantic_weight in SEMANTIC_WEIGHTS:
-                weights = (semantic_weight, example_weight, verb_weight)
-                ranked = [
-                    np.argsort(-blend(*signal, *weights), kind="stable")[:3] for signal in signals
-                ]
-                found = [[names[i] for i in order] for order in ranked]
-                at1, at3 = recall(found, wanted, 1), recall(found, wanted, 3)
-                results.append(((at3, at1), (verb_weight, example_weight, semantic_weight)))
-                row.append(f"{at3:5.1%}")
-            print(
-                f"  examples {example_weight:4.2f}: recall@3 by semantic weight 0..1: "
-                f"{' '.join(row)}"
-            )
+    for service in SERVICE_WEIGHTS:
+        for verb in VERB_WEIGHTS:
+            for example in EXAMPLE_WEIGHTS:
+                for semantic in SEMANTIC_WEIGHTS:
+                    weights = Weights(semantic, example, verb, service)
+                    rank = ranks(blend(signals, weights), wanted)
+                    at1, at3 = float((rank < 1).mean()), float((rank < 3).mean())
+                    results.append(((at3, at1), weights))
+        best = max(result for result, weights in results if weights.service == service)
+        print(f"service weight {service:5.3f}: best recall@3 {best[0]:.1%} (@1 {best[1]:.1%})")
     top = max(result for result, _ in results)
     tied = [weights for result, weights in results if result == top]
     # Among sets tied at the best recall, the middle one: the farthest from the edges where
     # the figures start to fall.
     choice = tied[len(tied) // 2]
+    print(f"best (recall@3 {top[0]:.1%}, then @1 {top[1]:.1%}): {len(tied)} sets tied")
+    for weights in tied:
+        print(f"  {weights}")
+    print(f"the middle one: {choice}")
+    shipped = Weights()
+    rank = ranks(blend(signals, shipped), wanted)
     print(
-        f"best (recall@3 {top[0]:.1%}, then @1 {top[1]:.1%}): (verb, example, semantic) "
-        f"weights {tied}; the middle one: {choice}"
+        f"shipped {shipped}: recall@3 {float((rank < 3).mean()):.1%}, "
+        f"@1 {float((rank < 1).mean()):.1%}"
     )
     if show_misses:
-        found = [
-            [names[i] for i in np.argsort(-blend(*signal), kind="stable")] for signal in signals
-        ]
-        print(
-            f"shipped weights: verb {VERB_WEIGHT}, examples {EXAMPLE_WEIGHT}, "
-            f"semantic {SEMANTIC_WEIGHT}"
-        )
+        blended = blend(signals, shipped)
+        found = [[names[i] for i in np.argsort(-row, kind="stable")] for row in blended]
         print_misses(dev, found)
 
 

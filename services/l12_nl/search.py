@@ -7,7 +7,8 @@ matrix product. Keywords catch the exact terms (a field or resource name) that a
 embedding model blurs. Requests in users' words (``data/requests.yaml``) are nearer to a new
 request than any description is ("kill agent 9 its looping" to "agent 12 is stuck, shut it
 down"), so a method's closest request is a signal of its own. Those requests also teach how
-callers ask for each verb (services/l12_nl/verbs.py), which tells a resource's methods apart.
+callers ask for each verb, which tells a resource's methods apart, and which words name each
+service, which tells a verb's methods apart (services/l12_nl/word_model.py).
 """
 
 from __future__ import annotations
@@ -23,18 +24,34 @@ import numpy as np
 import yaml
 
 from services.l12_nl.catalog import CatalogMethod
-from services.l12_nl.verbs import VerbClassifier
+from services.l12_nl.word_model import WordModel
 
 # Texts in, unit vectors out (L04 Embed).
 Embedder = Callable[[Sequence[str]], Awaitable[list[list[float]]]]
 
-# Weights chosen on the development requests (data/requests.yaml, each left out of the
-# examples while it is the query) by python -m bench.nl_search_tuning: the cosine against the
-# keyword score, the closest example request against that blend, and the verb's probability
-# against all of it.
-SEMANTIC_WEIGHT = 0.8
-EXAMPLE_WEIGHT = 0.3
-VERB_WEIGHT = 0.1
+
+@dataclass(frozen=True)
+class Weights:
+    """How a search blends its signals (see ``blend``). The defaults were chosen on the
+    development requests (data/requests.yaml, each left out of the examples and of the word
+    models while it is the query) by ``python -m bench.nl_search_tuning``."""
+
+    semantic: float = 0.8  # the cosine, against the keyword score
+    example: float = 0.25  # the closest example request, against that
+    verb: float = 0.15  # the verb's probability, against all of that
+    service: float = 0.075  # the service's probability, against all of that
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Every method's score from each source, for one query (or, row by row, for many)."""
+
+    semantic: np.ndarray
+    keywords: np.ndarray
+    examples: np.ndarray
+    verbs: np.ndarray
+    services: np.ndarray
+
 
 REQUESTS = Path(__file__).parent / "data" / "requests.yaml"
 # L04's Embed takes at most 256 texts a call.
@@ -242,10 +259,16 @@ class SearchIndex:
         self._example_texts = [text for _, text in examples]
         self._example_vectors = example_vectors
         self._method_verbs = [verb_of(m) for m in methods]
-        self._verbs = VerbClassifier(
+        self._verbs = WordModel(
             self._method_verbs,
             [(self._method_verbs[owner], text) for owner, text in examples],
             verb_features,
+        )
+        self._method_services = [m.service for m in methods]
+        self._services = WordModel(
+            self._method_services,
+            [(self._method_services[owner], text) for owner, text in examples],
+            terms,
         )
 
     @classmethod
@@ -310,42 +333,35 @@ class SearchIndex:
         probability = self._verbs.probabilities(query, leaving_out)
         return np.array([probability[verb] for verb in self._method_verbs])
 
-    async def search(
-        self,
-        query: str,
-        limit: int,
-        semantic_weight: float = SEMANTIC_WEIGHT,
-        example_weight: float = EXAMPLE_WEIGHT,
-        verb_weight: float = VERB_WEIGHT,
-    ) -> list[Scored]:
-        vector = await self.query_vector(query)
-        blended = blend(
+    def service_scores(self, query: str, leaving_out: str | None = None) -> np.ndarray:
+        """The probability that the query asks for each method's service, learned from the
+        example requests; ``leaving_out`` as for example_scores."""
+        probability = self._services.probabilities(query, leaving_out)
+        return np.array([probability[service] for service in self._method_services])
+
+    def signals(self, query: str, vector: np.ndarray, leaving_out: str | None = None) -> Signals:
+        """``vector``: the query's (query_vector); ``leaving_out`` as for example_scores."""
+        return Signals(
             self.semantic_scores(vector),
             self.keyword_scores(query),
-            self.example_scores(vector),
-            self.verb_scores(query),
-            semantic_weight,
-            example_weight,
-            verb_weight,
+            self.example_scores(vector, leaving_out),
+            self.verb_scores(query, leaving_out),
+            self.service_scores(query, leaving_out),
         )
+
+    async def search(self, query: str, limit: int, weights: Weights = Weights()) -> list[Scored]:
+        blended = blend(self.signals(query, await self.query_vector(query)), weights)
         order = np.argsort(-blended, kind="stable")[:limit]
         return [Scored(self._methods[i], float(blended[i])) for i in order]
 
 
-def blend(
-    semantic: np.ndarray,
-    keywords: np.ndarray,
-    examples: np.ndarray,
-    verbs: np.ndarray,
-    semantic_weight: float = SEMANTIC_WEIGHT,
-    example_weight: float = EXAMPLE_WEIGHT,
-    verb_weight: float = VERB_WEIGHT,
-) -> np.ndarray:
+def blend(signals: Signals, weights: Weights = Weights()) -> np.ndarray:
     """A method's score: its texts' meaning and keywords, then its closest example request,
-    then how likely the query asks for its verb."""
-    described = semantic_weight * semantic + (1 - semantic_weight) * keywords
-    found = (1 - example_weight) * described + example_weight * examples
-    return (1 - verb_weight) * found + verb_weight * verbs  # type: ignore[no-any-return]
+    then how likely the query asks for its verb, then for its service."""
+    described = weights.semantic * signals.semantic + (1 - weights.semantic) * signals.keywords
+    found = (1 - weights.example) * described + weights.example * signals.examples
+    asked = (1 - weights.verb) * found + weights.verb * signals.verbs
+    return (1 - weights.service) * asked + weights.service * signals.services  # type: ignore[no-any-return]
 
 
 async def _embed_all(embed: Embedder, texts: Sequence[str]) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""Search quality on the held-out half of the labelled requests (tests/data/nl_requests.jsonl):
-the weights were chosen on the development half, the example requests L12 ships
+"""Search quality on the held-out batch of labelled requests (tests/data/nl_requests.jsonl):
+the weights were chosen on the development requests, the example requests L12 ships
 (services/l12_nl/data/requests.yaml), by python -m bench.nl_search_tuning."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ LABELLED = Path(__file__).resolve().parents[1] / "data" / "nl_requests.jsonl"
 
 def held_out() -> list[dict[str, str]]:
     rows = [json.loads(line) for line in LABELLED.read_text().splitlines() if line.strip()]
-    return [row for row in rows if row["split"] == "heldout"]
+    return [row for row in rows if row["split"] == "heldout3"]
 
 
 def test_the_labelled_set_has_both_halves_over_every_layer() -> None:
@@ -52,8 +52,8 @@ async def test_held_out_requests_find_their_rpc_in_the_top_three(
     # become a development example.
     summary = f"held-out recall@3: {recall:.1%} ({hits} of {len(rows)})"
     print(summary)
-    # A regression guard, not the target (90 %). The held-out half written on 2026-12-05
-    # measured 77.0 % (87 of 113) with the search before the example requests, 82.3 % (93)
-    # with them, then 90.3 % (102) with the verb signal (bench.nl); the floor sits four
+    # A regression guard, not the target (90 %). The held-out batch written on 2026-12-06
+    # (160 requests, many on RPCs with close neighbours) measured 82.5 % (132 of 160) with
+    # the search of that day (bench.nl), the first time it was run; the floor sits four
     # requests under that, so a search, example or method-text change that loses more fails.
-    assert recall >= 98 / 113, summary
+    assert recall >= 128 / 160, summary

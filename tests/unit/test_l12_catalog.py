@@ -24,6 +24,7 @@ from services.l12_nl.schemas import message_schema
 from services.l12_nl.search import (
     KeywordScorer,
     SearchIndex,
+    Weights,
     document,
     first_sentence,
     load_requests,
@@ -214,7 +215,7 @@ async def test_a_method_s_example_requests_pull_a_query_like_them_to_the_top() -
     vector = await index.query_vector("how many penguins are there")
     # The first method has no example: it gets the lowest score of those that have one.
     assert index.example_scores(vector).tolist() == [0.0, 0.0, 1.0]
-    found = await index.search("how many penguins are there", 3, example_weight=0.5)
+    found = await index.search("how many penguins are there", 3, Weights(example=0.5))
     assert found[0].method.name == methods[2].name
 
 

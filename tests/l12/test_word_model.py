@@ -10,8 +10,8 @@ import pytest
 
 from services.kit import descriptors
 from services.l12_nl.catalog import Catalog
-from services.l12_nl.search import SearchIndex, blend, verb_features, verb_of
-from services.l12_nl.verbs import VerbClassifier
+from services.l12_nl.search import SearchIndex, Signals, Weights, blend, verb_features, verb_of
+from services.l12_nl.word_model import WordModel
 
 pytestmark = [pytest.mark.unit, pytest.mark.l12]
 
@@ -39,7 +39,7 @@ def test_features_keep_little_words_and_mark_the_first() -> None:
 
 
 def test_a_verb_is_learned_from_other_resources_requests() -> None:
-    model = VerbClassifier(["get", "list", "delete", "create"], EXAMPLES, verb_features)
+    model = WordModel(["get", "list", "delete", "create"], EXAMPLES, verb_features)
     # None of the examples is about a secret: the way of asking decides.
     for text, verb in [
         ("which secrets exist", "list"),
@@ -55,7 +55,7 @@ def test_a_verb_is_learned_from_other_resources_requests() -> None:
 
 def test_a_left_out_example_does_not_count() -> None:
     examples = [("delete", "erase widget 1"), ("get", "show widget 2")]
-    model = VerbClassifier(["get", "delete"], examples, verb_features)
+    model = WordModel(["get", "delete"], examples, verb_features)
     found = model.probabilities("erase widget 1")
     assert found["delete"] > found["get"]
     # Left out, "erase" is a word no example has and "widget" is only the other verb's.
@@ -82,11 +82,30 @@ async def test_the_verb_tells_one_resource_s_methods_apart() -> None:
     )
     scores = index.verb_scores("which secrets exist")
     assert scores[1] == scores[4] and scores[1] > scores[0] > 0
-    found = await index.search("which secrets exist", 3, example_weight=0.0, verb_weight=0.5)
+    found = await index.search("which secrets exist", 3, Weights(example=0.0, verb=0.5))
     assert found[0].method.short_name in {"ListSecrets", "ListTools"}
     # Without its weight the verb changes nothing.
-    semantic = np.ones(2)
-    assert blend(semantic, semantic, semantic, np.array([1.0, 0.0]), verb_weight=0).tolist() == [
-        1.0,
-        1.0,
-    ]
+    same, apart = np.ones(2), np.array([1.0, 0.0])
+    unweighted = Weights(verb=0, service=0)
+    assert blend(Signals(same, same, same, apart, apart), unweighted).tolist() == [1.0, 1.0]
+
+
+async def test_the_service_tells_one_verbs_methods_apart() -> None:
+    """Requests that name no resource the descriptions use ("the profile doc") find the
+    service whose example requests use their words."""
+    by_name = {m.short_name: m for m in CATALOG.methods}
+    methods = [by_name["GetDocument"], by_name["GetSecret"], by_name["GetConsumerGroup"]]
+
+    async def embed(texts: Sequence[str]) -> list[list[float]]:
+        return [[1.0, 0.0] for _ in texts]
+
+    requests = {
+        by_name["PutDocument"].name: ["save the profile doc for user 7"],
+        by_name["QueryDocuments"].name: ["profiles with plan pro"],
+        by_name["CreateSecret"].name: ["store the stripe key"],
+    }
+    index = await SearchIndex.build([*methods, by_name["PutDocument"]], embed, requests)
+    scores = index.service_scores("pull up the profile doc of user 88")
+    assert scores[0] == scores[3] and scores[0] > scores[1] > 0
+    found = await index.search("pull up the profile doc of user 88", 1, Weights(service=0.5))
+    assert found[0].method.short_name in {"GetDocument", "PutDocument"}
