@@ -199,7 +199,7 @@ def test_the_yaml_has_no_anchors_and_round_trips() -> None:
 
 # Every cluster of a launched layer: its gRPC port and, where it has one, its HTTP port.
 IDLE = {layer.name for layer in launched_layers()} | {
-    layer.http_cluster for layer in launched_layers() if layer.http_path
+    layer.http_cluster for layer in launched_layers() if layer.serves_http
 }
 
 

@@ -17,7 +17,8 @@ from tests.support import envoy_validation
 
 pytestmark = [pytest.mark.unit, pytest.mark.launcher]
 
-# Every layer the launcher runs (l01_data: 18001, ...), their HTTP ports (l12_nl_http: 18112),
+# Every layer the launcher runs (l01_data: 18001, ...), their HTTP ports (l12_nl_http: 18112,
+# l04_models_http: 18104),
 # and the gateway process's two ports.
 PORTS = {
     **{
@@ -27,7 +28,7 @@ PORTS = {
     **{
         layer.http_cluster: (10000 + layer.http_port,)
         for layer in launched_layers()
-        if layer.http_path
+        if layer.serves_http
     },
     "l09_gateway_http": (18090,),
     "l09_gateway_grpc": (18091,),
