@@ -75,7 +75,7 @@ def write_weights(
     path: Path, source: str, count: int, weights: Mapping[str, float], top1: float, top3: float
 ) -> None:
     body = {
-        "chosen_on": f"{source} split=dev ({count} rows)",
+        "chosen_on": f"{source} ({count} rows)",
         "dev_top1": round(top1, 4),
         "dev_top3": round(top3, 4),
         "weights": dict(weights),

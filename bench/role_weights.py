@@ -1,9 +1,12 @@
-"""Chooses L13's classification weights on the development half of the labelled tasks.
+"""Chooses L13's classification weights on the development rows of the labelled tasks.
 
 ``python -m bench.role_weights`` starts a mesh of its own (L13 stores and embeds the shipped
 roles at start), embeds the development tasks through L04, computes each role's signals with
-L13's own code, and searches a grid of weights for the best top-1 accuracy (ties: top-3, then
-the margin of the right role). The held-out half is never read. The result is written to
+L13's own code (each task left out of the examples and of the word model while it is the
+query), and searches a grid of weights for the best top-1 accuracy (ties: top-3, then the
+margin of the right role). The development rows are every labelled task the roles carry as an
+example: the ``dev`` split and the held-out halves of earlier days, added once measured
+(``DEVELOPMENT``). The current held-out half (``heldout``) is never read. The result is written to
 ``services/l13_roles/data/weights.json``; ``python -m bench.roles`` reports on the held-out half.
 """
 
@@ -18,7 +21,13 @@ from bench.blend import choose, evaluate, labelled, signal_array, write_weights
 from bench.own_mesh import run_on_own_mesh
 from services.kit import open_channel
 from services.kit.semantic_index import MEANING_SIGNALS, SemanticIndex, Similarity
-from services.l13_roles.classifier import EXAMPLE_ID, SIGNALS, RoleProfile, signals
+from services.l13_roles.classifier import (
+    EXAMPLE_ID,
+    SIGNALS,
+    ExampleWords,
+    RoleProfile,
+    signals,
+)
 from services.l13_roles.config import RoleSettings
 from services.l13_roles.definitions import load_shipped_roles
 from services.l13_roles.roles import INDEX_COLLECTION
@@ -26,10 +35,11 @@ from services.launcher.config import LauncherSettings
 from tests.support import DEV_TOKEN
 
 TASKS = Path("tests/data/role_tasks.jsonl")
+DEVELOPMENT = ("dev", "heldout-2026-12-03", "heldout-2026-12-05")
 
 
 async def tune(settings: LauncherSettings) -> None:
-    dev = labelled(TASKS, "dev")
+    dev = [row for split in DEVELOPMENT for row in labelled(TASKS, split)]
     l01 = open_channel(f"127.0.0.1:{settings.layer_port('l01')}", token=DEV_TOKEN)
     l04 = open_channel(f"127.0.0.1:{settings.layer_port('l04')}", token=DEV_TOKEN, timeout=60)
     index = SemanticIndex(l01, l04, INDEX_COLLECTION)
@@ -37,8 +47,17 @@ async def tune(settings: LauncherSettings) -> None:
     await index.load(sorted(profiles))
     texts = [str(row["text"]) for row in dev]
     vectors = await index.embed(texts)
+    example_words = ExampleWords(profiles)
     found = [
-        [(s.role, s.values) for s in signals(text, _others(text, index.similarities(v)), profiles)]
+        [
+            (s.role, s.values)
+            for s in signals(
+                text,
+                _others(text, index.similarities(v)),
+                profiles,
+                example_words.values(text, leaving_out=text),
+            )
+        ]
         for text, v in zip(texts, vectors, strict=True)
     ]
     roles = sorted(profiles)
@@ -52,7 +71,8 @@ async def tune(settings: LauncherSettings) -> None:
         print(f"  {name} alone: top-1 {evaluate(array, truth, alone)[0]:.1%}")
     _print_misses(array, truth, weights, roles, texts)
     path = RoleSettings().weights_path
-    write_weights(path, str(TASKS), len(dev), weights, top1, top3)
+    splits = "split=" + ",".join(DEVELOPMENT)
+    write_weights(path, f"{TASKS} {splits}", len(dev), weights, top1, top3)
     print(f"written to {path}")
     await l01.close()
     await l04.close()

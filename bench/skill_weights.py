@@ -47,7 +47,7 @@ async def tune(settings: LauncherSettings) -> None:
         alone = np.array([float(s == name) for s in SIGNALS])
         print(f"  {name} alone: recall@3 {evaluate(array, truth, alone)[1]:.1%}")
     path = SkillSettings().weights_path
-    write_weights(path, str(QUERIES), len(dev), weights, top1, top3)
+    write_weights(path, f"{QUERIES} split=dev", len(dev), weights, top1, top3)
     print(f"written to {path}")
     await l01.close()
     await l04.close()

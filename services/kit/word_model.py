@@ -1,14 +1,11 @@
-"""Which verb (get, list, delete, append, watch...) or which service a request asks for,
-learned from the example requests of every method with that verb or of that service.
+"""A naive Bayes model of which label a short text asks for, learned from labelled example
+texts: which verb or which service a request to L12's catalog search means
+(services/l12_nl/search.py), which role a task is for (services/l13_roles/classifier.py).
 
-Most wrong answers are a right service's neighbour, a method on the same resource with
-another verb (GetSecret for AccessSecretVersion, PutDocument for GetDocument). A request's
-way of asking ("which ... exist", "what is", "remove", "tail") is shared by every service's
-methods of one verb, so a naive Bayes model over the words of all their examples tells the
-verbs apart where a resource's own few examples do not. The rest are a right verb's method in
-another service ("erase the customer-5 record" finding DeleteConsumerGroup): the words of all
-of a service's examples ("doc", "profile", "record" for documents) tell the services apart
-in the same way.
+How people ask for a kind of thing is shared by every example of that kind, so the words of
+all of a label's examples tell labels apart where one example's meaning alone does not: "which
+... exist", "remove", "tail" name a verb whatever resource follows; "profile doc" names the
+documents service; "flaky", "coverage" a tester's task whatever the product.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ embedding model blurs. Requests in users' words (``data/requests.yaml``) are nea
 request than any description is ("kill agent 9 its looping" to "agent 12 is stuck, shut it
 down"), so a method's closest request is a signal of its own. Those requests also teach how
 callers ask for each verb, which tells a resource's methods apart, and which words name each
-service, which tells a verb's methods apart (services/l12_nl/word_model.py).
+service, which tells a verb's methods apart (services/kit/word_model.py).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from services.kit.word_model import WordModel
 from services.l12_nl.catalog import CatalogMethod
-from services.l12_nl.word_model import WordModel
 
 # Texts in, unit vectors out (L04 Embed).
 Embedder = Callable[[Sequence[str]], Awaitable[list[list[float]]]]

@@ -8,7 +8,11 @@ Signals per role for a task:
 - ``keywords``: how many of the role's keyword phrases are in the task;
 - ``skills``: how many of its core skills' names are;
 - ``example_closest`` and ``example_nearest3``: the same meaning signals over the role's
-  example tasks alone (tasks in users' words are nearer to each other than to a description).
+  example tasks alone (tasks in users' words are nearer to each other than to a description);
+- ``words``: P(role | the task's words) from a naive Bayes model of every role's example
+  tasks (``services.kit.word_model``), as a log-probability standardised across the roles:
+  the words of many examples ("flaky", "coverage", "p99", "migration") say more than the one
+  example nearest in meaning.
 
 A role's score is their weighted sum. The weights are data (``data/weights.json``), chosen on
 the development half of ``tests/data/role_tasks.jsonl`` by ``python -m bench.role_weights``.
@@ -17,17 +21,28 @@ the development half of ``tests/data/role_tasks.jsonl`` by ``python -m bench.rol
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from services.kit.phrases import matched, phrase, words
 from services.kit.semantic_index import MEANING_SIGNALS, IndexedText, Similarity, meaning_by_owner
+from services.kit.word_forms import stem
+from services.kit.word_model import WordModel
 from services.l13_roles.definitions import RoleDefinition
 
 EXAMPLE_SIGNALS = ("example_closest", "example_nearest3")
-SIGNALS = (*MEANING_SIGNALS, "keywords", "skills", *EXAMPLE_SIGNALS)
+SIGNALS = (*MEANING_SIGNALS, "keywords", "skills", *EXAMPLE_SIGNALS, "words")
 EXAMPLE_ID = ".example."
+# Words that say nothing of who should do a task.
+_STOP_WORDS = frozenset(
+    "a an and are as at be but by can could do does for from have how i if in into is it its "
+    "me my need needs of on or our please should so some that the their them then there this "
+    "to up us we what when where which who why will with would you your".split()
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,7 @@ class Weights:
     skills: float
     example_closest: float = 0.0
     example_nearest3: float = 0.0
+    words: float = 0.0
 
     @classmethod
     def load(cls, path: Path) -> Weights:
@@ -55,6 +71,7 @@ class RoleProfile:
     name: str
     keywords: tuple[tuple[str, tuple[str, ...]], ...]
     skills: tuple[tuple[str, tuple[str, ...]], ...]
+    examples: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, role: RoleDefinition) -> RoleProfile:
@@ -62,7 +79,37 @@ class RoleProfile:
             name=role.name,
             keywords=tuple((k, phrase(k)) for k in role.keywords),
             skills=tuple((s, phrase(s)) for s in role.core_skills),
+            examples=role.examples,
         )
+
+
+def task_terms(text: str) -> list[str]:
+    """What the word model counts of a task: its words, stemmed, less the stop words."""
+    return [stem(word) for word in sorted(words(text)) if word not in _STOP_WORDS]
+
+
+class ExampleWords:
+    """The ``words`` signal: which role a task's words point to, learned from the example
+    tasks of the profiled roles (built again when a role changes)."""
+
+    def __init__(self, profiles: Mapping[str, RoleProfile]) -> None:
+        # Only roles with examples are compared: one without (a role created with none) says
+        # nothing either way, and its signal is 0, the others' mean.
+        self._roles = sorted(name for name, profile in profiles.items() if profile.examples)
+        examples = [(name, text) for name in self._roles for text in profiles[name].examples]
+        self._model = WordModel(self._roles, examples, task_terms)
+
+    def values(self, task: str, leaving_out: str | None = None) -> dict[str, float]:
+        """Each role's log-probability, standardised across the roles with examples
+        (z-score); ``leaving_out``: an example not to count (the task itself, when choosing
+        weights)."""
+        if not self._roles:
+            return {}
+        found = self._model.probabilities(task, leaving_out)
+        logs = np.array([math.log(max(found[name], 1e-300)) for name in self._roles])
+        spread = float(logs.std())
+        standard = (logs - logs.mean()) / spread if spread > 1e-9 else np.zeros(len(logs))
+        return dict(zip(self._roles, standard.tolist(), strict=True))
 
 
 def role_texts(role: RoleDefinition) -> list[IndexedText]:
@@ -119,10 +166,14 @@ class Signals:
 
 
 def signals(
-    task: str, similarities: Sequence[Similarity], profiles: Mapping[str, RoleProfile]
+    task: str,
+    similarities: Sequence[Similarity],
+    profiles: Mapping[str, RoleProfile],
+    example_words: Mapping[str, float] | None = None,
 ) -> list[Signals]:
-    """Every profiled role's signals for ``task`` (similarities: the task to each indexed text).
-    A role whose texts are not embedded yet cannot be compared, and is left out."""
+    """Every profiled role's signals for ``task`` (similarities: the task to each indexed text;
+    ``example_words``: ExampleWords.values of the task). A role whose texts are not embedded
+    yet cannot be compared, and is left out."""
     task_words = words(task)
     described = [s for s in similarities if EXAMPLE_ID not in s.entry.id]
     by_example = [s for s in similarities if EXAMPLE_ID in s.entry.id]
@@ -146,6 +197,7 @@ def signals(
                 f"example_{signal}": (example.values if example else lowest)[signal]
                 for signal in ("closest", "nearest3")
             },
+            "words": (example_words or {}).get(meaning.owner, 0.0),
         }
         closest = meaning.closest
         found.append(

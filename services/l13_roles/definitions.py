@@ -32,7 +32,7 @@ _LISTS = {
     "preferred_tools": (64, 20),
     "keywords": (100, 200),
     "layers": (3, 15),
-    "examples": (500, 50),
+    "examples": (500, 100),
 }
 _TEXTS = {"title": 120, "description": 4000, "prompt": 32_000}
 

@@ -17,7 +17,15 @@ from services.kit.semantic_index import SemanticIndex
 from services.l13_roles import errors
 from services.l13_roles.assignments import AssignmentLog
 from services.l13_roles.catalog import EDITED, SHIPPED, RoleCatalog, StoredRole, shipped_digest
-from services.l13_roles.classifier import RoleProfile, RoleScore, Weights, rank, role_texts, signals
+from services.l13_roles.classifier import (
+    ExampleWords,
+    RoleProfile,
+    RoleScore,
+    Weights,
+    rank,
+    role_texts,
+    signals,
+)
 from services.l13_roles.context import BuiltContext, build_context
 from services.l13_roles.definitions import ACTIVE, RoleDefinition, invalid_role
 from services.l13_roles.oversight import oversight_reasons
@@ -65,6 +73,7 @@ class Roles:
         self.weights = weights
         self._current: dict[str, StoredRole] = {}
         self._profiles: dict[str, RoleProfile] = {}
+        self._words = ExampleWords({})
         self.ready = False
 
     async def prepare(self, shipped: list[RoleDefinition]) -> None:
@@ -86,6 +95,7 @@ class Roles:
             for name, r in self._current.items()
             if r.definition.state == ACTIVE
         }
+        self._words = ExampleWords(self._profiles)
         self.ready = True
 
     def _remember(self, stored: StoredRole) -> None:
@@ -95,6 +105,7 @@ class Roles:
             self._profiles[role.name] = RoleProfile.of(role)
         else:
             self._profiles.pop(role.name, None)
+        self._words = ExampleWords(self._profiles)
 
     async def _store(self, role: RoleDefinition, expected_revision: int) -> StoredRole:
         stored = await self.catalog.write(role, expected_revision, EDITED)
@@ -125,7 +136,9 @@ class Roles:
             raise PlatformError(errors.NOT_READY, "the role index is loading; retry shortly")
         with calling("l04"):
             vector: np.ndarray = (await self._index.embed([text]))[0]
-        found = signals(text, self._index.similarities(vector), self._profiles)
+        found = signals(
+            text, self._index.similarities(vector), self._profiles, self._words.values(text)
+        )
         reasons = oversight_reasons(text)
         return Classification(
             rank(found, self.weights)[: limit or DEFAULT_MATCHES], bool(reasons), reasons

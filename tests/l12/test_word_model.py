@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from services.kit import descriptors
+from services.kit.word_model import WordModel
 from services.l12_nl.catalog import Catalog
 from services.l12_nl.search import SearchIndex, Signals, Weights, blend, verb_features, verb_of
-from services.l12_nl.word_model import WordModel
 
 pytestmark = [pytest.mark.unit, pytest.mark.l12]
 

@@ -14,11 +14,13 @@ from services.kit.tokens import count_tokens
 from services.kit.tools import BUILTIN_TOOLS
 from services.l13_roles.classifier import (
     EXAMPLE_ID,
+    ExampleWords,
     RoleProfile,
     Weights,
     rank,
     role_texts,
     signals,
+    task_terms,
 )
 from services.l13_roles.config import RoleSettings
 from services.l13_roles.context import build_context
@@ -245,9 +247,47 @@ def test_a_role_without_examples_gets_the_lowest_example_signal_not_an_average()
     assert found["test-engineer"].values["example_closest"] == lowest
 
 
-def test_a_role_takes_at_most_50_examples_of_500_characters() -> None:
-    raw = {**ROLES[0].content(), "examples": ["x" * 501] + [f"task {i}" for i in range(50)]}
+def test_a_role_takes_at_most_100_examples_of_500_characters() -> None:
+    raw = {**ROLES[0].content(), "examples": ["x" * 501] + [f"task {i}" for i in range(100)]}
     with pytest.raises(PlatformError) as caught:
         validate_role(raw)
     fields = {field for field, _ in caught.value.violations}
     assert {"examples", "examples[0]"} <= fields
+
+
+def test_the_words_signal_follows_the_words_of_a_roles_examples() -> None:
+    profiles = {
+        "tester": RoleProfile("tester", (), (), ("the suite is flaky again", "raise coverage")),
+        "builder": RoleProfile("builder", (), (), ("ship the new endpoint", "add an api route")),
+    }
+    words_of = ExampleWords(profiles)
+    found = words_of.values("which test is flaky on the checkout suite")
+    assert found["tester"] > 0 > found["builder"]
+    assert sum(found.values()) == pytest.approx(0)  # standardised across the roles
+    assert words_of.values("raise coverage")["tester"] > 0
+    # Left out, an example no longer counts: its words are then in no example, and only the
+    # roles' numbers of examples are left (the builder has more).
+    alone = words_of.values("raise coverage", leaving_out="raise coverage")
+    assert alone["builder"] > 0 > alone["tester"]
+    # Stop words say nothing: a task of them alone leans on the roles' example counts only.
+    assert task_terms("what should we do with it") == []
+    similarities = _similarities({"tester": [0.5], "builder": [0.5]})
+    ranked = rank(
+        signals("flaky suite", similarities, profiles, found),
+        Weights(closest=1, nearest3=0, mean=0, keywords=0, skills=0, words=1),
+    )
+    assert ranked[0].name == "tester"
+
+
+def test_a_role_without_examples_gets_a_neutral_words_signal() -> None:
+    profiles = {
+        "tester": RoleProfile("tester", (), (), ("the suite is flaky again",)),
+        "builder": RoleProfile("builder", (), (), ("ship the new endpoint",)),
+        "keeper": RoleProfile("keeper", (), (), ()),  # created through the API with none
+    }
+    found = ExampleWords(profiles).values("the suite is flaky")
+    assert "keeper" not in found and found["tester"] > 0 > found["builder"]
+    ranked = signals(
+        "the suite is flaky", _similarities({n: [0.5] for n in profiles}), profiles, found
+    )
+    assert {s.role: s.values["words"] for s in ranked}["keeper"] == 0.0
