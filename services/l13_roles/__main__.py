@@ -25,9 +25,10 @@ from services.kit.tool_names import tool_names
 from services.l13_roles import errors
 from services.l13_roles.assignments import AssignmentLog
 from services.l13_roles.catalog import RoleCatalog
-from services.l13_roles.classifier import Weights
+from services.l13_roles.classifier import Weights, task_terms
 from services.l13_roles.config import RoleSettings
 from services.l13_roles.definitions import load_shipped_roles
+from services.l13_roles.oversight import Oversight, flagged_examples
 from services.l13_roles.roles import INDEX_COLLECTION, Roles
 from services.l13_roles.server import SERVICE_NAME, RoleServicer
 from services.l13_roles.upstream import calling
@@ -45,11 +46,18 @@ async def main() -> None:
         with calling("l03"):
             return await tool_names(l03, caller_metadata())
 
+    shipped = load_shipped_roles(settings.roles_dir)
+    oversight = Oversight(
+        (example for role in shipped for example in role.examples),
+        flagged_examples(settings.oversight_path),
+        task_terms,
+    )
     roles = Roles(
         RoleCatalog(l01),
         SemanticIndex(l01, l04, INDEX_COLLECTION),
         AssignmentLog(l01),
         Weights.load(settings.weights_path),
+        oversight,
     )
     definition = ServiceDefinition(
         layer="l13_roles",
@@ -62,7 +70,6 @@ async def main() -> None:
         ],
         authenticator=TokenAuthenticator(settings.api_key),
     )
-    shipped = load_shipped_roles(settings.roles_dir)
     async with GrpcServer(definition, settings) as server:
         preparing = asyncio.create_task(
             serve_when_ready(server, lambda: roles.prepare(shipped), (PlatformError,))

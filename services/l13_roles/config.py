@@ -26,3 +26,6 @@ class RoleSettings(ServiceSettings):
     weights_path: Path = Field(
         PACKAGE / "data" / "weights.json", description="classification blend (bench.role_weights)"
     )
+    oversight_path: Path = Field(
+        PACKAGE / "data" / "oversight.yaml", description="the example tasks needing oversight"
+    )

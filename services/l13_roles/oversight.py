@@ -1,16 +1,24 @@
 """Whether a task needs a person's approval: destructive or security-sensitive work.
 
 Rules written against the development rows of ``tests/data/role_tasks.jsonl`` (precision and
-recall on the held-out rows are printed by ``python -m bench.roles``). Recall comes first: an
-unflagged deletion or credential change costs more than a needless approval, so a rule errs
-towards flagging. A task that only asks to document or explain such work ("write down how to
-rotate the keys") is not flagged.
+recall on the held-out rows are printed by ``python -m bench.roles``), then, for a task no rule
+flags, a naive Bayes model of the shipped roles' example tasks, each labelled by whether it
+needs oversight (``data/oversight.yaml`` lists those that do): it catches sensitive work in
+words the rules lack. Recall comes first: an unflagged deletion or credential change costs
+more than a needless approval, so both err towards flagging. A task that only asks to document
+or explain such work ("write down how to rotate the keys") is not flagged.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from services.kit.word_model import WordModel
 
 
 @dataclass(frozen=True)
@@ -89,3 +97,43 @@ def oversight_reasons(task: str) -> list[str]:
     if _ONLY_DESCRIBES.search(task):
         return []
     return [rule.reason for rule in RULES if rule.pattern.search(task)]
+
+
+# P(needs oversight | words) above which the model flags a task the rules pass: on the
+# development rows (each left out of the model while it is the task) the highest threshold
+# that keeps their recall at 95 % or more (76 of 80; the rules alone 71).
+LEARNED_THRESHOLD = 0.9
+LEARNED_REASON = "worded like tasks that needed oversight"
+_YES, _NO = "needs oversight", "ordinary"
+
+
+def flagged_examples(path: Path) -> frozenset[str]:
+    """The example tasks ``path`` (data/oversight.yaml) lists as needing oversight."""
+    loaded = yaml.safe_load(path.read_text()) or {}
+    return frozenset(str(text) for text in loaded.get("needs_oversight", []))
+
+
+class Oversight:
+    """The rules, then the model of the roles' examples."""
+
+    def __init__(
+        self,
+        examples: Iterable[str],
+        flagged: Collection[str],
+        features: Callable[[str], list[str]],
+    ) -> None:
+        labelled = [(_YES if text in flagged else _NO, text) for text in examples]
+        self._model = WordModel((_YES, _NO), labelled, features)
+
+    def probability(self, task: str, leaving_out: str | None = None) -> float:
+        """P(needs oversight | the task's words); ``leaving_out`` an example not to count."""
+        return self._model.probabilities(task, leaving_out)[_YES]
+
+    def reasons(self, task: str) -> list[str]:
+        """Why ``task`` needs a person's approval; empty when it does not."""
+        if _ONLY_DESCRIBES.search(task):
+            return []
+        found = oversight_reasons(task)
+        if not found and self.probability(task) > LEARNED_THRESHOLD:
+            found = [LEARNED_REASON]
+        return found

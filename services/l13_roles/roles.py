@@ -28,7 +28,7 @@ from services.l13_roles.classifier import (
 )
 from services.l13_roles.context import BuiltContext, build_context
 from services.l13_roles.definitions import ACTIVE, RoleDefinition, invalid_role
-from services.l13_roles.oversight import oversight_reasons
+from services.l13_roles.oversight import Oversight
 from services.l13_roles.upstream import calling
 
 INDEX_COLLECTION = "l13-roles"
@@ -66,8 +66,10 @@ class Roles:
         index: SemanticIndex,
         assignments: AssignmentLog,
         weights: Weights,
+        oversight: Oversight,
     ) -> None:
         self.catalog = catalog
+        self._oversight = oversight
         self._index = index
         self._assignments = assignments
         self.weights = weights
@@ -139,7 +141,7 @@ class Roles:
         found = signals(
             text, self._index.similarities(vector), self._profiles, self._words.values(text)
         )
-        reasons = oversight_reasons(text)
+        reasons = self._oversight.reasons(text)
         return Classification(
             rank(found, self.weights)[: limit or DEFAULT_MATCHES], bool(reasons), reasons
         )

@@ -25,11 +25,19 @@ from services.l13_roles.classifier import (
 from services.l13_roles.config import RoleSettings
 from services.l13_roles.context import build_context
 from services.l13_roles.definitions import load_shipped_roles, validate_role
-from services.l13_roles.oversight import oversight_reasons
+from services.l13_roles.oversight import (
+    LEARNED_REASON,
+    LEARNED_THRESHOLD,
+    Oversight,
+    flagged_examples,
+    oversight_reasons,
+)
 
 pytestmark = [pytest.mark.unit, pytest.mark.l13]
 
 ROLES = load_shipped_roles(RoleSettings().roles_dir)
+FLAGGED = flagged_examples(RoleSettings().oversight_path)
+OVERSIGHT = Oversight((e for role in ROLES for e in role.examples), FLAGGED, task_terms)
 EXPECTED = {
     "architect", "backend-developer", "code-reviewer", "database-engineer", "debugger",
     "devops-engineer", "documentation-writer", "frontend-developer", "security-analyst",
@@ -130,6 +138,7 @@ def test_destructive_or_sensitive_work_needs_oversight(task: str, reason: str) -
 )
 def test_ordinary_work_needs_no_oversight(task: str) -> None:
     assert oversight_reasons(task) == []
+    assert OVERSIGHT.reasons(task) == []  # nor by the model of the examples
 
 
 def test_oversight_rules_agree_with_the_labelled_development_half() -> None:
@@ -291,3 +300,30 @@ def test_a_role_without_examples_gets_a_neutral_words_signal() -> None:
         "the suite is flaky", _similarities({n: [0.5] for n in profiles}), profiles, found
     )
     assert {s.role: s.values["words"] for s in ranked}["keeper"] == 0.0
+
+
+def test_the_flagged_examples_are_the_labelled_development_rows_that_need_oversight() -> None:
+    rows = [
+        json.loads(line) for line in Path("tests/data/role_tasks.jsonl").read_text().splitlines()
+    ]
+    labelled = {row["text"] for row in rows if row["split"] != "heldout" and row["needs_oversight"]}
+    assert FLAGGED == labelled
+    assert FLAGGED <= {example for role in ROLES for example in role.examples}
+
+
+def test_the_model_flags_sensitive_work_in_words_no_rule_has() -> None:
+    """A task no rule flags, worded like examples that needed oversight: the model's reason.
+    Each example left out of the model, as when the threshold was chosen."""
+    caught = [
+        text
+        for text in FLAGGED
+        if not oversight_reasons(text) and OVERSIGHT.probability(text, text) > LEARNED_THRESHOLD
+    ]
+    assert caught  # the rules miss some development rows the model catches
+    task = caught[0]
+    assert OVERSIGHT.reasons(task) == [LEARNED_REASON]
+    # Rules come first and give their own reasons; describing the work is still not doing it.
+    assert OVERSIGHT.reasons("drop the orders table in production") == oversight_reasons(
+        "drop the orders table in production"
+    )
+    assert OVERSIGHT.reasons(f"document how to {task}") == []

@@ -301,7 +301,7 @@ FIELDS: dict[str, dict[str, Any]] = {
         "items": {"type": "string", **TOOL_NAME},
     },
     f"{_O}.Role.examples": {
-        "maxItems": 50,
+        "maxItems": 100,
         "uniqueItems": True,
         "items": {"type": "string", **_text(1, 500)},
     },
