@@ -18,8 +18,20 @@ class LayerHttpServer(uvicorn.Server):
         yield
 
 
+# How long a stop waits for requests in flight (a model's stream may run for minutes) before
+# closing them; the layer's gRPC server is given its own grace (ServiceSettings.grace_seconds).
+GRACE_SECONDS = 10
+
+
 def http_server(app: ASGIApp, host: str, port: int) -> LayerHttpServer:
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=GRACE_SECONDS,
+    )
     return LayerHttpServer(config)
 
 
