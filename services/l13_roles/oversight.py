@@ -58,6 +58,7 @@ _SECRETS = _words(
 _ACCESS = _words(
     "permissions?", "user roles", "privileges?", "iam", "sudo", "chmod", "access control",
     "admin (account|rights|access|endpoints?|console|panel|routes?|api)",
+    r"(owner|root|superuser|write|full) (rights|access|role|privileges?)", r"grant\w*", r"revok\w*",
 )  # fmt: skip
 _PUBLIC = r"0\.0\.0\.0|" + _words(
     "open(s|ing)? (a |the )?port", "firewall", "security group", "publicly accessible",

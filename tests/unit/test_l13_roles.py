@@ -117,6 +117,8 @@ def test_a_role_with_duplicate_keywords_or_a_huge_prompt_is_refused() -> None:
             "exposes a service or data publicly",
         ),
         ("only staff should reach the admin console", "changes permissions or access"),
+        ("give the ci bot owner rights on every repo", "changes permissions or access"),
+        ("grant the contractor read access to the logs bucket", "changes permissions or access"),
     ],
 )
 def test_destructive_or_sensitive_work_needs_oversight(task: str, reason: str) -> None:
