@@ -93,8 +93,7 @@ class ExampleWords:
     tasks of the profiled roles (built again when a role changes)."""
 
     def __init__(self, profiles: Mapping[str, RoleProfile]) -> None:
-        # Only roles with examples are compared: one without (a role created with none) says
-        # nothing either way, and its signal is 0, the others' mean.
+        # Only roles with examples are compared (see ``signals`` for a role without).
         self._roles = sorted(name for name, profile in profiles.items() if profile.examples)
         examples = [(name, text) for name in self._roles for text in profiles[name].examples]
         self._model = WordModel(self._roles, examples, task_terms)
@@ -182,6 +181,10 @@ def signals(
         signal: min((m.values[signal] for m in examples.values()), default=0.0)
         for signal in ("closest", "nearest3")
     }
+    # A role without examples (created through the API with none) cannot be compared by
+    # their words: it gets the highest of the others', so that it never loses by a signal it
+    # has no data for (its texts' meaning and keywords decide).
+    unknown_words = max((example_words or {}).values(), default=0.0)
     found = []
     for meaning in meaning_by_owner(described, profiles):
         profile = profiles[meaning.owner]
@@ -197,7 +200,7 @@ def signals(
                 f"example_{signal}": (example.values if example else lowest)[signal]
                 for signal in ("closest", "nearest3")
             },
-            "words": (example_words or {}).get(meaning.owner, 0.0),
+            "words": (example_words or {}).get(meaning.owner, unknown_words),
         }
         closest = meaning.closest
         found.append(
