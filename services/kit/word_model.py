@@ -21,8 +21,7 @@ SMOOTHING = 0.1
 
 
 class WordModel:
-    """A multinomial naive Bayes model of P(label | request words); a label is a method's verb,
-    or its service."""
+    """A multinomial naive Bayes model of P(label | a text's words)."""
 
     def __init__(
         self,
@@ -30,8 +29,8 @@ class WordModel:
         examples: Sequence[tuple[str, str]],
         features: Callable[[str], list[str]],
     ) -> None:
-        """``labels``: every label a method has (its verb, or its service); ``examples``:
-        (label, request text) pairs; ``features``: the words of a text the model counts."""
+        """``labels``: every label there is, with examples or not; ``examples``: (label, text)
+        pairs; ``features``: the words of a text the model counts."""
         self._features = features
         self.labels = tuple(sorted(set(labels) | {label for label, _ in examples}))
         self._counts = {label: Counter[str]() for label in self.labels}

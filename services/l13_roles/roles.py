@@ -107,13 +107,13 @@ class Roles:
             self._profiles[role.name] = RoleProfile.of(role)
         else:
             self._profiles.pop(role.name, None)
-        self._words = ExampleWords(self._profiles)
 
     async def _store(self, role: RoleDefinition, expected_revision: int) -> StoredRole:
         stored = await self.catalog.write(role, expected_revision, EDITED)
         with calling("l04"):
             await self._index.sync({role.name: role_texts(role)})
         self._remember(stored)
+        self._words = ExampleWords(self._profiles)  # an edit may change the examples
         return stored
 
     async def create(self, role: RoleDefinition) -> StoredRole:

@@ -75,7 +75,8 @@ def _assistant(content: Any, where: str) -> pb.Message:
             call = message.tool_calls.add(
                 id=required(block, "id", str, at), name=required(block, "name", str, at)
             )
-            call.arguments.update(field(block, "input", dict, at) or {})
+            tool_input = field(block, "input", dict, at) or {}
+            call.arguments.CopyFrom(json_struct(tool_input, f"{at}input"))
         else:
             raise bad_request(f"{at}type", "must be text or tool_use")
     message.content = "".join(texts)
