@@ -29,7 +29,7 @@ EMBED_BATCH = 256  # most texts of one Embed call
 EMBED_CHARS = 32_768  # longest text Embed takes; the model reads 256 tokens anyway
 UPSERT_BATCH = 1000  # most vectors of one UpsertVectors call
 CAPACITY = 1000  # most vectors one search reads back (SearchVectors' k)
-OWNERS_PER_READ = 20  # owners read back per search: fewer than CAPACITY vectors between them
+OWNERS_PER_READ = 20  # owners read back per search (fewer when their texts fill CAPACITY)
 META_TEXT_CHARS = 1000  # of each text kept beside its vector, for reasons shown to people
 
 
@@ -115,6 +115,12 @@ class SemanticIndex:
         condition = request.filters.add(field="owner", op=query_pb2.Filter.OPERATOR_IN)
         condition.value.list_value.extend(list(owners))
         reply = await self._vectors.SearchVectors(request, metadata=caller_metadata())
+        if len(reply.matches) >= CAPACITY and len(owners) > 1:
+            # A full reply may have left texts out: read the owners back in halves.
+            half = len(owners) // 2
+            await self._read_back(owners[:half])
+            await self._read_back(owners[half:])
+            return
         for match in reply.matches:
             meta = match.metadata.fields
             entry = IndexedText(match.id, meta["owner"].string_value, meta["text"].string_value)
@@ -177,6 +183,10 @@ class SemanticIndex:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def indexed(self) -> tuple[list[IndexedText], np.ndarray]:
+        """Every indexed text and its unit vector (row i of the matrix is text i)."""
+        return list(self._entries), self._matrix
 
     def similarities(self, query: np.ndarray) -> list[Similarity]:
         """Every indexed text with its cosine to a unit ``query`` vector."""
