@@ -3,7 +3,8 @@
 ``python -m bench.role_weights`` starts a mesh of its own (L13 stores and embeds the shipped
 roles at start), embeds the development tasks through L04, computes each role's signals with
 L13's own code (each task left out of the examples and of the word model while it is the
-query), and searches a grid of weights for the best top-1 accuracy (ties: top-3, then the
+query; the embedding model of the examples fitted without the task's tenth of them), and
+searches a grid of weights for the best top-1 accuracy (ties: top-3, then the
 margin of the right role). The development rows are every labelled task the roles carry as an
 example: the ``dev`` split and the held-out halves of earlier days, added once measured
 (``DEVELOPMENT``). The current held-out half (``heldout``) is never read. The result is written to
@@ -21,12 +22,14 @@ from bench.blend import choose, evaluate, labelled, signal_array, write_weights
 from bench.own_mesh import run_on_own_mesh
 from services.kit import open_channel
 from services.kit.semantic_index import MEANING_SIGNALS, SemanticIndex, Similarity
+from services.kit.vector_model import cross_fitted
 from services.l13_roles.classifier import (
     EXAMPLE_ID,
     SIGNALS,
     ExampleWords,
     RoleProfile,
     signals,
+    standardised,
 )
 from services.l13_roles.config import RoleSettings
 from services.l13_roles.definitions import load_shipped_roles
@@ -35,7 +38,9 @@ from services.launcher.config import LauncherSettings
 from tests.support import DEV_TOKEN
 
 TASKS = Path("tests/data/role_tasks.jsonl")
-DEVELOPMENT = ("dev", "heldout-2026-12-03", "heldout-2026-12-05")
+DEVELOPMENT = ("dev", "heldout-2026-12-03", "heldout-2026-12-05", "heldout-2026-12-06")
+# Ten signals: the finer grid of bench.blend would be 7^10 points, this one is 5^10 (minutes).
+GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
 
 
 async def tune(settings: LauncherSettings) -> None:
@@ -48,6 +53,7 @@ async def tune(settings: LauncherSettings) -> None:
     texts = [str(row["text"]) for row in dev]
     vectors = await index.embed(texts)
     example_words = ExampleWords(profiles)
+    learned = _cross_fitted_learned(index, texts)
     found = [
         [
             (s.role, s.values)
@@ -56,6 +62,7 @@ async def tune(settings: LauncherSettings) -> None:
                 _others(text, index.similarities(v)),
                 profiles,
                 example_words.values(text, leaving_out=text),
+                learned[text],
             )
         ]
         for text, v in zip(texts, vectors, strict=True)
@@ -63,7 +70,7 @@ async def tune(settings: LauncherSettings) -> None:
     roles = sorted(profiles)
     array = signal_array(found, roles, SIGNALS)
     truth = np.array([roles.index(str(row["role"])) for row in dev])
-    weights, (top1, top3, _) = choose(array, truth, SIGNALS, MEANING_SIGNALS)
+    weights, (top1, top3, _) = choose(array, truth, SIGNALS, MEANING_SIGNALS, grid=GRID)
     print(f"development half ({len(dev)} tasks): top-1 {top1:.1%}, top-3 {top3:.1%}")
     print(f"weights: {weights}")
     for name in SIGNALS:
@@ -90,6 +97,19 @@ def _print_misses(
     print("development top-1 misses (labelled <- ranked first):")
     for row in np.flatnonzero(best != truth):
         print(f"  {roles[truth[row]]:>20} <- {roles[best[row]]:<20} {texts[row]}")
+
+
+def _cross_fitted_learned(index: SemanticIndex, texts: list[str]) -> dict[str, dict[str, float]]:
+    """The ``learned`` signal of each development task from a model fitted without it: each
+    task is one of the roles' examples, and a model that has seen a task knows its role."""
+    entries, matrix = index.indexed()
+    rows = [i for i, entry in enumerate(entries) if EXAMPLE_ID in entry.id]
+    roles, logs = cross_fitted(matrix[rows], [entries[i].owner for i in rows])
+    by_text = {entries[i].text: standardised(roles, row) for i, row in zip(rows, logs, strict=True)}
+    missing = [text for text in texts if text not in by_text]
+    if missing:
+        raise SystemExit(f"{len(missing)} development tasks are no role's example: {missing[:3]}")
+    return by_text
 
 
 def _others(task: str, similarities: list[Similarity]) -> list[Similarity]:

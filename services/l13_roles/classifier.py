@@ -12,7 +12,10 @@ Signals per role for a task:
 - ``words``: P(role | the task's words) from a naive Bayes model of every role's example
   tasks (``services.kit.word_model``), as a log-probability standardised across the roles:
   the words of many examples ("flaky", "coverage", "p99", "migration") say more than the one
-  example nearest in meaning.
+  example nearest in meaning;
+- ``learned``: P(role | the task's embedding) from a softmax regression over every role's
+  example tasks (``services.kit.vector_model``), standardised the same way: which directions of
+  meaning tell the roles apart, learned from all their examples at once.
 
 A role's score is their weighted sum. The weights are data (``data/weights.json``), chosen on
 the development half of ``tests/data/role_tasks.jsonl`` by ``python -m bench.role_weights``.
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,12 +33,13 @@ import numpy as np
 
 from services.kit.phrases import matched, phrase, words
 from services.kit.semantic_index import MEANING_SIGNALS, IndexedText, Similarity, meaning_by_owner
+from services.kit.vector_model import VectorModel
 from services.kit.word_forms import stem
 from services.kit.word_model import WordModel
 from services.l13_roles.definitions import RoleDefinition
 
 EXAMPLE_SIGNALS = ("example_closest", "example_nearest3")
-SIGNALS = (*MEANING_SIGNALS, "keywords", "skills", *EXAMPLE_SIGNALS, "words")
+SIGNALS = (*MEANING_SIGNALS, "keywords", "skills", *EXAMPLE_SIGNALS, "words", "learned")
 EXAMPLE_ID = ".example."
 # Words that say nothing of who should do a task.
 _STOP_WORDS = frozenset(
@@ -55,6 +59,7 @@ class Weights:
     example_closest: float = 0.0
     example_nearest3: float = 0.0
     words: float = 0.0
+    learned: float = 0.0
 
     @classmethod
     def load(cls, path: Path) -> Weights:
@@ -106,9 +111,34 @@ class ExampleWords:
             return {}
         found = self._model.probabilities(task, leaving_out)
         logs = np.array([math.log(max(found[name], 1e-300)) for name in self._roles])
-        spread = float(logs.std())
-        standard = (logs - logs.mean()) / spread if spread > 1e-9 else np.zeros(len(logs))
-        return dict(zip(self._roles, standard.tolist(), strict=True))
+        return standardised(self._roles, logs)
+
+
+class ExampleVectors:
+    """The ``learned`` signal: which role a task's embedding points to, learned from the
+    embedded example tasks of the profiled roles (fitted again when a role changes: under a
+    second for a thousand examples, so callers in async code run it in a thread)."""
+
+    def __init__(
+        self, entries: Sequence[IndexedText], matrix: np.ndarray, roles: Collection[str]
+    ) -> None:
+        rows = [i for i, e in enumerate(entries) if EXAMPLE_ID in e.id and e.owner in roles]
+        labels = [entries[i].owner for i in rows]
+        self._model = VectorModel.fit(matrix[rows], labels) if rows else None
+
+    def values(self, vector: np.ndarray) -> dict[str, float]:
+        """Each role's log-probability, standardised across the roles with examples."""
+        if self._model is None:
+            return {}
+        return standardised(self._model.labels, self._model.log_probabilities(vector)[0])
+
+
+def standardised(roles: Sequence[str], logs: np.ndarray) -> dict[str, float]:
+    """Log-probabilities as z-scores across ``roles``: comparable between tasks (a confident
+    model's logs spread wider) and with the other standardised signals."""
+    spread = float(logs.std())
+    standard = (logs - logs.mean()) / spread if spread > 1e-9 else np.zeros(len(logs))
+    return dict(zip(roles, standard.tolist(), strict=True))
 
 
 def role_texts(role: RoleDefinition) -> list[IndexedText]:
@@ -169,10 +199,12 @@ def signals(
     similarities: Sequence[Similarity],
     profiles: Mapping[str, RoleProfile],
     example_words: Mapping[str, float] | None = None,
+    example_vectors: Mapping[str, float] | None = None,
 ) -> list[Signals]:
     """Every profiled role's signals for ``task`` (similarities: the task to each indexed text;
-    ``example_words``: ExampleWords.values of the task). A role whose texts are not embedded
-    yet cannot be compared, and is left out."""
+    ``example_words``: ExampleWords.values of the task; ``example_vectors``:
+    ExampleVectors.values of its embedding). A role whose texts are not embedded yet cannot
+    be compared, and is left out."""
     task_words = words(task)
     described = [s for s in similarities if EXAMPLE_ID not in s.entry.id]
     by_example = [s for s in similarities if EXAMPLE_ID in s.entry.id]
@@ -182,9 +214,10 @@ def signals(
         for signal in ("closest", "nearest3")
     }
     # A role without examples (created through the API with none) cannot be compared by
-    # their words: it gets the highest of the others', so that it never loses by a signal it
-    # has no data for (its texts' meaning and keywords decide).
+    # their words or embeddings: it gets the highest of the others', so that it never loses
+    # by a signal it has no data for (its texts' meaning and keywords decide).
     unknown_words = max((example_words or {}).values(), default=0.0)
+    unknown_vectors = max((example_vectors or {}).values(), default=0.0)
     found = []
     for meaning in meaning_by_owner(described, profiles):
         profile = profiles[meaning.owner]
@@ -201,6 +234,7 @@ def signals(
                 for signal in ("closest", "nearest3")
             },
             "words": (example_words or {}).get(meaning.owner, unknown_words),
+            "learned": (example_vectors or {}).get(meaning.owner, unknown_vectors),
         }
         closest = meaning.closest
         found.append(

@@ -7,6 +7,7 @@ costs one ``Embed`` call and a matrix product. A role's texts are re-embedded wh
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from services.l13_roles import errors
 from services.l13_roles.assignments import AssignmentLog
 from services.l13_roles.catalog import EDITED, SHIPPED, RoleCatalog, StoredRole, shipped_digest
 from services.l13_roles.classifier import (
+    ExampleVectors,
     ExampleWords,
     RoleProfile,
     RoleScore,
@@ -76,6 +78,9 @@ class Roles:
         self._current: dict[str, StoredRole] = {}
         self._profiles: dict[str, RoleProfile] = {}
         self._words = ExampleWords({})
+        self._vectors = ExampleVectors([], np.zeros((0, 0)), ())
+        # One fit at a time, each from the index as it is then: the last edit's fit is last.
+        self._learning = asyncio.Lock()
         self.ready = False
 
     async def prepare(self, shipped: list[RoleDefinition]) -> None:
@@ -97,8 +102,16 @@ class Roles:
             for name, r in self._current.items()
             if r.definition.state == ACTIVE
         }
-        self._words = ExampleWords(self._profiles)
+        await self._learn()
         self.ready = True
+
+    async def _learn(self) -> None:
+        """Fits the models of the roles' examples again (an edit may change the examples)."""
+        async with self._learning:
+            self._words = ExampleWords(self._profiles)
+            entries, matrix = self._index.indexed()
+            roles = set(self._profiles)
+            self._vectors = await asyncio.to_thread(ExampleVectors, entries, matrix, roles)
 
     def _remember(self, stored: StoredRole) -> None:
         role = stored.definition
@@ -113,7 +126,7 @@ class Roles:
         with calling("l04"):
             await self._index.sync({role.name: role_texts(role)})
         self._remember(stored)
-        self._words = ExampleWords(self._profiles)  # an edit may change the examples
+        await self._learn()
         return stored
 
     async def create(self, role: RoleDefinition) -> StoredRole:
@@ -139,7 +152,11 @@ class Roles:
         with calling("l04"):
             vector: np.ndarray = (await self._index.embed([text]))[0]
         found = signals(
-            text, self._index.similarities(vector), self._profiles, self._words.values(text)
+            text,
+            self._index.similarities(vector),
+            self._profiles,
+            self._words.values(text),
+            self._vectors.values(vector),
         )
         reasons = self._oversight.reasons(text)
         return Classification(

@@ -14,6 +14,7 @@ from services.kit.tokens import count_tokens
 from services.kit.tools import BUILTIN_TOOLS
 from services.l13_roles.classifier import (
     EXAMPLE_ID,
+    ExampleVectors,
     ExampleWords,
     RoleProfile,
     Weights,
@@ -303,6 +304,30 @@ def test_a_role_without_examples_never_loses_by_the_words_signal() -> None:
     )
     words = {s.role: s.values["words"] for s in ranked}
     assert words["keeper"] == words["tester"] == max(found.values())
+
+
+def test_the_learned_signal_points_to_the_role_whose_examples_are_near() -> None:
+    """The embedding model of the examples: a task near the tester's examples scores the
+    tester highest; a role with no examples gets the best of the others' values."""
+    axes = {"tester": [1.0, 0.0, 0.0], "builder": [0.0, 1.0, 0.0]}
+    entries, rows = [], []
+    for owner, axis in axes.items():
+        for i in range(3):
+            entries.append(IndexedText(f"{owner}{EXAMPLE_ID}{i}", owner, f"example {i}"))
+            rows.append(np.array(axis) + 0.1 * i)
+        entries.append(IndexedText(f"{owner}.summary", owner, "what the role does"))
+        rows.append(np.array([0.0, 0.0, 1.0]))  # not an example: not learned from
+    matrix = np.array(rows, dtype=np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    profiles = {name: RoleProfile(name, (), (), ("an example",)) for name in axes}
+    profiles["keeper"] = RoleProfile("keeper", (), (), ())
+    model = ExampleVectors(entries, matrix, set(profiles))
+    found = model.values(np.array([0.9, 0.1, 0.0], dtype=np.float32))
+    assert set(found) == {"tester", "builder"} and found["tester"] > 0 > found["builder"]
+    ranked = signals("task", _similarities({n: [0.5] for n in profiles}), profiles, {}, found)
+    learned = {s.role: s.values["learned"] for s in ranked}
+    assert learned["keeper"] == learned["tester"] == max(found.values())
+    assert ExampleVectors(entries, matrix, {"keeper"}).values(matrix[0]) == {}
 
 
 def test_the_flagged_examples_are_the_labelled_development_rows_that_need_oversight() -> None:
