@@ -37,11 +37,11 @@ DEV_TOKEN = "dev_key_local_ONLY"
 LABELLED = Path(__file__).resolve().parents[1] / "tests" / "data" / "nl_requests.jsonl"
 INVOKE_ADDED_P50_BUDGET_MS = 2.0
 RECALL_AT_3_TARGET = 0.90
-# The held-out batch, written without reading the search's code or misses: "heldout3" on
-# 2026-12-06 (160 requests over every RPC, more of them on RPCs with close neighbours). The
-# two batches before it ("heldout" of 2026-12-05, "heldout2" of 2026-12-06) are development
-# requests now (services/l12_nl/data/requests.yaml); their figures are in the README.
-HELD_OUT = {"heldout3": "the held-out batch"}
+# The held-out batch, written without reading the search's code or misses: "heldout4", the
+# second of 2026-12-06 (160 requests over every RPC). The three batches before it ("heldout"
+# of 2026-12-05, "heldout2" and "heldout3" of 2026-12-06) are development requests now
+# (services/l12_nl/data/requests.yaml); their figures are in the README.
+HELD_OUT = {"heldout4": "the held-out batch"}
 
 
 async def held_out_recall(gateway_url: str) -> None:

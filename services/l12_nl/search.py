@@ -8,11 +8,14 @@ embedding model blurs. Requests in users' words (``data/requests.yaml``) are nea
 request than any description is ("kill agent 9 its looping" to "agent 12 is stuck, shut it
 down"), so a method's closest request is a signal of its own. Those requests also teach how
 callers ask for each verb, which tells a resource's methods apart, and which words name each
-service, which tells a verb's methods apart (services/kit/word_model.py).
+service, which tells a verb's methods apart (services/kit/word_model.py). Last, a model of all
+the requests' embeddings at once (services/kit/vector_model.py) learns which directions of
+meaning tell the methods apart, for a request worded like none of the examples.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections import Counter
@@ -23,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from services.kit.vector_model import VectorModel, cross_fitted
 from services.kit.word_model import WordModel
 from services.l12_nl.catalog import CatalogMethod
 
@@ -36,10 +40,13 @@ class Weights:
     development requests (data/requests.yaml, each left out of the examples and of the word
     models while it is the query) by ``python -m bench.nl_search_tuning``."""
 
-    semantic: float = 0.8  # the cosine, against the keyword score
-    example: float = 0.25  # the closest example request, against that
-    verb: float = 0.15  # the verb's probability, against all of that
-    service: float = 0.075  # the service's probability, against all of that
+    semantic: float = 0.75  # the cosine, against the keyword score
+    # The closest example request, against that: the learned signal, from all the examples'
+    # embeddings, took its place (0.25 before it).
+    example: float = 0.0
+    verb: float = 0.3  # the verb's probability, against all of that
+    service: float = 0.175  # the service's probability, against all of that
+    learned: float = 0.05  # the embedding model's standardised log-probability, against all
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class Signals:
     examples: np.ndarray
     verbs: np.ndarray
     services: np.ndarray
+    learned: np.ndarray
 
 
 REQUESTS = Path(__file__).parent / "data" / "requests.yaml"
@@ -250,8 +258,12 @@ class SearchIndex:
         embed: Embedder,
         examples: Sequence[tuple[int, str]] = (),
         example_vectors: np.ndarray | None = None,
+        learned: VectorModel | None = None,
     ) -> None:
+        """``learned``: the model of the example vectors (``build`` fits it in a thread)."""
         self._methods = tuple(methods)
+        self._position = {method.name: i for i, method in enumerate(methods)}
+        self._learned = learned
         self._vectors = vectors
         self._embed = embed
         self._keywords = KeywordScorer([document(m) for m in methods])
@@ -291,12 +303,18 @@ class SearchIndex:
         views = [document(m) for m in methods] + [summary(m) for m in methods]
         vectors = await _embed_all(embed, views + [text for _, text in examples])
         views_count = len(views)
+        example_vectors = vectors[views_count:] if examples else None
+        learned = None
+        if example_vectors is not None:
+            labels = [methods[owner].name for owner, _ in examples]
+            learned = await asyncio.to_thread(VectorModel.fit, example_vectors, labels)
         return cls(
             methods,
             vectors[:views_count].reshape(2, len(methods), -1),
             embed,
             examples,
-            vectors[views_count:] if examples else None,
+            example_vectors,
+            learned,
         )
 
     async def query_vector(self, query: str) -> np.ndarray:
@@ -339,14 +357,41 @@ class SearchIndex:
         probability = self._services.probabilities(query, leaving_out)
         return np.array([probability[service] for service in self._method_services])
 
+    def learned_scores(self, vector: np.ndarray) -> np.ndarray:
+        """Each method's log-probability from the model of the example requests' embeddings,
+        standardised across the methods with examples; a method with none gets the lowest."""
+        if self._learned is None:
+            return np.zeros(len(self._methods))
+        logs = self._learned.log_probabilities(vector)[0]
+        return self._over_methods(self._learned.labels, logs)
+
+    def learned_left_out(self) -> np.ndarray:
+        """Each example request's learned scores (one row per example, in the order given)
+        from models fitted without it: what choosing weights on the examples needs, since
+        the model cannot leave one out the way the word models do."""
+        if self._example_vectors is None:
+            return np.zeros((0, len(self._methods)))
+        labels = [self._methods[owner].name for owner in self._example_owner]
+        names, logs = cross_fitted(self._example_vectors, labels)
+        return np.stack([self._over_methods(names, row) for row in logs])
+
+    def _over_methods(self, labels: Sequence[str], logs: np.ndarray) -> np.ndarray:
+        spread = float(logs.std())
+        standard = (logs - logs.mean()) / spread if spread > 1e-9 else np.zeros(len(logs))
+        scores = np.full(len(self._methods), float(standard.min()))
+        scores[[self._position[label] for label in labels]] = standard
+        return scores
+
     def signals(self, query: str, vector: np.ndarray, leaving_out: str | None = None) -> Signals:
-        """``vector``: the query's (query_vector); ``leaving_out`` as for example_scores."""
+        """``vector``: the query's (query_vector); ``leaving_out`` as for example_scores (the
+        learned scores cannot leave an example out: see learned_left_out)."""
         return Signals(
             self.semantic_scores(vector),
             self.keyword_scores(query),
             self.example_scores(vector, leaving_out),
             self.verb_scores(query, leaving_out),
             self.service_scores(query, leaving_out),
+            self.learned_scores(vector),
         )
 
     async def search(self, query: str, limit: int, weights: Weights = Weights()) -> list[Scored]:
@@ -357,11 +402,13 @@ class SearchIndex:
 
 def blend(signals: Signals, weights: Weights = Weights()) -> np.ndarray:
     """A method's score: its texts' meaning and keywords, then its closest example request,
-    then how likely the query asks for its verb, then for its service."""
+    then how likely the query asks for its verb, then for its service, then what the model of
+    the examples' embeddings says."""
     described = weights.semantic * signals.semantic + (1 - weights.semantic) * signals.keywords
     found = (1 - weights.example) * described + weights.example * signals.examples
     asked = (1 - weights.verb) * found + weights.verb * signals.verbs
-    return (1 - weights.service) * asked + weights.service * signals.services  # type: ignore[no-any-return]
+    served = (1 - weights.service) * asked + weights.service * signals.services
+    return (1 - weights.learned) * served + weights.learned * signals.learned  # type: ignore[no-any-return]
 
 
 async def _embed_all(embed: Embedder, texts: Sequence[str]) -> np.ndarray:

@@ -86,8 +86,8 @@ async def test_the_verb_tells_one_resource_s_methods_apart() -> None:
     assert found[0].method.short_name in {"ListSecrets", "ListTools"}
     # Without its weight the verb changes nothing.
     same, apart = np.ones(2), np.array([1.0, 0.0])
-    unweighted = Weights(verb=0, service=0)
-    assert blend(Signals(same, same, same, apart, apart), unweighted).tolist() == [1.0, 1.0]
+    unweighted = Weights(verb=0, service=0, learned=0)
+    assert blend(Signals(same, same, same, apart, apart, apart), unweighted).tolist() == [1.0, 1.0]
 
 
 async def test_the_service_tells_one_verbs_methods_apart() -> None:

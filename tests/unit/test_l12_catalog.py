@@ -230,6 +230,23 @@ async def test_example_scores_leave_out_the_query_s_own_text_when_asked() -> Non
     assert index.example_scores(vector, leaving_out="count the penguins").tolist() == [0.0, 0.0]
 
 
+async def test_the_learned_scores_favour_the_method_whose_examples_are_near() -> None:
+    methods = CATALOG.methods[:3]
+    embed = _axis_embedder(["penguin", "walrus"], [])
+    requests = {
+        methods[1].name: ["feed the walrus", "the walrus is hungry"],
+        methods[2].name: ["count the penguins", "penguins on the ice"],
+    }
+    index = await SearchIndex.build(methods, embed, requests)
+    learned = index.learned_scores(await index.query_vector("how many penguins are there"))
+    assert learned[2] > learned[1]
+    assert learned[0] == learned.min()  # no examples: never an advantage
+    # Each example scored by a model that never saw it: one row per example, every method.
+    assert index.learned_left_out().shape == (4, 3)
+    found = await index.search("how many penguins are there", 3, Weights(learned=0.5))
+    assert found[0].method.name == methods[2].name
+
+
 async def test_the_index_embeds_in_batches_l04_accepts() -> None:
     calls: list[int] = []
     requests = {CATALOG.methods[0].name: [f"request {n}" for n in range(600)]}
