@@ -21,7 +21,8 @@ BAD_ARGUMENTS = CATALOG.code(
 STREAMING_METHOD = CATALOG.code(
     "E12103",
     Kind.FAILED_PRECONDITION,
-    "a streaming RPC cannot be invoked by name; call it directly",
+    "the RPC streams otherwise than the call takes: a server stream through InvokeStream, a "
+    "unary RPC through Invoke, one that streams its requests directly",
 )
 NO_CREDENTIAL = CATALOG.code(
     "E12104",

@@ -1,4 +1,5 @@
-"""Calls any unary RPC of the mesh by name, with JSON arguments, through the gateway.
+"""Calls any RPC of the mesh by name, with JSON arguments, through the gateway: a unary one
+for its answer, a server-streaming one for each message of its stream.
 
 The call goes through Envoy with the caller's own credential, so the gateway's policy and
 rate limits apply to it exactly as if the caller had made it. Request and response classes
@@ -7,6 +8,7 @@ come from the descriptor set (dynamic stubs): a layer added later is callable wi
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +36,7 @@ class Invoker:
         self._catalog = catalog
         self._gateway = gateway
         self._callables: dict[str, grpc.aio.UnaryUnaryMultiCallable] = {}
+        self._streams: dict[str, grpc.aio.UnaryStreamMultiCallable] = {}
 
     def _callable(self, method: CatalogMethod) -> grpc.aio.UnaryUnaryMultiCallable:
         """The method's stub, made once (a new one per call costs more than the call's own
@@ -49,13 +52,41 @@ class Invoker:
             self._callables[method.name] = call
         return call
 
-    def prepare(self, method_name: str, arguments: dict[str, Any]) -> tuple[CatalogMethod, Any]:
-        """The method and its request message, or the error naming what does not fit."""
+    def _stream_callable(self, method: CatalogMethod) -> grpc.aio.UnaryStreamMultiCallable:
+        call = self._streams.get(method.name)
+        if call is None:
+            response_class = self._catalog.message_class(method.response_type)
+            call = self._gateway.unary_stream(
+                method.grpc_path,
+                request_serializer=lambda message: message.SerializeToString(),
+                response_deserializer=response_class.FromString,
+            )
+            self._streams[method.name] = call
+        return call
+
+    def prepare(
+        self, method_name: str, arguments: dict[str, Any], streaming: bool = False
+    ) -> tuple[CatalogMethod, Any]:
+        """The method and its request message, or the error naming what does not fit;
+        ``streaming``: the caller takes a stream of answers (InvokeStream), not one."""
         method = self._catalog.method(method_name)
-        if not method.unary:
+        if method.client_streaming:
             raise PlatformError(
                 errors.STREAMING_METHOD,
-                f"{method.name} streams; call it directly (gRPC, or its REST path)",
+                f"{method.name} streams its requests; call it directly (gRPC)",
+                field="method",
+            )
+        if method.server_streaming and not streaming:
+            raise PlatformError(
+                errors.STREAMING_METHOD,
+                f"{method.name} streams its answers; call it with InvokeStream "
+                "(POST /v1/services:invokeStream)",
+                field="method",
+            )
+        if streaming and not method.server_streaming:
+            raise PlatformError(
+                errors.STREAMING_METHOD,
+                f"{method.name} answers once; call it with Invoke (POST /v1/services:invoke)",
                 field="method",
             )
         request = self._catalog.message_class(method.request_type)()
@@ -85,13 +116,43 @@ class Invoker:
             )
         except grpc.aio.AioRpcError as error:
             raise upstream_error(error) from None
-        # As the gateway prints REST answers: proto field names, defaults included.
-        answer = json_format.MessageToDict(
-            response,
-            preserving_proto_field_name=True,
-            always_print_fields_with_no_presence=True,
+        return method, as_json(response)
+
+    async def stream(
+        self,
+        method_name: str,
+        arguments: dict[str, Any],
+        authorization: str,
+        timeout: float | None = None,
+        max_messages: int = 0,
+    ) -> AsyncIterator[tuple[CatalogMethod, dict[str, Any]]]:
+        """Calls a server-streaming method as the holder of ``authorization``; each of its
+        messages as JSON, as it arrives, until the stream ends or ``max_messages`` (0: no
+        limit) have come."""
+        method, request = self.prepare(method_name, arguments, streaming=True)
+        call = self._stream_callable(method)(
+            request, metadata=(("authorization", authorization),), timeout=timeout
         )
-        return method, answer
+        sent = 0
+        try:
+            async for response in call:
+                yield method, as_json(response)
+                sent += 1
+                if sent == max_messages:
+                    return
+        except grpc.aio.AioRpcError as error:
+            raise upstream_error(error) from None
+        finally:
+            call.cancel()  # the caller left, or had enough: the called stream ends too
+
+
+def as_json(response: Any) -> dict[str, Any]:
+    """As the gateway prints REST answers: proto field names, defaults included."""
+    return json_format.MessageToDict(  # type: ignore[no-any-return]
+        response,
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+    )
 
 
 def upstream_error(error: grpc.aio.AioRpcError) -> UpstreamError:

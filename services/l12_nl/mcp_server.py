@@ -24,6 +24,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from agentic.nl.v1 import assistant_pb2, assistant_pb2_grpc, catalog_pb2, catalog_pb2_grpc
 from agentic.planning.v1 import goals_pb2, goals_pb2_grpc
 from services.kit import error_info
+from services.l12_nl import errors
 
 INSTRUCTIONS = (
     "Tools for the agentic platform mesh. Find an RPC with search_services, read its request "
@@ -37,6 +38,8 @@ INSTRUCTIONS = (
 # wait, not a parameter: every parameter lengthens the tool list every client reads.
 WATCH_SECONDS = 20.0
 MAX_WATCH_EVENTS = 200
+# Invoke's refusal of a streaming RPC: the invoke tool then follows the stream.
+STREAMS = errors.STREAMING_METHOD.code
 
 
 def request_credential(headers: Mapping[str, str]) -> str:
@@ -75,6 +78,44 @@ class MeshTools:
             raise ToolError(_describe(error)) from None
         return json_format.MessageToDict(reply, preserving_proto_field_name=True)
 
+    async def invoke(
+        self,
+        method: str,
+        arguments: dict[str, Any],
+        wait_seconds: float,
+        headers: Mapping[str, str] | None,
+    ) -> dict[str, Any]:
+        """Invoke's answer; for a method that streams its answers (E12103 from Invoke), the
+        messages InvokeStream passes on within ``wait_seconds``, MAX_WATCH_EVENTS at most."""
+        request = catalog_pb2.InvokeRequest(method=method)
+        request.arguments.update(arguments)
+        try:
+            reply = await self.catalog.Invoke(request, metadata=self._metadata(headers))
+        except grpc.aio.AioRpcError as error:
+            if _code(error) != STREAMS:
+                raise ToolError(_describe(error)) from None
+        else:
+            return json_format.MessageToDict(reply, preserving_proto_field_name=True)
+        streamed = catalog_pb2.InvokeStreamRequest(method=method, max_messages=MAX_WATCH_EVENTS)
+        streamed.arguments.update(arguments)
+        messages: list[dict[str, Any]] = []
+        ended = True  # the called stream ended by itself
+        stream = self.catalog.InvokeStream(
+            streamed, metadata=self._metadata(headers), timeout=max(wait_seconds, 0.0)
+        )
+        try:
+            async for message in stream:
+                messages.append(json_format.MessageToDict(message.result))
+            ended = len(messages) < MAX_WATCH_EVENTS
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.DEADLINE_EXCEEDED:  # the wait ending is fine
+                raise ToolError(_describe(error)) from None
+            ended = False
+        finally:
+            with contextlib.suppress(Exception):
+                stream.cancel()
+        return {"method": method, "messages": messages, "ended": ended}
+
     async def watch_goal(
         self, name: str, from_version: int, wait_seconds: float, headers: Mapping[str, str] | None
     ) -> dict[str, Any]:
@@ -109,14 +150,21 @@ class MeshTools:
         return {"goal": goal.get("goal", {}), "events": events, "next_version": next_version}
 
 
-def _describe(error: grpc.aio.AioRpcError) -> str:
-    """``E1300 NOT_FOUND: <message>``: the platform code first, for clients to act on."""
+def _code(error: grpc.aio.AioRpcError) -> str | None:
+    """The platform code (E...) of a failed call, if it carries one."""
     for key, value in error.trailing_metadata() or ():
         if key == "grpc-status-details-bin" and isinstance(value, bytes):
             info = error_info(status_pb2.Status.FromString(value))
             if info is not None:
-                return f"{info.reason} {error.code().name}: {error.details()}"
-    return f"{error.code().name}: {error.details()}"
+                return str(info.reason)
+    return None
+
+
+def _describe(error: grpc.aio.AioRpcError) -> str:
+    """``E1300 NOT_FOUND: <message>``: the platform code first, for clients to act on."""
+    code = _code(error)
+    prefix = f"{code} " if code else ""
+    return f"{prefix}{error.code().name}: {error.details()}"
 
 
 def _headers(ctx: Context) -> Mapping[str, str] | None:
@@ -146,10 +194,9 @@ def build_server(tools: MeshTools) -> MCPServer:
     @server.tool()
     async def invoke(method: str, ctx: Context, arguments: dict[str, Any] | None = None) -> Any:
         """Call one RPC, e.g. agentic.data.v1.EventStoreService.ReadStream, with JSON
-        arguments that fit its request schema. Returns its JSON answer."""
-        request = catalog_pb2.InvokeRequest(method=method)
-        request.arguments.update(arguments or {})
-        return await tools.call(tools.catalog.Invoke, request, _headers(ctx))
+        arguments that fit its request schema. Returns its JSON answer (a stream's: its
+        messages for up to 20 s)."""
+        return await tools.invoke(method, arguments or {}, WATCH_SECONDS, _headers(ctx))
 
     @server.tool()
     async def ask(text: str, ctx: Context, conversation_id: str = "") -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any, NoReturn
 
 import grpc
@@ -160,3 +161,29 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
         except UpstreamError as error:
             await pass_on(context, error)
         return pb.InvokeResponse(method=method.name, result=_struct(answer))
+
+    async def InvokeStream(
+        self, request: pb.InvokeStreamRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.InvokeStreamResponse]:
+        if not request.method.strip():
+            raise PlatformError(errors.INVALID_ARGUMENT, "method is required", field="method")
+        if request.max_messages < 0:
+            raise PlatformError(
+                errors.INVALID_ARGUMENT,
+                f"max_messages must be 0 (no limit) or more, not {request.max_messages}",
+                field="max_messages",
+            )
+        credential = caller_credential(call_metadata(context), self._service_token)
+        arguments = json_format.MessageToDict(request.arguments)
+        messages = self._invoker.stream(
+            request.method,
+            arguments,
+            credential,
+            context.time_remaining(),
+            request.max_messages,
+        )
+        try:
+            async for method, answer in messages:
+                yield pb.InvokeStreamResponse(method=method.name, result=_struct(answer))
+        except UpstreamError as error:
+            await pass_on(context, error)

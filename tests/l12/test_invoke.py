@@ -1,9 +1,10 @@
-"""Invoke: any unary RPC by name, through the gateway with the caller's own credential, the
-called layer's answer or error passed back unchanged."""
+"""Invoke and InvokeStream: any unary or server-streaming RPC by name, through the gateway
+with the caller's own credential, the called layer's answers or error passed back unchanged."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -178,3 +179,94 @@ async def test_concurrent_invocations_lose_nothing(client: httpx.AsyncClient) ->
     read = await invoke(client, DEV_TOKEN, READ, stream_id=stream)
     numbers = sorted(e["data"]["i"] for e in read.json()["result"]["events"])
     assert numbers == list(range(20))
+
+
+SUBSCRIBE = "agentic.data.v1.EventStoreService.SubscribeAll"
+
+
+async def appended_events(client: httpx.AsyncClient, count: int) -> str:
+    """Appends ``count`` events of a type no other test uses; the type's prefix."""
+    prefix = f"{stream_name('nlstream')}."
+    events = [{"type": f"{prefix}tick", "data": {"i": i}} for i in range(count)]
+    reply = await invoke(client, DEV_TOKEN, APPEND, stream_id=stream_name(), events=events)
+    assert reply.status_code == 200, reply.text
+    return prefix
+
+
+async def test_invoke_stream_passes_on_each_message_of_a_server_stream(
+    mesh: RunningMesh, client: httpx.AsyncClient
+) -> None:
+    prefix = await appended_events(client, 3)
+    async with open_channel(mesh.gateway_target, token=DEV_TOKEN) as channel:
+        catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+        request = pb.InvokeStreamRequest(method=SUBSCRIBE, max_messages=4)
+        request.arguments.update({"type_prefix": prefix})
+        messages = [m async for m in catalog.InvokeStream(request, timeout=30)]
+    assert {m.method for m in messages} == {SUBSCRIBE}
+    results = [json_format.MessageToDict(m.result) for m in messages]
+    assert [r["event"]["data"]["i"] for r in results[:3]] == [0, 1, 2]
+    assert "caught_up" in results[3]  # then the live tail, cut off by max_messages
+
+
+async def test_invoke_stream_answers_rest_callers_one_json_object_a_line(
+    client: httpx.AsyncClient,
+) -> None:
+    prefix = await appended_events(client, 2)
+    reply = await client.post(
+        "/v1/services:invokeStream",
+        json={"method": SUBSCRIBE, "arguments": {"type_prefix": prefix}, "max_messages": 3},
+        headers={"authorization": f"Bearer {DEV_TOKEN}"},
+    )
+    assert reply.status_code == 200, reply.text
+    lines = [json.loads(line) for line in reply.text.splitlines() if line.strip()]
+    assert [line["result"]["event"]["type"] for line in lines[:2]] == [f"{prefix}tick"] * 2
+    assert "caught_up" in lines[2]["result"]
+
+
+async def test_invoke_stream_calls_as_the_caller_whose_policy_may_refuse(
+    mesh: RunningMesh, client: httpx.AsyncClient
+) -> None:
+    """A reader may follow the log but not an agent (WatchAgent is not among its reads): the
+    gateway's refusal of L12's call, made with the reader's key, comes back unchanged."""
+    key = create_key(mesh, f"nl-stream-reader-{stream_name()}", "reader")
+    await until(lambda: invoke(client, key, READ, stream_id=stream_name()), 200)
+    async with open_channel(mesh.gateway_target, token=key) as channel:
+        catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+        request = pb.InvokeStreamRequest(method="agentic.runtime.v1.AgentService.WatchAgent")
+        request.arguments.update({"name": "agents/absent"})
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            async for _ in catalog.InvokeStream(request, timeout=30):
+                pass
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert platform_code(refused.value) == "E9403"
+    assert "WatchAgent" in (refused.value.details() or "")
+
+
+@pytest.mark.parametrize(
+    ("method", "max_messages", "code", "field", "says"),
+    [
+        (READ, 0, "E12103", "method", "Invoke"),
+        ("agentic.data.v1.EventStoreService.AppendStream", 0, "E12103", "method", "directly"),
+        ("agentic.data.v1.EventStoreService.Nothing", 0, "E12101", "method", "Nothing"),
+        ("", 0, "E12002", "method", "method"),
+        (SUBSCRIBE, -1, "E12002", "max_messages", "max_messages"),
+    ],
+)
+async def test_bad_stream_invocations_name_the_field(
+    mesh: RunningMesh, method: str, max_messages: int, code: str, field: str, says: str
+) -> None:
+    async with open_channel(mesh.gateway_target, token=DEV_TOKEN) as channel:
+        catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+        request = pb.InvokeStreamRequest(method=method, max_messages=max_messages)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            async for _ in catalog.InvokeStream(request, timeout=30):
+                pass
+    assert platform_code(refused.value) == code
+    assert error_metadata(refused.value)["field"] == field
+    assert says in (refused.value.details() or "")
+
+
+async def test_invoke_names_invoke_stream_for_a_server_stream(client: httpx.AsyncClient) -> None:
+    reply = await invoke(client, DEV_TOKEN, SUBSCRIBE)
+    assert reply.status_code == 400
+    assert "InvokeStream" in reply.json()["message"]

@@ -88,6 +88,30 @@ async def test_the_sdk_client_lists_and_calls_the_tools_over_stdio(mesh: Running
         assert appended["result"]["last_version"] == "0"
 
 
+async def test_invoke_follows_a_streaming_rpc_for_its_messages(mesh: RunningMesh) -> None:
+    """SubscribeAll never ends by itself: invoke returns what came within its wait."""
+    prefix = f"{stream_name('mcpstream')}."
+    async with stdio_session(mesh, DEV_TOKEN) as session:
+        events = [{"type": f"{prefix}tick", "data": {"i": i}} for i in range(2)]
+        append = {"stream_id": stream_name(), "events": events}
+        await session.call_tool(
+            "invoke",
+            {"method": "agentic.data.v1.EventStoreService.AppendEvents", "arguments": append},
+        )
+        followed = payload(
+            await session.call_tool(
+                "invoke",
+                {
+                    "method": "agentic.data.v1.EventStoreService.SubscribeAll",
+                    "arguments": {"type_prefix": prefix},
+                },
+            )
+        )
+    assert [m["event"]["data"]["i"] for m in followed["messages"][:2]] == [0, 1]
+    assert "caught_up" in followed["messages"][2]
+    assert followed["ended"] is False  # a live subscription: cut off by the wait
+
+
 async def test_a_reader_key_is_refused_a_write_through_mcp(mesh: RunningMesh) -> None:
     key, _ = ApiKeyFile(mesh.settings.gateway_keys_file).create(
         f"mcp-reader-{stream_name()}", ("reader",), "standard"

@@ -144,3 +144,21 @@ class InvokeResponse(_message.Message):
     method: str
     result: _struct_pb2.Struct
     def __init__(self, method: _Optional[str] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class InvokeStreamRequest(_message.Message):
+    __slots__ = ("method", "arguments", "max_messages")
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    method: str
+    arguments: _struct_pb2.Struct
+    max_messages: int
+    def __init__(self, method: _Optional[str] = ..., arguments: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., max_messages: _Optional[int] = ...) -> None: ...
+
+class InvokeStreamResponse(_message.Message):
+    __slots__ = ("method", "result")
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    method: str
+    result: _struct_pb2.Struct
+    def __init__(self, method: _Optional[str] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...

@@ -61,6 +61,11 @@ class CatalogServiceStub:
                 request_serializer=agentic_dot_nl_dot_v1_dot_catalog__pb2.InvokeRequest.SerializeToString,
                 response_deserializer=agentic_dot_nl_dot_v1_dot_catalog__pb2.InvokeResponse.FromString,
                 _registered_method=True)
+        self.InvokeStream = channel.unary_stream(
+                '/agentic.nl.v1.CatalogService/InvokeStream',
+                request_serializer=agentic_dot_nl_dot_v1_dot_catalog__pb2.InvokeStreamRequest.SerializeToString,
+                response_deserializer=agentic_dot_nl_dot_v1_dot_catalog__pb2.InvokeStreamResponse.FromString,
+                _registered_method=True)
 
 
 class CatalogServiceServicer:
@@ -103,7 +108,21 @@ class CatalogServiceServicer:
         layer's error comes back unchanged (its status and ErrorInfo); NOT_FOUND
         (E12101) for an unknown method, INVALID_ARGUMENT (E12102) for arguments
         that do not fit its request, FAILED_PRECONDITION (E12103) for a
-        streaming RPC.
+        streaming RPC (InvokeStream calls those that stream their answers).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InvokeStream(self, request, context):
+        """Calls one server-streaming RPC of the mesh (WatchGoal, WatchAgent,
+        WatchApproval, SubscribeAll, StreamGenerate, ExecuteStream) with JSON
+        arguments, through the gateway with the caller's own credentials, and
+        streams each of its messages back as JSON as it arrives: over REST, one
+        JSON object a line. It ends when the called stream ends, after
+        max_messages, or at the caller's deadline; the called layer's error comes
+        back unchanged. FAILED_PRECONDITION (E12103) for a unary RPC (Invoke calls
+        those) or one that streams its requests (call it directly).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -131,6 +150,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.Invoke,
                     request_deserializer=agentic_dot_nl_dot_v1_dot_catalog__pb2.InvokeRequest.FromString,
                     response_serializer=agentic_dot_nl_dot_v1_dot_catalog__pb2.InvokeResponse.SerializeToString,
+            ),
+            'InvokeStream': grpc.unary_stream_rpc_method_handler(
+                    servicer.InvokeStream,
+                    request_deserializer=agentic_dot_nl_dot_v1_dot_catalog__pb2.InvokeStreamRequest.FromString,
+                    response_serializer=agentic_dot_nl_dot_v1_dot_catalog__pb2.InvokeStreamResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -248,6 +272,33 @@ class CatalogService:
             '/agentic.nl.v1.CatalogService/Invoke',
             agentic_dot_nl_dot_v1_dot_catalog__pb2.InvokeRequest.SerializeToString,
             agentic_dot_nl_dot_v1_dot_catalog__pb2.InvokeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InvokeStream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/agentic.nl.v1.CatalogService/InvokeStream',
+            agentic_dot_nl_dot_v1_dot_catalog__pb2.InvokeStreamRequest.SerializeToString,
+            agentic_dot_nl_dot_v1_dot_catalog__pb2.InvokeStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,
