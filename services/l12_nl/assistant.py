@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import grpc
+
 from services.kit import PlatformError
 from services.l12_nl import errors
 from services.l12_nl.arguments import ArgumentFiller
@@ -17,7 +19,7 @@ from services.l12_nl.conversations import (
     new_conversation_id,
 )
 from services.l12_nl.index_builder import IndexBuilder
-from services.l12_nl.invoker import Invoker
+from services.l12_nl.invoker import Invoker, UpstreamError
 
 CANDIDATES = 10  # matches looked through for the best one that can be invoked
 
@@ -86,7 +88,19 @@ class Assistant:
         await self._conversations.add_turn(
             conversation_id, caller.principal, {**turn, "outcome": "invoked"}
         )
-        _, result = await self._invoker.invoke(method.name, arguments, caller.credential)
+        try:
+            _, result = await self._invoker.invoke(method.name, arguments, caller.credential)
+        except UpstreamError as error:
+            if error.code != grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            # The caller's words were read into arguments the RPC refused: a verdict on the
+            # reading of the text, not on anything the caller sent as such.
+            raise PlatformError(
+                errors.ARGUMENTS_REFUSED,
+                f"{method.name} refused the arguments read from the request "
+                f"({error.message}); say more precisely what to call it with",
+                field="text",
+            ) from None
         return Answer(conversation_id, method, arguments, result, None)
 
     async def confirm(self, token: str, caller: Caller) -> Confirmed:

@@ -42,6 +42,11 @@ NOT_YOUR_TOKEN = CATALOG.code(
 UNKNOWN_CONVERSATION = CATALOG.code(
     "E12204", Kind.NOT_FOUND, "no such conversation of the caller's"
 )
+ARGUMENTS_REFUSED = CATALOG.code(
+    "E12206",
+    Kind.INVALID_ARGUMENT,
+    "the RPC a request in words was matched to refused the arguments read from it",
+)
 NO_INVOCABLE_MATCH = CATALOG.code(
     "E12205", Kind.FAILED_PRECONDITION, "no unary RPC of the catalog matches the request"
 )

@@ -146,10 +146,17 @@ class Driver:
         self.called.add(operation_id)
         return response.parsed
 
-    def stream(self, operation_id: str, *path: str, lines: int = 1, **query: Any) -> list[Any]:
+    def stream(
+        self,
+        operation_id: str,
+        *path: str,
+        lines: int = 1,
+        body: dict | None = None,
+        **query: Any,
+    ) -> list[Any]:
         """The first ``lines`` messages of a stream, each parsed by the generated model."""
         module = self._module(operation_id)
-        kwargs = module._get_kwargs(*path, **self._arguments(module, None, query))
+        kwargs = module._get_kwargs(*path, **self._arguments(module, body, query))
         model = next(
             option
             for option in typing.get_args(
@@ -265,6 +272,12 @@ def test_a_generated_client_drives_every_operation(generated: Any, mesh: Running
     service = "agentic.data.v1.EventStoreService"
     assert call("CatalogService_GetService", service).service.name == service
     assert call("CatalogService_SearchServices", body={"query": "append events"}).matches
+    subscribe = "agentic.data.v1.EventStoreService.SubscribeAll"
+    (followed,) = call.stream(
+        "CatalogService_InvokeStream",
+        body={"method": subscribe, "arguments": {"from_position": "1"}, "max_messages": 1},
+    )
+    assert followed.method == subscribe
     assert call("PolicyService_GetPolicySchema").schema
     assert call("PolicyService_ListPolicyVersions") is not None
     versions = call("PolicyService_ListPolicyVersions").versions

@@ -259,6 +259,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     f"{_N}.AskRequest.conversation_id": _id(r"^[A-Za-z0-9_.@-]{1,128}$"),
     f"{_N}.SearchServicesRequest.query": _text(1, 1000),
     f"{_N}.SearchServicesRequest.limit": _range(0, 100),
+    f"{_N}.InvokeStreamRequest.max_messages": _range(0, 2_147_483_647),
     f"{_N}.GetConversationRequest.conversation_id": _id(r"^[A-Za-z0-9_.@-]{1,128}$"),
     # L13 roles
     f"{_O}.ListRolesRequest.page_size": _range(0, 100),
@@ -392,6 +393,7 @@ REQUIRED: frozenset[str] = frozenset(
         f"{_V}.RequestApprovalRequest.request_id",
         f"{_N}.SearchServicesRequest.query",
         f"{_N}.InvokeRequest.method",
+        f"{_N}.InvokeStreamRequest.method",
         f"{_N}.ConfirmRequest.confirmation_token",
         f"{_O}.BuildContextRequest.task",
         f"{_O}.ClassifyTaskRequest.text",
@@ -423,7 +425,9 @@ SERVICE_CHECKED: dict[str, str] = {
     )
 } | {
     f"{_N}.ConfirmRequest.confirmation_token": "a token an earlier Ask gave",
-    f"{_N}.InvokeRequest.method": "a method the catalog lists",
+    f"{_N}.InvokeRequest.method": "a unary method the catalog lists",
+    f"{_N}.InvokeStreamRequest.method": "a server-streaming method the catalog lists",
+    f"{_N}.AskRequest.text": "a request whose arguments, as read, the matched method accepts",
     f"{_V}.DeployPoliciesRequest.text": "Cedar policies valid against the schema",
     f"{_V}.RollbackPoliciesRequest.version": "a deployed version",
     f"{_V}.EvaluateRequest.principal": "an entity type of the policy schema",
