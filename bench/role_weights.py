@@ -38,7 +38,14 @@ from services.launcher.config import LauncherSettings
 from tests.support import DEV_TOKEN
 
 TASKS = Path("tests/data/role_tasks.jsonl")
-DEVELOPMENT = ("dev", "heldout-2026-12-03", "heldout-2026-12-05", "heldout-2026-12-06")
+DEVELOPMENT = (
+    "dev",
+    "dev-2026-12-06",
+    "heldout-2026-12-03",
+    "heldout-2026-12-05",
+    "heldout-2026-12-06",
+    "heldout-2026-12-06b",
+)
 # Ten signals: the finer grid of bench.blend would be 7^10 points, this one is 5^10 (minutes).
 GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
 

@@ -102,9 +102,9 @@ def oversight_reasons(task: str) -> list[str]:
 
 # P(needs oversight | words) above which the model flags a task the rules pass: on the
 # development rows of 2026-12-05 (each left out of the model while it is the task) the
-# highest threshold that kept their recall at 95 % (76 of 80; the rules alone 71). On the 697
-# rows since, no threshold reaches 95 %: 0.9 catches 96 of 109 (the rules alone 86, 0.5
-# only three more, with 17 more false flags).
+# highest threshold that kept their recall at 95 % (76 of 80; the rules alone 71). On the 979
+# rows since, no threshold reaches 95 %: 0.9 catches 142 of 164 (the rules alone 131; 0.5
+# eight more, with 22 more false flags).
 LEARNED_THRESHOLD = 0.9
 LEARNED_REASON = "worded like tasks that needed oversight"
 _YES, _NO = "needs oversight", "ordinary"
