@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from services.kit.identifiers import without_identifiers
 from services.kit.vector_model import VectorModel, cross_fitted
 from services.kit.word_model import WordModel
 from services.l12_nl.catalog import CatalogMethod
@@ -395,6 +396,8 @@ class SearchIndex:
         )
 
     async def search(self, query: str, limit: int, weights: Weights = Weights()) -> list[Scored]:
+        # The id a request names says nothing of the RPC it wants (and would sway the words).
+        query = without_identifiers(query) or query
         blended = blend(self.signals(query, await self.query_vector(query)), weights)
         order = np.argsort(-blended, kind="stable")[:limit]
         return [Scored(self._methods[i], float(blended[i])) for i in order]

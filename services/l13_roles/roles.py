@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.kit import PlatformError
+from services.kit.identifiers import without_identifiers
 from services.kit.semantic_index import SemanticIndex
 from services.l13_roles import errors
 from services.l13_roles.assignments import AssignmentLog
@@ -149,13 +150,15 @@ class Roles:
             raise invalid_role([("limit", f"0 (= {DEFAULT_MATCHES}) to {MAX_MATCHES}")])
         if not self.ready:
             raise PlatformError(errors.NOT_READY, "the role index is loading; retry shortly")
+        # A job's or commit's id says nothing of the kind of work (and would sway the words).
+        words = without_identifiers(text) or text
         with calling("l04"):
-            vector: np.ndarray = (await self._index.embed([text]))[0]
+            vector: np.ndarray = (await self._index.embed([words]))[0]
         found = signals(
-            text,
+            words,
             self._index.similarities(vector),
             self._profiles,
-            self._words.values(text),
+            self._words.values(words),
             self._vectors.values(vector),
         )
         reasons = self._oversight.reasons(text)

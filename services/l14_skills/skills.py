@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.kit import PlatformError
+from services.kit.identifiers import without_identifiers
 from services.kit.semantic_index import SemanticIndex
 from services.kit.tokens import count_tokens
 from services.l14_skills import errors
@@ -132,9 +133,10 @@ class Skills:
         ]
         if not names:
             return []
+        words = without_identifiers(query) or query  # an id says nothing of the skill
         with calling("l04"):
-            vector = (await self._index.embed([query]))[0]
-        ranked = rank(signals(query, self._index.similarities(vector), names), self.weights)
+            vector = (await self._index.embed([words]))[0]
+        ranked = rank(signals(words, self._index.similarities(vector), names), self.weights)
         return [(self._current[name], score) for name, score in ranked[: limit or DEFAULT_MATCHES]]
 
     def _known(self, skills: Sequence[str], field: str) -> tuple[str, ...]:
