@@ -1,10 +1,11 @@
 """The one way a process opens a channel to a layer and calls its stubs.
 
-Targets come from ``AGENTIC_<LAYER>_TARGET`` (e.g. ``AGENTIC_L01_TARGET``), else from the
-registry the layers register with (``services/kit/registry.py``: Consul or the launcher's
-local registry), else the layer's default port on loopback (``services/kit/layers.py``).
-A target is resolved when a channel is opened: a layer that moved is found by channels
-opened afterwards. Every call gets a bearer
+Targets come from ``AGENTIC_<LAYER>_TARGET`` (e.g. ``AGENTIC_L01_TARGET``, an explicit
+override), else from the registry the layers register with (``services/kit/registry.py``:
+Consul or the launcher's local registry), else the layer's ports in this mesh on loopback
+(``AGENTIC_L01_PORT``, as the launcher sets them, else the defaults of
+``services/kit/layers.py``). A target is resolved when a channel is opened: a layer that
+moved is found by channels opened afterwards. Every call gets a bearer
 token and a default deadline; idempotent methods are retried by gRPC itself (service config).
 A layer calling with the service token names itself (``principal``), or the server records
 the call as the gateway's.
@@ -12,6 +13,7 @@ the call as the gateway's.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -22,7 +24,7 @@ import structlog
 
 from services.kit.auth import PRINCIPAL_HEADER
 from services.kit.config import MAX_MESSAGE_BYTES
-from services.kit.layers import layer_by_key
+from services.kit.layers import Layer, layer_by_key
 from services.kit.registry import registry_from_env
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
@@ -31,26 +33,68 @@ log = structlog.get_logger("kit.clients")
 
 
 def layer_target(layer: str) -> str:
-    """``host:port`` of a layer, e.g. ``layer_target("l01")`` or ``layer_target("l01_data")``:
-    its ``AGENTIC_<LAYER>_TARGET``, else its best instance in the registry (passing its health
-    check, newest), else its default port on loopback."""
+    """The gRPC target of a layer, e.g. ``layer_target("l01")`` or ``layer_target("l01_data")``:
+    its ``AGENTIC_<LAYER>_TARGET``, else its instances in the registry, else its ports in this
+    mesh on loopback (``mesh_ports``)."""
     row = layer_by_key(layer)
     override = os.environ.get(f"AGENTIC_{row.env_prefix}_TARGET")
     if override:
         return override
-    return discovered_target(row.name) or f"127.0.0.1:{row.port}"
+    return discovered_target(row.name) or loopback_target(mesh_ports(row))
+
+
+def layer_located(layer: str) -> bool:
+    """Whether this process was told where a layer is: a target, a port in this mesh (the
+    launcher gives every layer's) or an instance in the registry. A process told nothing
+    runs without that layer rather than dial its default port."""
+    row = layer_by_key(layer)
+    for setting in (f"AGENTIC_{row.env_prefix}_TARGET", f"AGENTIC_{row.port_setting.upper()}"):
+        if os.environ.get(setting):
+            return True
+    return discovered_target(row.name) is not None
+
+
+def mesh_ports(row: Layer) -> tuple[int, ...]:
+    """The ports of a layer's processes in this mesh: the launcher's settings as it hands
+    them to the processes it starts (``AGENTIC_L04_PORT``, ``AGENTIC_L04_PROCESS1_PORT``),
+    else the layer's defaults. They are where the launcher started it, so a process whose
+    dependency has not registered yet still reaches it."""
+    ports = []
+    for index, default in enumerate(row.process_ports):
+        setting = f"AGENTIC_{row.process_port_setting(index).upper()}"
+        value = os.environ.get(setting, "")
+        if not value:
+            ports.append(default)
+        elif value.isdigit() and 0 < int(value) < 65536:
+            ports.append(int(value))
+        else:
+            raise ValueError(f"{setting}={value!r} is not a port (1-65535)")
+    return tuple(ports)
 
 
 def discovered_target(name: str) -> str | None:
-    """The best instance of a layer (``l01_data``) in this process's registry, or None when
-    there is no registry, no instance, or the registry cannot be reached."""
+    """The instances of a layer (``l01_data``) in this process's registry as one target, or
+    None when there is no registry, no instance, or the registry cannot be reached. Those
+    passing their health check, when any does; several on IPv4 addresses make an ``ipv4:``
+    list that ``open_channel`` spreads calls over (L04's processes), else the newest serves.
+    """
     try:
         registry = registry_from_env()
         instances = registry.instances(name) if registry is not None else []
     except Exception as error:  # an unreachable registry must not stop a caller: fall back
         log.warning("registry.lookup_failed", layer=name, reason=str(error))
         return None
-    return instances[0].address if instances else None
+    passing = [instance for instance in instances if instance.passing] or instances[:1]
+    if len(passing) > 1 and all(_is_ipv4(instance.host) for instance in passing):
+        return "ipv4:" + ",".join(instance.address for instance in passing)
+    return passing[0].address if passing else None
+
+
+def _is_ipv4(host: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(host), ipaddress.IPv4Address)
+    except ValueError:
+        return False
 
 
 def loopback_target(ports: Sequence[int]) -> str:

@@ -75,18 +75,18 @@ class ConsulRegistry:
         layer that just started is critical until its next check; its address is still
         better than none), each newest first."""
         _, entries = self._client.health.service(consul_service_name(name))
-        ranked = sorted(
-            (
-                not all(check.get("Status") == "passing" for check in entry.get("Checks", [])),
-                -_instance(name, entry["Service"]).registered_at,
-                _instance(name, entry["Service"]),
+        found = [
+            _instance(
+                name,
+                entry["Service"],
+                passing=all(check.get("Status") == "passing" for check in entry.get("Checks", [])),
             )
             for entry in entries
-        )
-        return [instance for _, _, instance in ranked]
+        ]
+        return sorted(found, key=lambda i: (not i.passing, -i.registered_at))
 
 
-def _instance(name: str, service: dict[str, Any]) -> ServiceInstance:
+def _instance(name: str, service: dict[str, Any], passing: bool) -> ServiceInstance:
     meta = service.get("Meta") or {}
     return ServiceInstance(
         name=name,
@@ -94,4 +94,5 @@ def _instance(name: str, service: dict[str, Any]) -> ServiceInstance:
         port=int(service["Port"]),
         pid=int(meta.get("pid", 0)),
         registered_at=float(meta.get("registered_at", 0.0)),
+        passing=passing,
     )

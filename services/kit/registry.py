@@ -20,7 +20,7 @@ import json
 import os
 import socket
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -43,6 +43,9 @@ class ServiceInstance:
     port: int
     pid: int = 0
     registered_at: float = 0.0
+    # Whether it passes its health check as the registry last saw it: Consul's checks; a
+    # local entry is listed only while its process lives. Not stored: a state, not a fact.
+    passing: bool = field(default=True, compare=False)
 
     @property
     def instance_id(self) -> str:
@@ -119,6 +122,7 @@ class LocalRegistry:
         path = self._path(instance)
         path.parent.mkdir(parents=True, exist_ok=True)
         entry = {**asdict(instance), "check": instance.health_check}
+        del entry["passing"]
         # Written aside and renamed: a reader never sees half an entry.
         staging = path.with_suffix(f".{os.getpid()}.tmp")
         staging.write_text(json.dumps(entry))

@@ -11,7 +11,6 @@ then checks the secret's policy for that layer. Values are kept in memory for ``
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable
 
@@ -20,8 +19,7 @@ import grpc
 from agentic.secrets.v1 import secrets_pb2 as pb
 from agentic.secrets.v1 import secrets_pb2_grpc as pb_grpc
 from services.kit.auth import service_token_from_env
-from services.kit.clients import layer_target, open_channel
-from services.kit.layers import layer_by_key
+from services.kit.clients import layer_located, layer_target, open_channel
 
 # Names the calling layer on a service-token call; L00 ignores it on any other call.
 LAYER_HEADER = "x-agentic-layer"
@@ -48,11 +46,11 @@ class SecretReader:
     def from_environment(
         cls, layer: str, ttl_seconds: float = DEFAULT_TTL_SECONDS
     ) -> SecretReader | None:
-        """A reader of the mesh's L00, or None when this process was given none
-        (``AGENTIC_L00_TARGET`` unset) or no service token."""
-        target_setting = f"AGENTIC_{layer_by_key('l00').env_prefix}_TARGET"
+        """A reader of the mesh's L00, or None when this process was told of none (no
+        target, launcher port or registered instance: ``layer_located``) or has no service
+        token."""
         token = service_token_from_env()
-        if not os.environ.get(target_setting) or not token:
+        if not token or not layer_located("l00"):
             return None
         return cls(open_channel(layer_target("l00"), token=token), layer, ttl_seconds)
 

@@ -19,7 +19,7 @@ class SecretSettings(ServiceSettings):
     log_level: str = Field(
         "info", validation_alias=AliasChoices("L00_LOG_LEVEL", "AGENTIC_LOG_LEVEL")
     )
-    # L01 (documents, audit events): target from AGENTIC_L01_TARGET. Token: this, else the
+    # L01 (documents, audit events): found by kit.layer_target. Token: this, else the
     # mesh's service token, else the development token.
     l01_token: str | None = Field(
         None, validation_alias=AliasChoices("L00_L01_TOKEN", "L01_API_KEY")

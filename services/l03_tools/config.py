@@ -19,7 +19,7 @@ class ToolSettings(ServiceSettings):
     log_level: str = Field(
         "info", validation_alias=AliasChoices("L03_LOG_LEVEL", "AGENTIC_LOG_LEVEL")
     )
-    # L01 (registry, idempotency, events): target from AGENTIC_L01_TARGET. Token: this, else
+    # L01 (registry, idempotency, events): found by kit.layer_target. Token: this, else
     # the mesh's service token (AGENTIC_SERVICE_TOKEN), else the development token.
     l01_token: str | None = Field(
         None, validation_alias=AliasChoices("L03_L01_TOKEN", "L01_API_KEY")

@@ -27,7 +27,7 @@ class ModelSettings(ServiceSettings):
         "redis://127.0.0.1:8379/0", validation_alias=AliasChoices("REDIS_URL", "L04_REDIS_URL")
     )
     registry_path: Path = DEFAULT_REGISTRY
-    # L01 (usage events, semantic cache): target from AGENTIC_L01_TARGET. Token: this, else
+    # L01 (usage events, semantic cache): found by kit.layer_target. Token: this, else
     # the mesh's service token (AGENTIC_SERVICE_TOKEN), else the development token.
     l01_token: str | None = Field(
         None, validation_alias=AliasChoices("L04_L01_TOKEN", "L01_API_KEY")

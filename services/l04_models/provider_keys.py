@@ -1,6 +1,6 @@
 """Where a provider's API key comes from: L00 when the mesh has one, else the environment.
 
-With L00 configured (``AGENTIC_L00_TARGET`` and the service token), the key is the latest
+With L00 in the mesh (``kit.layer_located`` and the service token), the key is the latest
 version of the secret named like the variable (``ANTHROPIC_API_KEY``), read through the
 kit's ``SecretReader`` (its 30 s cache: a rotated key is used within that time). A secret
 L00 does not hold or will not give this layer (one answer for both, E0004), or a disabled

@@ -16,7 +16,7 @@ class SupervisionSettings(ServiceSettings):
     log_level: str = Field(
         "info", validation_alias=AliasChoices("L08_LOG_LEVEL", "AGENTIC_LOG_LEVEL")
     )
-    # L01 (policies, approvals, the decision log): target from AGENTIC_L01_TARGET. Token: this,
+    # L01 (policies, approvals, the decision log): found by kit.layer_target. Token: this,
     # else the mesh's service token, else the development token.
     l01_token: str | None = Field(
         None, validation_alias=AliasChoices("L08_L01_TOKEN", "L01_API_KEY")

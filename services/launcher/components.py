@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.kit.clients import loopback_target
 from services.kit.layers import GATEWAY, Layer, launched_layers
 from services.launcher import binaries, envoy_config, probes
 from services.launcher.config import LauncherSettings
@@ -247,9 +246,12 @@ class ComponentSet:
         }
         if self.settings.consul_http_addr:
             env["CONSUL_HTTP_ADDR"] = self.settings.consul_http_addr
-        for layer in self.layers:  # kit.layer_target() finds the layers of this mesh
-            ports = self.settings.layer_ports(layer)
-            env[f"AGENTIC_{layer.env_prefix}_TARGET"] = loopback_target(ports)
+        # kit.layer_target() finds the layers of this mesh in its registry, and where the
+        # launcher starts them (their ports) until they have registered. No targets: they
+        # would win over the registry, and a layer that moved would not be found.
+        for layer in self.layers:
+            for index, port in enumerate(self.settings.layer_ports(layer)):
+                env[f"AGENTIC_{layer.process_port_setting(index).upper()}"] = str(port)
         # L09 is Envoy: a layer calling the mesh on its caller's behalf goes through it.
         env[f"AGENTIC_{GATEWAY.env_prefix}_TARGET"] = f"{LOOPBACK}:{self.settings.gateway_port}"
         return env

@@ -91,6 +91,11 @@ async def test_another_layer_and_a_forged_layer_header_are_refused(
 
 
 def test_no_reader_without_a_configured_l00(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("AGENTIC_L00_TARGET", raising=False)
+    for name in ("AGENTIC_L00_TARGET", "AGENTIC_L00_PORT", "AGENTIC_HOME", "CONSUL_HTTP_ADDR"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AGENTIC_SERVICE_TOKEN", "x")
     assert SecretReader.from_environment("l04_models") is None
+    # The launcher gives its layers L00's port (no target): that is a mesh with an L00.
+    monkeypatch.setenv("AGENTIC_L00_PORT", "18000")
+    reader = SecretReader.from_environment("l04_models")
+    assert reader is not None

@@ -1,6 +1,7 @@
 """Discovery on the session's real mesh: every launched layer registers in the home's local
 registry (no Consul here) where the launcher started it, leaves it when stopped, and the
-channel factory of a process given no targets finds the layers through it."""
+channel factory finds the layers through it: in a process given no targets, and in the
+mesh's own layers, which the launcher gives ports to fall back on but no targets."""
 
 from __future__ import annotations
 
@@ -9,14 +10,18 @@ import json
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from services.kit.layers import layer_by_key
+from services.launcher import probes
 from services.launcher.components import installed_layers, process_name
 from services.launcher.discovery import registered_instances
+from services.launcher.ports import free_port
 from tests.conftest import RunningMesh
-from tests.support import agentic
+from tests.support import ROOT, agentic
 
 pytestmark = [pytest.mark.integration, pytest.mark.launcher]
 
@@ -89,3 +94,68 @@ async def test_a_stopped_layer_deregisters_and_registers_again_when_started(
     [after] = _entries(mesh, SUPERVISION.name)
     assert after["port"] == before["port"]
     assert after["pid"] != before["pid"]
+
+
+def _environment_of(pid: int) -> dict[str, str]:
+    """The environment a running process was started with."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes().decode()
+    return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
+
+
+def _resolve(environment: dict[str, str], layer: str) -> str:
+    """``layer_target(layer)`` in a new process with ``environment``."""
+    code = f"from services.kit import layer_target; print(layer_target({layer!r}))"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=environment,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def test_a_layer_that_moved_is_found_with_the_environment_the_launcher_gives(
+    mesh: RunningMesh, tmp_path: Path
+) -> None:
+    pids = {s.name: s.pid for s in mesh.mesh.status()}
+    # Exactly what a layer of the mesh was started with: ports, and no targets but Envoy's
+    # (a target would win over the registry).
+    roles_env = _environment_of(pids[layer_by_key("l13").name])
+    targets = {k for k in roles_env if k.startswith("AGENTIC_L") and k.endswith("_TARGET")}
+    assert targets == {"AGENTIC_L09_TARGET"}
+    launched = f"127.0.0.1:{mesh.settings.layer_port(SUPERVISION)}"
+    assert _resolve(roles_env, "l08") == launched
+
+    # L08 started by hand on another port, as the launcher would start it.
+    port = free_port()
+    moved = f"127.0.0.1:{port}"
+    supervision_env = {**_environment_of(pids[SUPERVISION.name]), "L08_PORT": str(port)}
+    with (tmp_path / "l08.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", SUPERVISION.module],
+            cwd=ROOT,
+            env=supervision_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while probes.grpc_serving(port) is not None:
+            assert process.poll() is None, (tmp_path / "l08.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "the second L08 did not serve"
+            time.sleep(0.2)
+        # Both serve: the newest first, calls going round both.
+        resolved = _resolve(roles_env, "l08")
+        assert resolved == f"ipv4:{moved},{launched}"
+        mesh.mesh.stop_component(SUPERVISION.name)
+        try:
+            # The launcher's instance gone: the layer is found where it moved, not at the port
+            # the launcher gave it.
+            assert _resolve(roles_env, "l08") == moved
+        finally:
+            mesh.mesh.start_component(SUPERVISION.name, 120)
+    finally:
+        process.terminate()
+        process.wait(30)
+    assert _resolve(roles_env, "l08") == launched

@@ -43,6 +43,7 @@ def no_discovery_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("CONSUL_HTTP_ADDR", "AGENTIC_HOME", "AGENTIC_ADVERTISE_HOST"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv(f"AGENTIC_{ROLES.env_prefix}_TARGET", raising=False)
+    monkeypatch.delenv(f"AGENTIC_{ROLES.port_setting.upper()}", raising=False)
 
 
 def _dead_pid() -> int:
@@ -111,6 +112,44 @@ def test_without_a_registry_the_default_port_is_used(no_discovery_env: None) -> 
     assert layer_target("l13_roles") == f"127.0.0.1:{ROLES.port}"
 
 
+def test_unregistered_the_port_the_launcher_gives_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_discovery_env: None
+) -> None:
+    # As in a process the launcher starts: the mesh's ports, a registry nobody is in yet.
+    monkeypatch.setenv("AGENTIC_HOME", str(tmp_path))
+    monkeypatch.setenv("AGENTIC_L13_PORT", "18013")
+    assert layer_target("l13") == "127.0.0.1:18013"
+    monkeypatch.setenv("AGENTIC_L04_PORT", "18004")
+    monkeypatch.setenv("AGENTIC_L04_PROCESS1_PORT", "18204")
+    monkeypatch.delenv("AGENTIC_L04_TARGET", raising=False)
+    assert layer_target("l04") == "ipv4:127.0.0.1:18004,127.0.0.1:18204"
+
+
+@pytest.mark.parametrize("value", ["eighty", "0", "70000", "-1", "8013 "])
+def test_a_port_setting_that_is_no_port_is_named(
+    value: str, monkeypatch: pytest.MonkeyPatch, no_discovery_env: None
+) -> None:
+    monkeypatch.setenv("AGENTIC_L13_PORT", value)
+    with pytest.raises(ValueError, match="AGENTIC_L13_PORT"):
+        layer_target("l13")
+
+
+async def test_the_registry_wins_over_the_ports_and_lists_every_live_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_discovery_env: None
+) -> None:
+    # A layer that moved: registered elsewhere than the port the launcher gave it.
+    monkeypatch.setenv("AGENTIC_HOME", str(tmp_path))
+    monkeypatch.setenv("AGENTIC_L13_PORT", "18013")
+    first = GrpcServer(_definition(), ServiceSettings(host="127.0.0.1", port=0))
+    async with first:
+        assert layer_target("l13") == f"127.0.0.1:{first.port}"
+        second = GrpcServer(_definition(), ServiceSettings(host="127.0.0.1", port=0))
+        async with second:
+            assert layer_target("l13") == f"ipv4:127.0.0.1:{second.port},127.0.0.1:{first.port}"
+        assert layer_target("l13") == f"127.0.0.1:{first.port}"
+    assert layer_target("l13") == "127.0.0.1:18013"
+
+
 async def test_server_bound_to_every_interface_advertises_the_given_host(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_discovery_env: None
 ) -> None:
@@ -154,6 +193,9 @@ async def test_consul_lookup_prefers_an_instance_passing_its_grpc_check(
         async with first, second:
             found = await asyncio.to_thread(registry.instances, ROLES.name)
             assert [i.port for i in found] == [second.port, first.port]  # newest first
+            # Both passing: one target over both, which open_channel goes round.
+            target = await asyncio.to_thread(layer_target, "l13")
+            assert target == f"ipv4:127.0.0.1:{second.port},127.0.0.1:{first.port}"
             await second.set_serving(False)
             found = await asyncio.to_thread(registry.instances, ROLES.name)
             assert [i.port for i in found] == [first.port, second.port]

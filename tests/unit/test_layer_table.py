@@ -119,7 +119,19 @@ def test_a_layer_of_several_processes_has_a_port_and_a_component_for_each(
     # Every process is an endpoint of Envoy's cluster and of the layer's channel target,
     # and the gateway checks each one's health.
     assert mesh.envoy_cluster_ports()["l04_models"] == (8004, 18204)
-    target = "ipv4:127.0.0.1:8004,127.0.0.1:18204"
-    assert first.program.environment["AGENTIC_L04_TARGET"] == target
+    # Not as a target (which would win over the registry): as the ports the kit falls back on.
+    environment = first.program.environment
+    assert (environment["AGENTIC_L04_PORT"], environment["AGENTIC_L04_PROCESS1_PORT"]) == (
+        "8004",
+        "18204",
+    )
+    assert not {name for name in environment if name.startswith("AGENTIC_L04_TARGET")}
+    for name, value in environment.items():
+        if name.startswith("AGENTIC_L0") and name.endswith("PORT"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AGENTIC_L04_TARGET", raising=False)
+    monkeypatch.delenv("AGENTIC_HOME", raising=False)
+    monkeypatch.delenv("CONSUL_HTTP_ADDR", raising=False)
+    assert layer_target("l04") == "ipv4:127.0.0.1:8004,127.0.0.1:18204"
     layers = mesh.by_name("l09_gateway").program.environment["L09_LAYERS"]
     assert layers == "l04_models=127.0.0.1:8004,l04_models.1=127.0.0.1:18204"
