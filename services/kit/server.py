@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -181,6 +182,10 @@ async def serve_when_ready(
             attempt += 1
             await asyncio.sleep(delay)
             continue
+        # What was loaded (an index, its models) lives as long as the process: keep it out of
+        # the collector's full passes, which would otherwise stall a request now and then.
+        gc.collect()
+        gc.freeze()
         await server.set_serving(True)
         log.info("server.ready", layer=server.definition.layer)
         return
