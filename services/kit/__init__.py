@@ -11,6 +11,7 @@ from services.kit.errors import (
     error_info,
     to_rpc_status,
 )
+from services.kit.layer_channel import LayerChannel, open_layer_channel
 from services.kit.logging import configure_logging, get_logger
 from services.kit.server import GrpcServer, ServiceDefinition, wait_for_termination
 
@@ -21,6 +22,7 @@ __all__ = [
     "ErrorCode",
     "GrpcServer",
     "Kind",
+    "LayerChannel",
     "PlatformError",
     "ServiceDefinition",
     "ServiceSettings",
@@ -32,6 +34,7 @@ __all__ = [
     "get_logger",
     "layer_target",
     "open_channel",
+    "open_layer_channel",
     "retry_service_config",
     "to_rpc_status",
     "wait_for_termination",

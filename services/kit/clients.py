@@ -4,11 +4,11 @@ Targets come from ``AGENTIC_<LAYER>_TARGET`` (e.g. ``AGENTIC_L01_TARGET``, an ex
 override), else from the registry the layers register with (``services/kit/registry.py``:
 Consul or the launcher's local registry), else the layer's ports in this mesh on loopback
 (``AGENTIC_L01_PORT``, as the launcher sets them, else the defaults of
-``services/kit/layers.py``). A target is resolved when a channel is opened: a layer that
-moved is found by channels opened afterwards. Every call gets a bearer
-token and a default deadline; idempotent methods are retried by gRPC itself (service config).
-A layer calling with the service token names itself (``principal``), or the server records
-the call as the gateway's.
+``services/kit/layers.py``). A target is resolved when a channel is opened; a layer's
+long-lived channels to the others look it up again (``services/kit/layer_channel.py``).
+Every call gets a bearer token and a default deadline; idempotent methods are retried by
+gRPC itself (service config). A layer calling with the service token names itself
+(``principal``), or the server records the call as the gateway's.
 """
 
 from __future__ import annotations

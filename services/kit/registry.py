@@ -9,7 +9,8 @@ Which registry is chosen from the environment (``registry_from_env``):
 - else ``AGENTIC_HOME`` set (the launcher sets it): a local registry, one JSON file per
   instance under ``$AGENTIC_HOME/registry/<layer>/``, where an instance whose process has
   gone is skipped (the health check is recorded for tools such as ``agentic services``);
-- else none: ``layer_target`` falls back to the layer's default port.
+- else none: ``layer_target`` falls back to the layer's port in this mesh (the launcher's
+  ``AGENTIC_L01_PORT``) or its default.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ import grpc
 from agentic.secrets.v1 import secrets_pb2 as pb
 from agentic.secrets.v1 import secrets_pb2_grpc as pb_grpc
 from services.kit.auth import service_token_from_env
-from services.kit.clients import layer_located, layer_target, open_channel
+from services.kit.clients import layer_located
+from services.kit.layer_channel import open_layer_channel
 
 # Names the calling layer on a service-token call; L00 ignores it on any other call.
 LAYER_HEADER = "x-agentic-layer"
@@ -52,7 +53,7 @@ class SecretReader:
         token = service_token_from_env()
         if not token or not layer_located("l00"):
             return None
-        return cls(open_channel(layer_target("l00"), token=token), layer, ttl_seconds)
+        return cls(open_layer_channel("l00", token=token), layer, ttl_seconds)
 
     async def read(self, name: str, version: str = "latest") -> bytes:
         """The value; raises ``grpc.aio.AioRpcError`` as L00 answers (PERMISSION_DENIED...)."""

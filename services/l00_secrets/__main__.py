@@ -14,8 +14,7 @@ from services.kit import (
     TokenAuthenticator,
     configure_logging,
     get_logger,
-    layer_target,
-    open_channel,
+    open_layer_channel,
     wait_for_termination,
 )
 from services.kit.auth import service_token_from_env
@@ -48,7 +47,7 @@ async def main() -> None:
     configure_logging("l00_secrets", settings.log_level, settings.log_format)
     values = build_values(settings)  # a missing or malformed keyring stops the start here
     l01_token = settings.l01_token or service_token_from_env() or DEV_L01_TOKEN
-    l01 = open_channel(layer_target("l01"), token=l01_token)
+    l01 = open_layer_channel("l01", token=l01_token)
     manager = SecretManager(L01Documents(l01), L01AuditLog(l01), values)
     authenticator = TokenAuthenticator(settings.api_key)
     definition = ServiceDefinition(

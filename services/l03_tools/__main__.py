@@ -15,8 +15,7 @@ from services.kit import (
     ServiceDefinition,
     TokenAuthenticator,
     configure_logging,
-    layer_target,
-    open_channel,
+    open_layer_channel,
     wait_for_termination,
 )
 from services.kit.auth import service_token_from_env
@@ -91,14 +90,14 @@ async def main() -> None:
     settings = ToolSettings()
     configure_logging("l03_tools", settings.log_level, settings.log_format)
     service_token = service_token_from_env()
-    l01 = open_channel(layer_target("l01"), token=settings.l01_token or service_token or DEV_TOKEN)
+    l01 = open_layer_channel("l01", token=settings.l01_token or service_token or DEV_TOKEN)
     documents = L01Documents(l01)
     hosts = tuple(filter(None, (h.strip() for h in settings.http_allowed_hosts.split(","))))
     registry = ToolRegistry(documents, builtin_tools(hosts), parameters_schema)
     await install_builtins(registry)
     sandbox = await build_sandbox(settings)
     methods = MethodCaller(service_token)
-    l08 = open_channel(layer_target("l08"), token=service_token or DEV_TOKEN)
+    l08 = open_layer_channel("l08", token=service_token or DEV_TOKEN)
     executor = Executor(
         registry,
         sandbox,

@@ -13,8 +13,7 @@ from services.kit import (
     ServiceDefinition,
     TokenAuthenticator,
     configure_logging,
-    layer_target,
-    open_channel,
+    open_layer_channel,
     wait_for_termination,
 )
 from services.kit.auth import service_token_from_env
@@ -66,7 +65,7 @@ async def main() -> None:
     l01_token = settings.l01_token or service_token_from_env() or DEV_L01_TOKEN
     # With the service token, L01 records L04's own writes (usage events, the semantic cache's
     # vectors) as this layer's, not the gateway's.
-    l01 = open_channel(layer_target("l01"), token=l01_token, principal=LAYER)
+    l01 = open_layer_channel("l01", token=l01_token, principal=LAYER)
     semantic = build_semantic_cache(settings, l01, redis_client, providers)
     gateway, usage = build_gateway(settings, redis_client, providers, l01_event_sink(l01), semantic)
     log.info(

@@ -16,8 +16,7 @@ from services.kit import (
     ServiceDefinition,
     TokenAuthenticator,
     configure_logging,
-    layer_target,
-    open_channel,
+    open_layer_channel,
     wait_for_termination,
 )
 from services.kit.auth import service_token_from_env
@@ -41,13 +40,13 @@ async def main() -> None:
     settings = PlanningSettings()
     configure_logging("l05_planning", settings.log_level, settings.log_format)
     token = settings.layer_token or service_token_from_env() or DEV_TOKEN
-    l01 = open_channel(layer_target("l01"), token=token)
-    l02 = open_channel(layer_target("l02"), token=token)
-    l03 = open_channel(layer_target("l03"), token=token)
-    l04 = open_channel(layer_target("l04"), token=token, timeout=None)
-    l08 = open_channel(layer_target("l08"), token=token)
-    l13 = open_channel(layer_target("l13"), token=token)
-    l14 = open_channel(layer_target("l14"), token=token)
+    l01 = open_layer_channel("l01", token=token)
+    l02 = open_layer_channel("l02", token=token)
+    l03 = open_layer_channel("l03", token=token)
+    l04 = open_layer_channel("l04", token=token, timeout=None)
+    l08 = open_layer_channel("l08", token=token)
+    l13 = open_layer_channel("l13", token=token)
+    l14 = open_layer_channel("l14", token=token)
     store = GoalStore(l01)
     supervision = Supervision(l08)
     temporal = await connect_temporal(

@@ -14,8 +14,7 @@ from services.kit import (
     TokenAuthenticator,
     configure_logging,
     get_logger,
-    layer_target,
-    open_channel,
+    open_layer_channel,
     wait_for_termination,
 )
 from services.kit.auth import service_token_from_env
@@ -45,7 +44,7 @@ async def main() -> None:
     settings = SupervisionSettings()
     configure_logging("l08_supervision", settings.log_level, settings.log_format)
     l01_token = settings.l01_token or service_token_from_env() or DEV_L01_TOKEN
-    l01 = open_channel(layer_target("l01"), token=l01_token)
+    l01 = open_layer_channel("l01", token=l01_token)
     events = EventLog(l01)
     policies = PolicyStore(events, Schema.platform())
     desk = ApprovalDesk(events, ApprovalBook())

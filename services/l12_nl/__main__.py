@@ -13,8 +13,7 @@ from services.kit import (
     TokenAuthenticator,
     configure_logging,
     descriptors,
-    layer_target,
-    open_channel,
+    open_layer_channel,
     wait_for_termination,
 )
 from services.kit.auth import service_token_from_env
@@ -44,10 +43,10 @@ async def main() -> None:
     catalog = Catalog(descriptors.load())
     service_token = service_token_from_env()
     own_token = service_token or settings.mesh_token or DEV_TOKEN
-    l04 = open_channel(layer_target("l04"), token=own_token, timeout=None)
-    l01 = open_channel(layer_target("l01"), token=own_token)
+    l04 = open_layer_channel("l04", token=own_token, timeout=None)
+    l01 = open_layer_channel("l01", token=own_token)
     # No token of its own: every call through the gateway carries its caller's.
-    gateway = open_channel(layer_target("l09"), token=None, timeout=None)
+    gateway = open_layer_channel("l09", token=None, timeout=None)
     index = IndexBuilder(catalog.methods, l04_embedder(l04))
     invoker = Invoker(catalog, gateway)
     documents = DocumentStore(l01)

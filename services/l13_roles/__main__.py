@@ -13,8 +13,7 @@ from services.kit import (
     ServiceDefinition,
     TokenAuthenticator,
     configure_logging,
-    layer_target,
-    open_channel,
+    open_layer_channel,
     wait_for_termination,
 )
 from services.kit.auth import service_token_from_env
@@ -38,9 +37,9 @@ async def main() -> None:
     settings = RoleSettings()
     configure_logging("l13_roles", settings.log_level, settings.log_format)
     token = settings.upstream_token or service_token_from_env() or next(iter(DEV_TOKENS))
-    l01 = open_channel(layer_target("l01"), token=token)
-    l04 = open_channel(layer_target("l04"), token=token, timeout=30)
-    l03 = open_channel(layer_target("l03"), token=token)
+    l01 = open_layer_channel("l01", token=token)
+    l04 = open_layer_channel("l04", token=token, timeout=30)
+    l03 = open_layer_channel("l03", token=token)
 
     async def l03_tools() -> set[str]:
         with calling("l03"):

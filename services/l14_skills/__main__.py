@@ -13,8 +13,7 @@ from services.kit import (
     ServiceDefinition,
     TokenAuthenticator,
     configure_logging,
-    layer_target,
-    open_channel,
+    open_layer_channel,
     wait_for_termination,
 )
 from services.kit.auth import service_token_from_env
@@ -36,10 +35,10 @@ async def main() -> None:
     settings = SkillSettings()
     configure_logging("l14_skills", settings.log_level, settings.log_format)
     token = settings.upstream_token or service_token_from_env() or next(iter(DEV_TOKENS))
-    l01 = open_channel(layer_target("l01"), token=token)
-    l04 = open_channel(layer_target("l04"), token=token, timeout=30)
-    l13 = open_channel(layer_target("l13"), token=token)
-    l03 = open_channel(layer_target("l03"), token=token)
+    l01 = open_layer_channel("l01", token=token)
+    l04 = open_layer_channel("l04", token=token, timeout=30)
+    l13 = open_layer_channel("l13", token=token)
+    l03 = open_layer_channel("l03", token=token)
     skills = Skills(
         SkillCatalog(l01),
         SemanticIndex(l01, l04, INDEX_COLLECTION),

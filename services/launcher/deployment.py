@@ -57,7 +57,7 @@ _HEADER = (
     "# GENERATED from services/kit/layers.py by `python -m services.launcher.deployment`:\n"
     "# do not edit; CI checks it is fresh.\n"
 )
-_CALL = re.compile(r"layer_target\(\"(l\d\d)")
+_CALL = re.compile(r"(?:layer_target|open_layer_channel)\(\"(l\d\d)")
 
 
 def host(component: str) -> str:
@@ -66,7 +66,7 @@ def host(component: str) -> str:
 
 
 def calls(layer: Layer) -> list[str]:
-    """The layers whose address this layer's code asks for (``layer_target("l01")``), by
+    """The layers this layer's code opens channels to (``open_layer_channel("l01")``), by
     key, except the gateway (Envoy): it needs them up first."""
     package = PROJECT_ROOT.joinpath(*layer.module.split("."))
     found = {m for path in package.rglob("*.py") for m in _CALL.findall(path.read_text())}

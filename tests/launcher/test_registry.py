@@ -13,15 +13,19 @@ import sys
 import time
 from pathlib import Path
 
+import grpc
 import pytest
 
+from agentic.tools.v1 import tools_pb2 as tools_pb
+from agentic.tools.v1 import tools_pb2_grpc as tools_grpc
+from services.kit import open_channel
 from services.kit.layers import layer_by_key
 from services.launcher import probes
 from services.launcher.components import installed_layers, process_name
 from services.launcher.discovery import registered_instances
 from services.launcher.ports import free_port
 from tests.conftest import RunningMesh
-from tests.support import ROOT, agentic
+from tests.support import DEV_TOKEN, ROOT, agentic, platform_code, struct
 
 pytestmark = [pytest.mark.integration, pytest.mark.launcher]
 
@@ -115,6 +119,36 @@ def _resolve(environment: dict[str, str], layer: str) -> str:
     ).stdout.strip()
 
 
+def _run_sensitive_tool(mesh: RunningMesh) -> str:
+    """Runs ``echo`` as the sensitive ``shell`` tool through the gateway: "ran", or the
+    platform code of the refusal (L08's ruling, or E3017 when L03 could not reach L08)."""
+
+    async def execute() -> str:
+        async with open_channel(mesh.gateway_target, token=DEV_TOKEN) as channel:
+            request = tools_pb.ExecuteRequest(
+                name="tools/shell",
+                arguments=struct({"argv": ["echo", "moved"]}),
+                workspace=f"ws-moved-{os.getpid()}",
+            )
+            try:
+                await tools_grpc.ToolServiceStub(channel).Execute(request, timeout=30)
+            except grpc.aio.AioRpcError as error:
+                return platform_code(error)
+            return "ran"
+
+    return asyncio.run(execute())
+
+
+def _once_l03_reaches_l08(mesh: RunningMesh) -> str:
+    """``_run_sensitive_tool`` again until L03 reaches L08 (at most 30 s)."""
+    deadline = time.monotonic() + 30
+    answer = _run_sensitive_tool(mesh)
+    while answer == "E3017" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        answer = _run_sensitive_tool(mesh)
+    return answer
+
+
 def test_a_layer_that_moved_is_found_with_the_environment_the_launcher_gives(
     mesh: RunningMesh, tmp_path: Path
 ) -> None:
@@ -153,9 +187,15 @@ def test_a_layer_that_moved_is_found_with_the_environment_the_launcher_gives(
             # The launcher's instance gone: the layer is found where it moved, not at the port
             # the launcher gave it.
             assert _resolve(roles_env, "l08") == moved
+            # And by a layer already running: L03's channel to L08, opened at its start, looks
+            # L08 up again (every 5 s) and asks the moved one about a sensitive tool. E3017 is
+            # L03's answer while L08 cannot be reached.
+            assert _once_l03_reaches_l08(mesh) != "E3017"
         finally:
             mesh.mesh.start_component(SUPERVISION.name, 120)
     finally:
         process.terminate()
         process.wait(30)
     assert _resolve(roles_env, "l08") == launched
+    # Back where the launcher started it, and found there by L03 again.
+    assert _once_l03_reaches_l08(mesh) != "E3017"
