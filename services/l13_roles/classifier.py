@@ -206,8 +206,10 @@ def signals(
     ExampleVectors.values of its embedding). A role whose texts are not embedded yet cannot
     be compared, and is left out."""
     task_words = words(task)
-    described = [s for s in similarities if EXAMPLE_ID not in s.entry.id]
-    by_example = [s for s in similarities if EXAMPLE_ID in s.entry.id]
+    described: list[Similarity] = []
+    by_example: list[Similarity] = []
+    for similarity in similarities:
+        (by_example if EXAMPLE_ID in similarity.entry.id else described).append(similarity)
     examples = {m.owner: m for m in meaning_by_owner(by_example, profiles)} if by_example else {}
     lowest = {
         signal: min((m.values[signal] for m in examples.values()), default=0.0)
