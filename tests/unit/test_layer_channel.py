@@ -47,8 +47,7 @@ async def _serving(channel: grpc.aio.Channel) -> bool:
 async def test_calls_follow_the_layer_to_where_it_moved(local_registry: None) -> None:
     first = _server()
     await first.__aenter__()
-    channel = LayerChannel("l13", open_channel, refresh_seconds=3600)
-    try:
+    async with LayerChannel("l13", open_channel, refresh_seconds=3600) as channel:
         assert channel.target == f"127.0.0.1:{first.port}"
         assert await _serving(channel)
         # A second process registers, then the first one stops: the layer moved.
@@ -62,17 +61,14 @@ async def test_calls_follow_the_layer_to_where_it_moved(local_registry: None) ->
             # The same stub as before the move: its calls reach the second process.
             for _ in range(5):
                 assert await _serving(channel)
-    finally:
-        await channel.close()
 
 
 async def test_a_call_looks_the_layer_up_again_once_the_last_lookup_is_old(
     local_registry: None,
 ) -> None:
     async with _server() as first:
-        channel = LayerChannel("l13", open_channel, refresh_seconds=0.05)
-        stub = health_pb2_grpc.HealthStub(channel)
-        try:
+        async with LayerChannel("l13", open_channel, refresh_seconds=0.05) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
             assert channel.target == f"127.0.0.1:{first.port}"
             async with _server() as second:
                 await asyncio.sleep(0.06)
@@ -83,8 +79,6 @@ async def test_a_call_looks_the_layer_up_again_once_the_last_lookup_is_old(
                     await asyncio.sleep(0.02)
                 assert channel.target == f"ipv4:127.0.0.1:{second.port},127.0.0.1:{first.port}"
                 assert (await stub.Check(health_pb2.HealthCheckRequest(), timeout=5)).status
-        finally:
-            await channel.close()
 
 
 async def test_an_explicit_target_is_never_replaced(
@@ -92,29 +86,23 @@ async def test_an_explicit_target_is_never_replaced(
 ) -> None:
     async with _server() as server:
         monkeypatch.setenv("AGENTIC_L13_TARGET", f"127.0.0.1:{server.port}")
-        channel = LayerChannel("l13", open_channel, refresh_seconds=0)
-        try:
+        async with LayerChannel("l13", open_channel, refresh_seconds=0) as channel:
             async with _server():  # registered, but the override wins
                 await channel.refresh()
                 assert channel.target == f"127.0.0.1:{server.port}"
                 assert await _serving(channel)
-        finally:
-            await channel.close()
 
 
 async def test_a_registry_that_fails_keeps_the_channel(
     local_registry: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with _server() as server:
-        channel = LayerChannel("l13", open_channel, refresh_seconds=0)
-        try:
+        async with LayerChannel("l13", open_channel, refresh_seconds=0) as channel:
             monkeypatch.setenv("AGENTIC_HOME", "")  # no registry now, and a port setting
             monkeypatch.setenv("AGENTIC_L13_PORT", "not-a-port")  # that is no port
             await channel.refresh()
             assert channel.target == f"127.0.0.1:{server.port}"
             assert await _serving(channel)
-        finally:
-            await channel.close()
 
 
 async def test_the_same_instances_in_another_order_keep_the_channel(
@@ -123,15 +111,12 @@ async def test_the_same_instances_in_another_order_keep_the_channel(
     async with _server() as first, _server() as second:
         listed = f"127.0.0.1:{first.port},127.0.0.1:{second.port}"
         monkeypatch.setenv("AGENTIC_L13_TARGET", f"ipv4:{listed}")
-        channel = LayerChannel("l13", open_channel, refresh_seconds=0)
-        try:
+        async with LayerChannel("l13", open_channel, refresh_seconds=0) as channel:
             before = channel.current()
             monkeypatch.delenv("AGENTIC_L13_TARGET")  # the registry lists them newest first
             await channel.refresh()
             assert channel.current() is before
             assert channel.target == f"ipv4:{listed}"
-        finally:
-            await channel.close()
 
 
 async def test_a_channel_that_lost_its_layer_looks_it_up_without_waiting(
@@ -139,8 +124,8 @@ async def test_a_channel_that_lost_its_layer_looks_it_up_without_waiting(
 ) -> None:
     first = _server()
     await first.__aenter__()
-    channel = LayerChannel("l13", open_channel, refresh_seconds=3600)  # no periodic lookup
-    try:
+    no_periodic_lookup = 3600
+    async with LayerChannel("l13", open_channel, refresh_seconds=no_periodic_lookup) as channel:
         assert await _serving(channel)
         async with _server() as second:
             await first.__aexit__(None, None, None)  # gone: deregistered, connection closed
@@ -156,5 +141,3 @@ async def test_a_channel_that_lost_its_layer_looks_it_up_without_waiting(
                 await asyncio.sleep(0.2)
             assert channel.target == f"127.0.0.1:{second.port}"
             assert answers[-3:] == [True] * 3, answers
-    finally:
-        await channel.close()
