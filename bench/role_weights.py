@@ -21,7 +21,7 @@ import numpy as np
 from bench.blend import choose, evaluate, labelled, signal_array, write_weights
 from bench.own_mesh import run_on_own_mesh
 from services.kit import open_channel
-from services.kit.semantic_index import MEANING_SIGNALS, SemanticIndex, Similarity
+from services.kit.semantic_index import MEANING_SIGNALS, Cosines, SemanticIndex
 from services.kit.vector_model import cross_fitted
 from services.l13_roles.classifier import (
     EXAMPLE_ID,
@@ -119,9 +119,10 @@ def _cross_fitted_learned(index: SemanticIndex, texts: list[str]) -> dict[str, d
     return by_text
 
 
-def _others(task: str, similarities: list[Similarity]) -> list[Similarity]:
+def _others(task: str, similarities: Cosines) -> Cosines:
     """The similarities of a task to every indexed text but the example that is the task."""
-    return [s for s in similarities if not (EXAMPLE_ID in s.entry.id and s.entry.text == task)]
+    itself = [EXAMPLE_ID in e.id and e.text == task for e in similarities.entries()]
+    return similarities.where(~np.array(itself, dtype=bool))
 
 
 def main() -> int:

@@ -49,11 +49,68 @@ class IndexedText:
 
 
 class Similarity(NamedTuple):
-    """How close one indexed text is to a query (cosine). A tuple: a search makes one per
-    indexed text, and a frozen dataclass costs twice as much to make."""
+    """How close one indexed text is to a query (cosine)."""
 
     entry: IndexedText
     cosine: float
+
+
+class IndexedTexts:
+    """An index's texts as arrays, made again when the index changes: each text's owner as a
+    code in the owners' sorted order, and which ids hold a marker, looked up once."""
+
+    def __init__(self, entries: Sequence[IndexedText]) -> None:
+        self.entries = np.empty(len(entries), dtype=object)
+        self.entries[:] = list(entries)
+        self.owners = sorted({entry.owner for entry in entries})
+        code = {owner: i for i, owner in enumerate(self.owners)}
+        self.codes = np.fromiter(
+            (code[entry.owner] for entry in entries), dtype=np.int64, count=len(entries)
+        )
+        self._marked: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def marked(self, marker: str) -> np.ndarray:
+        """Which texts' ids hold ``marker`` (a boolean per text)."""
+        if marker not in self._marked:
+            self._marked[marker] = np.fromiter(
+                (marker in entry.id for entry in self.entries), dtype=bool, count=len(self)
+            )
+        return self._marked[marker]
+
+
+@dataclass(frozen=True)
+class Cosines:
+    """A query's cosine to each of some indexed texts (``rows`` of ``texts``), as arrays: a
+    search compares a query with every text, and an object per text cost more than the
+    matrix product and the signals together."""
+
+    texts: IndexedTexts
+    rows: np.ndarray  # int positions in ``texts``
+    values: np.ndarray  # float64 cosines, one per row
+
+    @classmethod
+    def of(cls, similarities: Sequence[Similarity]) -> Cosines:
+        """From (text, cosine) pairs: for tools and tests that make their own."""
+        values = np.array([s.cosine for s in similarities], dtype=np.float64)
+        texts = IndexedTexts([s.entry for s in similarities])
+        return cls(texts, np.arange(len(similarities)), values)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def where(self, keep: np.ndarray) -> Cosines:
+        """Only the texts ``keep`` (a boolean per row) marks."""
+        return Cosines(self.texts, self.rows[keep], self.values[keep])
+
+    def marked(self, marker: str) -> np.ndarray:
+        """Which rows' ids hold ``marker``."""
+        return self.texts.marked(marker)[self.rows]
+
+    def entries(self) -> list[IndexedText]:
+        return list(self.texts.entries[self.rows])
 
 
 class SemanticIndex:
@@ -66,6 +123,7 @@ class SemanticIndex:
         self._parent = f"vectorCollections/{collection}"
         self._stored: dict[str, tuple[IndexedText, str, np.ndarray]] = {}
         self._entries: list[IndexedText] = []
+        self._texts = IndexedTexts([])
         self._matrix = np.zeros((0, DIMENSION), dtype=np.float32)
         self.embedded_texts = 0  # texts embedded since start (re-embedding is measurable)
 
@@ -180,6 +238,7 @@ class SemanticIndex:
 
     def _rebuild(self) -> None:
         self._entries = [entry for entry, _, _ in self._stored.values()]
+        self._texts = IndexedTexts(self._entries)
         vectors = [vector for _, _, vector in self._stored.values()]
         self._matrix = np.vstack(vectors) if vectors else np.zeros((0, DIMENSION), dtype=np.float32)
 
@@ -190,10 +249,10 @@ class SemanticIndex:
         """Every indexed text and its unit vector (row i of the matrix is text i)."""
         return list(self._entries), self._matrix
 
-    def similarities(self, query: np.ndarray) -> list[Similarity]:
-        """Every indexed text with its cosine to a unit ``query`` vector."""
-        cosines = (self._matrix @ query).tolist()
-        return [Similarity(e, c) for e, c in zip(self._entries, cosines, strict=True)]
+    def similarities(self, query: np.ndarray) -> Cosines:
+        """Every indexed text's cosine to a unit ``query`` vector."""
+        values = (self._matrix @ query).astype(np.float64)
+        return Cosines(self._texts, np.arange(len(values)), values)
 
 
 MEANING_SIGNALS = ("closest", "nearest3", "mean")
@@ -214,31 +273,40 @@ class Meaning:
 
 
 def _standardised(values: list[float]) -> list[float]:
-    # In plain Python: a dozen values, where numpy's call costs more than the sums.
+    # In plain Python: a few dozen values, where numpy's calls cost more than the sums.
     centre = sum(values) / len(values)
     spread = math.sqrt(sum((v - centre) ** 2 for v in values) / len(values))
     return [(v - centre) / spread if spread > 1e-9 else 0.0 for v in values]
 
 
-def meaning_by_owner(similarities: Sequence[Similarity], owners: Collection[str]) -> list[Meaning]:
+def meaning_by_owner(cosines: Cosines, owners: Collection[str]) -> list[Meaning]:
     """The meaning signals of each of ``owners`` that has indexed texts, by owner name."""
-    by_owner: dict[str, list[Similarity]] = {}
-    for similarity in similarities:
-        if similarity.entry.owner in owners:
-            by_owner.setdefault(similarity.entry.owner, []).append(similarity)
-    names = sorted(by_owner)
-    raw: dict[str, list[float]] = {signal: [] for signal in MEANING_SIGNALS}
-    for name in names:
-        cosines = sorted((s.cosine for s in by_owner[name]), reverse=True)
-        raw["closest"].append(cosines[0])
-        raw["nearest3"].append(sum(cosines[:3]) / len(cosines[:3]))
-        raw["mean"].append(sum(cosines) / len(cosines))
-    standard = {signal: _standardised(values) for signal, values in raw.items()}
+    texts = cosines.texts
+    wanted = np.array([owner in owners for owner in texts.owners], dtype=bool)
+    codes = texts.codes[cosines.rows]
+    keep = wanted[codes] if len(wanted) else np.zeros(len(codes), dtype=bool)
+    if not keep.any():
+        return []
+    rows, codes, values = cosines.rows[keep], codes[keep], cosines.values[keep]
+    # By owner, and within an owner nearest first (stable: of equal cosines, the first text).
+    order = np.lexsort((-values, codes))
+    rows, codes, values = rows[order], codes[order], values[order]
+    starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+    ends = np.append(starts[1:], len(codes))
+    running = np.concatenate(([0.0], np.cumsum(values)))
+    ends3 = np.minimum(starts + 3, ends)
+    closest = values[starts].tolist()
+    raw = {
+        "closest": closest,
+        "nearest3": ((running[ends3] - running[starts]) / (ends3 - starts)).tolist(),
+        "mean": ((running[ends] - running[starts]) / (ends - starts)).tolist(),
+    }
+    standard = {signal: _standardised(raw[signal]) for signal in MEANING_SIGNALS}
     return [
         Meaning(
-            name,
-            {signal: standard[signal][row] for signal in MEANING_SIGNALS},
-            max(by_owner[name], key=lambda s: s.cosine),
+            texts.owners[code],
+            {signal: standard[signal][i] for signal in MEANING_SIGNALS},
+            Similarity(texts.entries[rows[start]], closest[i]),
         )
-        for row, name in enumerate(names)
+        for i, (code, start) in enumerate(zip(codes[starts].tolist(), starts.tolist(), strict=True))
     ]

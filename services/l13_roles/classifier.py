@@ -32,7 +32,13 @@ from pathlib import Path
 import numpy as np
 
 from services.kit.phrases import matched, phrase, words
-from services.kit.semantic_index import MEANING_SIGNALS, IndexedText, Similarity, meaning_by_owner
+from services.kit.semantic_index import (
+    MEANING_SIGNALS,
+    Cosines,
+    IndexedText,
+    Similarity,
+    meaning_by_owner,
+)
 from services.kit.vector_model import VectorModel
 from services.kit.word_forms import stem
 from services.kit.word_model import WordModel
@@ -196,7 +202,7 @@ class Signals:
 
 def signals(
     task: str,
-    similarities: Sequence[Similarity],
+    similarities: Cosines,
     profiles: Mapping[str, RoleProfile],
     example_words: Mapping[str, float] | None = None,
     example_vectors: Mapping[str, float] | None = None,
@@ -206,11 +212,9 @@ def signals(
     ExampleVectors.values of its embedding). A role whose texts are not embedded yet cannot
     be compared, and is left out."""
     task_words = words(task)
-    described: list[Similarity] = []
-    by_example: list[Similarity] = []
-    for similarity in similarities:
-        (by_example if EXAMPLE_ID in similarity.entry.id else described).append(similarity)
-    examples = {m.owner: m for m in meaning_by_owner(by_example, profiles)} if by_example else {}
+    is_example = similarities.marked(EXAMPLE_ID)
+    described, by_example = similarities.where(~is_example), similarities.where(is_example)
+    examples = {m.owner: m for m in meaning_by_owner(by_example, profiles)}
     lowest = {
         signal: min((m.values[signal] for m in examples.values()), default=0.0)
         for signal in ("closest", "nearest3")

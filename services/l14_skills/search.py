@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.kit.phrases import phrase, words
-from services.kit.semantic_index import MEANING_SIGNALS, IndexedText, Similarity, meaning_by_owner
+from services.kit.semantic_index import MEANING_SIGNALS, Cosines, IndexedText, meaning_by_owner
 from services.l14_skills.definitions import SkillDefinition
 
 SIGNALS = (*MEANING_SIGNALS, "name")
@@ -55,9 +55,7 @@ class SkillSignals:
         return sum(self.values[s] * weights.values[s] for s in SIGNALS)
 
 
-def signals(
-    query: str, similarities: Sequence[Similarity], names: Sequence[str]
-) -> list[SkillSignals]:
+def signals(query: str, similarities: Cosines, names: Sequence[str]) -> list[SkillSignals]:
     """The signals of each skill of ``names`` that is embedded."""
     query_words = words(query)
     found = []

@@ -13,7 +13,7 @@ from typing import Any
 
 from services.kit import PlatformError
 from services.kit.identifiers import without_identifiers
-from services.kit.semantic_index import SemanticIndex
+from services.kit.semantic_index import SemanticIndex, meaning_by_owner
 from services.kit.tokens import count_tokens
 from services.l14_skills import errors
 from services.l14_skills.catalog import SHIPPED, SkillCatalog, StoredSkill, shipped_digest
@@ -175,11 +175,10 @@ class Skills:
         if task.strip():
             with calling("l04"):
                 vector = (await self._index.embed([task]))[0]
-            nearest: dict[str, float] = {}
-            for similarity in self._index.similarities(vector):
-                owner = similarity.entry.owner
-                if owner in relevance:
-                    nearest[owner] = max(nearest.get(owner, -1.0), similarity.cosine)
+            nearest = {
+                meaning.owner: meaning.closest.cosine
+                for meaning in meaning_by_owner(self._index.similarities(vector), set(relevance))
+            }
             relevance = {name: round(nearest.get(name, 0.0), 4) for name in names}
         rendered = {name: self._current[name].rendered() for name in names}
         candidates = [

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from services.kit import PlatformError
-from services.kit.semantic_index import IndexedText, Similarity
+from services.kit.semantic_index import Cosines, IndexedText, Similarity
 from services.kit.tokens import count_tokens
 from services.kit.tools import BUILTIN_TOOLS
 from services.l13_roles.classifier import (
@@ -199,7 +199,7 @@ def test_ranking_blends_meaning_with_keywords_by_the_weights() -> None:
     # The architect is nearer in meaning; the task names two of the debugger's keywords.
     similarities = _similarities({"architect": [0.6, 0.5, 0.4], "debugger": [0.5, 0.4, 0.3]})
     task = "stack trace and a crash on startup"
-    found = signals(task, similarities, profiles)
+    found = signals(task, Cosines.of(similarities), profiles)
     meaning_only = rank(found, Weights(closest=1, nearest3=0, mean=0, keywords=0, skills=0))
     assert [r.name for r in meaning_only] == ["architect", "debugger"]
     blended = rank(found, Weights(closest=1, nearest3=0, mean=0, keywords=1.5, skills=0))
@@ -209,7 +209,9 @@ def test_ranking_blends_meaning_with_keywords_by_the_weights() -> None:
 
 def test_a_role_not_embedded_yet_is_left_out_not_guessed() -> None:
     profiles = {r.name: RoleProfile.of(r) for r in ROLES}
-    found = signals("anything", _similarities({"debugger": [0.3], "architect": [0.2]}), profiles)
+    found = signals(
+        "anything", Cosines.of(_similarities({"debugger": [0.3], "architect": [0.2]})), profiles
+    )
     assert {s.role for s in found} == {"debugger", "architect"}
 
 
@@ -235,7 +237,7 @@ def test_examples_are_their_own_signals_not_part_of_the_description_ones() -> No
     described = _similarities({"architect": [0.6, 0.5, 0.4], "debugger": [0.5, 0.4, 0.3]})
     # An example of the debugger's is the nearest text of all: it moves only the example signals.
     examples = _example_similarities({"architect": [0.2], "debugger": [0.9, 0.8]})
-    found = {s.role: s for s in signals("it crashes", described + examples, profiles)}
+    found = {s.role: s for s in signals("it crashes", Cosines.of(described + examples), profiles)}
     assert found["architect"].values["closest"] > found["debugger"].values["closest"]
     assert (
         found["debugger"].values["example_closest"] > found["architect"].values["example_closest"]
@@ -252,7 +254,7 @@ def test_a_role_without_examples_gets_the_lowest_example_signal_not_an_average()
     profiles = {r.name: RoleProfile.of(r) for r in ROLES if r.name in names}
     described = _similarities({name: [0.4] for name in names})
     examples = _example_similarities({"architect": [0.2], "debugger": [0.9]})
-    found = {s.role: s for s in signals("it crashes", described + examples, profiles)}
+    found = {s.role: s for s in signals("it crashes", Cosines.of(described + examples), profiles)}
     lowest = min(
         found["architect"].values["example_closest"], found["debugger"].values["example_closest"]
     )
@@ -285,7 +287,7 @@ def test_the_words_signal_follows_the_words_of_a_roles_examples() -> None:
     assert task_terms("what should we do with it") == []
     similarities = _similarities({"tester": [0.5], "builder": [0.5]})
     ranked = rank(
-        signals("flaky suite", similarities, profiles, found),
+        signals("flaky suite", Cosines.of(similarities), profiles, found),
         Weights(closest=1, nearest3=0, mean=0, keywords=0, skills=0, words=1),
     )
     assert ranked[0].name == "tester"
@@ -299,9 +301,8 @@ def test_a_role_without_examples_never_loses_by_the_words_signal() -> None:
     }
     found = ExampleWords(profiles).values("the suite is flaky")
     assert "keeper" not in found and found["tester"] > 0 > found["builder"]
-    ranked = signals(
-        "the suite is flaky", _similarities({n: [0.5] for n in profiles}), profiles, found
-    )
+    similarities = Cosines.of(_similarities({n: [0.5] for n in profiles}))
+    ranked = signals("the suite is flaky", similarities, profiles, found)
     words = {s.role: s.values["words"] for s in ranked}
     assert words["keeper"] == words["tester"] == max(found.values())
 
@@ -324,7 +325,8 @@ def test_the_learned_signal_points_to_the_role_whose_examples_are_near() -> None
     model = ExampleVectors(entries, matrix, set(profiles))
     found = model.values(np.array([0.9, 0.1, 0.0], dtype=np.float32))
     assert set(found) == {"tester", "builder"} and found["tester"] > 0 > found["builder"]
-    ranked = signals("task", _similarities({n: [0.5] for n in profiles}), profiles, {}, found)
+    similarities = Cosines.of(_similarities({n: [0.5] for n in profiles}))
+    ranked = signals("task", similarities, profiles, {}, found)
     learned = {s.role: s.values["learned"] for s in ranked}
     assert learned["keeper"] == learned["tester"] == max(found.values())
     assert ExampleVectors(entries, matrix, {"keeper"}).values(matrix[0]) == {}
