@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -13,6 +14,7 @@ import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from threadpoolctl import threadpool_limits
 
 from services.kit.auth import TokenAuthenticator
 from services.kit.config import ServiceSettings
@@ -36,6 +38,16 @@ class ServiceDefinition:
     registrars: Sequence[Registrar]
     authenticator: TokenAuthenticator | None = None
     extra_options: list[tuple[str, int]] = field(default_factory=list)
+
+
+def limit_blas_threads() -> None:
+    """One BLAS thread in a layer that has loaded numpy. A request's matrix products are small
+    (a query against a few thousand vectors); split across two threads, the caller spins
+    waiting for a worker that a busy machine has not scheduled yet. L13's product took up to
+    3 ms of CPU at p99 instead of 0.1 ms, and ClassifyTask's p99 through Envoy fell from
+    17-20 ms to 13-16 ms with one thread."""
+    if "numpy" in sys.modules:
+        threadpool_limits(limits=1, user_api="blas")
 
 
 class GrpcServer:
@@ -80,6 +92,7 @@ class GrpcServer:
         self.port = 0
 
     async def __aenter__(self) -> GrpcServer:
+        limit_blas_threads()
         for register in self.definition.registrars:
             register(self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)

@@ -216,3 +216,17 @@ async def test_an_unreachable_consul_neither_stops_a_layer_nor_a_caller(
     async with GrpcServer(_definition(), ServiceSettings(host="127.0.0.1", port=0)) as server:
         assert server.instance is None  # not registered, but serving
         assert layer_target("l13") == f"127.0.0.1:{ROLES.port}"
+
+
+async def test_a_started_server_runs_numpy_on_one_blas_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_discovery_env: None
+) -> None:
+    # Two threads spin on a busy machine for products of a few thousand vectors.
+    import numpy  # noqa: F401  (a layer that scores loads it before it serves)
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    threadpool_limits(limits=2, user_api="blas")
+    monkeypatch.setenv("AGENTIC_HOME", str(tmp_path))
+    async with GrpcServer(_definition(), ServiceSettings(host="127.0.0.1", port=0)):
+        blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+        assert blas and all(pool["num_threads"] == 1 for pool in blas)
