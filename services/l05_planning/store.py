@@ -7,6 +7,7 @@ is read from their streams.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,8 @@ from services.l05_planning import errors, events
 from services.l05_planning.events import GoalView
 
 GOALS = "goals"
+# A filtered ListGoals page reads at most this many goals, in at most this many L01 queries.
+SCAN_LIMIT, SCAN_QUERIES = 1000, 20
 _EVENT_IDS = uuid.UUID("0c8e5f55-58a1-4b8e-9a55-6f3b0d1f2c77")  # namespace of derived ids
 
 
@@ -117,11 +120,36 @@ class GoalStore:
             raise PlatformError(errors.GOAL_NOT_FOUND, f"no goal {goal_id}")
         return view
 
-    async def list_ids(self, owner: str, page_size: int) -> list[str]:
-        """The owner's goals, newest first."""
-        request = docs_pb.QueryDocumentsRequest(parent=f"collections/{GOALS}", page_size=page_size)
+    async def list_ids(self, owner: str, page_size: int, page_token: str) -> tuple[list[str], str]:
+        """A page of the owner's goals, newest first, and the next page's token (L01's)."""
+        request = docs_pb.QueryDocumentsRequest(
+            parent=f"collections/{GOALS}", page_size=page_size, page_token=page_token
+        )
         condition = request.filters.add(field="owner", op=query_pb2.Filter.OPERATOR_EQUAL)
         condition.value.string_value = owner
         request.order_by.add(field="create_time", descending=True)
         reply = await self._documents.QueryDocuments(request)
-        return [json_format.MessageToDict(d.content)["goal_id"] for d in reply.documents]
+        ids = [json_format.MessageToDict(d.content)["goal_id"] for d in reply.documents]
+        return ids, reply.next_page_token
+
+    async def page(
+        self, owner: str, page_size: int, status: str, page_token: str
+    ) -> tuple[list[GoalView], str]:
+        """A page of the owner's goals, newest first, in ``status`` if one is given.
+
+        A goal's status is in its stream only, so a filtered page reads the owner's goals in
+        turn and keeps those in it. Each read asks L01 for as many as the page still lacks, so
+        no goal read is left between two pages. A page stops after ``SCAN_LIMIT`` goals or
+        ``SCAN_QUERIES`` queries, and may then hold fewer than ``page_size``, with the token to
+        go on from.
+        """
+        found: list[GoalView] = []
+        token, read, queries = page_token, 0, 0
+        while len(found) < page_size:
+            ids, token = await self.list_ids(owner, page_size - len(found), token)
+            views = await asyncio.gather(*(self.load(goal_id) for goal_id in ids))
+            found += [view for view in views if not status or view.status == status]
+            read, queries = read + len(ids), queries + 1
+            if not status or not token or read >= SCAN_LIMIT or queries >= SCAN_QUERIES:
+                break
+        return found, token

@@ -13,11 +13,15 @@ import pytest
 
 from agentic.models.v1 import models_pb2 as models_pb
 from agentic.planning.v1 import goals_pb2 as pb
+from agentic.planning.v1 import goals_pb2_grpc
 from agentic.runtime.v1 import agents_pb2 as agents_pb
 from agentic.runtime.v1 import agents_pb2_grpc
 from services.kit import open_channel
+from services.kit.auth import PRINCIPAL_HEADER
 from services.l05_planning.agent_runs import agent_id_of
+from tests.conftest import RunningMesh
 from tests.l02.conftest import RuntimeProcess, ScriptedModel, decision, finish
+from tests.l05.conftest import PlanningProcess
 from tests.support import DEV_TOKEN, platform_code
 
 pytestmark = [pytest.mark.integration, pytest.mark.l05]
@@ -75,9 +79,12 @@ async def submit(
     return goal_id
 
 
-async def ended(goals: Any, goal_id: str, seconds: float = 90) -> pb.Goal:
+async def ended(
+    goals: Any, goal_id: str, seconds: float = 90, metadata: tuple[tuple[str, str], ...] = ()
+) -> pb.Goal:
     for _ in range(int(seconds * 10)):
-        goal = (await goals.GetGoal(pb.GetGoalRequest(name=f"goals/{goal_id}"))).goal
+        request = pb.GetGoalRequest(name=f"goals/{goal_id}")
+        goal = (await goals.GetGoal(request, metadata=metadata)).goal
         if goal.status in FINAL:
             return goal
         await asyncio.sleep(0.1)
@@ -345,3 +352,70 @@ async def test_a_plan_over_the_token_budget_is_refused_before_anything_runs(
     assert goal.status == pb.GOAL_STATUS_FAILED
     assert "plan's estimated 8000 tokens" in goal.reason  # refused before anything ran
     assert not goal.tasks
+
+
+# -- listing -------------------------------------------------------------------------------------
+
+
+async def test_goals_are_listed_newest_first_in_pages_and_filtered_by_status_across_them(
+    mesh: RunningMesh, scripted_planning: PlanningProcess, scripted_model: tuple[ScriptedModel, int]
+) -> None:
+    """Seven goals of a caller of their own (four failed, three completed): pages of three
+    hold each goal once, newest first; the failed ones are all found through pages of two,
+    though the newest three are not failed; a token is good for its own listing only."""
+    model = scripted_model[0]
+    # The scripted planning process is not behind Envoy: send what Envoy would, the service
+    # token naming the caller.
+    service_token = (mesh.settings.home / "service_token").read_text().strip()
+    owner = f"lister-{uuid.uuid4().hex[:8]}"
+    as_owner = ((PRINCIPAL_HEADER, owner),)
+    async with open_channel(scripted_planning.target, token=service_token) as channel:
+        goals = goals_pb2_grpc.GoalServiceStub(channel)
+        created = []
+        for i in range(7):
+            goal_id = new_goal_id()
+            if i < 4:  # refused twice: FAILED at once
+                model.scripts[f"planner-{goal_id}"] = [not_json("no"), not_json("no")]
+            else:
+                model.scripts[f"planner-{goal_id}"] = [plan(task("a"))]
+                script_agents(model, goal_id, {"a": [finish(f"done {i}")]})
+            await goals.CreateGoal(
+                pb.CreateGoalRequest(
+                    goal=f"goal {i}", goal_id=goal_id, constraints=pb.Constraints(fresh_plan=True)
+                ),
+                metadata=as_owner,
+            )
+            await ended(goals, goal_id, metadata=as_owner)
+            created.append(goal_id)
+
+        async def listing(page_size: int, status: int = 0, token: str = "") -> list[list[str]]:
+            pages = []
+            while True:
+                reply = await goals.ListGoals(
+                    pb.ListGoalsRequest(page_size=page_size, status=status, page_token=token),
+                    metadata=as_owner,
+                )
+                assert len(reply.goals) <= page_size
+                assert all(g.owner == owner for g in reply.goals)
+                pages.append([g.name.removeprefix("goals/") for g in reply.goals])
+                token = reply.next_page_token
+                if not token:
+                    return pages
+
+        pages = await listing(3)
+        assert [len(p) for p in pages] == [3, 3, 1]
+        assert [goal for page in pages for goal in page] == created[::-1]
+        failed = await listing(2, pb.GOAL_STATUS_FAILED)
+        assert [goal for page in failed for goal in page] == created[3::-1]
+        assert len(failed) >= 2
+
+        first = await goals.ListGoals(pb.ListGoalsRequest(page_size=3), metadata=as_owner)
+        for token in ("not-a-token", first.next_page_token):
+            metadata = as_owner if token == "not-a-token" else ((PRINCIPAL_HEADER, "someone"),)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await goals.ListGoals(
+                    pb.ListGoalsRequest(page_size=3, page_token=token), metadata=metadata
+                )
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert platform_code(refused.value) == "E5003"
+            assert "page_token" in (refused.value.details() or "")

@@ -416,6 +416,7 @@ SERVICE_CHECKED: dict[str, str] = {
         f"{_D}.QueryDocumentsRequest.page_token",
         f"{_S}.ListSecretsRequest.page_token",
         f"{_R}.ListAgentsRequest.page_token",
+        f"{_P}.ListGoalsRequest.page_token",
         f"{_T}.ListToolsRequest.page_token",
         f"{_V}.ListApprovalsRequest.page_token",
         f"{_V}.ListPolicyVersionsRequest.page_token",

@@ -175,18 +175,22 @@ class GetGoalResponse(_message.Message):
     def __init__(self, goal: _Optional[_Union[Goal, _Mapping]] = ...) -> None: ...
 
 class ListGoalsRequest(_message.Message):
-    __slots__ = ("page_size", "status")
+    __slots__ = ("page_size", "status", "page_token")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     status: GoalStatus
-    def __init__(self, page_size: _Optional[int] = ..., status: _Optional[_Union[GoalStatus, str]] = ...) -> None: ...
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., status: _Optional[_Union[GoalStatus, str]] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListGoalsResponse(_message.Message):
-    __slots__ = ("goals",)
+    __slots__ = ("goals", "next_page_token")
     GOALS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     goals: _containers.RepeatedCompositeFieldContainer[Goal]
-    def __init__(self, goals: _Optional[_Iterable[_Union[Goal, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, goals: _Optional[_Iterable[_Union[Goal, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class CancelGoalRequest(_message.Message):
     __slots__ = ("name", "reason")
