@@ -38,3 +38,18 @@ def upstream_errors(
             f"{layer} failed: {error.code().name}: {error.details()}",
             metadata={"layer": layer},
         ) from None
+
+
+@contextmanager
+def page_token_passed_on(page_token: str, invalid: ErrorCode) -> Iterator[None]:
+    """A caller's page token sent on to L01 as it came: L01's INVALID_ARGUMENT then means the
+    token, which is the caller's to fix (``invalid`` naming ``page_token``). Anything else
+    goes up as it is."""
+    try:
+        yield
+    except grpc.aio.AioRpcError as error:
+        if page_token and error.code() == grpc.StatusCode.INVALID_ARGUMENT:
+            raise PlatformError(
+                invalid, "page_token: not a next_page_token of this listing", field="page_token"
+            ) from None
+        raise

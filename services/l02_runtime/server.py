@@ -7,7 +7,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
@@ -15,6 +14,7 @@ from temporalio.service import RPCError
 from agentic.runtime.v1 import agents_pb2 as pb
 from agentic.runtime.v1 import agents_pb2_grpc
 from services.kit import PlatformError, current_caller
+from services.kit.upstream import page_token_passed_on
 from services.l02_runtime import agents, convert, errors
 from services.l02_runtime.agents import AgentView, State
 from services.l02_runtime.run_types import RunSpec
@@ -84,19 +84,10 @@ class AgentServicer(agents_pb2_grpc.AgentServiceServicer):
         if request.state:
             state = pb.AgentState.Name(request.state).removeprefix("AGENT_STATE_")
         convert.check_text("role", request.role)
-        try:
+        with page_token_passed_on(request.page_token, errors.INVALID_ARGUMENT):
             views, token = await self._store.list_agents(
                 request.page_size or 50, request.page_token, state, request.role
             )
-        except grpc.aio.AioRpcError as error:
-            # The token is passed to L01 as it came: one L01 refuses is the caller's to fix.
-            if request.page_token and error.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                raise PlatformError(
-                    errors.INVALID_ARGUMENT,
-                    "page_token: not a next_page_token of this listing",
-                    field="page_token",
-                ) from None
-            raise
         return pb.ListAgentsResponse(
             agents=[convert.agent_message(view) for view in views], next_page_token=token
         )

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
 import structlog
 from google.protobuf import json_format
 from temporalio.client import Client
@@ -16,6 +15,7 @@ from temporalio.service import RPCError
 from agentic.planning.v1 import goals_pb2 as pb
 from agentic.planning.v1 import goals_pb2_grpc
 from services.kit import PlatformError, current_caller, current_principal
+from services.kit.upstream import page_token_passed_on
 from services.l05_planning import convert, errors, events
 from services.l05_planning.events import GoalView
 from services.l05_planning.goal_types import workflow_id_of as workflow_id
@@ -85,19 +85,10 @@ class GoalServicer(goals_pb2_grpc.GoalServiceServicer):
         status = ""
         if request.status:
             status = pb.GoalStatus.Name(request.status).removeprefix("GOAL_STATUS_")
-        try:
+        with page_token_passed_on(request.page_token, errors.INVALID_ARGUMENT):
             views, token = await self._store.page(
                 current_principal.get(), request.page_size or 50, status, request.page_token
             )
-        except grpc.aio.AioRpcError as error:
-            # The token is passed to L01 as it came: one L01 refuses is the caller's to fix.
-            if request.page_token and error.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                raise PlatformError(
-                    errors.INVALID_ARGUMENT,
-                    "page_token: not a next_page_token of this listing",
-                    field="page_token",
-                ) from None
-            raise
         return pb.ListGoalsResponse(
             goals=[convert.goal_message(view, with_outputs=False) for view in views],
             next_page_token=token,
