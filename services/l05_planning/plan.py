@@ -13,7 +13,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_TASKS = 100
+MAX_TASKS = 100  # what the validator takes (a reused plan, a repaired one)
+# What the model is asked for: at most ASKED_TASKS tasks, descriptions and criteria of at most
+# ASKED_TEXT_CHARS and ASKED_CRITERION_CHARS, lists of ASKED_LIST_ITEMS. A plan is one answer
+# of at most 768 tokens (_PLAN_ANSWER_TOKENS): more would not fit anyway.
+ASKED_TASKS = 10
+ASKED_TEXT_CHARS = 240
+ASKED_CRITERION_CHARS = 100
+ASKED_LIST_ITEMS = 2
 # A task's agent runs up to 8 model steps; its expected spend, for the plan's estimate.
 ESTIMATED_TOKENS_PER_TASK = 4_000
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -57,34 +64,68 @@ def _names(known: Sequence[str]) -> dict[str, Any]:
     return {"type": "string", "enum": list(known)} if known else {"type": "string"}
 
 
-def plan_schema(
-    tools: Sequence[str], roles: Sequence[str], skills: Sequence[str]
-) -> dict[str, Any]:
-    """The JSON Schema the model's answer is constrained to."""
-    strings = {"type": "array", "items": {"type": "string"}}
+def task_id(position: int) -> str:
+    """The id the schema gives the task at ``position`` (from 1)."""
+    return f"t{position}"
+
+
+def _bounded_list(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "maxItems": ASKED_LIST_ITEMS, "items": items}
+
+
+def _task_schema(position: int) -> dict[str, Any]:
+    earlier = [task_id(i) for i in range(1, position)]
+    dependencies: dict[str, Any] = {"type": "array", "maxItems": len(earlier)}
+    if earlier:
+        dependencies["items"] = {"type": "string", "enum": earlier}
     return {
         "type": "object",
         "properties": {
-            "tasks": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": MAX_TASKS,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "string"},
-                        "description": {"type": "string"},
-                        "role": _names(roles),
-                        "skills": {"type": "array", "items": _names(skills)},
-                        "tools": {"type": "array", "items": _names(tools)},
-                        "dependencies": strings,
-                        "acceptance_criteria": strings,
-                    },
-                    "required": ["id", "description", "dependencies"],
-                },
-            }
+            "id": {"type": "string", "enum": [task_id(position)]},
+            "description": {"type": "string", "minLength": 1, "maxLength": ASKED_TEXT_CHARS},
+            "role": {"$ref": "#/$defs/role"},
+            "skills": _bounded_list({"$ref": "#/$defs/skill"}),
+            "tools": _bounded_list({"$ref": "#/$defs/tool"}),
+            "dependencies": dependencies,
+            "acceptance_criteria": _bounded_list(
+                {"type": "string", "maxLength": ASKED_CRITERION_CHARS}
+            ),
         },
+        "required": ["id", "description", "dependencies"],
+    }  # fmt: skip
+
+
+def plan_schema(
+    tools: Sequence[str], roles: Sequence[str], skills: Sequence[str]
+) -> dict[str, Any]:
+    """The JSON Schema the model's answer is constrained to.
+
+    Task k is ``t<k>`` and depends on earlier tasks only, so every answer that meets the
+    schema is a DAG of tasks that exist: a small model writing under a grammar cannot give a
+    cycle or a dangling dependency. Its texts and lists are bounded, so a model that would
+    write on is stopped by the schema rather than cut off by the token limit (the offline
+    model wrote until the limit under a schema without bounds). One choice per plan length:
+    a grammar reads ``prefixItems`` as a fixed-length tuple.
+    """
+    lengths = [
+        {
+            "type": "array",
+            "prefixItems": [{"$ref": f"#/$defs/{task_id(k)}"} for k in range(1, count + 1)],
+            "minItems": count,
+            "maxItems": count,
+        }
+        for count in range(1, ASKED_TASKS + 1)
+    ]
+    return {
+        "type": "object",
+        "properties": {"tasks": {"anyOf": lengths}},
         "required": ["tasks"],
+        "$defs": {
+            "role": _names(roles),
+            "skill": _names(skills),
+            "tool": _names(tools),
+            **{task_id(k): _task_schema(k) for k in range(1, ASKED_TASKS + 1)},
+        },
     }
 
 
@@ -95,8 +136,8 @@ def planning_prompt(tools: Sequence[str], roles: Sequence[str]) -> str:
         "You split a goal into a small plan of tasks for software agents. Answer with JSON "
         'only: {"tasks": [{"id": "t1", "description": "...", "role": "...", "skills": [], '
         '"tools": [], "dependencies": [], "acceptance_criteria": ["..."]}]}. '
-        "Use as few tasks as the goal needs. A task's dependencies are ids of earlier tasks "
-        "whose output it needs; there must be no cycles. "
+        "Use as few tasks as the goal needs. Task ids are t1, t2, ... in order; a task's "
+        "dependencies are ids of earlier tasks whose output it needs. "
         f"Roles: {', '.join(roles)}. Tools: {listed}."
     )
 

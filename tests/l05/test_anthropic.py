@@ -29,10 +29,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.l05, pytest.mark.slow]
 
 PLAN = {
     "tasks": [
-        {"id": "a", "description": "Write the function", "role": "software-engineer",
+        {"id": "t1", "description": "Write the function", "role": "software-engineer",
          "dependencies": [], "acceptance_criteria": ["it adds"]},
-        {"id": "b", "description": "Review the function", "role": "code-reviewer",
-         "dependencies": ["a"]},
+        {"id": "t2", "description": "Review the function", "role": "code-reviewer",
+         "dependencies": ["t1"]},
     ]
 }  # fmt: skip
 
@@ -87,14 +87,14 @@ async def test_a_goal_through_rest_on_the_anthropic_provider(
             await asyncio.sleep(0.5)
     assert goal["status"] == "GOAL_STATUS_COMPLETED", goal
     assert [(t["id"], t["role"], t["state"]) for t in goal["tasks"]] == [
-        ("a", "software-engineer", "TASK_STATE_COMPLETED"),
-        ("b", "code-reviewer", "TASK_STATE_COMPLETED"),
+        ("t1", "software-engineer", "TASK_STATE_COMPLETED"),
+        ("t2", "code-reviewer", "TASK_STATE_COMPLETED"),
     ]
     assert "Reviewed: correct." in goal["result"]
     bodies = [request["body"] for request in script.requests]
     assert len(bodies) == 3 and all(b["tool_choice"]["name"] == ANSWER_TOOL for b in bodies)
     plan_schema = bodies[0]["tools"][0]["input_schema"]
-    assert "tasks" in plan_schema["properties"]
+    assert "tasks" in plan_schema["properties"] and "t1" in plan_schema["$defs"]
     assert "You split a goal" in str(bodies[0]["system"])
     # b's agent was given a's output, through the Anthropic request itself.
     assert "return a + b" in str(bodies[2]["messages"])

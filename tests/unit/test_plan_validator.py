@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jsonschema
+
 from services.l05_planning.plan import (
+    ASKED_TASKS,
+    ASKED_TEXT_CHARS,
     MAX_TASKS,
     PlanValidator,
     final_tasks,
@@ -178,9 +182,39 @@ def test_find_cycle_finds_none_in_a_dag() -> None:
 
 def test_the_schema_constrains_roles_tools_and_size() -> None:
     schema = plan_schema(TOOLS, ROLES, SKILLS)
-    items = schema["properties"]["tasks"]["items"]
-    assert items["properties"]["role"]["enum"] == list(ROLES)
-    assert items["properties"]["skills"]["items"]["enum"] == list(SKILLS)
-    assert items["properties"]["tools"]["items"]["enum"] == list(TOOLS)
-    assert schema["properties"]["tasks"]["maxItems"] == MAX_TASKS
+    defs = schema["$defs"]
+    assert defs["role"]["enum"] == list(ROLES)
+    assert defs["skill"]["enum"] == list(SKILLS)
+    assert defs["tool"]["enum"] == list(TOOLS)
+    assert len(schema["properties"]["tasks"]["anyOf"]) == ASKED_TASKS
     json.dumps(schema)  # it travels as a google.protobuf.Struct
+
+
+def test_every_answer_the_schema_takes_is_a_dag_of_tasks_that_exist() -> None:
+    """What a grammar-bound model can write: t1..tk in order, each depending on earlier tasks
+    only; a cycle, a dangling or forward dependency, another id, a long text, too many tasks
+    are outside the schema."""
+    schema = plan_schema(TOOLS, ROLES, SKILLS)
+    accepts = jsonschema.Draft202012Validator(schema).is_valid
+
+    def tasks(*dependencies: list[str], **extra: Any) -> dict[str, Any]:
+        return {
+            "tasks": [
+                {"id": f"t{k}", "description": f"step {k}", "dependencies": deps, **extra}
+                for k, deps in enumerate(dependencies, start=1)
+            ]
+        }
+
+    diamond = tasks([], ["t1"], ["t1"], ["t2", "t3"])
+    assert (
+        accepts(diamond)
+        and validator().check({"tasks": [{**t, "role": ROLES[0]} for t in diamond["tasks"]]}).valid
+    )
+    assert not accepts(tasks(["t2"], ["t1"])), "a cycle"
+    assert not accepts(tasks([], ["t3"], [])), "a forward dependency"
+    assert not accepts(tasks([], ["t9"])), "a dependency on no task"
+    assert not accepts({"tasks": [{"id": "a", "description": "x", "dependencies": []}]})
+    assert not accepts(tasks(*[[] for _ in range(ASKED_TASKS + 1)]))
+    assert not accepts(tasks([], description="x" * (ASKED_TEXT_CHARS + 1)))
+    assert not accepts(tasks([], skills=["no-such-skill"]))
+    assert not accepts({"tasks": []})
