@@ -69,11 +69,12 @@ def task_id(position: int) -> str:
     return f"t{position}"
 
 
-def _bounded_list(items: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "array", "maxItems": ASKED_LIST_ITEMS, "items": items}
+def _bounded_list(items: dict[str, Any], allowed: bool = True) -> dict[str, Any]:
+    # None allowed (no tool or skill is known): any name would be refused, so ask for none.
+    return {"type": "array", "maxItems": ASKED_LIST_ITEMS if allowed else 0, "items": items}
 
 
-def _task_schema(position: int) -> dict[str, Any]:
+def _task_schema(position: int, tools: bool, skills: bool) -> dict[str, Any]:
     earlier = [task_id(i) for i in range(1, position)]
     dependencies: dict[str, Any] = {"type": "array", "maxItems": len(earlier)}
     if earlier:
@@ -84,15 +85,15 @@ def _task_schema(position: int) -> dict[str, Any]:
             "id": {"type": "string", "enum": [task_id(position)]},
             "description": {"type": "string", "minLength": 1, "maxLength": ASKED_TEXT_CHARS},
             "role": {"$ref": "#/$defs/role"},
-            "skills": _bounded_list({"$ref": "#/$defs/skill"}),
-            "tools": _bounded_list({"$ref": "#/$defs/tool"}),
+            "skills": _bounded_list({"$ref": "#/$defs/skill"}, skills),
+            "tools": _bounded_list({"$ref": "#/$defs/tool"}, tools),
             "dependencies": dependencies,
             "acceptance_criteria": _bounded_list(
                 {"type": "string", "maxLength": ASKED_CRITERION_CHARS}
             ),
         },
         "required": ["id", "description", "dependencies"],
-    }  # fmt: skip
+    }
 
 
 def plan_schema(
@@ -124,7 +125,10 @@ def plan_schema(
             "role": _names(roles),
             "skill": _names(skills),
             "tool": _names(tools),
-            **{task_id(k): _task_schema(k) for k in range(1, ASKED_TASKS + 1)},
+            **{
+                task_id(k): _task_schema(k, bool(tools), bool(skills))
+                for k in range(1, ASKED_TASKS + 1)
+            },
         },
     }
 

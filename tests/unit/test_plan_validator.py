@@ -218,3 +218,6 @@ def test_every_answer_the_schema_takes_is_a_dag_of_tasks_that_exist() -> None:
     assert not accepts(tasks([], description="x" * (ASKED_TEXT_CHARS + 1)))
     assert not accepts(tasks([], skills=["no-such-skill"]))
     assert not accepts({"tasks": []})
+    without_tools = jsonschema.Draft202012Validator(plan_schema([], ROLES, SKILLS)).is_valid
+    assert not without_tools(tasks([], tools=["anything"])), "no tool is known: none is asked"
+    assert without_tools(tasks([], skills=[SKILLS[0]]))
