@@ -191,9 +191,9 @@ async def test_the_plan_request_names_l13s_roles_and_l14s_skills(
     assert goal.status == pb.GOAL_STATUS_COMPLETED, goal.reason  # both are L14 skills
     assert list(goal.tasks[0].skills) == ["python", "code_review"]
     request = model.requests[f"planner-{goal_id}"][0]
-    schema = request.response_schema["properties"]["tasks"]["items"]["properties"]
-    assert {"debugger", "architect"} <= set(schema["role"]["enum"])
-    assert {"python", "code_review"} <= set(schema["skills"]["items"]["enum"])
+    names = request.response_schema["$defs"]
+    assert {"debugger", "architect"} <= set(names["role"]["enum"])
+    assert {"python", "code_review"} <= set(names["skill"]["enum"])
 
 
 # -- the DAG ---------------------------------------------------------------------------------------
