@@ -284,7 +284,7 @@ def meaning_by_owner(cosines: Cosines, owners: Collection[str]) -> list[Meaning]
     texts = cosines.texts
     wanted = np.array([owner in owners for owner in texts.owners], dtype=bool)
     codes = texts.codes[cosines.rows]
-    keep = wanted[codes] if len(wanted) else np.zeros(len(codes), dtype=bool)
+    keep = wanted[codes]
     if not keep.any():
         return []
     rows, codes, values = cosines.rows[keep], codes[keep], cosines.values[keep]
