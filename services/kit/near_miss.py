@@ -22,6 +22,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import cache, lru_cache
 from itertools import pairwise, takewhile
 from pathlib import Path
@@ -52,6 +53,11 @@ _ENTITY = re.compile(r"(?<![\w'\u2019])[A-Z][\w+#]*(?:[-.][\w+#]+)*")
 _SENTENCE_END = ".?!:;¿¡"
 _ACRONYM_PLURAL = re.compile(r"[A-Z0-9]{2,}s")
 SUBSTITUTED_WORDS = 2  # a word replaced by at most this many: "rarest" / "most common"
+# A prompt written anew, not edited: fewer of its words in the other's order than this share,
+# and at least this many differing words besides a substitution. A near miss edits a request
+# in place ("a senior engineer" / "a junior engineer"); a paraphrase rewords around it.
+REWORDED_SHARE = 0.7
+REWORDED_WORDS = 3
 _OPEN_QUESTION_WORDS = frozenset({"what", "which"})  # may ask for anything
 # Not "I", not "B-tree", not "B+" (a blood type, a grade: a name of its own).
 _LETTER_NAME = re.compile(r"\b([a-z]{2,}) ([A-HJ-Z])\b(?![-'+#])")
@@ -71,6 +77,7 @@ _NUMBER_WORDS = {
                                      .split(), start=2)}  # fmt: skip
 _NUMBER_STEMS = frozenset(stem(w) for w in _NUMBER_WORDS)
 _FUTURE = frozenset({"will", "gonna", "shall"})
+_SUBJECTS = frozenset({"i", "you", "we", "they", "he", "she"})  # "the code I wrote myself"
 _PAST = frozenset({"did", "was", "were", "had"})
 _MULTIPLIERS = {"hundred": 100, "thousand": 1_000, "million": 10**6, "billion": 10**9}
 
@@ -211,6 +218,7 @@ class Reading:
     negations: int
     actions: set[str]
     units: list[str]  # in order of appearance
+    measures: dict[float, str]  # the unit right after a number written in digits ("250 kg")
     formats: set[str]
     languages: set[str]
     written_in: str  # the language the prompt is written in ("" when unsure)
@@ -256,6 +264,11 @@ class NearMissCheck:
                 if s in w.actions
             },
             units=units,
+            measures={
+                value: w.units[_unit_stem(after)]
+                for word, after in pairwise(words)
+                if (value := _number(word)) is not None and _unit_stem(after) in w.units
+            },
             formats={w.formats[s] for s in (stem(t) for t in words) if s in w.formats},
             languages={t for t in words if t in w.languages}
             | {w.endonyms[t] for t in words if t in w.endonyms},
@@ -344,6 +357,10 @@ class NearMissCheck:
         if sorted(a.units) != sorted(b.units):  # "monthly ... per year" / "... per month"
             return Refusal("unit", f"units named another number of times "
                                    f"({', '.join(a.units)} vs {', '.join(b.units)})")  # fmt: skip
+        measured = {n: (u, b.measures[n]) for n, u in a.measures.items() if n in b.measures}
+        for n, (x, y) in measured.items():  # "convert 250 lb to kg" / "250 kg in pounds"
+            if x != y:
+                return Refusal("order", f"{n:g} counts {x} vs {y}")
         if _distinct(a.units) != _distinct(b.units):  # 50 miles in km, 50 km in miles
             return Refusal("order", f"units in another order ({', '.join(_distinct(a.units))}"
                                     f" vs {', '.join(_distinct(b.units))})")  # fmt: skip
@@ -462,6 +479,17 @@ class NearMissCheck:
         elsewhere pass ("is drinking coffee bad" / "is coffee bad"): a paraphrase often adds a
         frame around the question, rarely a modifier inside it."""
         only_a, only_b = set(self._unmatched(a, b)), set(self._unmatched(b, a))
+        edit = Edit.of(a, b, only_a, only_b)
+        if bool(only_a) != bool(only_b) and not edit.replaced \
+                and not set(edit.besides) - self._w.determiners - _SUBJECTS:  # fmt: skip
+            # Words put into the same request and nothing else changed: "bake salmon" / "bake
+            # frozen salmon", "center an image" / "center an image vertically". A verb in -ing
+            # frames the question instead ("is drinking coffee bad" / "is coffee bad").
+            added = [t for t in (a.words if only_a else b.words) if stem(t) in only_a | only_b]
+            if not all(t.endswith("ing") for t in added):
+                return Refusal("qualifier", f"only one says '{' '.join(added)}'")
+        if edit.reworded:
+            return None  # "the most recent commit" restating "the last commit" in other words
         for x, y, x_added, y_added in ((a, b, only_a, only_b), (b, a, only_b, only_a)):
             found = self._narrowing(x, y, x_added, y_added)
             if found:
@@ -534,7 +562,8 @@ class NearMissCheck:
         answer); one that only adds or drops words is not."""
         only_a, only_b = self._unmatched(a, b), self._unmatched(b, a)
         if only_a and only_b and min(len(only_a), len(only_b)) == 1 \
-                and max(len(only_a), len(only_b)) <= SUBSTITUTED_WORDS:  # fmt: skip
+                and max(len(only_a), len(only_b)) <= SUBSTITUTED_WORDS \
+                and not Edit.of(a, b, set(only_a), set(only_b)).reworded:  # fmt: skip
             return Refusal("substitution", f"{_quoted_words(only_a)} in place of "
                                            f"{_quoted_words(only_b)}")  # fmt: skip
         return None
@@ -601,6 +630,36 @@ class NearMissCheck:
                 if not repeated or token in w.stopwords:
                     role = NONE
         return sequence
+
+
+@dataclass(frozen=True)
+class Edit:
+    """How one prompt's words become the other's (stems, in order): what share of them stays
+    in place, and the differing words that neither prompt's own content words explain."""
+
+    kept: float  # 2 * matched words / all words
+    besides: list[str]  # differing words outside ``only_a`` and ``only_b``
+    replaced: bool  # whether a word stands in place of another (not only words added)
+
+    @classmethod
+    def of(cls, a: Reading, b: Reading, only_a: set[str], only_b: set[str]) -> Edit:
+        x, y = [stem(t) for t in a.words], [stem(t) for t in b.words]
+        if not x or not y:
+            return cls(0.0, [], True)
+        matcher = SequenceMatcher(None, x, y, autojunk=False)
+        kept = sum(block.size for block in matcher.get_matching_blocks())
+        edits = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+        besides = [s for _, i1, i2, _, _ in edits for s in x[i1:i2] if s not in only_a] + [
+            s for _, _, _, j1, j2 in edits for s in y[j1:j2] if s not in only_b
+        ]
+        replaced = any(op == "replace" for op, *_ in edits)
+        return cls(2 * kept / (len(x) + len(y)), besides, replaced)
+
+    @property
+    def reworded(self) -> bool:
+        """Said in words of its own rather than edited: "What is the population of Canada?" /
+        "How many people live in Canada?" (not "How do I read a file?" / "... write a file?")."""
+        return self.kept < REWORDED_SHARE and len(self.besides) >= REWORDED_WORDS
 
 
 def _tense(words: list[str]) -> str:

@@ -82,6 +82,29 @@ def test_a_paraphrase_passes(cached: str, asked: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("cached", "asked", "edited"),
+    [
+        ("What is the population of Canada?", "How many people live in Canada?",
+         "What is the area of Canada?"),
+        ("How do I undo the last git commit?", "How can I revert my most recent git commit?",
+         "How do I undo the last git commit in a submodule?"),
+        ("Describe the process of photosynthesis in plants.",
+         "How does photosynthesis work in plants?",
+         "Describe the process of photosynthesis in algae."),
+    ],
+)  # fmt: skip
+def test_a_request_said_in_other_words_passes_where_the_same_change_made_in_place_does_not(
+    cached: str, asked: str, edited: str
+) -> None:
+    """A paraphrase rewords around a word the lists do not know ("population" / "people
+    live"); a near miss edits the request in place. The first passes, the second not."""
+    assert check.compare(cached, asked) is None
+    assert check.compare(asked, cached) is None
+    refusal = check.compare(cached, edited)
+    assert refusal is not None and refusal.kind in {"substitution", "qualifier"}, refusal
+
+
+@pytest.mark.parametrize(
     ("cached", "asked", "kind"),
     [
         # Words no list names: one in place of another is refused as such.
@@ -155,6 +178,20 @@ def test_a_paraphrase_passes(cached: str, asked: str) -> None:
         ("How do I make the logs smaller?", "How do I delete the logs?", "action"),
         ("how do i count the files in a directory",
          "how do i count the files in a directory including subdirectories", "qualifier"),
+        # A word put into the same request, nothing else changed, wherever it stands.
+        ("How long should I bake salmon in the oven?",
+         "How long should I bake frozen salmon in the oven?", "qualifier"),
+        ("How do I center an image in CSS?", "How do I center an image vertically in CSS?",
+         "qualifier"),
+        ("How do I count the lines of code in a git repository?",
+         "How do I count the lines of code I wrote myself in a git repository?", "qualifier"),
+        # Each number keeps its unit: the same words in another order ask the other way.
+        ("Convert 250 pounds to kilograms.", "how many pounds is 250 kg?", "order"),
+        # A change and a size that point opposite ways.
+        ("How do I increase the font size in VS Code?",
+         "vs code: how can I make the text size smaller?", "antonym"),
+        ("How do I prepare for a review as the manager giving it?",
+         "How do I prepare for a review as the employee receiving it?", "antonym"),
     ],
 )  # fmt: skip
 def test_a_word_in_place_of_another_or_a_narrower_request_is_a_near_miss(
