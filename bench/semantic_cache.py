@@ -37,7 +37,9 @@
   reworded near misses written apart from the code joined the development half. The
   threshold chosen again on every batch but the newest is 0.84. "heldout12" (the other half
   of that batch, and 200 pairs written apart from the code, less 10 that repeated earlier
-  pairs) was measured once with that code.
+  pairs) was measured once with that code: 2 of 143 near misses served (1 of 21
+  destructive), 42 of 87 paraphrases. Both misses were then fixed (a word in place of a
+  determiner, a condition only one prompt has), so it is spent too.
 - Lookup latency (embedding + k-NN in L01 + answers from Redis + second stage) with
   ``BENCH_SEMANTIC_ENTRIES`` entries (default 100,000: clustered unit vectors) in one
   partition, plus the labelled set's ``a`` questions in that same partition, so that the
@@ -92,7 +94,7 @@ THRESHOLD = float(ModelSettings.model_fields["semantic_threshold"].default)
 SWEEP = (0.74, 0.76, 0.78, 0.80, 0.82, 0.84, 0.85, 0.88)
 # The newest batch, measured once with the code of its day and so not among the pairs the
 # threshold is chosen on ("" when fixes have followed the last one measured).
-NEWEST = "heldout12"
+NEWEST = ""
 LOOKUP_P99_MS, FALSE_HIT_RATE, PARAPHRASE_HIT_RATE = 10.0, 0.005, 0.60
 ENTRIES = int(os.environ.get("BENCH_SEMANTIC_ENTRIES", "100000"))
 SWEEP_FLOOR = 0.5  # the dev half is looked up with this threshold, then judged at each

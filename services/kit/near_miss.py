@@ -77,7 +77,9 @@ _NUMBER_WORDS = {
                                      .split(), start=2)}  # fmt: skip
 _NUMBER_STEMS = frozenset(stem(w) for w in _NUMBER_WORDS)
 _FUTURE = frozenset({"will", "gonna", "shall"})
-_SUBJECTS = frozenset({"i", "you", "we", "they", "he", "she"})  # "the code I wrote myself"
+# Words that come with a qualifier put into a request: "the code I wrote myself", "a day hike
+# if it rains".
+_ALONGSIDE = frozenset({"i", "you", "we", "they", "he", "she", "if", "unless", "whenever"})
 _PAST = frozenset({"did", "was", "were", "had"})
 _MULTIPLIERS = {"hundred": 100, "thousand": 1_000, "million": 10**6, "billion": 10**9}
 
@@ -480,13 +482,19 @@ class NearMissCheck:
         frame around the question, rarely a modifier inside it."""
         only_a, only_b = set(self._unmatched(a, b)), set(self._unmatched(b, a))
         edit = Edit.of(a, b, only_a, only_b)
-        if bool(only_a) != bool(only_b) and not edit.replaced \
-                and not set(edit.besides) - self._w.determiners - _SUBJECTS:  # fmt: skip
-            # Words put into the same request and nothing else changed: "bake salmon" / "bake
-            # frozen salmon", "center an image" / "center an image vertically". A verb in -ing
-            # frames the question instead ("is drinking coffee bad" / "is coffee bad").
-            added = [t for t in (a.words if only_a else b.words) if stem(t) in only_a | only_b]
-            if not all(t.endswith("ing") for t in added):
+        if (
+            bool(only_a) != bool(only_b)
+            and not set(edit.besides) - self._w.determiners - _ALONGSIDE
+        ):
+            # Words put into the same request, or in place of a determiner, and nothing else
+            # changed: "bake salmon" / "bake frozen salmon", "center an image" / "... vertically",
+            # "remove all images" / "remove unused images". A verb in -ing frames the question
+            # instead ("is drinking coffee bad" / "is coffee bad"); "teh" is "the" misspelt.
+            added = [
+                t for t in (a.words if only_a else b.words)
+                if stem(t) in only_a | only_b and sorted(t) not in map(sorted, edit.besides)
+            ]  # fmt: skip
+            if added and not all(t.endswith("ing") for t in added):
                 return Refusal("qualifier", f"only one says '{' '.join(added)}'")
         if edit.reworded:
             return None  # "the most recent commit" restating "the last commit" in other words
@@ -639,21 +647,19 @@ class Edit:
 
     kept: float  # 2 * matched words / all words
     besides: list[str]  # differing words outside ``only_a`` and ``only_b``
-    replaced: bool  # whether a word stands in place of another (not only words added)
 
     @classmethod
     def of(cls, a: Reading, b: Reading, only_a: set[str], only_b: set[str]) -> Edit:
         x, y = [stem(t) for t in a.words], [stem(t) for t in b.words]
         if not x or not y:
-            return cls(0.0, [], True)
+            return cls(0.0, [])
         matcher = SequenceMatcher(None, x, y, autojunk=False)
         kept = sum(block.size for block in matcher.get_matching_blocks())
         edits = [op for op in matcher.get_opcodes() if op[0] != "equal"]
         besides = [s for _, i1, i2, _, _ in edits for s in x[i1:i2] if s not in only_a] + [
             s for _, _, _, j1, j2 in edits for s in y[j1:j2] if s not in only_b
         ]
-        replaced = any(op == "replace" for op, *_ in edits)
-        return cls(2 * kept / (len(x) + len(y)), besides, replaced)
+        return cls(2 * kept / (len(x) + len(y)), besides)
 
     @property
     def reworded(self) -> bool:
