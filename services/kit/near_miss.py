@@ -13,7 +13,9 @@ year") and conditions that narrow a request ("for free", "while sleeping"). The 
 name every opposite or sibling ("sparse" / "dense", "cat" / "dog"), so a content word in
 place of another is refused too, unless the two are synonyms, forms of one word or one
 misspelt: the lists then only have to name what may pass, and a word they lack costs a miss
-rather than a wrong answer.
+rather than a wrong answer. A near miss edits a request in place; a paraphrase rewords it
+(``Edit``): a word put into an unchanged request is refused, while a word in place of another,
+or a qualifier, inside a request said in other words is not.
 """
 
 from __future__ import annotations
