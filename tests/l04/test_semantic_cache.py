@@ -172,6 +172,7 @@ NEAR_MISSES = [
     ("condition", "How can I learn Italian online?", "How can I learn Italian online for free?"),
     ("qualifier", "What does a data engineer earn in Lisbon?",
      "What does a senior data engineer earn in Lisbon?"),
+    ("qualifier", "How do I remove all Docker images?", "How do I remove unused Docker images?"),
 ]  # fmt: skip
 
 
@@ -214,6 +215,8 @@ async def test_the_reported_near_misses_miss_at_the_default_threshold(
         ("How do I delete a branch in git?", "How can I remove a git branch?"),
         ("How do I reset my password?", "I forgot my password, how can I reset it?"),
         ("Which planet is closest to the sun?", "What planet is nearest to the Sun?"),
+        # Said in other words around a word no list names ("population" / "people live").
+        ("What is the population of Canada?", "How many people live in Canada?"),
     ],
 )
 async def test_a_paraphrase_is_served_from_the_cache(
