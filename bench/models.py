@@ -9,6 +9,10 @@
   rate limits, budgets and usage recording stay on, as in production.
 - Saturation: requests/s of Generate with many clients in flight, one L04 process against all
   of them, in the same run (the ratio is the figure; the machine is shared).
+- The floor, beside both: bench/relay_model_server.py, as many processes as L04, takes
+  Generate over grpc.aio and makes the same provider call, and does nothing else. No Python
+  ModelService on this machine can do better; its overhead and saturation say how much of
+  L04's is its own work and how much Python gRPC's.
 - Semantic cache: bench/semantic_cache.py (quality on the labelled set, lookup latency).
 - Local model: SmolLM2-135M generation speed on one thread.
 """
@@ -85,6 +89,11 @@ def _start_stub(port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "bench.provider_stub", str(port)])
 
 
+def _start_relay(port: int, stub_url: str) -> subprocess.Popen[bytes]:
+    """bench/relay_model_server.py: the least a Python ModelService does per call."""
+    return subprocess.Popen([sys.executable, "-m", "bench.relay_model_server", str(port), stub_url])
+
+
 def _start_l04(settings: LauncherSettings, stub_url: str, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -128,11 +137,13 @@ async def overhead(settings: LauncherSettings) -> None:
     processes = layer_by_key("l04").processes
     stub_port, l04_ports = free_port(), [free_port() for _ in range(processes)]
     stub_url = f"http://127.0.0.1:{stub_port}"
+    relay_ports = [free_port() for _ in range(processes)]
     stub = _start_stub(stub_port)
     l04 = [_start_l04(settings, stub_url, port) for port in l04_ports]
+    relays = [_start_relay(port, stub_url) for port in relay_ports]
     try:
         _wait(lambda: probes.http_status(f"{stub_url}/api/chat", expect=None), "provider stub")
-        for port in l04_ports:
+        for port in l04_ports + relay_ports:
             _wait(functools.partial(probes.grpc_serving, port), "L04", timeout=300)
         await settle_cpu()  # the new processes may still be importing
         spec = load_registry(DEFAULT_REGISTRY).get("ollama/llama3.2")
@@ -150,9 +161,11 @@ async def overhead(settings: LauncherSettings) -> None:
             # L04's own route timeout: on a loaded machine a queued call may take seconds.
             open_channel(loopback_target(l04_ports), token=TOKEN, timeout=120) as every_channel,
             open_channel(loopback_target(l04_ports[:1]), token=TOKEN, timeout=120) as one_channel,
+            open_channel(loopback_target(relay_ports), token=TOKEN, timeout=120) as relay_channel,
         ):
             every = models_pb2_grpc.ModelServiceStub(every_channel)
             one = models_pb2_grpc.ModelServiceStub(one_channel)
+            relay = models_pb2_grpc.ModelServiceStub(relay_channel)
 
             async def call_direct() -> None:
                 assert (await direct.post("/api/chat", body)).status == 200
@@ -163,23 +176,29 @@ async def overhead(settings: LauncherSettings) -> None:
             async def call_one() -> None:
                 await one.Generate(request)
 
-            await _paired_latencies((call_direct, call_every, call_one), 4, 400)  # warm-up
+            async def call_relay() -> None:
+                await relay.Generate(request)
+
+            calls = {"all processes": call_every, "1 process": call_one, "relay": call_relay}
+            await _paired_latencies((call_direct, *calls.values()), 4, 400)  # warm-up
             for clients, total in ((1, 2000), (16, 3200), (64, 3200)):
-                await _overhead_at(clients, total, call_direct, call_every, call_one)
+                await _overhead_at(clients, total, call_direct, calls)
             print(f"  saturation: Generate calls/s, {SATURATION_CLIENTS} clients, "
                   f"{SATURATION_SECONDS:.0f} s each, in turn twice")  # fmt: skip
-            rates: dict[str, list[float]] = {"one": [], "every": []}
+            rates: dict[str, list[float]] = {"one": [], "every": [], "relay": []}
             for _ in range(2):
-                for name, call in (("one", call_one), ("every", call_every)):
+                for name, call in (("one", call_one), ("every", call_every),
+                                   ("relay", call_relay)):  # fmt: skip
                     rate = await _saturation(call, SATURATION_CLIENTS, SATURATION_SECONDS)
                     rates[name].append(rate)
             one_rate, every_rate = max(rates["one"]), max(rates["every"])
             ratio = every_rate / one_rate
             print(f"    1 L04 process {one_rate:7.0f}/s | {processes} processes "
                   f"{every_rate:7.0f}/s | ratio {ratio:.2f}x ({_load()})")  # fmt: skip
+            print(f"    relay floor, {processes} processes {max(rates['relay']):7.0f}/s")
         await direct.aclose()
     finally:
-        _stop(*l04, stub)
+        _stop(*l04, *relays, stub)
 
 
 def _stop(*processes: subprocess.Popen[bytes]) -> None:
@@ -195,18 +214,19 @@ def _stop(*processes: subprocess.Popen[bytes]) -> None:
 
 async def _overhead_at(
     clients: int, total: int, call_direct: Callable[[], Awaitable[None]],
-    call_every: Callable[[], Awaitable[None]], call_one: Callable[[], Awaitable[None]],
+    calls: dict[str, Callable[[], Awaitable[None]]],
 ) -> None:  # fmt: skip
+    """``calls``: L04 with all its processes, with one, and the relay floor (as many processes
+    as L04), each against the direct call."""
     if clients == 1:  # the target's figure: the calls in turn
-        direct_ms, every_ms, one_ms = await _paired_latencies(
-            (call_direct, call_every, call_one), clients, total
-        )
+        direct_ms, *taken_ms = await _paired_latencies((call_direct, *calls.values()), 1, total)
     else:  # each alone, so neither takes the CPU the other's figure needs
         [direct_ms] = await _paired_latencies((call_direct,), clients, total)
-        [every_ms] = await _paired_latencies((call_every,), clients, total)
-        [one_ms] = await _paired_latencies((call_one,), clients, total)
+        taken_ms = [
+            (await _paired_latencies((call,), clients, total))[0] for call in calls.values()
+        ]
     d50, d99 = _ms(direct_ms)
-    for name, taken in (("all processes", every_ms), ("1 process", one_ms)):
+    for name, taken in zip(calls, taken_ms, strict=True):
         g50, g99 = _ms(taken)
         verdict = ""
         if name == "all processes":
@@ -214,7 +234,7 @@ async def _overhead_at(
             verdict = f"; target <= {target} ms p50: {'met' if g50 - d50 <= target else 'MISSED'}"
         print(
             f"  {clients:2d} client(s), {name:13s}: direct p50 {d50:6.2f} p99 {d99:6.2f} ms | "
-            f"via L04 p50 {g50:6.2f} p99 {g99:6.2f} ms | overhead p50 {g50 - d50:+6.2f} "
+            f"via it p50 {g50:6.2f} p99 {g99:6.2f} ms | overhead p50 {g50 - d50:+6.2f} "
             f"p99 {g99 - d99:+6.2f} ms{verdict}"
         )
     print(f"    ({_load()})")

@@ -34,7 +34,12 @@ from agentic.models.v1 import models_pb2 as models_pb
 from agentic.models.v1 import models_pb2_grpc as models_grpc
 from agentic.planning.v1 import goals_pb2 as pb
 from agentic.planning.v1 import goals_pb2_grpc
-from bench.bare_goal_workflow import BareGoalWorkflow, goal_noop
+from bench.bare_goal_workflow import (
+    BareChildGoalWorkflow,
+    BareGoalWorkflow,
+    BareTaskWorkflow,
+    goal_noop,
+)
 from bench.own_mesh import run_on_own_mesh
 from bench.process_cpu import component_cpu, cpu_per_item, process_seconds
 from bench.stats import percentile
@@ -127,17 +132,18 @@ async def _step_ms(run_one: object) -> float:
     return percentile(samples, 0.5)
 
 
-async def _bare(client: Client) -> tuple[float, float]:
-    """(goals/s with CLIENTS clients, p50 ms per step one at a time)."""
+async def _bare(client: Client, shape: type = BareGoalWorkflow) -> tuple[float, float]:
+    """(goals/s with CLIENTS clients, p50 ms per step one at a time) of a bare workflow."""
     queue = f"bench-bare-goal-{uuid.uuid4().hex[:6]}"
     async with Worker(
-        client, task_queue=queue, workflows=[BareGoalWorkflow], activities=[goal_noop]
+        client,
+        task_queue=queue,
+        workflows=[BareGoalWorkflow, BareChildGoalWorkflow, BareTaskWorkflow],
+        activities=[goal_noop],
     ):
 
         async def one() -> bool:
-            await client.execute_workflow(
-                BareGoalWorkflow.run, id=uuid.uuid4().hex, task_queue=queue
-            )
+            await client.execute_workflow(shape.run, id=uuid.uuid4().hex, task_queue=queue)  # type: ignore[attr-defined]
             return True
 
         await _concurrently(one, CLIENTS)  # warm-up
@@ -205,6 +211,7 @@ async def report(settings: LauncherSettings) -> None:
     try:
         client = await Client.connect(settings.effective_temporal_address)
         bare, bare_step = await _bare(client)
+        children, children_step = await _bare(client, BareChildGoalWorkflow)
         failures: list[str] = []
 
         def cpu() -> dict[str, float]:
@@ -226,6 +233,8 @@ async def report(settings: LauncherSettings) -> None:
     ratio = goals / bare
     print(f"\nThree-task goals (a, then b and c in parallel), {GOALS} goals, {CLIENTS} clients")
     print(f"  bare temporalio workflow of the same shape  {bare:7.1f} goals/s")
+    print(f"  the same, each task a child workflow        {children:7.1f} goals/s"
+          f" ({children / bare:.2f}x: the most a goal of child runs can reach)")  # fmt: skip
     print(f"  L05 goal run (L05 + L02 agents + L01)       {goals:7.1f} goals/s (completed)")
     for failure in failures:
         print(f"  not completed: {failure[:300]}")
@@ -237,6 +246,8 @@ async def report(settings: LauncherSettings) -> None:
     step_ratio = goal_step / bare_step
     print(f"\nOne goal at a time, {SEQUENTIAL} goals: p50 latency per critical-path step")
     print(f"  bare temporalio workflow (one no-op activity)  {bare_step:7.1f} ms")
+    print(f"  the same, each task a child workflow           {children_step:7.1f} ms"
+          f" ({children_step / bare_step:.2f}x)")  # fmt: skip
     print(f"  L05 goal run (a task: its agent, its child run) {goal_step:7.1f} ms")
     verdict = "met" if step_ratio <= STEP_TARGET else "MISSED"
     print(f"  ratio {step_ratio:.2f}x; target <= {STEP_TARGET}x: {verdict}")
