@@ -25,7 +25,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from agentic.models.v1 import models_pb2 as pb
 from agentic.models.v1 import models_pb2_grpc
@@ -214,7 +214,7 @@ def _stop(*processes: subprocess.Popen[bytes]) -> None:
 
 async def _overhead_at(
     clients: int, total: int, call_direct: Callable[[], Awaitable[None]],
-    calls: dict[str, Callable[[], Awaitable[None]]],
+    calls: Mapping[str, Callable[[], Awaitable[None]]],
 ) -> None:  # fmt: skip
     """``calls``: L04 with all its processes, with one, and the relay floor (as many processes
     as L04), each against the direct call."""

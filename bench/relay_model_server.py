@@ -17,14 +17,13 @@ from grpc_health.v1 import health, health_pb2_grpc
 
 from agentic.models.v1 import models_pb2 as pb
 from agentic.models.v1 import models_pb2_grpc
+from services.l04_models.providers.http11 import JsonHttpClient
 
 _BODY = {"model": "llama3.2", "messages": [], "stream": False}
 
 
 class RelayModelService(models_pb2_grpc.ModelServiceServicer):
     def __init__(self, provider_url: str) -> None:
-        from services.l04_models.providers.http11 import JsonHttpClient
-
         self._provider = JsonHttpClient(provider_url, timeout=30)
 
     async def Generate(self, request, context):  # type: ignore[no-untyped-def]
