@@ -17,12 +17,11 @@ import grpc
 import httpx
 import jwt
 from google.protobuf import struct_pb2
-from google.rpc import status_pb2
 
 from agentic.data.v1 import event_store_pb2 as pb
 from agentic.data.v1 import event_store_pb2_grpc
 from agentic.tools.v1 import tools_pb2, tools_pb2_grpc
-from services.kit import error_info, open_channel
+from services.kit import error_info_of, open_channel, platform_code_of
 from services.launcher import binaries
 
 DEV_TOKEN = "dev_key_local_ONLY"
@@ -63,12 +62,9 @@ async def register_python_tool(channel: grpc.aio.Channel, name: str, description
 
 def platform_code(error: grpc.aio.AioRpcError) -> str:
     """The E-code in the ErrorInfo of a failed call's status details."""
-    for key, value in error.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
-            info = error_info(status_pb2.Status.FromString(value))
-            if info is not None:
-                return info.reason
-    raise AssertionError(f"no ErrorInfo in {error!r}")
+    code = platform_code_of(error)
+    assert code, f"no ErrorInfo in {error!r}"
+    return code
 
 
 async def refused_append_after_a_read(target: str, credential: str) -> grpc.aio.AioRpcError:
@@ -87,12 +83,8 @@ async def refused_append_after_a_read(target: str, credential: str) -> grpc.aio.
 
 
 def error_metadata(error: grpc.aio.AioRpcError) -> dict[str, str]:
-    for key, value in error.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
-            info = error_info(status_pb2.Status.FromString(value))
-            if info is not None:
-                return dict(info.metadata)
-    return {}
+    info = error_info_of(error)
+    return dict(info.metadata) if info is not None else {}
 
 
 def rest_reason(body: dict[str, Any]) -> str:

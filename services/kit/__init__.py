@@ -9,6 +9,8 @@ from services.kit.errors import (
     Kind,
     PlatformError,
     error_info,
+    error_info_of,
+    platform_code_of,
     to_rpc_status,
 )
 from services.kit.layer_channel import LayerChannel, open_layer_channel
@@ -31,10 +33,12 @@ __all__ = [
     "current_caller",
     "current_principal",
     "error_info",
+    "error_info_of",
     "get_logger",
     "layer_target",
     "open_channel",
     "open_layer_channel",
+    "platform_code_of",
     "retry_service_config",
     "to_rpc_status",
     "wait_for_termination",

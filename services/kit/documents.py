@@ -15,13 +15,12 @@ from typing import Any
 
 import grpc
 from google.protobuf import json_format, struct_pb2
-from google.rpc import status_pb2
 
 from agentic.data.v1 import documents_pb2 as doc_pb
 from agentic.data.v1 import documents_pb2_grpc as doc_grpc
 from agentic.data.v1 import query_pb2
 from services.kit.auth import PRINCIPAL_HEADER, current_principal
-from services.kit.errors import error_info
+from services.kit.errors import error_info_of
 
 
 @dataclass(frozen=True)
@@ -143,9 +142,7 @@ def _value(value: Any) -> struct_pb2.Value:
 
 
 def _actual_revision(error: grpc.aio.AioRpcError) -> int:
-    for key, value in error.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
-            info = error_info(status_pb2.Status.FromString(value))
-            if info is not None and "actual_revision" in info.metadata:
-                return int(info.metadata["actual_revision"])
+    info = error_info_of(error)
+    if info is not None and "actual_revision" in info.metadata:
+        return int(info.metadata["actual_revision"])
     return -1

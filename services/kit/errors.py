@@ -152,4 +152,28 @@ def error_info(status: status_pb2.Status) -> error_details_pb2.ErrorInfo | None:
     return None
 
 
+def error_info_of(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo | None:
+    """The ErrorInfo another layer sent with a failed call (in ``grpc-status-details-bin``)."""
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            return error_info(status_pb2.Status.FromString(value))
+    return None
+
+
+def spent_on(error: grpc.aio.AioRpcError) -> tuple[int, float]:
+    """(tokens, cost in USD) that a model answer L04 refused had spent: L04 names them in the
+    ErrorInfo of those refusals (E4010, E4011). (0, 0.0) for any other failure."""
+    info = error_info_of(error)
+    if info is None:
+        return 0, 0.0
+    tokens = int(info.metadata.get("input_tokens", 0)) + int(info.metadata.get("output_tokens", 0))
+    return tokens, float(info.metadata.get("cost_usd", 0.0))
+
+
+def platform_code_of(error: grpc.aio.AioRpcError) -> str:
+    """The E-code another layer answered a failed call with ("" when it sent none)."""
+    info = error_info_of(error)
+    return info.reason if info is not None else ""
+
+
 _RPC_CODES = {code: getattr(code_pb2, code.name) for code in grpc.StatusCode}

@@ -26,6 +26,7 @@ from agentic.models.v1 import models_pb2_grpc as models_grpc
 from agentic.tools.v1 import tools_pb2 as tools_pb
 from agentic.tools.v1 import tools_pb2_grpc as tools_grpc
 from services.kit.auth import PRINCIPAL_HEADER, TENANT_HEADER
+from services.kit.errors import spent_on
 from services.l02_runtime import agents, decision
 from services.l02_runtime.agent_context import ContextSource
 from services.l02_runtime.approvals import waiting_approval
@@ -139,7 +140,11 @@ class RunActivities:
                 )
             if error.code() not in _REFUSALS:
                 raise
-            result = DecideResult("", problem=f"the model's answer was refused: {error.details()}")
+            tokens, cost = spent_on(error)  # a refused answer was paid for all the same
+            result = DecideResult(
+                "", problem=f"the model's answer was refused: {error.details()}",
+                tokens=tokens, cost_usd=cost,
+            )  # fmt: skip
             return await self._model_step(given, result)
         structured = (
             json_format.MessageToDict(reply.structured) if reply.HasField("structured") else None

@@ -21,14 +21,13 @@ import re
 import grpc
 import structlog
 from google.protobuf import json_format
-from google.rpc import status_pb2
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from agentic.data.v1 import event_store_pb2 as ev_pb
 from agentic.data.v1 import event_store_pb2_grpc as ev_grpc
-from services.kit import error_info
+from services.kit import error_info_of
 from services.kit.approval_events import follow_decisions
 
 log = structlog.get_logger("l02.approvals")
@@ -45,11 +44,9 @@ def waiting_approval(error: grpc.aio.AioRpcError) -> str:
     """The approval a refused tool call waits for ("" when it is another refusal)."""
     if error.code() is not grpc.StatusCode.FAILED_PRECONDITION:
         return ""
-    for key, value in error.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
-            info = error_info(status_pb2.Status.FromString(value))
-            if info is not None and info.reason == WAITING_CODE:
-                return str(info.metadata.get("approval_id", ""))
+    info = error_info_of(error)
+    if info is not None and info.reason == WAITING_CODE:
+        return str(info.metadata.get("approval_id", ""))
     return ""
 
 

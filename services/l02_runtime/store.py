@@ -22,14 +22,13 @@ from typing import Any
 
 import grpc
 from google.protobuf import json_format
-from google.rpc import status_pb2
 
 from agentic.data.v1 import documents_pb2 as docs_pb
 from agentic.data.v1 import documents_pb2_grpc as docs_grpc
 from agentic.data.v1 import event_store_pb2 as events_pb
 from agentic.data.v1 import event_store_pb2_grpc as events_grpc
 from agentic.data.v1 import query_pb2
-from services.kit import PlatformError, error_info
+from services.kit import PlatformError, platform_code_of
 from services.l02_runtime import agents, errors
 from services.l02_runtime.agents import AgentView
 
@@ -54,15 +53,6 @@ def derived_event_id(*parts: str) -> str:
     return str(uuid.uuid5(_EVENT_IDS, "/".join(parts)))
 
 
-def platform_code(error: grpc.aio.AioRpcError) -> str:
-    """The E-code another layer answered with ("" when it sent none)."""
-    for key, value in error.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
-            info = error_info(status_pb2.Status.FromString(value))
-            return info.reason if info is not None else ""
-    return ""
-
-
 class AgentStore:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._events = events_grpc.EventStoreServiceStub(channel)
@@ -85,7 +75,7 @@ class AgentStore:
                 view.agent_id, -1, created_event, {_agent_name(view.agent_id): document}
             )
         except grpc.aio.AioRpcError as error:
-            if platform_code(error) == "E1005":
+            if platform_code_of(error) == "E1005":
                 raise PlatformError(
                     errors.AGENT_EXISTS, f"agent {view.agent_id} exists", field="agent_id"
                 ) from None
@@ -118,7 +108,7 @@ class AgentStore:
             try:
                 return await self._change_once(view, decide, project, runs)
             except grpc.aio.AioRpcError as error:
-                if platform_code(error) != "E1005":
+                if platform_code_of(error) != "E1005":
                     raise
                 self._views.pop(agent_id, None)  # another process wrote: start again once
                 return await self._change_once(await self.load(agent_id), decide, project, runs)

@@ -27,10 +27,16 @@ from services.l04_models.conversation import (
     Embeddings,
     GenerationRequest,
     Message,
+    Usage,
 )
 from services.l04_models.exact_cache import ExactCache
 from services.l04_models.limits import Limits
-from services.l04_models.provider_calls import Attempts, ProviderCalls, estimated_tokens
+from services.l04_models.provider_calls import (
+    Attempts,
+    ProviderCalls,
+    RefusedAnswer,
+    estimated_tokens,
+)
 from services.l04_models.providers import Provider, ProviderError
 from services.l04_models.registry import ModelSpec
 from services.l04_models.retry import RetryPolicy
@@ -73,7 +79,7 @@ class ModelGateway:
         if hit is not None:
             return self._answer(request, hit, started, cached=True, report=report)
         attempts = Attempts()
-        completion = await self._validated_answer(candidates, request, attempts)
+        completion = await self._validated_answer(candidates, request, attempts, started)
         answer = self._answer(request, completion, started, failed=attempts.failed, report=report)
         await self._cache.store(request, key, probe, completion)
         return answer
@@ -103,17 +109,34 @@ class ModelGateway:
         return (probe.hit if probe is not None else None), probe, report
 
     async def _validated_answer(
-        self, candidates: list[ModelSpec], request: GenerationRequest, attempts: Attempts
-    ) -> Completion:
+        self, candidates: list[ModelSpec], request: GenerationRequest, attempts: Attempts,
+        started: float,
+    ) -> Completion:  # fmt: skip
         completion = await self._calls.first_answer(candidates, request, attempts)
         if request.response_schema is not None:
-            completion = await self._calls.validated(completion, request, attempts)
+            try:
+                completion = await self._calls.validated(completion, request, attempts)
+            except RefusedAnswer as refused:
+                # Spent all the same: budgets and usage count it, and the caller reads it.
+                usage = self._spent(request, refused.completion, started, cached=False)
+                refused.metadata.update(input_tokens=str(usage.input_tokens),
+                                        output_tokens=str(usage.output_tokens),
+                                        cost_usd=f"{usage.cost_usd:.6f}")  # fmt: skip
+                raise
         return completion
 
     def _answer(
         self, request: GenerationRequest, completion: Completion, started: float, *,
         cached: bool = False, failed: list[str] | None = None, report: CacheReport | None = None,
     ) -> Answer:  # fmt: skip
+        usage = self._spent(request, completion, started, cached=cached)
+        completion = dataclasses.replace(completion, usage=usage)
+        return Answer(completion, time.perf_counter() - started, cached=cached,
+                      failed_providers=tuple(failed or ()), cache_report=report)  # fmt: skip
+
+    def _spent(self, request: GenerationRequest, completion: Completion, started: float, *,
+               cached: bool) -> Usage:  # fmt: skip
+        """The answer's usage, priced (nothing for a cached one), and recorded."""
         model = self.router.registry.get(completion.model)
         if cached:
             usage = dataclasses.replace(completion.usage, cost_usd=0.0)
@@ -122,17 +145,14 @@ class ModelGateway:
             usage = dataclasses.replace(
                 completion.usage, cost_usd=completion.usage.cost_usd or price
             )
-        completion = dataclasses.replace(completion, usage=usage)
-        latency = time.perf_counter() - started
         self._usage.record(
             UsageRecord(
                 model=completion.model, provider=completion.provider, usage=usage,
                 agent_id=request.agent_id, tenant_id=request.tenant_id, cached=cached,
-                latency_ms=latency * 1000,
+                latency_ms=(time.perf_counter() - started) * 1000,
             )
         )  # fmt: skip
-        return Answer(completion, latency, cached=cached, failed_providers=tuple(failed or ()),
-                      cache_report=report)  # fmt: skip
+        return usage
 
     # -- StreamGenerate ---------------------------------------------------------------------
 
@@ -152,7 +172,7 @@ class ModelGateway:
             return
         attempts = Attempts()
         if buffered:
-            completion = await self._validated_answer(candidates, request, attempts)
+            completion = await self._validated_answer(candidates, request, attempts, started)
             for delta in replay(completion.content):
                 yield delta
         else:

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import structlog
 
-from services.kit import PlatformError
+from services.kit import ErrorCode, PlatformError
 from services.l04_models import errors
 from services.l04_models.breaker import Breakers
 from services.l04_models.conversation import (
@@ -34,6 +34,16 @@ from services.l04_models.validation import schema_problems
 log = structlog.get_logger("l04.providers")
 T = TypeVar("T")
 DEFAULT_ANSWER_TOKENS = 256  # token estimate for rate limits when max_tokens is unset
+
+
+class RefusedAnswer(PlatformError):
+    """An answer the model gave and L04 refused (cut off at max_tokens, or off the schema
+    after its repair): the tokens were spent all the same, so the refusal carries them."""
+
+    def __init__(self, error: ErrorCode, message: str, completion: Completion,
+                 metadata: Mapping[str, str]) -> None:  # fmt: skip
+        super().__init__(error, message, metadata=metadata)
+        self.completion = completion
 
 
 def estimated_tokens(request: GenerationRequest) -> int:
@@ -167,20 +177,22 @@ class ProviderCalls:
         assert schema is not None
         for attempt in (1, 2):
             if completion.finish_reason is FinishReason.LENGTH:
-                raise PlatformError(
+                raise RefusedAnswer(
                     errors.OUTPUT_TRUNCATED,
                     f"{completion.model} stopped at max_tokens before finishing the JSON "
                     "answer; raise max_tokens or simplify the schema",
+                    completion,
                     metadata={"model": completion.model},
                 )
             document, problems = schema_problems(completion.content, schema)
             if not problems:
                 return dataclasses.replace(completion, structured=document)
             if attempt == 2:
-                raise PlatformError(
+                raise RefusedAnswer(
                     errors.OUTPUT_INVALID,
                     f"{completion.model}'s answer failed the response schema after a repair "
                     f"attempt: {'; '.join(problems)}",
+                    completion,
                     metadata={"model": completion.model, "problems": " | ".join(problems)},
                 )
             model = self._registry.get(completion.model)

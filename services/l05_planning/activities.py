@@ -32,6 +32,7 @@ from agentic.runtime.v1 import agents_pb2_grpc as agents_grpc
 from agentic.tools.v1 import tools_pb2 as tools_pb
 from agentic.tools.v1 import tools_pb2_grpc as tools_grpc
 from services.kit.auth import PRINCIPAL_HEADER
+from services.kit.errors import spent_on
 from services.l05_planning import agent_runs, events, plan, reuse
 from services.l05_planning.goal_types import (
     ApprovalAsk,
@@ -193,6 +194,7 @@ class GoalActivities:
             except grpc.aio.AioRpcError as error:
                 if error.code() not in _REFUSALS:
                     raise
+                tokens += spent_on(error)[0]  # a refused answer was paid for all the same
                 verdict = plan.Verdict(
                     [], [f"the model layer refused the answer: {error.details()}"]
                 )

@@ -14,14 +14,13 @@ from typing import Any
 
 import grpc
 from google.protobuf import json_format
-from google.rpc import status_pb2
 
 from agentic.data.v1 import documents_pb2 as docs_pb
 from agentic.data.v1 import documents_pb2_grpc as docs_grpc
 from agentic.data.v1 import event_store_pb2 as events_pb
 from agentic.data.v1 import event_store_pb2_grpc as events_grpc
 from agentic.data.v1 import query_pb2
-from services.kit import PlatformError, error_info
+from services.kit import PlatformError, platform_code_of
 from services.l05_planning import errors, events
 from services.l05_planning.events import GoalView
 
@@ -44,14 +43,6 @@ def derived_event_id(goal_id: str, key: str) -> str:
     return str(uuid.uuid5(_EVENT_IDS, f"{goal_id}/{key}"))
 
 
-def _platform_code(error: grpc.aio.AioRpcError) -> str:
-    for key, value in error.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
-            info = error_info(status_pb2.Status.FromString(value))
-            return info.reason if info is not None else ""
-    return ""
-
-
 class GoalStore:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._events = events_grpc.EventStoreServiceStub(channel)
@@ -65,7 +56,7 @@ class GoalStore:
         try:
             await self._events.AppendEvents(request)
         except grpc.aio.AioRpcError as error:
-            if _platform_code(error) == "E1005":
+            if platform_code_of(error) == "E1005":
                 raise PlatformError(
                     errors.GOAL_EXISTS, f"goal {goal_id} exists", field="goal_id"
                 ) from None

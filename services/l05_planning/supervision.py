@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import grpc
 from google.protobuf import duration_pb2
-from google.rpc import status_pb2
 
 from agentic.supervision.v1 import approvals_pb2 as ap_pb
 from agentic.supervision.v1 import approvals_pb2_grpc as ap_grpc
 from agentic.supervision.v1 import resources_pb2 as res_pb
-from services.kit import Caller, PlatformError, error_info
+from services.kit import Caller, PlatformError, platform_code_of
 from services.kit.auth import PRINCIPAL_HEADER, ROLES_HEADER, TENANT_HEADER
 from services.l05_planning import approval, errors
 from services.l05_planning.goal_types import ApprovalAsk, ApprovalRef
@@ -30,14 +29,6 @@ def _as(caller: Caller) -> tuple[tuple[str, str], ...]:
         (ROLES_HEADER, ",".join(caller.roles)),
         (TENANT_HEADER, caller.tenant),
     )
-
-
-def _code(error: grpc.aio.AioRpcError) -> str:
-    for key, value in error.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
-            info = error_info(status_pb2.Status.FromString(value))
-            return info.reason if info is not None else ""
-    return ""
 
 
 class Supervision:
@@ -72,7 +63,8 @@ class Supervision:
                 timeout=_TIMEOUT_SECONDS,
             )
         except grpc.aio.AioRpcError as error:
-            raise refusal(approval_id, _code(error), error.code(), error.details() or "") from None
+            code = platform_code_of(error)
+            raise refusal(approval_id, code, error.code(), error.details() or "") from None
 
 
 def refusal(approval_id: str, code: str, status: grpc.StatusCode, details: str) -> PlatformError:

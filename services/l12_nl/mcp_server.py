@@ -16,14 +16,13 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from google.rpc import status_pb2
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from agentic.nl.v1 import assistant_pb2, assistant_pb2_grpc, catalog_pb2, catalog_pb2_grpc
 from agentic.planning.v1 import goals_pb2, goals_pb2_grpc
-from services.kit import error_info
+from services.kit import platform_code_of
 from services.l12_nl import errors
 
 INSTRUCTIONS = (
@@ -152,12 +151,7 @@ class MeshTools:
 
 def _code(error: grpc.aio.AioRpcError) -> str | None:
     """The platform code (E...) of a failed call, if it carries one."""
-    for key, value in error.trailing_metadata() or ():
-        if key == "grpc-status-details-bin" and isinstance(value, bytes):
-            info = error_info(status_pb2.Status.FromString(value))
-            if info is not None:
-                return str(info.reason)
-    return None
+    return platform_code_of(error) or None
 
 
 def _describe(error: grpc.aio.AioRpcError) -> str:

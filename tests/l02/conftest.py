@@ -23,10 +23,13 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.rpc import status_pb2
+from grpc_status import rpc_status
 
 from agentic.models.v1 import models_pb2 as models_pb
 from agentic.models.v1 import models_pb2_grpc as models_grpc
-from services.kit import open_channel
+from services.kit import PlatformError, open_channel, to_rpc_status
+from services.l04_models import errors as l04_errors
 from services.launcher import probes
 from services.launcher.ports import free_port
 from tests.conftest import RunningMesh
@@ -44,7 +47,7 @@ class ScriptedModel(models_grpc.ModelServiceServicer):
     L04 (the session mesh's, its default embedding model); without it, Embed is UNIMPLEMENTED.
     """
 
-    scripts: dict[str, list[models_pb.GenerateResponse]] = field(default_factory=dict)
+    scripts: dict[str, list[models_pb.GenerateResponse | Refused]] = field(default_factory=dict)
     gates: dict[str, dict[int, asyncio.Event]] = field(default_factory=dict)
     requests: dict[str, list[models_pb.GenerateRequest]] = field(default_factory=dict)
     embed_target: str = ""
@@ -68,7 +71,27 @@ class ScriptedModel(models_grpc.ModelServiceServicer):
         if gate is not None:
             await gate.wait()
         script = self.scripts.get(agent) or [_finish("no script")]
-        return script[min(step, len(script)) - 1]
+        entry = script[min(step, len(script)) - 1]
+        if isinstance(entry, Refused):
+            await context.abort_with_status(rpc_status.to_status(entry.status()))
+        return entry
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An answer L04 refuses after its repair (E4010), as L04 says it: with the tokens that
+    the two calls spent in its ErrorInfo."""
+
+    input_tokens: int
+    output_tokens: int
+
+    def status(self) -> status_pb2.Status:
+        error = PlatformError(
+            l04_errors.OUTPUT_INVALID, "scripted/model's answer failed the response schema",
+            metadata={"input_tokens": str(self.input_tokens),
+                      "output_tokens": str(self.output_tokens), "cost_usd": "0.000000"},
+        )  # fmt: skip
+        return to_rpc_status(error, l04_errors.DOMAIN)
 
 
 def decision(structured: dict, tokens: int = 20) -> models_pb.GenerateResponse:

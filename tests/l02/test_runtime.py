@@ -19,7 +19,7 @@ from agentic.data.v1 import event_store_pb2 as events_pb
 from agentic.runtime.v1 import agents_pb2 as pb
 from agentic.runtime.v1 import agents_pb2_grpc
 from services.kit import open_channel
-from tests.l02.conftest import RuntimeProcess, ScriptedModel, call_tool, finish
+from tests.l02.conftest import Refused, RuntimeProcess, ScriptedModel, call_tool, finish
 from tests.support import DEV_TOKEN, platform_code, rest_reason
 
 pytestmark = [pytest.mark.integration, pytest.mark.l02]
@@ -207,6 +207,23 @@ async def test_the_loop_runs_a_tool_in_the_sandbox_and_feeds_back_its_output(
     fed_back = model.requests[name.split("/")[1]][1].messages[-1].content
     assert "42" in fed_back  # the model read the tool's output
     assert done.agent.tool_calls == 1 and done.agent.tokens_used == 40
+
+
+async def test_an_answer_l04_refused_is_reported_to_the_model_and_its_tokens_counted(
+    runtime, scripted_model: tuple[ScriptedModel, int]
+) -> None:
+    """L04 refuses an answer off the schema after its repair, naming the tokens it spent:
+    the model reads why on its next step, and the agent's tokens count them."""
+    name = await _create(runtime)
+    model = scripted_model[0]
+    model.scripts[name.split("/")[1]] = [Refused(120, 80), finish("done")]
+    await runtime.RunAgent(pb.RunAgentRequest(name=name, task="answer in JSON"))
+    done = await _finished(runtime, name)
+    assert done.run.status == pb.RUN_STATUS_COMPLETED and done.run.answer == "done"
+    first = done.run.steps[0]
+    assert "refused" in first.text and first.tokens == 200, first
+    assert "refused" in model.requests[name.split("/")[1]][1].messages[-1].content
+    assert done.agent.tokens_used == 220  # and the finishing answer's 20
 
 
 async def test_the_agent_is_told_its_role_and_skills_by_l13_and_l14(
@@ -405,11 +422,9 @@ async def test_a_run_on_the_offline_model_through_the_gateway(rest: httpx.AsyncC
         if step["kind"] == "tool":
             assert step["tool"] == "python_exec"
     used = sum(int(step.get("tokens", 0)) for step in run["steps"])
-    assert int(body["agent"]["tokens_used"]) == used
-    # An answer L04 refused (cut off, or off the schema after its repair) comes back with no
-    # usage, so a run of refused answers counts none; one it acted on was counted.
-    if run["status"] == "RUN_STATUS_COMPLETED" or any(s["kind"] == "tool" for s in run["steps"]):
-        assert used > 0
+    # Every answer the model gave was paid for, one L04 refused (cut off, or off the schema
+    # after its repair) too: its refusal names what it spent.
+    assert int(body["agent"]["tokens_used"]) == used > 0
 
 
 async def test_watch_through_rest_is_ndjson_and_ends_with_a_final_agent(

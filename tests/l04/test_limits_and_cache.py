@@ -126,6 +126,41 @@ async def test_usage_is_counted_and_spends_the_budget(redis_bytes: redis.Redis, 
         await gateway.generate(request)
 
 
+async def test_an_answer_refused_for_its_schema_is_counted_and_names_what_it_spent(
+    redis_bytes: redis.Redis, llama
+) -> None:
+    """A model that keeps answering off the schema (or past max_tokens) is paid all the
+    same: the refusal (E4010, E4011) spends the budget and tells the caller its tokens."""
+    providers, script = llama
+    script.replies += [fakes.Reply(body=fakes.ollama_chat("no json"))] * 2  # and the repair
+    script.replies.append(fakes.Reply(body=fakes.ollama_chat('{"n": ', done_reason="length")))
+    tenant = f"tenant-{uuid.uuid4().hex[:8]}"
+    await redis_bytes.hset(budget_key("tenant", tenant), mapping={"limit_tokens": 30})
+    gateway = make_gateway(redis_bytes, providers)
+    gateway._usage = recorder = UsageRecorder(redis_bytes, None)
+    schema = {"type": "object", "required": ["n"]}
+    with pytest.raises(PlatformError) as off_schema:
+        await gateway.generate(ask(tenant_id=tenant, response_schema=schema))
+    assert off_schema.value.code == "E4010"
+    # Both calls: the answer and its repair, 9 + 4 tokens each.
+    assert off_schema.value.metadata["input_tokens"] == "18"
+    assert off_schema.value.metadata["output_tokens"] == "8"
+    await recorder.flush()
+    report = await read_usage(redis_bytes, "tenant", tenant)
+    assert (report.requests, report.total.input_tokens, report.total.output_tokens) == (1, 18, 8)
+    with pytest.raises(PlatformError) as cut_off:
+        await gateway.generate(ask(tenant_id=tenant, response_schema=schema, max_tokens=3))
+    assert cut_off.value.code == "E4011"
+    assert (cut_off.value.metadata["input_tokens"], cut_off.value.metadata["output_tokens"]) == (
+        "9",
+        "4",
+    )
+    await recorder.flush()
+    with pytest.raises(PlatformError, match="E4009"):  # 39 tokens spent of 30
+        await gateway.generate(ask(tenant_id=tenant))
+    assert len(script.requests) == 3, "the budget refused the last call before any provider"
+
+
 async def test_unreachable_l01_keeps_usage_events_for_the_next_flush(
     redis_bytes: redis.Redis,
 ) -> None:

@@ -20,7 +20,7 @@ from services.kit import open_channel
 from services.kit.auth import PRINCIPAL_HEADER
 from services.l05_planning.agent_runs import agent_id_of
 from tests.conftest import RunningMesh
-from tests.l02.conftest import RuntimeProcess, ScriptedModel, decision, finish
+from tests.l02.conftest import Refused, RuntimeProcess, ScriptedModel, decision, finish
 from tests.l05.conftest import PlanningProcess
 from tests.support import DEV_TOKEN, platform_code
 
@@ -144,6 +144,18 @@ async def test_a_plan_refused_twice_fails_with_e5001_and_nothing_runs(
     # The repair request named the reasons.
     repair = model.requests[f"planner-{goal_id}"][-1].messages[-1].content
     assert repair.startswith("That plan was refused") and reason in repair
+
+
+async def test_plan_answers_l04_refused_fail_the_goal_and_their_tokens_count(
+    goals: Any, scripted_model: tuple[ScriptedModel, int]
+) -> None:
+    """L04 refusing both answers (off the schema after its own repair) is a plan refused
+    twice; the tokens its refusals name are the goal's usage."""
+    goal_id = await submit(goals, scripted_model[0], [Refused(300, 200), Refused(300, 200)])
+    goal = await ended(goals, goal_id)
+    assert goal.status == pb.GOAL_STATUS_FAILED and goal.reason.startswith("E5001")
+    assert "the model layer refused the answer" in goal.reason
+    assert goal.usage.planning_calls == 2 and goal.usage.tokens == 1000 and not goal.tasks
 
 
 async def test_a_plan_repaired_on_the_second_answer_runs(
