@@ -171,6 +171,8 @@ async def test_a_development_mesh_allows_loopback_origins(
 async def test_other_origins_get_no_allow_origin(rest: httpx.AsyncClient, origin: str) -> None:
     preflight = await rest.options("/v1/events", headers={"origin": origin, **PREFLIGHT})
     assert "access-control-allow-origin" not in preflight.headers
+    assert preflight.status_code == 403 and rest_reason(preflight.json()) == "E9403"
+    assert repr(origin) in preflight.json()["message"], "the refusal names the origin"
     actual = await rest.get("/v1/events", params={"max_count": 1}, headers={"origin": origin})
     assert actual.status_code == 200  # the call itself is not CORS's business
     assert "access-control-allow-origin" not in actual.headers
