@@ -25,9 +25,11 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 from temporalio.client import Client
+from temporalio.types import MethodAsyncNoParam
 from temporalio.worker import Worker
 
 from agentic.models.v1 import models_pb2 as models_pb
@@ -132,7 +134,9 @@ async def _step_ms(run_one: object) -> float:
     return percentile(samples, 0.5)
 
 
-async def _bare(client: Client, shape: type = BareGoalWorkflow) -> tuple[float, float]:
+async def _bare(
+    client: Client, run: MethodAsyncNoParam[Any, int] = BareGoalWorkflow.run
+) -> tuple[float, float]:
     """(goals/s with CLIENTS clients, p50 ms per step one at a time) of a bare workflow."""
     queue = f"bench-bare-goal-{uuid.uuid4().hex[:6]}"
     async with Worker(
@@ -143,7 +147,7 @@ async def _bare(client: Client, shape: type = BareGoalWorkflow) -> tuple[float, 
     ):
 
         async def one() -> bool:
-            await client.execute_workflow(shape.run, id=uuid.uuid4().hex, task_queue=queue)  # type: ignore[attr-defined]
+            await client.execute_workflow(run, id=uuid.uuid4().hex, task_queue=queue)
             return True
 
         await _concurrently(one, CLIENTS)  # warm-up
@@ -211,7 +215,7 @@ async def report(settings: LauncherSettings) -> None:
     try:
         client = await Client.connect(settings.effective_temporal_address)
         bare, bare_step = await _bare(client)
-        children, children_step = await _bare(client, BareChildGoalWorkflow)
+        children, children_step = await _bare(client, BareChildGoalWorkflow.run)
         failures: list[str] = []
 
         def cpu() -> dict[str, float]:

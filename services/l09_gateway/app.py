@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.protobuf import json_format
 from google.rpc import code_pb2
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -14,7 +15,7 @@ from starlette.routing import Route
 from services.kit import get_logger
 from services.l09_gateway.config import GatewaySettings
 from services.l09_gateway.health import SERVING, check_mesh
-from services.l09_gateway.status_details import DOMAIN, PERMISSION_DENIED
+from services.l09_gateway.status_details import PERMISSION_DENIED, status
 
 log = get_logger("l09.http")
 
@@ -44,13 +45,8 @@ def create_app(
                 f"{PERMISSION_DENIED}: the origin {origin!r} is not allowed by the gateway's "
                 "CORS policy (AGENTIC_CORS_ORIGINS)"
             )
-        body = {
-            "code": code_pb2.PERMISSION_DENIED,
-            "message": message,
-            "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                         "reason": PERMISSION_DENIED, "domain": DOMAIN}],
-        }  # fmt: skip
-        return JSONResponse(body, status_code=403)
+        refused = status(code_pb2.PERMISSION_DENIED, message, PERMISSION_DENIED)
+        return JSONResponse(json_format.MessageToDict(refused), status_code=403)
 
     routes = [
         Route("/health", health, methods=["GET"]),

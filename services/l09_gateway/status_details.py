@@ -26,9 +26,13 @@ UNAVAILABLE = "E9503"
 UNKNOWN_METHOD = "E9404"
 
 
-def details_value(code: int, message: str, reason: str) -> str:
-    """The header value: a google.rpc.Status with an ErrorInfo, base64 as gRPC sends it."""
+def status(code: int, message: str, reason: str) -> status_pb2.Status:
+    """A google.rpc.Status with an ErrorInfo of the gateway's domain."""
     detail = any_pb2.Any()
     detail.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN))
-    status = status_pb2.Status(code=code, message=message, details=[detail])
-    return base64.b64encode(status.SerializeToString()).decode().rstrip("=")
+    return status_pb2.Status(code=code, message=message, details=[detail])
+
+
+def details_value(code: int, message: str, reason: str) -> str:
+    """The header value: that Status, base64 as gRPC sends it."""
+    return base64.b64encode(status(code, message, reason).SerializeToString()).decode().rstrip("=")

@@ -91,7 +91,7 @@ class MeshTools:
         try:
             reply = await self.catalog.Invoke(request, metadata=self._metadata(headers))
         except grpc.aio.AioRpcError as error:
-            if _code(error) != STREAMS:
+            if platform_code_of(error) != STREAMS:
                 raise ToolError(_describe(error)) from None
         else:
             return json_format.MessageToDict(reply, preserving_proto_field_name=True)
@@ -149,14 +149,9 @@ class MeshTools:
         return {"goal": goal.get("goal", {}), "events": events, "next_version": next_version}
 
 
-def _code(error: grpc.aio.AioRpcError) -> str | None:
-    """The platform code (E...) of a failed call, if it carries one."""
-    return platform_code_of(error) or None
-
-
 def _describe(error: grpc.aio.AioRpcError) -> str:
     """``E1300 NOT_FOUND: <message>``: the platform code first, for clients to act on."""
-    code = _code(error)
+    code = platform_code_of(error)
     prefix = f"{code} " if code else ""
     return f"{prefix}{error.code().name}: {error.details()}"
 
