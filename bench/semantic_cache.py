@@ -91,7 +91,7 @@ PAIRS = DATA / "cache_pairs.jsonl"
 # The earlier set (paraphrases and different questions, no kinds): development data too.
 OLDER_PAIRS = DATA / "paraphrase_pairs.jsonl"
 THRESHOLD = float(ModelSettings.model_fields["semantic_threshold"].default)
-SWEEP = (0.74, 0.76, 0.78, 0.80, 0.82, 0.84, 0.85, 0.88)
+SWEEP = (0.74, 0.76, 0.78, 0.80, 0.82, 0.83, 0.84, 0.85, 0.88)
 # The newest batch, measured once with the code of its day and so not among the pairs the
 # threshold is chosen on ("" when fixes have followed the last one measured).
 NEWEST = ""

@@ -64,6 +64,8 @@ _OPEN_QUESTION_WORDS = frozenset({"what", "which"})  # may ask for anything
 # Not "I", not "B-tree", not "B+" (a blood type, a grade: a name of its own).
 _LETTER_NAME = re.compile(r"\b([a-z]{2,}) ([A-HJ-Z])\b(?![-'+#])")
 _DOTTED = re.compile(r"(?<=[A-Za-z])\.(?=[A-Za-z])")
+# "turn the firewall off" is "turn off the firewall" (so that the phrase list reads it).
+_PARTICLE = re.compile(r"\b(turn|switch)\s+((?:[\w-]+\s+){1,3}?)(on|off)\b", re.IGNORECASE)
 _PATH = re.compile(r"(?<![\w/.~])(?:~|\.{1,2})?(?:/[\w.-]+)+/?")  # /data/in, ~/notes, ./run.sh
 _DECADE = re.compile(r"\b(1\d{2}0|20\d0)'?s\b|'(\d0)s\b")  # the 2010s, the 1990's, the '90s
 _DATE_PATTERN = re.compile(r"\b(?:[dmyhs]{1,4}[-/.:]){2,}[dmyhs]{1,4}\b", re.IGNORECASE)
@@ -83,6 +85,11 @@ _FUTURE = frozenset({"will", "gonna", "shall"})
 # if it rains".
 _ALONGSIDE = frozenset({"i", "you", "we", "they", "he", "she", "if", "unless", "whenever"})
 _PAST = frozenset({"did", "was", "were", "had"})
+# Words after which a verb is what the prompt asks for: "create a branch", "how do I create",
+# "how to create", "please create" (or a verb that opens a clause).
+_NOT_VERBS = _ALONGSIDE | _OPEN_QUESTION_WORDS | {"is", "are", "be", "do", "does", "have", "has"}
+_REQUEST_BEFORE = frozenset({"to", "i", "we", "you", "please", "and", "or", "can", "could",
+                             "should", "would", "do", "does"})  # fmt: skip
 _MULTIPLIERS = {"hundred": 100, "thousand": 1_000, "million": 10**6, "billion": 10**9}
 
 
@@ -103,8 +110,8 @@ class Words:
     negations: frozenset[str]
     antonyms: dict[str, set[tuple[int, int]]]  # stem -> {(pair index, side)}
     actions: dict[str, str]  # stem -> action
-    make: frozenset[str]  # verbs that may stand for any action of ``made``
-    made: frozenset[str]
+    harmful: frozenset[str]  # actions that destroy, take away, stop or undo
+    telling: frozenset[str]  # stems of verbs that ask to be told ("explain")
     units: dict[str, str]  # stem -> unit
     formats: dict[str, str]  # stem -> format
     languages: frozenset[str]
@@ -136,13 +143,16 @@ class Words:
                 for word in words:
                     antonyms.setdefault(stem(word), set()).add((index, side))
         same_role = {"into": "to", "onto": "on", "towards": "to", "toward": "to"}
+        unknown = set(data["harmful_actions"]) - set(data["actions"])
+        if unknown:
+            raise ValueError(f"{path}: harmful_actions names no action {sorted(unknown)}")
         return cls(
             phrases=_by_first_word(data["phrases"]),
             negations=frozenset(data["negations"]),
             antonyms=antonyms,
             actions=_by_stem(data["actions"]),
-            make=frozenset(data["general_verbs"]["verbs"]),
-            made=frozenset(data["general_verbs"]["stand_for"]),
+            harmful=frozenset(data["harmful_actions"]),
+            telling=frozenset(stem(w) for w in data["telling_verbs"]),
             units=_by_stem(data["units"]),
             formats=_by_stem(data["formats"]),
             languages=frozenset(data["languages"]),
@@ -221,6 +231,9 @@ class Reading:
     numbers: list[float]
     negations: int
     actions: set[str]
+    requested: set[str]  # the actions it asks for ("create ..."), not named in passing
+    # Every word in that place, whatever it does: "how do I redirect ...", "make a table".
+    request_words: set[str]
     units: list[str]  # in order of appearance
     measures: dict[float, str]  # the unit right after a number written in digits ("250 kg")
     formats: set[str]
@@ -256,6 +269,11 @@ class NearMissCheck:
         units = [w.units[s] for s in (_unit_stem(t) for t in words) if s in w.units]
         tokens = _join_phrases(raw, w.phrases)
         sequence = self._sequence(tokens)
+        request_words = {
+            stem(t) for t in _request_words(tokens)
+            if t not in _NOT_VERBS and t not in w.asks and t not in w.determiners
+            and not superlative(t)
+        }  # fmt: skip
         return Reading(
             words=words,
             tokens=tokens,
@@ -267,6 +285,8 @@ class NearMissCheck:
                 for s in (stem(t) for t in words if not superlative(t))
                 if s in w.actions
             },
+            requested={w.actions[s] for s in request_words if s in w.actions},
+            request_words=request_words,
             units=units,
             measures={
                 value: w.units[_unit_stem(after)]
@@ -335,10 +355,17 @@ class NearMissCheck:
         return prefix_opposite(x, y)
 
     def _action(self, a: Reading, b: Reading) -> Refusal | None:
-        # "create a pivot table" / "make a pivot table": "make" may stand for a few actions,
-        # none that destroys; the other checks still compare the rest.
-        bare, other = (a, b) if not a.actions else (b, a)
-        if not bare.actions and other.actions <= self._w.made and self._w.make & set(bare.words):
+        # An action on one side only, and not one that harms, is how the question is worded
+        # when it is named in passing ("which river flows / runs through Budapest", "what
+        # exercises help build stronger knees") or the other side asks for something in its
+        # place, in a verb no list knows ("make a pivot table", "redirect stderr" / "send
+        # stderr"; not "write the script" / "write the script and run it").
+        # "Create a namespace" asks for one, and "what is a namespace" does not. The other
+        # checks still compare the rest.
+        bare, acting = (a, b) if not a.actions else (b, a)
+        if (not bare.actions and not acting.actions & self._w.harmful
+                and (not acting.requested
+                     or bare.request_words - self._w.telling - acting.stems)):  # fmt: skip
             return None
         if a.actions != b.actions:
             return Refusal("action", f"actions differ ({_set(a.actions)} vs {_set(b.actions)})")
@@ -406,8 +433,7 @@ class NearMissCheck:
             return Refusal("entity", f"names differ ({_set(only_a)} vs {_set(only_b)})")
         return None
 
-    @staticmethod
-    def _order(a: Reading, b: Reading) -> Refusal | None:
+    def _order(self, a: Reading, b: Reading) -> Refusal | None:
         role_a, role_b = _first_roles(a.content), _first_roles(b.content)
         shared = [s for s in role_a if s in role_b]
         for i, x in enumerate(shared):
@@ -416,15 +442,31 @@ class NearMissCheck:
                 roles = {role_a[x], role_a[y]}
                 if traded and len(roles) == 2 and roles - {NONE, SYMMETRIC}:
                     return Refusal("order", f"'{x}' and '{y}' trade places")
-        # Subject and object swapped around the same verb: "did Brutus betray Caesar".
+        # Where a change goes, said in other words: "convert a list into a string" /
+        # "turning a string into a list": each names the other's destination before its own.
+        for role in ("to", "from"):
+            (end_a, before_a), (end_b, before_b) = (_last_phrase(x.sequence, role) for x in (a, b))
+            if end_a.isdisjoint(end_b) and end_a & before_b and end_b & before_a:
+                return Refusal("order", f"{_set(end_a)} and {_set(end_b)} trade places")
+        # Subject and object swapped around the same verb: "did Brutus betray Caesar". In a
+        # request said in other words, only two words that take each other's very place:
+        # a clause moved to the front moves others too ("what's the boiling point of water
+        # at sea level" / "at sea level, at what temperature does water boil").
         at_a, at_b = _positions(a.sequence), _positions(b.sequence)
         pivots = [s for s in at_a if s in at_b]
+        rank_a = {s: r for r, s in enumerate(sorted(pivots, key=at_a.__getitem__))}
+        rank_b = {s: r for r, s in enumerate(sorted(pivots, key=at_b.__getitem__))}
+        only_a, only_b = set(self._unmatched(a, b)), set(self._unmatched(b, a))
+        in_place = not Edit.of(a, b, only_a, only_b).reworded
         for x in shared:
             for y in shared:
-                if at_a[x] < at_a[y] and at_b[y] < at_b[x]:
-                    for z in pivots:
-                        if at_a[x] < at_a[z] < at_a[y] and at_b[y] < at_b[z] < at_b[x]:
-                            return Refusal("order", f"'{x}' and '{y}' trade places around '{z}'")
+                if not (at_a[x] < at_a[y] and at_b[y] < at_b[x]):
+                    continue
+                if not in_place and (rank_a[x], rank_a[y]) != (rank_b[y], rank_b[x]):
+                    continue
+                for z in pivots:
+                    if at_a[x] < at_a[z] < at_a[y] and at_b[y] < at_b[z] < at_b[x]:
+                        return Refusal("order", f"'{x}' and '{y}' trade places around '{z}'")
         return None
 
     def _question(self, a: Reading, b: Reading) -> Refusal | None:
@@ -670,6 +712,16 @@ class Edit:
         return self.kept < REWORDED_SHARE and len(self.besides) >= REWORDED_WORDS
 
 
+def _request_words(tokens: list[str]) -> list[str]:
+    """Words in the place of the verb a request is for: opening a clause, or after "to", "I",
+    "please", "can" (a word in -ing is never one: "why does adding salt ...")."""
+    return [
+        token for before, token in pairwise(["", *tokens])
+        if (before == "" or _is_punctuation(before) or before in _REQUEST_BEFORE)
+        and not _is_punctuation(token) and not token.endswith("ing")
+    ]  # fmt: skip
+
+
 def _tense(words: list[str]) -> str:
     """Past or future, when a prompt's auxiliaries say one and not the other."""
     future = any(w in _FUTURE for w in words) or any(
@@ -681,6 +733,16 @@ def _tense(words: list[str]) -> str:
     if perfect and not past:
         past = any(w.endswith(("ed", "en")) and len(w) > 4 for w in words[perfect[0] + 1 :])
     return "future" if future and not past else "past" if past and not future else ""
+
+
+def _last_phrase(sequence: list[tuple[str, str]], role: str) -> tuple[set[str], set[str]]:
+    """The words of the last phrase that a role marker opens ("into a single string"), and
+    the words before it."""
+    for i in reversed(range(len(sequence))):
+        if sequence[i][1] == role:
+            rest = takewhile(lambda item: item[1] == NONE, sequence[i + 1 : i + 4])
+            return {sequence[i][0], *(word for word, _ in rest)}, {w for w, _ in sequence[:i]}
+    return set(), set()
 
 
 def _first_roles(content: list[tuple[str, str]]) -> dict[str, str]:
@@ -709,6 +771,7 @@ def _tokens(text: str) -> list[str]:
     text = _PATH.sub(lambda m: " " + re.sub(r"\W", "", m[0]) + " ", text)
     # A decade is a span of years, not the year it starts with: "the 2010s" is not "2010".
     text = _DECADE.sub(lambda m: f"{m[1] or m[2]} decade", text)
+    text = _PARTICLE.sub(r"\1 \3 \2", text)
     text = re.sub(r"\bw/o\b", "without", text, flags=re.IGNORECASE)
     text = re.sub(r"\bw/(?=\s)", "with", text, flags=re.IGNORECASE)
     text = re.sub(r"\b(can|won)'t\b", lambda m: ("can" if m[1].lower() == "can" else "will")

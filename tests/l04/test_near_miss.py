@@ -87,6 +87,73 @@ def test_a_paraphrase_passes(cached: str, asked: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("cached", "asked"),
+    [
+        ("How do I redirect stderr to stdout in bash?", "bash: send stderr to stdout"),
+        ("How long does homemade soup last in the fridge?",
+         "how many days can i keep homemade soup in the refrigerator"),
+        ("Which exercises help build stronger knees?",
+         "What are good exercises to strengthen my knees?"),
+        ("How do I create a pivot table in Excel?", "how to make a pivot table in excel"),
+    ],
+)  # fmt: skip
+def test_an_action_named_on_one_side_only_in_passing_or_for_another_verb_passes(
+    cached: str, asked: str
+) -> None:
+    assert check.compare(cached, asked) is None
+    assert check.compare(asked, cached) is None
+
+
+@pytest.mark.parametrize(
+    ("cached", "asked"),
+    [
+        ("What is a Kubernetes namespace?", "Create a Kubernetes namespace."),
+        ("What is a Kubernetes namespace?", "How do I create a Kubernetes namespace?"),
+        ("Explain Docker volumes.", "How do I back up Docker volumes?"),
+        ("Show me the cron jobs.", "Run the cron jobs."),
+        ("Who are the users in the organization?", "Delete the users in the organization."),
+        ("How do I enable the firewall on Ubuntu?", "How do I turn the firewall off on Ubuntu?"),
+    ],
+)  # fmt: skip
+def test_an_action_asked_for_on_one_side_only_or_one_that_harms_is_refused(
+    cached: str, asked: str
+) -> None:
+    """One side asks for something done, the other to be told about it (or, for an action
+    that harms, names no action at all)."""
+    for x, y in ((cached, asked), (asked, cached)):
+        refusal = check.compare(x, y)
+        assert refusal is not None and refusal.kind == "action", refusal
+
+
+def test_a_clause_moved_to_the_front_passes_where_two_words_trading_places_does_not() -> None:
+    """Said in other words, a question may front a clause ("at sea level, ..."), which moves
+    every word around it; a swap puts two words in each other's very place."""
+    assert (
+        check.compare(
+            "What's the boiling point of water at sea level in Celsius?",
+            "At sea level, at what temperature in Celsius does water boil?",
+        )
+        is None
+    )
+    assert (
+        check.compare(
+            "How do I convert Celsius to Fahrenheit?",
+            "What is the formula to convert Celsius into Fahrenheit?",
+        )
+        is None
+    )
+    for cached, asked in (
+        ("Did Brutus betray Caesar?", "Did Caesar betray Brutus?"),
+        (
+            "In Python, how do I convert a list of strings into a single comma-separated string?",
+            "python: turning one comma-separated string into a list of strings, how?",
+        ),
+    ):
+        refusal = check.compare(cached, asked)
+        assert refusal is not None and refusal.kind == "order", refusal
+
+
+@pytest.mark.parametrize(
     ("cached", "asked", "edited"),
     [
         ("What is the population of Canada?", "How many people live in Canada?",
@@ -150,6 +217,8 @@ def test_a_request_said_in_other_words_passes_where_the_same_change_made_in_plac
         ("How do I clean a cast iron pan?", "How do I clean a rusty cast iron pan?",
          "qualifier"),
         ("How do I run a Flask app?", "How do I run a Flask app in production?", "qualifier"),
+        ("What are good vegetarian restaurants in Montreal?",
+         "What are good vegetarian restaurants in Montreal that are open late?", "qualifier"),
         ("How do I install Python packages?",
          "How do I install Python packages as a beginner?", "qualifier"),
         ("Can someone with O+ blood donate to B+?", "Can someone with B+ blood donate to O+?",
