@@ -442,6 +442,9 @@ class NearMissCheck:
                 roles = {role_a[x], role_a[y]}
                 if traded and len(roles) == 2 and roles - {NONE, SYMMETRIC}:
                     return Refusal("order", f"'{x}' and '{y}' trade places")
+        for x in shared:  # "copy a file to a container" / "... from a container"
+            if {role_a[x], role_b[x]} == {"to", "from"}:
+                return Refusal("order", f"'{x}' is where one goes, where the other comes from")
         # Where a change goes, said in other words: "convert a list into a string" /
         # "turning a string into a list": each names the other's destination before its own.
         for role in ("to", "from"):
@@ -495,6 +498,11 @@ class NearMissCheck:
         for noun, plural in a.superlatives.items():  # "the largest moon" / "... moons"
             if b.superlatives.get(noun, plural) != plural:
                 return Refusal("quantity", f"one or several: '{noun}'")
+        # "the size of every table" / "... of the largest table"
+        for x, y, many in ((a, b, many_b), (b, a, many_a)):
+            for noun, plural in x.superlatives.items():
+                if not plural and noun not in y.superlatives and "all" in many:
+                    return Refusal("quantity", f"one or all: '{noun}'")
         return None
 
     @staticmethod
