@@ -85,9 +85,10 @@ _FUTURE = frozenset({"will", "gonna", "shall"})
 # if it rains".
 _ALONGSIDE = frozenset({"i", "you", "we", "they", "he", "she", "if", "unless", "whenever"})
 _PAST = frozenset({"did", "was", "were", "had"})
+# Words in the place of a verb that ask for nothing done: "what is ...", "do I need ...".
+_NOT_VERBS = _ALONGSIDE | _OPEN_QUESTION_WORDS | {"is", "are", "be", "do", "does", "have", "has"}
 # Words after which a verb is what the prompt asks for: "create a branch", "how do I create",
 # "how to create", "please create" (or a verb that opens a clause).
-_NOT_VERBS = _ALONGSIDE | _OPEN_QUESTION_WORDS | {"is", "are", "be", "do", "does", "have", "has"}
 _REQUEST_BEFORE = frozenset({"to", "i", "we", "you", "please", "and", "or", "can", "could",
                              "should", "would", "do", "does"})  # fmt: skip
 _MULTIPLIERS = {"hundred": 100, "thousand": 1_000, "million": 10**6, "billion": 10**9}
@@ -442,15 +443,9 @@ class NearMissCheck:
                 roles = {role_a[x], role_a[y]}
                 if traded and len(roles) == 2 and roles - {NONE, SYMMETRIC}:
                     return Refusal("order", f"'{x}' and '{y}' trade places")
-        for x in shared:  # "copy a file to a container" / "... from a container"
-            if {role_a[x], role_b[x]} == {"to", "from"}:
-                return Refusal("order", f"'{x}' is where one goes, where the other comes from")
-        # Where a change goes, said in other words: "convert a list into a string" /
-        # "turning a string into a list": each names the other's destination before its own.
-        for role in ("to", "from"):
-            (end_a, before_a), (end_b, before_b) = (_last_phrase(x.sequence, role) for x in (a, b))
-            if end_a.isdisjoint(end_b) and end_a & before_b and end_b & before_a:
-                return Refusal("order", f"{_set(end_a)} and {_set(end_b)} trade places")
+        refusal = _direction(a, b, role_a, role_b, shared)
+        if refusal is not None:
+            return refusal
         # Subject and object swapped around the same verb: "did Brutus betray Caesar". In a
         # request said in other words, only two words that take each other's very place:
         # a clause moved to the front moves others too ("what's the boiling point of water
@@ -741,6 +736,21 @@ def _tense(words: list[str]) -> str:
     if perfect and not past:
         past = any(w.endswith(("ed", "en")) and len(w) > 4 for w in words[perfect[0] + 1 :])
     return "future" if future and not past else "past" if past and not future else ""
+
+
+def _direction(a: Reading, b: Reading, role_a: dict[str, str], role_b: dict[str, str],
+               shared: list[str]) -> Refusal | None:  # fmt: skip
+    """Where something goes, against where it comes from."""
+    for x in shared:  # "copy a file to a container" / "... from a container"
+        if {role_a[x], role_b[x]} == {"to", "from"}:
+            return Refusal("order", f"'{x}' is where one goes, where the other comes from")
+    # Said in other words: "convert a list into a string" / "turning a string into a list":
+    # each names the other's destination before its own.
+    for role in ("to", "from"):
+        (end_a, before_a), (end_b, before_b) = (_last_phrase(x.sequence, role) for x in (a, b))
+        if end_a.isdisjoint(end_b) and end_a & before_b and end_b & before_a:
+            return Refusal("order", f"{_set(end_a)} and {_set(end_b)} trade places")
+    return None
 
 
 def _last_phrase(sequence: list[tuple[str, str]], role: str) -> tuple[set[str], set[str]]:
