@@ -63,6 +63,18 @@ REWORDED_WORDS = 3
 _OPEN_QUESTION_WORDS = frozenset({"what", "which"})  # may ask for anything
 # Not "I", not "B-tree", not "B+" (a blood type, a grade: a name of its own).
 _LETTER_NAME = re.compile(r"\b([a-z]{2,}) ([A-HJ-Z])\b(?![-'+#])")
+# The same in lower case, where the letter is no word ("set b", "vitamin d"; not "u", "r"),
+# or is "a" where no noun follows it ("set a is a subset of set b").
+_SMALL_LETTER_NAME = re.compile(
+    r"\b([A-Za-z]{2,}) ([b-hj-qstv-z]\b(?![-'+#])"
+    r"|a\b(?=\s*(?:$|[?.,;:!]|(?:is|are|and|or|to|from|with|than|in)\b)))",
+    re.IGNORECASE,
+)
+# Words before a letter that is a variable, not part of a name: "solve for x", "what is x".
+_BEFORE_A_VARIABLE = frozenset(
+    "for is of to in on at by and or if as the was be are with from than not vs plus times "
+    "minus over let where".split()
+)
 _DOTTED = re.compile(r"(?<=[A-Za-z])\.(?=[A-Za-z])")
 # "turn the firewall off" is "turn off the firewall" (so that the phrase list reads it).
 _PARTICLE = re.compile(r"\b(turn|switch)\s+((?:[\w-]+\s+){1,3}?)(on|off)\b", re.IGNORECASE)
@@ -91,6 +103,7 @@ _NOT_VERBS = _ALONGSIDE | _OPEN_QUESTION_WORDS | {"is", "are", "be", "do", "does
 # "how to create", "please create" (or a verb that opens a clause).
 _REQUEST_BEFORE = frozenset({"to", "i", "we", "you", "please", "and", "or", "can", "could",
                              "should", "would", "do", "does"})  # fmt: skip
+_COMPARED_BY = frozenset({"from", "to", "with"})  # "differs from", "compared to / with"
 _MULTIPLIERS = {"hundred": 100, "thousand": 1_000, "million": 10**6, "billion": 10**9}
 
 
@@ -115,11 +128,13 @@ class Words:
     telling: frozenset[str]  # stems of verbs that ask to be told ("explain")
     units: dict[str, str]  # stem -> unit
     formats: dict[str, str]  # stem -> format
+    format_verbs: dict[str, str]  # stem of a verb that asks for a format -> the format
     languages: frozenset[str]
     endonyms: dict[str, str]  # a language's own name for itself -> its name in the list
     function_words: dict[str, frozenset[str]]
     role_markers: dict[str, str]  # word -> role it marks ("into" marks what "to" does)
     symmetric: frozenset[str]
+    comparing: frozenset[str]  # after these, "from" / "to" / "with" join without order too
     determiners: frozenset[str]
     stopwords: frozenset[str]
     when_units: frozenset[str]  # units "when" asks for without naming them
@@ -144,9 +159,10 @@ class Words:
                 for word in words:
                     antonyms.setdefault(stem(word), set()).add((index, side))
         same_role = {"into": "to", "onto": "on", "towards": "to", "toward": "to"}
-        unknown = set(data["harmful_actions"]) - set(data["actions"])
-        if unknown:
-            raise ValueError(f"{path}: harmful_actions names no action {sorted(unknown)}")
+        for names, of in (("harmful_actions", "actions"), ("format_verbs", "formats")):
+            unknown = set(data[names]) - set(data[of])
+            if unknown:
+                raise ValueError(f"{path}: {names} names no entry of {of}: {sorted(unknown)}")
         return cls(
             phrases=_by_first_word(data["phrases"]),
             negations=frozenset(data["negations"]),
@@ -156,11 +172,13 @@ class Words:
             telling=frozenset(stem(w) for w in data["telling_verbs"]),
             units=_by_stem(data["units"]),
             formats=_by_stem(data["formats"]),
+            format_verbs=_by_stem(data["format_verbs"]),
             languages=frozenset(data["languages"]),
             endonyms=_by_word(data["language_endonyms"]),
             function_words={k: frozenset(v) for k, v in data["function_words"].items()},
             role_markers={w: same_role.get(w, w) for w in data["role_markers"]},
             symmetric=frozenset(data["symmetric_joiners"]),
+            comparing=frozenset(data["comparing_words"]),
             determiners=frozenset(data["determiners"]),
             stopwords=frozenset(data["stopwords"]),
             when_units=frozenset(data["when_units"]),
@@ -238,6 +256,7 @@ class Reading:
     units: list[str]  # in order of appearance
     measures: dict[float, str]  # the unit right after a number written in digits ("250 kg")
     formats: set[str]
+    formats_asked: set[str]  # formats asked for by a verb ("summarize")
     languages: set[str]
     written_in: str  # the language the prompt is written in ("" when unsure)
     entities: set[str]
@@ -295,6 +314,9 @@ class NearMissCheck:
                 if (value := _number(word)) is not None and _unit_stem(after) in w.units
             },
             formats={w.formats[s] for s in (stem(t) for t in words) if s in w.formats},
+            formats_asked={
+                w.format_verbs[s] for s in (stem(t) for t in words) if s in w.format_verbs
+            },
             languages={t for t in words if t in w.languages}
             | {w.endonyms[t] for t in words if t in w.endonyms},
             written_in=self._written_in(text, raw),
@@ -400,7 +422,8 @@ class NearMissCheck:
 
     @staticmethod
     def _format(a: Reading, b: Reading) -> Refusal | None:
-        if a.formats != b.formats:
+        # A format one prompt names and the other asks for by a verb is the same format.
+        if a.formats - b.formats - b.formats_asked or b.formats - a.formats - a.formats_asked:
             return Refusal("format", f"formats differ ({_set(a.formats)} vs {_set(b.formats)})")
         return None
 
@@ -441,7 +464,9 @@ class NearMissCheck:
             for y in shared[i + 1 :]:
                 traded = role_a[x] == role_b[y] and role_a[y] == role_b[x]
                 roles = {role_a[x], role_a[y]}
-                if traded and len(roles) == 2 and roles - {NONE, SYMMETRIC}:
+                # A word and its modifier: "an item that arrived damaged" / "a damaged item".
+                together = _next_to(a, x, y) or _next_to(b, x, y)
+                if traded and len(roles) == 2 and roles - {NONE, SYMMETRIC} and not together:
                     return Refusal("order", f"'{x}' and '{y}' trade places")
         refusal = _direction(a, b, role_a, role_b, shared)
         if refusal is not None:
@@ -665,10 +690,10 @@ class NearMissCheck:
         w = self._w
         sequence: list[tuple[str, str, bool]] = []
         role = NONE
-        for token in tokens:
+        for before, token in pairwise(["", *tokens]):
             if _is_punctuation(token):
                 role = NONE
-            elif token in w.symmetric:
+            elif token in w.symmetric or (before in w.comparing and token in _COMPARED_BY):
                 role = SYMMETRIC
             elif token in w.role_markers:
                 role = w.role_markers[token]
@@ -738,6 +763,11 @@ def _tense(words: list[str]) -> str:
     return "future" if future and not past else "past" if past and not future else ""
 
 
+def _next_to(reading: Reading, x: str, y: str) -> bool:
+    """Whether the words of stems ``x`` and ``y`` stand side by side."""
+    return any({stem(t), stem(u)} == {x, y} for t, u in pairwise(reading.words))
+
+
 def _direction(a: Reading, b: Reading, role_a: dict[str, str], role_b: dict[str, str],
                shared: list[str]) -> Refusal | None:  # fmt: skip
     """Where something goes, against where it comes from."""
@@ -799,6 +829,9 @@ def _tokens(text: str) -> list[str]:
     # A capital letter naming a thing is part of its name: "column A", "plan B" (so that
     # "column A from column B" / "column B from column A" are two names trading places).
     text = _LETTER_NAME.sub(r"\1\2", text)
+    text = _SMALL_LETTER_NAME.sub(
+        lambda m: m[0] if m[1].lower() in _BEFORE_A_VARIABLE else m[1] + m[2], text
+    )
     # A date pattern is one word, its parts in order: "dd/mm/yyyy" is not "yyyy-mm-dd".
     text = _DATE_PATTERN.sub(lambda m: re.sub(r"\W", "", m[0]), text)
     # A dotted name is one word: "www.example.com" is not "example.com", nor two sentences.

@@ -59,9 +59,17 @@ def inflections(word: str) -> set[str]:
     return {word, word + "s", word + "es", base + "ed", base + "ing"}
 
 
+# Words in -est that are no superlative: "how does compound interest work".
+_NOT_SUPERLATIVES = frozenset({
+    "interest", "request", "contest", "forest", "harvest", "manifest", "protest", "suggest",
+    "digest", "ingest", "invest", "honest", "modest", "arrest", "conquest", "unrest", "attest",
+    "detest", "divest", "inquest", "behest", "bequest", "pretest", "retest", "earnest",
+})  # fmt: skip
+
+
 def superlative(token: str) -> bool:
     """A superlative ("closest", "clearest") is an adjective, though it stems as a verb."""
-    return token.endswith("est") and len(token) > 5
+    return token.endswith("est") and len(token) > 5 and token not in _NOT_SUPERLATIVES
 
 
 def positive(word: str) -> str:
