@@ -46,8 +46,10 @@ WORDS = Path(__file__).with_name("near_miss_words.yaml")
 NONE = "-"  # the role of a word no marker introduces
 SYMMETRIC = "&"  # the role of a word joined by "and", "or", "vs"...
 _TOKEN = re.compile(
-    # A word may hold digits after its first letter: names such as s3, k8s, ec2, ipv6.
-    r"\d+(?:,\d{3})*(?:\.\d+)?(?:st|nd|rd|th)?|[^\W\d_][^\W_]*(?:\+\+|#)?|[%$€£°&/]"
+    # A word may hold digits after its first letter: names such as s3, k8s, ec2, ipv6; and an
+    # identifier its underscores: orders_staging is not "orders" and "staging".
+    r"\d+(?:,\d{3})*(?:\.\d+)?(?:st|nd|rd|th)?|[^\W\d_][^\W_]*(?:_[^\W_]+)*(?:\+\+|#)?"
+    r"|[%$€£°&/]"
     r"|[.?!:;,¿¡]"
 )
 _APOSTROPHE = "\u2019"  # typographic apostrophe, read as "'"
@@ -276,6 +278,7 @@ class NearMissCheck:
     def __init__(self, words: Words | None = None) -> None:
         self._w = words or default_words()
         self.read = lru_cache(maxsize=READINGS_KEPT)(self._read)
+        self._compared: tuple[tuple[int, int], Difference] | None = None
         # What the question words ask for, as nouns: "the reason" restates "why".
         self._asked_nouns = {stem(what.split()[-1]) for what in self._w.asks.values()}
 
@@ -340,6 +343,7 @@ class NearMissCheck:
         of difference the caller judges itself)."""
         a = cached if isinstance(cached, Reading) else self.read(cached)
         b = asked if isinstance(asked, Reading) else self.read(asked)
+        self._compared = None  # ids of readings freed since may be reused
         checks = {"negation": self._negation, "action": self._action, "antonym": self._antonym,
                   "number": self._number, "unit": self._unit, "format": self._format,
                   "language": self._language, "entity": self._entity, "order": self._order,
@@ -479,8 +483,7 @@ class NearMissCheck:
         pivots = [s for s in at_a if s in at_b]
         rank_a = {s: r for r, s in enumerate(sorted(pivots, key=at_a.__getitem__))}
         rank_b = {s: r for r, s in enumerate(sorted(pivots, key=at_b.__getitem__))}
-        only_a, only_b = set(self._unmatched(a, b)), set(self._unmatched(b, a))
-        in_place = not Edit.of(a, b, only_a, only_b).reworded
+        in_place = not self._difference(a, b).edit.reworded
         for x in shared:
             for y in shared:
                 if not (at_a[x] < at_a[y] and at_b[y] < at_b[x]):
@@ -552,8 +555,8 @@ class NearMissCheck:
         production": words only one prompt has that narrow what both ask about. Words added
         elsewhere pass ("is drinking coffee bad" / "is coffee bad"): a paraphrase often adds a
         frame around the question, rarely a modifier inside it."""
-        only_a, only_b = set(self._unmatched(a, b)), set(self._unmatched(b, a))
-        edit = Edit.of(a, b, only_a, only_b)
+        difference = self._difference(a, b)
+        only_a, only_b, edit = set(difference.only_a), set(difference.only_b), difference.edit
         if (
             bool(only_a) != bool(only_b)
             and not set(edit.besides) - self._w.determiners - _ALONGSIDE
@@ -640,13 +643,23 @@ class NearMissCheck:
         opposite, a sibling ("cat" / "dog") or another action the lists above do not know.
         A paraphrase that swaps in an unknown synonym is refused too (a miss, not a wrong
         answer); one that only adds or drops words is not."""
-        only_a, only_b = self._unmatched(a, b), self._unmatched(b, a)
+        difference = self._difference(a, b)
+        only_a, only_b = difference.only_a, difference.only_b
         if only_a and only_b and min(len(only_a), len(only_b)) == 1 \
                 and max(len(only_a), len(only_b)) <= SUBSTITUTED_WORDS \
-                and not Edit.of(a, b, set(only_a), set(only_b)).reworded:  # fmt: skip
+                and not difference.edit.reworded:  # fmt: skip
             return Refusal("substitution", f"{_quoted_words(only_a)} in place of "
                                            f"{_quoted_words(only_b)}")  # fmt: skip
         return None
+
+    def _difference(self, a: Reading, b: Reading) -> Difference:
+        """The words each prompt has that the other lacks in any form, and the edit from one
+        to the other: read by three checks, found once per comparison."""
+        if self._compared is None or self._compared[0] != (id(a), id(b)):
+            only_a, only_b = self._unmatched(a, b), self._unmatched(b, a)
+            edit = Edit.of(a, b, set(only_a), set(only_b))
+            self._compared = ((id(a), id(b)), Difference(only_a, only_b, edit))
+        return self._compared[1]
 
     def _unmatched(self, a: Reading, b: Reading) -> list[str]:
         """``a``'s content words that ``b`` has in no form: not as such, a synonym, a word
@@ -710,6 +723,15 @@ class NearMissCheck:
                 if not repeated or token in w.stopwords:
                     role = NONE
         return sequence
+
+
+@dataclass(frozen=True)
+class Difference:
+    """What two prompts do not share: content words in no form in the other, and the edit."""
+
+    only_a: list[str]
+    only_b: list[str]
+    edit: Edit
 
 
 @dataclass(frozen=True)

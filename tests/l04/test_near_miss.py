@@ -202,6 +202,11 @@ def test_a_request_said_in_other_words_passes_where_the_same_change_made_in_plac
         ("Where was Marie Curie born?", "When was Marie Curie born?", "question"),
         ("Who designed the Eiffel Tower?", "Why was the Eiffel Tower designed?", "question"),
         ("How do I export all users?", "How do I export one user?", "quantity"),
+        (
+            "Write a SQL statement that copies every row from orders_staging into orders.",
+            "Write a SQL statement that copies every row from orders into orders_staging.",
+            "order",
+        ),
         ("python check if set a is a subset of set b",
          "python check if set b is a subset of set a", "order"),
         ("How do I run a database migration before the new pods start during a Helm upgrade?",
