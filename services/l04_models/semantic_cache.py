@@ -3,7 +3,7 @@
 The normalised conversation is embedded (MiniLM, 384 dimensions) and searched in an L01
 vector collection (pgvector HNSW, cosine). A hit must come from the same tenant and the
 same request shape (system prompt, tools, schema, temperature, max tokens, model and
-routing hints), be at least ``threshold`` similar (cosine, 0.83 by default), and pass the
+routing hints), be at least ``threshold`` similar (cosine, 0.84 by default), and pass the
 second stage (near_miss.py): a candidate whose question differs in a negation, antonym,
 action, number, unit, format, language, name or argument order is refused, however similar.
 Vectors carry a partition (a hash of tenant and shape) that a match must have; answers live
