@@ -483,12 +483,12 @@ class NearMissCheck:
         pivots = [s for s in at_a if s in at_b]
         rank_a = {s: r for r, s in enumerate(sorted(pivots, key=at_a.__getitem__))}
         rank_b = {s: r for r, s in enumerate(sorted(pivots, key=at_b.__getitem__))}
-        in_place = not self._difference(a, b).edit.reworded
         for x in shared:
             for y in shared:
                 if not (at_a[x] < at_a[y] and at_b[y] < at_b[x]):
                     continue
-                if not in_place and (rank_a[x], rank_a[y]) != (rank_b[y], rank_b[x]):
+                exchanged = (rank_a[x], rank_a[y]) == (rank_b[y], rank_b[x])
+                if not exchanged and self._difference(a, b).edit.reworded:
                     continue
                 for z in pivots:
                     if at_a[x] < at_a[z] < at_a[y] and at_b[y] < at_b[z] < at_b[x]:
